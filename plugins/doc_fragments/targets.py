@@ -1,0 +1,47 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How a multi-target module selects its containers."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  name:
+    description:
+      - Names or ids of the containers to work on. A plain string is one container.
+      - At least one of O(name) and O(filters) is required; containers matched by both are worked on once.
+    type: list
+    elements: str
+    aliases: [names, id]
+  filters:
+    description:
+      - Select containers on the engine. Every given key must match.
+      - Matching no container is not an error; the result is an empty list.
+    type: dict
+    suboptions:
+      name:
+        description: Shell-style glob on the container name, for example C(web-*).
+        type: str
+      label:
+        description: Labels the container must carry, each C(key) or C(key=value).
+        type: list
+        elements: str
+      status:
+        description: Canonical statuses to select, for example C([running, paused]).
+        type: list
+        elements: str
+      project:
+        description:
+          - Project the container belongs to. On Docker this is the Compose project
+            (label C(com.docker.compose.project)).
+        type: str
+  parallel:
+    description:
+      - How many containers are worked on at once.
+      - A failure on one container does not stop the others; the task fails at the end and lists each
+        failed container with the status it was left in.
+    type: int
+    default: 8
+"""

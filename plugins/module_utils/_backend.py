@@ -1,0 +1,103 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The small interface every engine backend implements.
+
+The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker today, the REST
+platforms next) maps its own API and states onto it. One backend instance serves every worker
+thread of a task, so implementations share one client or HTTP session and must be thread-safe.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Optional
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
+
+
+class ContainerState:
+    """One observation of a container: canonical status plus what the modules report about it."""
+
+    __slots__ = ("details", "engine_status", "health", "id", "name", "status")
+
+    def __init__(
+        self,
+        id: Optional[str],
+        name: str,
+        status: str,
+        engine_status: Optional[str],
+        health: Optional[str] = None,
+        details: Optional[dict[str, Any]] = None,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.status = status
+        self.engine_status = engine_status
+        self.health = health
+        self.details = details or {}
+
+    @classmethod
+    def absent(cls, ref: str) -> ContainerState:
+        return cls(id=None, name=ref, status=ABSENT, engine_status=None)
+
+    @property
+    def ref(self) -> str:
+        """What to address the container by: its id when known, else the name asked for."""
+        return self.id or self.name
+
+    def __repr__(self) -> str:
+        return f"ContainerState({self.name!r}, {self.status!r}, engine_status={self.engine_status!r})"
+
+
+class Backend(abc.ABC):
+    """What an engine must offer for the lifecycle modules."""
+
+    #: The value of the ``backend`` option that selects this class.
+    name = ""
+
+    @abc.abstractmethod
+    def inspect(self, ref: str) -> ContainerState:
+        """Current state of one container by name or id; status ``absent`` when it does not exist."""
+
+    @abc.abstractmethod
+    def list(self, filters: dict[str, Any]) -> list[ContainerState]:
+        """Every container matching ``filters`` (keys ``name``, ``label``, ``status``, ``project``)."""
+
+    @abc.abstractmethod
+    def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
+        """Ask the engine for one lifecycle operation (names from ``_lifecycle.OPERATIONS``).
+
+        Returns once the engine has accepted it (or, for synchronous engines, finished it): True when
+        the container's processes were SIGKILLed (force-stop, or a graceful stop the engine escalated).
+        Raises ``OperationConflict`` when the engine refuses it for the current state,
+        ``ContainerNotFound`` when the container is gone, ``WaitTimeout`` when a graceful stop
+        did not finish within ``stop_timeout`` plus the engine's margin, and ``OperationFailed``.
+        """
+
+    @abc.abstractmethod
+    def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
+        """Seconds after which a graceful stop counts as hung (``stop_timeout`` plus a margin)."""
+
+    @abc.abstractmethod
+    def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
+        """Wait until the container's status is one of ``statuses`` and return that observation.
+
+        Returns early with a settled status that is not wanted (e.g. ``failed``); the caller decides.
+        Raises ``WaitTimeout`` after ``timeout`` seconds.
+        """
+
+    @abc.abstractmethod
+    def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
+        """Wait until the health check passes; raise ``Unhealthy`` as soon as it fails."""
+
+    @abc.abstractmethod
+    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+        """The ``container_info`` entry of an existing container."""
+
+    @abc.abstractmethod
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+        """State-transition records (``_history`` record shape) of one container, unsorted."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the client's connections."""

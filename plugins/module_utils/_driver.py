@@ -1,0 +1,231 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Drive containers to a desired state through any backend: observe, plan one step, act, observe again.
+
+Planning again after every operation is what keeps a task correct when someone else changes the
+container at the same time: a refused operation (409) or a container that moved on its own is simply
+re-read and re-planned, within a bounded number of rounds.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Optional, TypeVar
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    ContainerNotFound,
+    ContainerOpsError,
+    OperationConflict,
+    OperationFailed,
+    WaitTimeout,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
+    ABSENT,
+    RESULT_OF,
+    SETTLED,
+    PlanRefused,
+    is_transitional,
+    plan,
+    simulate,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Extra rounds allowed beyond the first plan's length for re-planning after concurrent changes.
+SPARE_ROUNDS = 3
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class StateRequest:
+    """The options of one ``container_state`` task that shape how each target is driven."""
+
+    def __init__(
+        self,
+        state: str,
+        force: bool = False,
+        stop_timeout: Optional[int] = None,
+        force_on_timeout: bool = False,
+        wait: bool = True,
+        wait_timeout: float = 300,
+        healthy: bool = False,
+        check_mode: bool = False,
+    ) -> None:
+        self.state = state
+        self.force = force
+        self.stop_timeout = stop_timeout
+        self.force_on_timeout = force_on_timeout
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.healthy = healthy and state in ("started", "restarted")
+        self.check_mode = check_mode
+
+
+class Converger:
+    """Drives one container at a time; one instance is shared by all worker threads."""
+
+    def __init__(self, backend: Backend, request: StateRequest) -> None:
+        self.backend = backend
+        self.request = request
+
+    def converge(self, target: ContainerState) -> dict[str, Any]:
+        started = time.monotonic()
+        result: dict[str, Any] = {
+            "id": target.id,
+            "name": target.name,
+            "status_before": target.status,
+            "status": target.status,
+            "engine_status": target.engine_status,
+            "changed": False,
+            "actions": [],
+            "escalated": False,
+            "health": target.health,
+        }
+        state = target
+        try:
+            state = self._drive(target, result, deadline=started + self.request.wait_timeout)
+        except ContainerOpsError as exc:
+            result["error"] = str(exc)
+            state = self._observe_after_failure(state)
+        except Exception as exc:  # a bug must still leave a reported state, not a traceback
+            result["error"] = f"unexpected {type(exc).__name__}: {exc}"
+            state = self._observe_after_failure(state)
+        if not self.request.check_mode:
+            result.update(status=state.status, engine_status=state.engine_status, health=state.health)
+        result["id"] = result["id"] or state.id
+        result["duration_ms"] = _ms(time.monotonic() - started)
+        return result
+
+    def _observe_after_failure(self, state: ContainerState) -> ContainerState:
+        try:
+            return self.backend.inspect(state.ref)
+        except ContainerOpsError:
+            return state
+
+    def _remaining(self, deadline: float) -> float:
+        return max(deadline - time.monotonic(), 0.0)
+
+    def _settle(self, state: ContainerState, deadline: float) -> ContainerState:
+        if not is_transitional(state.status):
+            return state
+        if not self.request.wait:
+            raise WaitTimeout(f"it is {state.status!r} (transitional) and wait is false, so it was not waited out")
+        return self.backend.wait_for(state, SETTLED, self._remaining(deadline))
+
+    def _drive(self, target: ContainerState, result: dict[str, Any], deadline: float) -> ContainerState:
+        request = self.request
+        desired = request.state
+        if target.status == ABSENT and desired != "absent":
+            raise ContainerNotFound(target.name)
+        state = self._settle(target, deadline)
+        try:
+            operations = plan(state.status, desired, request.force)
+        except PlanRefused as exc:
+            raise OperationFailed(str(exc)) from None
+        if request.check_mode:
+            result["actions"] = [
+                {"operation": op, "duration_ms": None, "forced": op == "force-stop"} for op in operations
+            ]
+            result["changed"] = bool(operations)
+            result["status"] = simulate(state.status, operations)
+            return state
+        last_error: Optional[Exception] = None
+        for _round in range(len(operations) + SPARE_ROUNDS):
+            if not operations:
+                break
+            operation = operations[0]
+            final = len(operations) == 1
+            try:
+                state = self._act(state, operation, result, deadline, final)
+            except (OperationConflict, OperationFailed) as exc:
+                # Someone else may have moved the container: re-read, then plan from what is there now.
+                last_error = exc
+                state = self.backend.inspect(state.ref)
+                if state.status == ABSENT and desired != "absent":
+                    raise ContainerNotFound(target.name, f"it was removed while attempting {operation}") from None
+                state = self._settle(state, deadline)
+            else:
+                if desired == "restarted":
+                    desired = "started"
+                if final and not request.wait:
+                    return state
+            try:
+                operations = plan(state.status, desired, request.force)
+            except PlanRefused as exc:
+                raise OperationFailed(str(exc)) from None
+        else:
+            if operations:
+                raise OperationFailed(f"gave up after repeated attempts; last error: {last_error}")
+        if request.healthy and request.wait:
+            state = self.backend.wait_healthy(state, self._remaining(deadline))
+        return state
+
+    def _act(
+        self, state: ContainerState, operation: str, result: dict[str, Any], deadline: float, final: bool
+    ) -> ContainerState:
+        """Perform one operation (escalating a hung graceful stop if asked) and observe its outcome."""
+        escalate = self.request.force_on_timeout and operation in ("stop", "restart")
+        began = time.monotonic()
+        try:
+            forced = self.backend.perform(state, operation, self.request.stop_timeout)
+            if escalate:
+                window = min(self.backend.stop_deadline(state, self.request.stop_timeout), self._remaining(deadline))
+                self.backend.wait_for(state, (RESULT_OF[operation],), window)
+        except (WaitTimeout, OperationFailed) as exc:
+            if not escalate:
+                raise
+            self._record(result, operation, began, False, error=str(exc))
+            state = self._escalate(state, operation, result)
+        else:
+            self._record(result, operation, began, forced)
+        if final and not self.request.wait:
+            return self.backend.inspect(state.ref)
+        expected = RESULT_OF[operation]
+        observed = self.backend.wait_for(state, (expected,), self._remaining(deadline))
+        if observed.status != expected:
+            detail = ""
+            exit_code = observed.details.get("State", {}).get("ExitCode")
+            if exit_code is not None:
+                detail = f" (exit code {exit_code})"
+            raise OperationFailed(f"{operation} left it {observed.status!r} instead of {expected!r}{detail}")
+        return observed
+
+    def _escalate(self, state: ContainerState, operation: str, result: dict[str, Any]) -> ContainerState:
+        began = time.monotonic()
+        self.backend.perform(state, "force-stop", None)
+        self._record(result, "force-stop", began, True)
+        result["escalated"] = True
+        if operation == "restart":
+            began = time.monotonic()
+            self.backend.wait_for(state, ("stopped",), self.request.wait_timeout)
+            self.backend.perform(state, "start", None)
+            self._record(result, "start", began, False)
+        return state
+
+    @staticmethod
+    def _record(
+        result: dict[str, Any], operation: str, began: float, forced: bool, error: Optional[str] = None
+    ) -> None:
+        action: dict[str, Any] = {
+            "operation": operation,
+            "duration_ms": _ms(time.monotonic() - began),
+            "forced": forced,
+        }
+        if error:
+            action["error"] = error
+        else:
+            result["changed"] = True
+        result["actions"].append(action)
+
+
+def run_parallel(items: list[T], work: Callable[[T], R], parallel: int) -> list[R]:
+    """Apply ``work`` to every item with at most ``parallel`` at once; results keep the items' order."""
+    if len(items) <= 1 or parallel <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(parallel, len(items))) as pool:
+        return list(pool.map(work, items))

@@ -1,0 +1,178 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module shares: option specs, building the backend, target selection, one exit for errors.
+
+The option specs here mirror ``plugins/doc_fragments/`` — change one, change the other.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import run_parallel
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
+    ContainerOpsError,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
+
+BACKENDS = ("docker",)
+
+CONNECTION_SPEC: dict[str, dict[str, Any]] = {
+    "backend": {
+        "type": "str",
+        "default": "docker",
+        "choices": list(BACKENDS),
+        "fallback": (env_fallback, ["CONTAINEROPS_BACKEND"]),
+    },
+    "docker_host": {
+        "type": "str",
+        "default": "unix:///var/run/docker.sock",
+        "fallback": (env_fallback, ["DOCKER_HOST"]),
+    },
+    "tls": {"type": "bool", "fallback": (env_fallback, ["DOCKER_TLS"])},
+    "validate_certs": {"type": "bool", "aliases": ["tls_verify"], "fallback": (env_fallback, ["DOCKER_TLS_VERIFY"])},
+    "ca_path": {"type": "path"},
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path"},
+    "timeout": {"type": "int", "default": 60, "fallback": (env_fallback, ["CONTAINEROPS_TIMEOUT"])},
+    "retries": {"type": "int", "default": 3},
+}
+
+TARGET_SPEC: dict[str, dict[str, Any]] = {
+    "name": {"type": "list", "elements": "str", "aliases": ["names", "id"]},
+    "filters": {"type": "dict"},
+    "parallel": {"type": "int", "default": 8},
+}
+
+FILTER_KEYS = ("name", "label", "status", "project")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise BadInput(message)
+
+
+def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
+    """An explicit path, else the file of that name in ``DOCKER_CERT_PATH`` when it exists."""
+    if explicit:
+        return explicit
+    cert_dir = os.environ.get("DOCKER_CERT_PATH")
+    candidate = os.path.join(cert_dir, filename) if cert_dir else None
+    return candidate if candidate and os.path.exists(candidate) else None
+
+
+class LifecycleModule:
+    """Owns the ``AnsibleModule``: merges the shared options in and sends every error out one door."""
+
+    def __init__(
+        self,
+        argument_spec: dict[str, Any],
+        with_targets: bool = False,
+        supports_check_mode: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        spec = dict(CONNECTION_SPEC)
+        if with_targets:
+            spec.update(TARGET_SPEC)
+            kwargs.setdefault("required_one_of", []).append(["name", "filters"])
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        self.params = self.module.params
+        self._backend: Optional[Backend] = None
+
+    def validate(self) -> None:
+        """Bounds Ansible's type checks cannot express."""
+        params = self.params
+        _require(params["timeout"] > 0, f"timeout must be a positive number of seconds, got {params['timeout']}")
+        _require(params["retries"] >= 0, f"retries must be 0 or more, got {params['retries']}")
+        if "parallel" in params:
+            _require(params["parallel"] >= 1, f"parallel must be 1 or more, got {params['parallel']}")
+        if params.get("filters") is not None:
+            self.params["filters"] = self._validated_filters(params["filters"])
+        for name in params.get("name") or []:
+            _require(bool(name and name.strip()), "name must not contain empty container names")
+
+    @staticmethod
+    def _validated_filters(filters: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(filters) - set(FILTER_KEYS))
+        _require(not unknown, f"filters: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(FILTER_KEYS)}")
+        result = dict(filters)
+        for key in ("label", "status"):
+            value = result.get(key)
+            if isinstance(value, str):
+                value = [value]
+            _require(
+                value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+                f"filters.{key} must be a list of strings",
+            )
+            result[key] = value
+        bad = sorted(set(result.get("status") or []) - set(STATUSES))
+        _require(not bad, f"filters.status: unknown status(es) {', '.join(bad)}; allowed: {', '.join(STATUSES)}")
+        for key in ("name", "project"):
+            _require(result.get(key) is None or isinstance(result[key], str), f"filters.{key} must be a string")
+        return result
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = self._make_backend()
+        return self._backend
+
+    def _make_backend(self) -> Backend:
+        params = self.params
+        if _docker.DOCKER_IMPORT_ERROR:
+            self.module.fail_json(
+                msg=missing_required_lib("docker (Docker SDK for Python >= 7.0)"),
+                exception=_docker.DOCKER_IMPORT_ERROR,
+            )
+        return _docker.DockerBackend(
+            docker_host=params["docker_host"],
+            timeout=params["timeout"],
+            retries=params["retries"],
+            pool_size=params.get("parallel") or 1,
+            tls=bool(params["tls"]),
+            validate_certs=bool(params["validate_certs"]),
+            ca_path=_cert_path(params["ca_path"], "ca.pem"),
+            client_cert=_cert_path(params["client_cert"], "cert.pem"),
+            client_key=_cert_path(params["client_key"], "key.pem"),
+        )
+
+    def select_targets(self, include_absent: bool) -> list[ContainerState]:
+        """The containers named (in order, each once) and those the filters match on the engine.
+
+        Names that do not exist come back with status ``absent``; the caller decides what that means.
+        """
+        names = self.params.get("name") or []
+        backend = self.backend
+        named = run_parallel(names, backend.inspect, self.params["parallel"])
+        if not include_absent:
+            named = [state for state in named if state.status != ABSENT]
+        matched = backend.list(self.params["filters"]) if self.params.get("filters") else []
+        targets: list[ContainerState] = []
+        seen: set[str] = set()
+        for state in named + matched:
+            key = state.id or state.name
+            if key not in seen:
+                seen.add(key)
+                targets.append(state)
+        return targets
+
+    def run(self, main: Callable[[LifecycleModule], dict[str, Any]]) -> None:
+        """Validate, run ``main`` and exit; any domain error ends in one clear ``fail_json``."""
+        try:
+            self.validate()
+            result = main(self)
+        except ContainerOpsError as exc:
+            self.module.fail_json(msg=str(exc))
+        finally:
+            if self._backend is not None:
+                self._backend.close()
+        failed = result.pop("failed", False)
+        if failed:
+            self.module.fail_json(**result)
+        self.module.exit_json(**result)

@@ -1,0 +1,51 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Retries for transient faults, decided in one place.
+
+Only reads (and other idempotent calls) go through here. A lifecycle operation is never resent
+blindly: the driver re-reads the container's status and plans again instead.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable, Optional, TypeVar
+
+T = TypeVar("T")
+
+BASE_DELAY = 0.25
+MAX_DELAY = 30.0
+
+
+def backoff_delay(attempt: int, base: float = BASE_DELAY, retry_after: Optional[float] = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): exponential with jitter, capped.
+
+    A server's ``Retry-After`` wins when given.
+    """
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_DELAY)
+    return min(base * (2 ** (attempt - 1)) + random.uniform(0, base), MAX_DELAY)
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    retries: int,
+    transient: Callable[[Exception], Optional[float]],
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``call``; on an exception ``transient`` recognises, wait and try again up to ``retries`` times.
+
+    ``transient(exc)`` returns ``None`` for a fault that must not be retried, ``0`` for a transient
+    one, or the server-requested delay in seconds (``Retry-After``).
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            retry_after = transient(exc)
+            if retry_after is None or attempt >= retries:
+                raise
+            attempt += 1
+            sleep(backoff_delay(attempt, retry_after=retry_after or None))

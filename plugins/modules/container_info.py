@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_info
+short_description: Read the lifecycle status of containers
+version_added: 0.1.0
+description:
+  - Reports each selected container's canonical status, the engine's own status, health, restart
+    behaviour, image, labels and timestamps; with O(runtime=true) also processes, ports, networks and
+    resource usage.
+  - Read-only. A name that does not exist is reported with RV(containers[].exists=false), not as an error.
+author:
+  - containerops engineers
+extends_documentation_fragment:
+  - containerops.lifecycle.connection
+  - containerops.lifecycle.connection.docker
+  - containerops.lifecycle.targets
+  - containerops.lifecycle.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs normally in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  runtime:
+    description:
+      - Also return the engine's runtime details of running containers (RV(containers[].runtime)).
+      - Costs a few extra engine calls per container.
+    type: bool
+    default: false
+seealso:
+  - module: containerops.lifecycle.container_state
+"""
+
+EXAMPLES = r"""
+- name: Is the database running and healthy?
+  containerops.lifecycle.container_info:
+    name: db
+  register: db
+
+- name: Fail unless it is
+  ansible.builtin.assert:
+    that:
+      - db.container.exists
+      - db.container.status == 'running'
+      - db.container.health in [none, 'healthy']
+
+- name: Everything paused right now, with processes and ports
+  containerops.lifecycle.container_info:
+    filters:
+      status: [paused]
+    runtime: true
+  register: paused
+"""
+
+RETURN = r"""
+containers:
+  description: One entry per selected container.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    exists:
+      description: Whether the container exists. A missing name has only RV(containers[].name) besides this.
+      type: bool
+    id:
+      description: Container id.
+      type: str
+    name:
+      description: Container name.
+      type: str
+    status:
+      description: >-
+        Canonical status: V(running), V(stopped), V(paused), V(restarting), V(removing), V(failed)
+        (Docker C(dead)); see the collection README for the full vocabulary.
+      type: str
+    engine_status:
+      description: >-
+        The engine's own state name (Docker C(created), C(running), C(paused), C(restarting),
+        C(removing), C(exited), C(dead)).
+      type: str
+    health:
+      description: Health check status (V(starting), V(healthy), V(unhealthy)), or null without a health check.
+      type: str
+    autostart:
+      description: >-
+        Whether the engine starts the container by itself when the engine starts (Docker restart
+        policy C(always) or C(unless-stopped)).
+      type: bool
+    image:
+      description: Image the container was created from.
+      type: str
+    labels:
+      description: Container labels.
+      type: dict
+    started_at:
+      description: When it last started (ISO 8601), or null if never.
+      type: str
+    finished_at:
+      description: When it last stopped (ISO 8601), or null if never.
+      type: str
+    exit_code:
+      description: Exit code of its last run.
+      type: int
+    runtime:
+      description: With O(runtime=true) only.
+      type: dict
+      contains:
+        processes:
+          description: Processes of a running container (as C(ps) shows them), empty otherwise.
+          type: list
+          elements: dict
+        ports:
+          description: Published ports.
+          type: dict
+        networks:
+          description: Per network, C(ip_address), C(gateway), C(mac_address), C(aliases).
+          type: dict
+        resource_usage:
+          description: >-
+            C(memory_usage_bytes), C(memory_limit_bytes), C(cpu_total_usage_ns), C(pids) of a running
+            container; null otherwise.
+          type: dict
+container:
+  description: The single entry of RV(containers), when exactly one container was selected.
+  returned: when exactly one container was selected
+  type: dict
+"""
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import run_parallel
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
+
+ARGUMENT_SPEC = {
+    "runtime": {"type": "bool", "default": False},
+}
+
+
+def run(lifecycle: LifecycleModule) -> dict:
+    backend = lifecycle.backend
+    runtime = lifecycle.params["runtime"]
+
+    def describe(container):
+        if container.status == ABSENT:
+            return {"name": container.name, "exists": False}
+        return backend.describe(container, runtime)
+
+    targets = lifecycle.select_targets(include_absent=True)
+    entries = run_parallel(targets, describe, lifecycle.params["parallel"])
+    result = {"changed": False, "containers": entries}
+    if len(entries) == 1:
+        result["container"] = entries[0]
+    return result
+
+
+def main() -> None:
+    LifecycleModule(ARGUMENT_SPEC, with_targets=True).run(run)
+
+
+if __name__ == "__main__":
+    main()
