@@ -26,7 +26,7 @@ options:
   poll_interval:
     description:
       - REST backends only, first delay between status polls; later polls back off from it.
-      - Docker does not poll: it waits on engine events.
+      - Docker does not poll; it waits on engine events.
     type: float
     default: 0.5
 """

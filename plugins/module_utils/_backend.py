@@ -90,6 +90,10 @@ class Backend(abc.ABC):
     def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
         """Wait until the health check passes; raise ``Unhealthy`` as soon as it fails."""
 
+    def has_health_check(self, container: ContainerState) -> Optional[bool]:
+        """Whether the container defines a health check; ``None`` when the engine cannot tell."""
+        return None
+
     @abc.abstractmethod
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
         """The ``container_info`` entry of an existing container."""

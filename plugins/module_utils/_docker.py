@@ -300,6 +300,12 @@ class DockerBackend(Backend):
         except WaitTimeout:
             raise WaitTimeout(f"health check still {last[0].health!r} after {timeout:.0f}s") from None
 
+    def has_health_check(self, container: ContainerState) -> Optional[bool]:
+        if "Config" not in container.details:
+            container = self.inspect(container.ref)
+        test = ((container.details.get("Config") or {}).get("Healthcheck") or {}).get("Test") or ["NONE"]
+        return test[0] != "NONE"
+
     @staticmethod
     def _check_health(state: ContainerState) -> ContainerState:
         if state.status != RUNNING:

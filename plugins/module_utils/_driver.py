@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
     ContainerNotFound,
     ContainerOpsError,
     OperationConflict,
@@ -127,6 +128,8 @@ class Converger:
             operations = plan(state.status, desired, request.force)
         except PlanRefused as exc:
             raise OperationFailed(str(exc)) from None
+        if request.healthy and self.backend.has_health_check(state) is False:
+            raise BadInput("healthy: true, but the container has no health check; nothing was changed")
         if request.check_mode:
             result["actions"] = [
                 {"operation": op, "duration_ms": None, "forced": op == "force-stop"} for op in operations
@@ -142,7 +145,7 @@ class Converger:
             final = len(operations) == 1
             try:
                 state = self._act(state, operation, result, deadline, final)
-            except (OperationConflict, OperationFailed) as exc:
+            except (OperationConflict, OperationFailed, ContainerNotFound) as exc:
                 # Someone else may have moved the container: re-read, then plan from what is there now.
                 last_error = exc
                 state = self.backend.inspect(state.ref)
@@ -187,6 +190,10 @@ class Converger:
             return self.backend.inspect(state.ref)
         expected = RESULT_OF[operation]
         observed = self.backend.wait_for(state, (expected,), self._remaining(deadline))
+        if observed.status == ABSENT and self.request.state == "absent":
+            return observed  # someone else finished the job
+        if observed.status == ABSENT:
+            raise ContainerNotFound(result["name"], f"it was removed during {operation}")
         if observed.status != expected:
             detail = ""
             exit_code = observed.details.get("State", {}).get("ExitCode")

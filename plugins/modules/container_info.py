@@ -14,7 +14,7 @@ description:
     resource usage.
   - Read-only. A name that does not exist is reported with RV(containers[].exists=false), not as an error.
 author:
-  - containerops engineers
+  - containerops engineers (@containerops)
 extends_documentation_fragment:
   - containerops.lifecycle.connection
   - containerops.lifecycle.connection.docker

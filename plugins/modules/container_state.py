@@ -18,7 +18,7 @@ description:
   - Each container's status is re-read after every operation and the remaining work re-planned, so a
     container changed by someone else at the same time is handled or reported clearly.
 author:
-  - containerops engineers
+  - containerops engineers (@containerops)
 extends_documentation_fragment:
   - containerops.lifecycle.connection
   - containerops.lifecycle.connection.docker

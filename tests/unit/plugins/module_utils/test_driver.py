@@ -1,0 +1,196 @@
+"""The driver's decisions against an in-memory engine: escalation, races, check mode, failures.
+
+The real engine is exercised by the integration tests; this model lets a test make the engine
+misbehave on demand (a stop that hangs, a 409 from a concurrent change, a container that vanishes).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import (
+    Converger,
+    StateRequest,
+    run_parallel,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import RESULT_OF
+
+
+class FakeEngine(Backend):
+    name = "fake"
+
+    def __init__(self, status: str, health: str | None = None) -> None:
+        self.status = status
+        self.health = health
+        self.calls: list[str] = []
+        self.faults: dict[str, list[Exception]] = {}
+        self.side_effects: dict[str, str] = {}
+
+    def _state(self) -> ContainerState:
+        return ContainerState("c1", "web", self.status, "engine-" + self.status, self.health)
+
+    def inspect(self, ref):
+        return self._state()
+
+    def list(self, filters):
+        return [self._state()]
+
+    def perform(self, container, operation, stop_timeout):
+        self.calls.append(operation)
+        queued = self.faults.get(operation)
+        if queued:
+            fault = queued.pop(0)
+            raise fault() if callable(fault) and not isinstance(fault, Exception) else fault
+        self.status = self.side_effects.get(operation, RESULT_OF[operation])
+        return operation == "force-stop"
+
+    def stop_deadline(self, container, stop_timeout):
+        return (stop_timeout or 10) + 10
+
+    def wait_for(self, container, statuses, timeout):
+        return self._state()
+
+    def wait_healthy(self, container, timeout):
+        if self.health == "unhealthy":
+            raise errors.Unhealthy("its health check reports unhealthy")
+        return self._state()
+
+    def describe(self, container, runtime):
+        return {}
+
+    def status_history(self, ref, since, until):
+        return []
+
+    def close(self):
+        pass
+
+
+def drive(engine: FakeEngine, **options) -> dict:
+    return Converger(engine, StateRequest(**options)).converge(engine.inspect("web"))
+
+
+def test_paused_to_stopped_resumes_first_and_reports_each_action():
+    engine = FakeEngine("paused")
+    result = drive(engine, state="stopped")
+    assert engine.calls == ["resume", "stop"]
+    assert [a["operation"] for a in result["actions"]] == ["resume", "stop"]
+    assert result["status_before"] == "paused" and result["status"] == "stopped" and result["changed"]
+    assert "error" not in result
+
+
+def test_already_there_is_a_no_op():
+    engine = FakeEngine("running")
+    result = drive(engine, state="started")
+    assert engine.calls == [] and not result["changed"] and result["actions"] == []
+
+
+def test_restarted_always_acts_once():
+    engine = FakeEngine("running")
+    result = drive(engine, state="restarted")
+    assert engine.calls == ["restart"] and result["changed"]
+
+
+def test_check_mode_returns_the_plan_and_touches_nothing():
+    engine = FakeEngine("stopped")
+    result = drive(engine, state="paused", check_mode=True)
+    assert engine.calls == []
+    assert [a["operation"] for a in result["actions"]] == ["start", "pause"]
+    assert all(a["duration_ms"] is None for a in result["actions"])
+    assert result["status"] == "paused" and result["changed"]
+
+
+def test_hung_graceful_stop_escalates_when_asked():
+    engine = FakeEngine("running")
+    engine.faults["stop"] = [errors.WaitTimeout("graceful stop did not finish")]
+    result = drive(engine, state="stopped", stop_timeout=1, force_on_timeout=True)
+    assert engine.calls == ["stop", "force-stop"]
+    assert result["escalated"] is True and result["status"] == "stopped"
+    assert result["actions"][0]["error"] and result["actions"][1] == {
+        "operation": "force-stop", "duration_ms": result["actions"][1]["duration_ms"], "forced": True,
+    }
+
+
+def test_hung_graceful_stop_fails_clearly_without_force_on_timeout():
+    engine = FakeEngine("running")
+    engine.faults["stop"] = [errors.WaitTimeout("graceful stop did not finish")]
+    result = drive(engine, state="stopped", stop_timeout=1)
+    assert engine.calls == ["stop"]
+    assert "graceful stop did not finish" in result["error"]
+    assert result["status"] == "running" and result["escalated"] is False
+
+
+def test_conflict_from_a_concurrent_change_is_re_read_and_re_planned():
+    engine = FakeEngine("running")
+
+    def someone_else_paused_it():
+        engine.status = "paused"
+        return errors.OperationConflict("stop refused: container is paused")
+
+    engine.faults["stop"] = [someone_else_paused_it]
+    result = drive(engine, state="stopped")
+    assert engine.calls == ["stop", "resume", "stop"]
+    assert result["status"] == "stopped" and "error" not in result
+
+
+def test_container_removed_mid_task_is_reported_not_raised():
+    engine = FakeEngine("running")
+
+    def removed():
+        engine.status = "absent"
+        return errors.ContainerNotFound("web", "it disappeared during stop")
+
+    engine.faults["stop"] = [removed]
+    result = drive(engine, state="stopped")
+    assert "removed while attempting stop" in result["error"] and result["status"] == "absent"
+
+
+def test_an_operation_that_does_not_reach_its_status_fails_with_the_status_left():
+    engine = FakeEngine("stopped")
+    engine.side_effects["start"] = "stopped"  # exits right away
+    result = drive(engine, state="started")
+    assert "start left it 'stopped' instead of 'running'" in result["error"]
+    assert result["status"] == "stopped"
+
+
+def test_repeated_failures_give_up_within_bounded_rounds():
+    engine = FakeEngine("running")
+    engine.faults["pause"] = [errors.OperationFailed("pause failed: boom") for _ in range(10)]
+    result = drive(engine, state="paused")
+    assert 1 < len(engine.calls) <= 4
+    assert "pause failed: boom" in result["error"]
+
+
+def test_failed_container_cannot_be_started():
+    result = drive(FakeEngine("failed"), state="started")
+    assert "delete it" in result["error"] and result["status"] == "failed"
+
+
+def test_missing_container_is_an_error_unless_absent_is_wanted():
+    assert "not found" in drive(FakeEngine("absent"), state="stopped")["error"]
+    ok = drive(FakeEngine("absent"), state="absent")
+    assert "error" not in ok and not ok["changed"]
+
+
+def test_unhealthy_fails_the_target():
+    engine = FakeEngine("stopped", health="unhealthy")
+    result = drive(engine, state="started", healthy=True)
+    assert "unhealthy" in result["error"]
+
+
+def test_wait_false_does_not_wait_out_a_transitional_status():
+    result = drive(FakeEngine("restarting"), state="stopped", wait=False)
+    assert "transitional" in result["error"]
+
+
+def test_unexpected_exceptions_become_a_reported_error():
+    engine = FakeEngine("running")
+    engine.faults["stop"] = [KeyError("Id")]
+    result = drive(engine, state="stopped")
+    assert result["error"].startswith("unexpected KeyError") and result["status"] == "running"
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_run_parallel_keeps_order(parallel):
+    assert run_parallel(list(range(20)), lambda n: n * n, parallel) == [n * n for n in range(20)]

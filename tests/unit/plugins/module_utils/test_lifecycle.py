@@ -1,0 +1,108 @@
+"""The planner, checked over every status x desired state x force combination."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _lifecycle as lc
+
+SETTLED_EXISTING = (lc.RUNNING, lc.STOPPED, lc.PAUSED, lc.FAILED)
+ALL_CASES = list(itertools.product(lc.STATUSES, lc.DESIRED_STATES, (False, True)))
+
+
+def test_vocabulary_matches_the_design():
+    assert set(lc.STATUSES) == {
+        "running", "stopped", "paused", "creating", "copying", "claiming",
+        "restarting", "removing", "deleting", "failed", "absent",
+    }
+    assert set(lc.OPERATIONS) == {"start", "stop", "force-stop", "restart", "pause", "resume", "delete"}
+    assert lc.ALLOWED_OPERATIONS[lc.RUNNING] == ("stop", "force-stop", "restart", "pause")
+    assert lc.ALLOWED_OPERATIONS[lc.STOPPED] == ("start", "restart", "delete")
+    assert lc.ALLOWED_OPERATIONS[lc.PAUSED] == ("resume",)
+    assert lc.ALLOWED_OPERATIONS[lc.FAILED] == ("delete",)
+    for status in lc.TRANSITIONAL:
+        assert lc.ALLOWED_OPERATIONS[status] == ()
+
+
+@pytest.mark.parametrize(("status", "desired", "force"), ALL_CASES)
+def test_every_combination_plans_a_legal_path_or_refuses(status, desired, force):
+    if lc.is_transitional(status):
+        with pytest.raises(ValueError, match="transitional"):
+            lc.plan(status, desired, force)
+        return
+    try:
+        operations = lc.plan(status, desired, force)
+    except lc.PlanRefused as exc:
+        # Only a failed container (anything but delete) or a missing one (anything but absent) refuses.
+        assert (status == lc.FAILED and desired != "absent") or (status == lc.ABSENT and desired != "absent")
+        assert "delete" in str(exc) or "does not exist" in str(exc)
+        return
+    final = lc.simulate(status, operations)  # raises if any step is not allowed from where it stands
+    assert final == lc.TARGET_STATUS[desired]
+    if desired == "restarted":
+        assert operations, "restarted always acts"
+    elif status == lc.TARGET_STATUS[desired]:
+        assert operations == ()
+    if force:
+        assert "stop" not in operations and "restart" not in operations
+    else:
+        assert "force-stop" not in operations
+
+
+@pytest.mark.parametrize(
+    ("status", "desired", "force", "expected"),
+    [
+        ("paused", "stopped", False, ("resume", "stop")),
+        ("paused", "stopped", True, ("resume", "force-stop")),
+        ("stopped", "paused", False, ("start", "pause")),
+        ("running", "restarted", False, ("restart",)),
+        ("running", "restarted", True, ("force-stop", "start")),
+        ("stopped", "restarted", False, ("start",)),
+        ("paused", "absent", False, ("resume", "stop", "delete")),
+        ("running", "absent", True, ("force-stop", "delete")),
+        ("failed", "absent", False, ("delete",)),
+        ("absent", "absent", False, ()),
+        ("running", "started", True, ()),
+    ],
+)
+def test_plans_operators_rely_on(status, desired, force, expected):
+    assert lc.plan(status, desired, force) == expected
+
+
+def test_failed_to_started_says_to_delete_or_diagnose():
+    with pytest.raises(lc.PlanRefused, match="delete it .* or diagnose"):
+        lc.plan("failed", "started")
+
+
+@pytest.mark.parametrize(("status", "desired"), [("bogus", "started"), ("running", "bogus")])
+def test_unknown_names_are_rejected(status, desired):
+    with pytest.raises(ValueError, match="unknown"):
+        lc.plan(status, desired)
+
+
+def test_simulate_names_the_illegal_step():
+    with pytest.raises(ValueError, match="'stop' is not allowed while 'paused'"):
+        lc.simulate("paused", ("stop",))
+
+
+@given(
+    start=st.sampled_from(SETTLED_EXISTING),
+    desired_states=st.lists(st.sampled_from(lc.DESIRED_STATES), min_size=1, max_size=8),
+    force=st.booleans(),
+)
+def test_any_sequence_of_requests_converges_and_repeats_are_no_ops(start, desired_states, force):
+    status = start
+    for desired in desired_states:
+        try:
+            operations = lc.plan(status, desired, force)
+        except lc.PlanRefused:
+            assert status in (lc.FAILED, lc.ABSENT)
+            continue
+        status = lc.simulate(status, operations)
+        assert lc.is_satisfied(status, desired) or desired == "restarted"
+        if desired != "restarted":
+            assert lc.plan(status, desired, force) == ()
