@@ -5,10 +5,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _lifecycle as lc
 from hypothesis import given
 from hypothesis import strategies as st
-
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _lifecycle as lc
 
 SETTLED_EXISTING = (lc.RUNNING, lc.STOPPED, lc.PAUSED, lc.FAILED)
 ALL_CASES = list(itertools.product(lc.STATUSES, lc.DESIRED_STATES, (False, True)))
@@ -74,7 +73,7 @@ def test_plans_operators_rely_on(status, desired, force, expected):
 
 
 def test_failed_to_started_says_to_delete_or_diagnose():
-    with pytest.raises(lc.PlanRefused, match="delete it .* or diagnose"):
+    with pytest.raises(lc.PlanRefused, match=r"delete it .* or diagnose"):
         lc.plan("failed", "started")
 
 
