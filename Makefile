@@ -1,0 +1,161 @@
+# containerops.lifecycle — build, test and demo plumbing.
+#
+#   make test    the whole suite: lint units sanity integration   (THE test command)
+#   make demo    run playbooks/demo.yml against the local Docker engine
+#   make help    list the targets
+#
+# Everything Ansible runs from the project virtualenv (.venv); nothing is installed globally
+# except what tests/engine.sh and tests/images/build-test-image.sh install with apt as root.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+# The suite's steps share .build/ and the engine; run them one after the other.
+.NOTPARALLEL:
+
+PYTHON      ?= python3
+# Python version handed to ansible-test (--python); the venv's interpreter (3.11 here).
+PY_VERSION  ?= $(shell { "$(BIN)/python" -V 2>/dev/null || $(PYTHON) -V; } | sed -E 's/^Python ([0-9]+\.[0-9]+).*/\1/')
+VENV        := $(CURDIR)/.venv
+BIN         := $(VENV)/bin
+VENV_STAMP  := $(VENV)/.requirements.stamp
+BUILD       := $(CURDIR)/.build
+DIST        := $(BUILD)/dist
+COLLECTIONS := $(BUILD)/collections
+TREE        := $(BUILD)/tree/ansible_collections/containerops/lifecycle
+IMAGE       := containerops/busybox:test
+
+# Environment for anything that runs Ansible against the installed collection.
+ANSIBLE_ENV := PATH="$(BIN):$$PATH" \
+	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" \
+	ANSIBLE_PYTHON_INTERPRETER="$(BIN)/python"
+# ansible-test computes its own collection path from the tree; keep ours out of its way.
+ANSIBLE_TEST_ENV := env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS \
+	PATH="$(BIN):$$PATH"
+
+# pytest exit status 5 means "no tests collected": not a failure of the suite.
+run_pytest = rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "make: note: pytest collected no tests in $(2)"; rc=0; fi; exit $$rc
+
+.PHONY: help venv collection engine image tree lint units sanity integration test demo clean distclean
+
+help:
+	@echo "targets:"
+	@echo "  venv         .venv with tests/requirements.txt (re-run when requirement files change)"
+	@echo "  collection   build the collection tarball and install it into .build/collections"
+	@echo "  engine       make sure a Docker engine answers (tests/engine.sh ensure)"
+	@echo "  image        engine + build $(IMAGE) (no registry needed)"
+	@echo "  tree         copy the checkout to .build/tree/ansible_collections/containerops/lifecycle"
+	@echo "  lint         ruff check ."
+	@echo "  units        pytest tests/unit"
+	@echo "  sanity       ansible-test sanity --local on plugins/"
+	@echo "  integration  ansible-test integration --local + pytest tests/integration"
+	@echo "  test         lint units sanity integration (the whole suite)"
+	@echo "  demo         run playbooks/demo.yml against the local engine"
+	@echo "  clean        remove .build and caches;  distclean: also .venv"
+
+# ---------------------------------------------------------------- virtualenv
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt tests/requirements.txt
+	@echo "==> virtualenv $(VENV) (requirements changed or missing)"
+	@[ -x "$(BIN)/python" ] || $(PYTHON) -m venv "$(VENV)" || { \
+	  echo "make: '$(PYTHON) -m venv' failed; on Debian install python3-venv (apt-get install -y python3-venv)" >&2; \
+	  rm -rf "$(VENV)"; exit 1; }
+	"$(BIN)/python" -m pip install -q --upgrade pip
+	"$(BIN)/python" -m pip install -q -r tests/requirements.txt
+	touch "$@"
+
+# ---------------------------------------------------------------- collection
+collection: venv
+	@echo "==> building and installing containerops.lifecycle into $(COLLECTIONS)"
+	rm -rf "$(DIST)"
+	mkdir -p "$(DIST)" "$(COLLECTIONS)"
+	"$(BIN)/ansible-galaxy" collection build --force --output-path "$(DIST)" "$(CURDIR)"
+	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" "$(BIN)/ansible-galaxy" collection install --force \
+	  -p "$(COLLECTIONS)" "$(DIST)"/containerops-lifecycle-*.tar.gz
+
+# ---------------------------------------------------------------- engine / image
+engine:
+	@tests/engine.sh ensure
+
+image: engine
+	@IMAGE="$(IMAGE)" tests/images/build-test-image.sh
+
+# ---------------------------------------------------------------- ansible-test tree
+# ansible-test needs the collection at .../ansible_collections/<ns>/<name> as a real tree.
+# The copy holds what git would hold (tracked + untracked-but-not-ignored files). It gets
+# its own `git init`: otherwise ansible-test walks up to this checkout's .git, where
+# .build/ is ignored, and finds no files at all.
+tree:
+	@echo "==> copying the checkout to $(TREE)"
+	@rm -rf "$(BUILD)/tree"
+	@mkdir -p "$(TREE)"
+	@if git -C "$(CURDIR)" rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git -C "$(CURDIR)" ls-files -z --cached --others --exclude-standard; \
+	else \
+	  find . \( -name .git -o -name .venv -o -name .build -o -name __pycache__ -o -name .pytest_cache \
+	           -o -name .ruff_cache -o -name .hypothesis -o -name .mypy_cache \) -prune \
+	         -o \( -type f -o -type l \) -printf '%P\0'; \
+	fi | while IFS= read -r -d '' f; do \
+	  [ -e "$$f" ] || [ -L "$$f" ] || continue; \
+	  printf '%s\0' "$$f"; \
+	done | xargs -0 --no-run-if-empty cp -a --parents -t "$(TREE)"
+	@git -C "$(TREE)" init -q
+
+# ---------------------------------------------------------------- checks
+lint: venv
+	@echo "==> ruff check"
+	"$(BIN)/ruff" check .
+
+units: venv
+	@echo "==> unit tests"
+	@$(call run_pytest,"$(BIN)/python" -m pytest tests/unit,tests/unit)
+
+# Sanity tests with extra requirements (pylint, validate-modules, yamllint, ...) get their own
+# virtualenvs under ~/.ansible/test/venv, pip-installed from PyPI on first use and reused after.
+# Their pip bootstrap script normally comes from ci-files.testing.ansible.com; ansible-test-pip.sh
+# provides it offline.
+SANITY_PATHS ?= plugins/
+sanity: venv tree
+	@echo "==> ansible-test sanity ($(SANITY_PATHS))"
+	@tests/ansible-test-pip.sh "$(BIN)/python"
+	cd "$(TREE)" && $(ANSIBLE_TEST_ENV) "$(BIN)/ansible-test" sanity --local --python $(PY_VERSION) \
+	  --color no $(SANITY_ARGS) $(SANITY_PATHS)
+
+# ansible-test runs targets with the venv python (written into its inventory) and a filtered
+# environment: only PATH, HOME and a few others pass through (not DOCKER_HOST).
+integration: venv image collection tree
+	@echo "==> ansible-test integration"
+	@if compgen -G "tests/integration/targets/*/tasks/main.yml" >/dev/null; then \
+	  echo "+ ansible-test integration --local --python $(PY_VERSION) -v $(INTEGRATION_ARGS)  (in $(TREE))"; \
+	  cd "$(TREE)" && $(ANSIBLE_TEST_ENV) \
+	    "$(BIN)/ansible-test" integration --local --python $(PY_VERSION) --color no -v $(INTEGRATION_ARGS); \
+	else \
+	  echo "make: note: no integration targets (tests/integration/targets/*/tasks/main.yml)"; \
+	fi
+	@echo "==> pytest tests/integration"
+	@if [ -n "$$(find tests/integration -path tests/integration/targets -prune -o -name 'test_*.py' -print -quit)" ]; then \
+	  echo "+ pytest tests/integration -q"; \
+	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -q \
+	    --ignore=tests/integration/targets,tests/integration); \
+	else \
+	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
+	fi
+
+test: lint units sanity integration
+	@echo "==> all tests passed"
+
+# ---------------------------------------------------------------- demo
+demo: venv image collection
+	@echo "==> playbooks/demo.yml"
+	$(ANSIBLE_ENV) "$(BIN)/ansible-playbook" -i localhost, -c local playbooks/demo.yml \
+	  -e ansible_python_interpreter="$(BIN)/python" $(DEMO_ARGS)
+
+# ---------------------------------------------------------------- cleanup
+clean:
+	rm -rf "$(BUILD)" .pytest_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf "$(VENV)"

@@ -1,0 +1,956 @@
+"""Unit tests for plugins/module_utils/_history.py.
+
+The Docker event fixtures below are real: they were captured from a Docker 20.10.24 engine with
+``docker.APIClient().events(since=..., until=..., decode=True, filters={"container": cid})`` while
+running the scenario named above each one against a throwaway busybox image. To keep the file
+readable each event is stored as (container id, Action, timeNano, extra Attributes) and
+``_docker_events`` rebuilds the exact dict the engine sent (checked against a verbatim copy in
+``test_fixture_builder_reproduces_raw_engine_event``). Only attributes equal to the container's
+initial name/image are factored out; nothing else is dropped or edited.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import random
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+
+IMAGE = "hist/busybox"
+RECORD_KEYS = {
+    "id", "container_id", "from_status", "to_status", "transition_time", "duration_ms", "triggered_by",
+    "metadata",
+}  # fmt: skip
+ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+def _docker_events(names, rows):
+    """Rebuild decoded Docker 20.10 container events from (id, action, timeNano, extra attributes)."""
+    events = []
+    for container_id, action, time_nano, extra in rows:
+        attributes = {"image": IMAGE, "name": names[container_id], **extra}
+        events.append({
+            "status": action,
+            "id": container_id,
+            "from": IMAGE,
+            "Type": "container",
+            "Action": action,
+            "Actor": {"ID": container_id, "Attributes": attributes},
+            "scope": "local",
+            "time": time_nano // 10**9,
+            "timeNano": time_nano,
+        })  # fmt: skip
+    return events
+
+
+# ---------------------------------------------------------------------------------------------
+# captured fixtures
+#
+# GRACEFUL_STOP      sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'; docker stop; docker rm
+# ESCALATED_STOP     sleep 1000 as PID 1 (ignores SIGTERM); docker stop -t 1; docker rm
+# KILL               sleep 1000; docker kill; docker rm
+# PAUSE_UNPAUSE      trap shell; docker pause; docker unpause; docker stop; docker rm
+# RESTART            trap shell; docker restart; docker stop; docker rm
+# RESTART_ESCALATED  sleep 1000; docker restart -t 1; docker kill; docker rm
+# EXIT_CODE_3        sh -c 'sleep 0.3; exit 3'; (exits by itself); docker rm
+# RESTART_POLICY     same command with --restart on-failure:1; docker rm
+# OOM                shell doubling a string with --memory 8m --memory-swap 8m; docker rm
+# PAUSED_STOP        trap shell; docker pause; docker stop -t 2; docker rm
+# RM_FORCE           trap shell; docker rm -f
+# HUP_THEN_STOP      shell trapping HUP (ignored) and TERM; docker kill -s HUP; docker stop; docker rm
+# MULTI              two containers filtered together: A (trap shell with a healthcheck) gets an exec
+#                    and docker stop; B is renamed, docker kill, docker start, docker stop, then after
+#                    3 s docker restart (of the stopped container); docker rm A; docker rm -f B
+
+RAW_GRACEFUL_KILL_EVENT = {
+    "status": "kill",
+    "id": "805fb057701c56c23381dddd18910bf48477bc20548f5d773d84e587783f145a",
+    "from": "hist/busybox",
+    "Type": "container",
+    "Action": "kill",
+    "Actor": {
+        "ID": "805fb057701c56c23381dddd18910bf48477bc20548f5d773d84e587783f145a",
+        "Attributes": {"image": "hist/busybox", "name": "hist-graceful-stop", "signal": "15"},
+    },
+    "scope": "local",
+    "time": 1795453492,
+    "timeNano": 1795453492268406310,
+}
+
+_ID_GRACEFUL_STOP = "805fb057701c56c23381dddd18910bf48477bc20548f5d773d84e587783f145a"
+
+GRACEFUL_STOP = _docker_events(
+    {_ID_GRACEFUL_STOP: "hist-graceful-stop"},
+    [
+        (_ID_GRACEFUL_STOP, "create", 1795453491458065753, {}),
+        (_ID_GRACEFUL_STOP, "start", 1795453491750149866, {}),
+        (_ID_GRACEFUL_STOP, "kill", 1795453492268406310, {"signal": "15"}),
+        (_ID_GRACEFUL_STOP, "die", 1795453492388150235, {"exitCode": "0"}),
+        (_ID_GRACEFUL_STOP, "stop", 1795453492444273525, {}),
+        (_ID_GRACEFUL_STOP, "destroy", 1795453492756452191, {}),
+    ],
+)
+
+_ID_ESCALATED_STOP = "16aa30f7193f939259181e188d31056bcc58337d97f1f47d76e969da98e65a96"
+
+ESCALATED_STOP = _docker_events(
+    {_ID_ESCALATED_STOP: "hist-escalated-stop"},
+    [
+        (_ID_ESCALATED_STOP, "create", 1795453494273341630, {}),
+        (_ID_ESCALATED_STOP, "start", 1795453494524924795, {}),
+        (_ID_ESCALATED_STOP, "kill", 1795453495041211995, {"signal": "15"}),
+        (_ID_ESCALATED_STOP, "kill", 1795453496058010398, {"signal": "9"}),
+        (_ID_ESCALATED_STOP, "die", 1795453496090181788, {"exitCode": "137"}),
+        (_ID_ESCALATED_STOP, "stop", 1795453496142599070, {}),
+        (_ID_ESCALATED_STOP, "destroy", 1795453496453540346, {}),
+    ],
+)
+
+_ID_KILL = "3b674cf5d194d78fa677865f8b1a1fcbb23bbb9692cc73dc195ebd10d4900314"
+
+KILL = _docker_events(
+    {_ID_KILL: "hist-kill"},
+    [
+        (_ID_KILL, "create", 1795453497970279919, {}),
+        (_ID_KILL, "start", 1795453498262349544, {}),
+        (_ID_KILL, "kill", 1795453498781945454, {"signal": "9"}),
+        (_ID_KILL, "die", 1795453498813083743, {"exitCode": "137"}),
+        (_ID_KILL, "destroy", 1795453499199467838, {}),
+    ],
+)
+
+_ID_PAUSE_UNPAUSE = "b44e3db4deecd06048eb684f71d72d3f957f6ee150a5d512be724854b360529d"
+
+PAUSE_UNPAUSE = _docker_events(
+    {_ID_PAUSE_UNPAUSE: "hist-pause-unpause"},
+    [
+        (_ID_PAUSE_UNPAUSE, "create", 1795453500715025383, {}),
+        (_ID_PAUSE_UNPAUSE, "start", 1795453501017295766, {}),
+        (_ID_PAUSE_UNPAUSE, "pause", 1795453501344245687, {}),
+        (_ID_PAUSE_UNPAUSE, "unpause", 1795453501665901555, {}),
+        (_ID_PAUSE_UNPAUSE, "kill", 1795453501993159093, {"signal": "15"}),
+        (_ID_PAUSE_UNPAUSE, "die", 1795453502110429431, {"exitCode": "0"}),
+        (_ID_PAUSE_UNPAUSE, "stop", 1795453502176217624, {}),
+        (_ID_PAUSE_UNPAUSE, "destroy", 1795453502491083642, {}),
+    ],
+)
+
+_ID_RESTART = "0b43a3ac566e4adda7761ee08b9199b5c863c020bd55a2aa5dae10897f5d5e8e"
+
+RESTART = _docker_events(
+    {_ID_RESTART: "hist-restart"},
+    [
+        (_ID_RESTART, "create", 1795453504009202315, {}),
+        (_ID_RESTART, "start", 1795453504260305588, {}),
+        (_ID_RESTART, "kill", 1795453504780393622, {"signal": "15"}),
+        (_ID_RESTART, "die", 1795453504899685161, {"exitCode": "0"}),
+        (_ID_RESTART, "stop", 1795453504969073506, {}),
+        (_ID_RESTART, "start", 1795453505223195690, {}),
+        (_ID_RESTART, "restart", 1795453505223219245, {}),
+        (_ID_RESTART, "kill", 1795453505740410164, {"signal": "15"}),
+        (_ID_RESTART, "die", 1795453505862413728, {"exitCode": "0"}),
+        (_ID_RESTART, "stop", 1795453505919048071, {}),
+        (_ID_RESTART, "destroy", 1795453506228289658, {}),
+    ],
+)
+
+_ID_RESTART_ESCALATED = "a0f1efa156bc0352297131f1188f19ce57d2c5be9ae09b71520300cf0d1dbf6e"
+
+RESTART_ESCALATED = _docker_events(
+    {_ID_RESTART_ESCALATED: "hist-restart-escalated"},
+    [
+        (_ID_RESTART_ESCALATED, "create", 1795453507749407721, {}),
+        (_ID_RESTART_ESCALATED, "start", 1795453508021923776, {}),
+        (_ID_RESTART_ESCALATED, "kill", 1795453508537485526, {"signal": "15"}),
+        (_ID_RESTART_ESCALATED, "kill", 1795453509551228485, {"signal": "9"}),
+        (_ID_RESTART_ESCALATED, "die", 1795453509576190628, {"exitCode": "137"}),
+        (_ID_RESTART_ESCALATED, "stop", 1795453509631636144, {}),
+        (_ID_RESTART_ESCALATED, "start", 1795453509896224522, {}),
+        (_ID_RESTART_ESCALATED, "restart", 1795453509896246214, {}),
+        (_ID_RESTART_ESCALATED, "kill", 1795453510417508559, {"signal": "9"}),
+        (_ID_RESTART_ESCALATED, "die", 1795453510455746332, {"exitCode": "137"}),
+        (_ID_RESTART_ESCALATED, "destroy", 1795453510842726015, {}),
+    ],
+)
+
+_ID_EXIT_CODE_3 = "f28f12d4d201e09a5539e4545cf9734d5af4944b6ed63d60792c109c84ed3f1f"
+
+EXIT_CODE_3 = _docker_events(
+    {_ID_EXIT_CODE_3: "hist-exit-code-3"},
+    [
+        (_ID_EXIT_CODE_3, "create", 1795453512356067325, {}),
+        (_ID_EXIT_CODE_3, "start", 1795453512609020446, {}),
+        (_ID_EXIT_CODE_3, "die", 1795453512937281025, {"exitCode": "3"}),
+        (_ID_EXIT_CODE_3, "destroy", 1795453513311478535, {}),
+    ],
+)
+
+_ID_RESTART_POLICY = "afec30139043389355c598d3b4bf98b5758a7eb53149dcda051571dd547dfd28"
+
+RESTART_POLICY = _docker_events(
+    {_ID_RESTART_POLICY: "hist-restart-policy"},
+    [
+        (_ID_RESTART_POLICY, "create", 1795453514831022875, {}),
+        (_ID_RESTART_POLICY, "start", 1795453515101086731, {}),
+        (_ID_RESTART_POLICY, "die", 1795453515427622057, {"exitCode": "3"}),
+        (_ID_RESTART_POLICY, "start", 1795453515769469748, {}),
+        (_ID_RESTART_POLICY, "die", 1795453516103118609, {"exitCode": "3"}),
+        (_ID_RESTART_POLICY, "destroy", 1795453518414584522, {}),
+    ],
+)
+
+_ID_OOM = "cdd84dc852a58f136aa200e39c0c6e0bc4511f19ecb8d40d255e4438eaaf092a"
+
+OOM = _docker_events(
+    {_ID_OOM: "hist-oom"},
+    [
+        (_ID_OOM, "create", 1795453519940313465, {}),
+        (_ID_OOM, "start", 1795453520223962444, {}),
+        (_ID_OOM, "oom", 1795453520243291116, {}),
+        (_ID_OOM, "die", 1795453520270585502, {"exitCode": "137"}),
+        (_ID_OOM, "destroy", 1795453520647187286, {}),
+    ],
+)
+
+_ID_PAUSED_STOP = "27fba038adb89864342cb3e2af7d60b1d522e3a988d9ba513be514f98ab8c200"
+
+PAUSED_STOP = _docker_events(
+    {_ID_PAUSED_STOP: "hist-paused-stop"},
+    [
+        (_ID_PAUSED_STOP, "create", 1795453563322204951, {}),
+        (_ID_PAUSED_STOP, "start", 1795453563604171450, {}),
+        (_ID_PAUSED_STOP, "pause", 1795453563946658363, {}),
+        (_ID_PAUSED_STOP, "kill", 1795453564286647398, {"signal": "15"}),
+        (_ID_PAUSED_STOP, "unpause", 1795453564292689059, {}),
+        (_ID_PAUSED_STOP, "die", 1795453564325907571, {"exitCode": "0"}),
+        (_ID_PAUSED_STOP, "stop", 1795453564394261883, {}),
+        (_ID_PAUSED_STOP, "destroy", 1795453564707851840, {}),
+    ],
+)
+
+_ID_RM_FORCE = "03c28aead158540fdf5c4e0cd599f49e1cc41e798b08660a502c1467a19e725c"
+
+RM_FORCE = _docker_events(
+    {_ID_RM_FORCE: "hist-rm-force"},
+    [
+        (_ID_RM_FORCE, "create", 1795453569924165758, {}),
+        (_ID_RM_FORCE, "start", 1795453570183268050, {}),
+        (_ID_RM_FORCE, "kill", 1795453570501743369, {"signal": "9"}),
+        (_ID_RM_FORCE, "die", 1795453570541437926, {"exitCode": "137"}),
+        (_ID_RM_FORCE, "destroy", 1795453570607370622, {}),
+    ],
+)
+
+_ID_HUP_THEN_STOP = "5cad5f86ec2027bea0ce7c1f77b74199ad906cf198152dcd41586716f9564d66"
+
+HUP_THEN_STOP = _docker_events(
+    {_ID_HUP_THEN_STOP: "hist-hup-then-stop"},
+    [
+        (_ID_HUP_THEN_STOP, "create", 1795453572423728846, {}),
+        (_ID_HUP_THEN_STOP, "start", 1795453572668611709, {}),
+        (_ID_HUP_THEN_STOP, "kill", 1795453572984276702, {"signal": "1"}),
+        (_ID_HUP_THEN_STOP, "kill", 1795453573299281487, {"signal": "15"}),
+        (_ID_HUP_THEN_STOP, "die", 1795453573403149838, {"exitCode": "0"}),
+        (_ID_HUP_THEN_STOP, "stop", 1795453573492471155, {}),
+        (_ID_HUP_THEN_STOP, "destroy", 1795453573802368354, {}),
+    ],
+)
+
+_ID_MULTI_A = "bce8e5d814ca9d144ad72cfd863e17cc677efedd4f000e26621fa19500336dc6"
+
+_ID_MULTI_B = "732a9c8843fe10c1be6957dbdc835fdc0057070764c2b699fc74973a42d7292b"
+
+MULTI = _docker_events(
+    {_ID_MULTI_A: "hist-multi-a", _ID_MULTI_B: "hist-multi-b"},
+    [
+        (_ID_MULTI_A, "create", 1795453644975893739, {}),
+        (_ID_MULTI_A, "start", 1795453645257979780, {}),
+        (_ID_MULTI_B, "create", 1795453645273121536, {}),
+        (_ID_MULTI_B, "start", 1795453645617190965, {}),
+        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453645754790513,
+         {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476"}),
+        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453645754798335,
+         {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476"}),
+        (_ID_MULTI_A, "exec_die", 1795453645830961432,
+         {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476", "exitCode": "0"}),
+        (_ID_MULTI_A, "health_status: healthy", 1795453645834207849, {}),
+        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453646334485898,
+         {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262"}),
+        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453646334533668,
+         {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262"}),
+        (_ID_MULTI_A, "exec_die", 1795453646400439370,
+         {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262", "exitCode": "0"}),
+        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453646909723484,
+         {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a"}),
+        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453646909731025,
+         {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a"}),
+        (_ID_MULTI_A, "exec_die", 1795453646978744494,
+         {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a", "exitCode": "0"}),
+        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453647121689857,
+         {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0"}),
+        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453647124358944,
+         {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0"}),
+        (_ID_MULTI_A, "exec_die", 1795453647186047334,
+         {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0", "exitCode": "0"}),
+        (_ID_MULTI_B, "rename", 1795453647201583534, {"name": "hist-multi-b2", "oldName": "/hist-multi-b"}),
+        (_ID_MULTI_A, "kill", 1795453647218222099, {"signal": "15"}),
+        (_ID_MULTI_A, "die", 1795453647343758380, {"exitCode": "0"}),
+        (_ID_MULTI_A, "stop", 1795453647411369225, {}),
+        (_ID_MULTI_B, "kill", 1795453647431806761, {"name": "hist-multi-b2", "signal": "9"}),
+        (_ID_MULTI_B, "die", 1795453647476428858, {"exitCode": "137", "name": "hist-multi-b2"}),
+        (_ID_MULTI_B, "start", 1795453648050357298, {"name": "hist-multi-b2"}),
+        (_ID_MULTI_B, "kill", 1795453648368370376, {"name": "hist-multi-b2", "signal": "15"}),
+        (_ID_MULTI_B, "die", 1795453648493937013, {"exitCode": "0", "name": "hist-multi-b2"}),
+        (_ID_MULTI_B, "stop", 1795453648554198353, {"name": "hist-multi-b2"}),
+        (_ID_MULTI_B, "start", 1795453651843814999, {"name": "hist-multi-b2"}),
+        (_ID_MULTI_B, "restart", 1795453651843860076, {"name": "hist-multi-b2"}),
+        (_ID_MULTI_A, "destroy", 1795453652154027549, {}),
+        (_ID_MULTI_B, "kill", 1795453652172141381, {"name": "hist-multi-b2", "signal": "9"}),
+        (_ID_MULTI_B, "die", 1795453652215155739, {"exitCode": "137", "name": "hist-multi-b2"}),
+        (_ID_MULTI_B, "destroy", 1795453652326462973, {"name": "hist-multi-b2"}),
+    ],
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 23, 17, 0, 0, tzinfo=UTC)
+
+
+def _summary(records):
+    """(from, to, operation, duration_ms, triggered_by) per record."""
+    return [
+        (r["from_status"], r["to_status"], r["metadata"]["operation"], r["duration_ms"], r["triggered_by"])
+        for r in records
+    ]
+
+
+def _only(records, operation):
+    """The single record with this operation."""
+    found = [r for r in records if r["metadata"]["operation"] == operation]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _shift(events, from_index, seconds):
+    """Copy of ``events`` with every event from ``from_index`` on moved ``seconds`` later."""
+    moved = copy.deepcopy(events)
+    for event in moved[from_index:]:
+        event["timeNano"] += seconds * 10**9
+        event["time"] = event["timeNano"] // 10**9
+    return moved
+
+
+def _rec(rid, from_status, to_status, when, operation=None, duration_ms=None, **extra):
+    """A hand-made record (REST-engine style when ``operation`` is None)."""
+    metadata = dict(extra.pop("metadata", {}))
+    if operation is not None:
+        metadata["operation"] = operation
+    return {
+        "id": rid, "container_id": "c1", "from_status": from_status, "to_status": to_status,
+        "transition_time": when, "duration_ms": duration_ms, "triggered_by": "api", "metadata": metadata,
+        **extra,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# records_from_docker_events: captured scenarios
+
+
+def test_fixture_builder_reproduces_raw_engine_event():
+    assert GRACEFUL_STOP[2] == RAW_GRACEFUL_KILL_EVENT
+
+
+def test_docker_event_actions_is_the_engine_filter():
+    assert isinstance(_history.DOCKER_EVENT_ACTIONS, tuple)
+    assert set(_history.DOCKER_EVENT_ACTIONS) == {
+        "create", "start", "kill", "die", "oom", "stop", "pause", "unpause", "restart", "destroy",
+    }  # fmt: skip
+
+
+def test_record_shape_id_and_time_format():
+    records = _history.records_from_docker_events(GRACEFUL_STOP)
+    for record in records:
+        assert set(record) == RECORD_KEYS
+        assert ISO_Z.match(record["transition_time"]), record["transition_time"]
+        assert record["container_id"] == _ID_GRACEFUL_STOP
+        assert "operation" in record["metadata"]
+        assert record["metadata"]["name"] == "hist-graceful-stop"
+        assert record["metadata"]["image"] == IMAGE
+    assert records[0]["id"] == "805fb057701c-1795453491458065753"
+    assert records[0]["transition_time"] == "2026-11-23T17:04:51.458065Z"
+    assert records[0]["from_status"] is None
+
+
+def test_graceful_stop():
+    records = _history.records_from_docker_events(GRACEFUL_STOP)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "stop", 120, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    stop = records[2]
+    # transition_time and id come from the die event, not from the later stop event
+    assert stop["id"] == "805fb057701c-1795453492388150235"
+    assert stop["transition_time"] == "2026-11-23T17:04:52.388150Z"
+    assert stop["metadata"]["exit_code"] == 0
+    assert stop["metadata"]["signals"] == ["SIGTERM"]
+    assert stop["metadata"]["escalated"] is False
+    assert stop["metadata"]["events"] == ["kill", "die", "stop"]
+
+
+def test_stop_of_process_ignoring_sigterm_is_escalated():
+    records = _history.records_from_docker_events(ESCALATED_STOP)
+    assert _summary(records)[2] == ("running", "stopped", "stop", 1049, "api")
+    meta = records[2]["metadata"]
+    assert meta["signals"] == ["SIGTERM", "SIGKILL"]
+    assert meta["escalated"] is True
+    assert meta["exit_code"] == 137
+    assert meta["events"] == ["kill", "kill", "die", "stop"]
+
+
+def test_docker_kill_is_force_stop():
+    records = _history.records_from_docker_events(KILL)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "force-stop", 31, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    meta = records[2]["metadata"]
+    assert meta["signals"] == ["SIGKILL"]
+    assert meta["escalated"] is False
+    assert meta["exit_code"] == 137
+    assert meta["events"] == ["kill", "die"]
+
+
+def test_pause_and_unpause():
+    records = _history.records_from_docker_events(PAUSE_UNPAUSE)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "paused", "pause", None, "api"),
+        ("paused", "running", "resume", None, "api"),
+        ("running", "stopped", "stop", 117, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    assert records[3]["metadata"]["events"] == ["unpause"]
+
+
+def test_stop_of_paused_container_folds_the_internal_unpause():
+    records = _history.records_from_docker_events(PAUSED_STOP)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "paused", "pause", None, "api"),
+        ("paused", "stopped", "stop", 39, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    assert records[3]["metadata"]["events"] == ["kill", "unpause", "die", "stop"]
+
+
+def test_docker_restart_is_one_record():
+    records = _history.records_from_docker_events(RESTART)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "running", "restart", 443, "api"),
+        ("running", "stopped", "stop", 122, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    restart = records[2]
+    assert restart["id"] == "0b43a3ac566e-1795453505223219245"
+    assert restart["transition_time"] == "2026-11-23T17:05:05.223219Z"
+    assert restart["metadata"]["events"] == ["kill", "die", "stop", "start", "restart"]
+    assert restart["metadata"]["signals"] == ["SIGTERM"]
+    assert restart["metadata"]["escalated"] is False
+    assert restart["metadata"]["exit_code"] == 0
+
+
+def test_escalated_restart_keeps_signals_and_exit_code():
+    records = _history.records_from_docker_events(RESTART_ESCALATED)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "running", "restart", 1359, "api"),
+        ("running", "stopped", "force-stop", 38, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    meta = records[2]["metadata"]
+    assert meta["signals"] == ["SIGTERM", "SIGKILL"]
+    assert meta["escalated"] is True
+    assert meta["exit_code"] == 137
+
+
+def test_restart_is_not_folded_when_start_comes_long_after_the_stop():
+    # Same capture, with the restart's start part moved 5 s later (beyond the fold window).
+    events = _shift(RESTART, 5, 5)
+    assert [e["Action"] for e in events[4:7]] == ["stop", "start", "restart"]
+    records = _history.records_from_docker_events(events)
+    assert _summary(records)[2:4] == [
+        ("running", "stopped", "stop", 119, "api"),
+        ("stopped", "running", "restart", None, "api"),
+    ]
+
+
+def test_kill_then_quick_restart_is_not_folded():
+    # Without the stop event the stop part was a docker kill, not the stop phase of docker restart.
+    events = [e for e in RESTART if not (e["Action"] == "stop" and e["timeNano"] < 1795453505000000000)]
+    records = _history.records_from_docker_events(events)
+    assert _summary(records)[2:4] == [
+        ("running", "stopped", "stop", 119, "api"),
+        ("stopped", "running", "restart", None, "api"),
+    ]
+
+
+def test_process_exiting_on_its_own():
+    records = _history.records_from_docker_events(EXIT_CODE_3)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "exit", None, "engine"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    assert records[2]["metadata"]["exit_code"] == 3
+    assert records[2]["metadata"]["signals"] == []
+    assert records[2]["metadata"]["events"] == ["die"]
+
+
+def test_restart_policy_start_is_attributed_to_the_engine():
+    records = _history.records_from_docker_events(RESTART_POLICY)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "exit", None, "engine"),
+        ("stopped", "running", "start", None, "engine"),
+        ("running", "stopped", "exit", None, "engine"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    assert records[3]["metadata"]["auto_restart"] is True
+    assert "auto_restart" not in records[1]["metadata"]
+
+
+def test_start_long_after_an_exit_is_attributed_to_the_api():
+    events = _shift(RESTART_POLICY, 3, 120)
+    assert events[3]["Action"] == "start"
+    records = _history.records_from_docker_events(events)
+    assert _summary(records)[3] == ("stopped", "running", "start", None, "api")
+    assert "auto_restart" not in records[3]["metadata"]
+
+
+def test_oom_kill():
+    records = _history.records_from_docker_events(OOM)
+    assert _summary(records)[2] == ("running", "stopped", "oom", None, "engine")
+    assert records[2]["metadata"]["exit_code"] == 137
+    assert records[2]["metadata"]["events"] == ["oom", "die"]
+
+
+def test_rm_force_of_running_container():
+    records = _history.records_from_docker_events(RM_FORCE)
+    assert _summary(records) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "force-stop", 40, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+
+
+def test_notify_signal_before_stop_is_listed_but_does_not_start_the_stop():
+    records = _history.records_from_docker_events(HUP_THEN_STOP)
+    stop = records[2]
+    assert _summary([stop]) == [("running", "stopped", "stop", 104, "api")]
+    assert stop["metadata"]["signals"] == ["SIGHUP", "SIGTERM"]
+    assert stop["metadata"]["escalated"] is False
+
+
+def test_die_after_only_a_notify_signal_is_an_exit():
+    events = [
+        e for e in HUP_THEN_STOP if e["Action"] != "stop" and e["Actor"]["Attributes"].get("signal") != "15"
+    ]
+    records = _history.records_from_docker_events(events)
+    assert _summary(records)[2] == ("running", "stopped", "exit", None, "engine")
+    assert records[2]["metadata"]["signals"] == ["SIGHUP"]
+
+
+def test_stop_event_without_kill_marks_a_requested_stop():
+    # The events window began between the kill and the die.
+    events = [e for e in GRACEFUL_STOP if e["Action"] != "kill"]
+    records = _history.records_from_docker_events(events)
+    assert _summary(records)[2] == ("running", "stopped", "stop", None, "api")
+    assert records[2]["metadata"]["events"] == ["die", "stop"]
+
+
+def test_window_starting_mid_life():
+    events = [e for e in RESTART if e["timeNano"] >= 1795453504780393622]  # from the restart's kill on
+    records = _history.records_from_docker_events(events)
+    assert _summary(records)[0] == ("running", "running", "restart", 443, "api")
+    only_restart = [e for e in RESTART if e["Action"] == "restart"]
+    assert _summary(_history.records_from_docker_events(only_restart)) == [
+        ("running", "running", "restart", None, "api")
+    ]
+
+
+def test_multiple_containers_ignored_actions_and_restart_of_stopped_container():
+    records = _history.records_from_docker_events(MULTI)
+    times = [r["transition_time"] for r in records]
+    assert times == sorted(times)
+    a = [r for r in records if r["container_id"] == _ID_MULTI_A]
+    b = [r for r in records if r["container_id"] == _ID_MULTI_B]
+    assert len(a) + len(b) == len(records)
+    assert _summary(a) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "stop", 126, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    assert _summary(b) == [
+        (None, "stopped", "create", None, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "force-stop", 45, "api"),
+        ("stopped", "running", "start", None, "api"),
+        ("running", "stopped", "stop", 126, "api"),
+        ("stopped", "running", "restart", None, "api"),
+        ("running", "stopped", "force-stop", 43, "api"),
+        ("stopped", "absent", "delete", None, "api"),
+    ]
+    # exec_*, health_status and rename are in the capture but never in a record
+    actions = {e["Action"].split(":")[0] for e in MULTI}
+    assert {"exec_create", "exec_start", "exec_die", "health_status", "rename"} <= actions
+    folded = set(itertools.chain.from_iterable(r["metadata"]["events"] for r in records))
+    assert folded <= set(_history.DOCKER_EVENT_ACTIONS)
+    assert b[-1]["metadata"]["name"] == "hist-multi-b2"
+
+
+def test_input_order_and_duplicates_do_not_matter():
+    expected = _history.records_from_docker_events(MULTI)
+    events = copy.deepcopy(MULTI) + copy.deepcopy(MULTI[:10])
+    random.Random(7).shuffle(events)
+    assert _history.records_from_docker_events(events) == expected
+
+
+def test_legacy_and_second_precision_events():
+    legacy = [{k: e[k] for k in ("status", "id", "from", "time", "timeNano")} for e in KILL]
+    for event, original in zip(legacy, KILL):
+        if "signal" in original["Actor"]["Attributes"] or "exitCode" in original["Actor"]["Attributes"]:
+            event["Actor"] = {"Attributes": original["Actor"]["Attributes"]}
+    assert _summary(_history.records_from_docker_events(legacy)) == _summary(
+        _history.records_from_docker_events(KILL)
+    )
+    coarse = copy.deepcopy(KILL)
+    for event in coarse:
+        del event["timeNano"]
+    records = _history.records_from_docker_events(coarse)
+    assert records[0]["transition_time"] == "2026-11-23T17:04:57.000000Z"
+    assert records[0]["id"] == "3b674cf5d194-1795453497000000000"
+
+
+def test_other_event_types_and_empty_input_are_ignored():
+    # a network/volume "create" or "destroy" must not look like a container's
+    network = {
+        "Type": "network", "Action": "create", "time": 1795453498, "timeNano": 1795453498000000000,
+        "Actor": {"ID": "f" * 64, "Attributes": {"name": "hist-net", "type": "bridge"}},
+    }  # fmt: skip
+    volume = {**network, "Type": "volume", "Action": "destroy", "Actor": {"ID": "hist-vol", "Attributes": {}}}
+    assert _history.records_from_docker_events([]) == []
+    assert _history.records_from_docker_events([network, volume]) == []
+    assert _summary(_history.records_from_docker_events([*KILL, network, volume])) == _summary(
+        _history.records_from_docker_events(KILL)
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "operation"),
+    [("15", "SIGTERM", "stop"), ("9", "SIGKILL", "force-stop"), ("2", "SIGINT", "stop"),
+     ("64", "SIG64", "stop"), ("SIGQUIT", "SIGQUIT", "stop"), ("term", "SIGTERM", "stop"),
+     ("10", "SIGUSR1", "exit")],  # a notify signal alone does not make the die a requested stop
+)  # fmt: skip
+def test_kill_signal_names(raw, name, operation):
+    events = copy.deepcopy(KILL)
+    events[2]["Actor"]["Attributes"]["signal"] = raw
+    records = _history.records_from_docker_events(events)
+    assert records[2]["metadata"]["signals"] == [name]
+    assert records[2]["metadata"]["operation"] == operation
+
+
+# ---------------------------------------------------------------------------------------------
+# parse_time_bound
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-23T10:00:00Z", datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)),
+        ("2026-11-23T10:00:00.123456Z", datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-11-23T12:00:00+02:00", datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)),
+        ("2026-11-23T05:00:00-05:00", datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)),
+        ("2026-11-23T10:00:00", datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)),
+        ("2026-11-23", datetime(2026, 11, 23, 0, 0, 0, tzinfo=UTC)),
+        ("90s", NOW - timedelta(seconds=90)),
+        ("30m", NOW - timedelta(minutes=30)),
+        ("2h", NOW - timedelta(hours=2)),
+        ("1d", NOW - timedelta(days=1)),
+        ("1w", NOW - timedelta(weeks=1)),
+        ("1h30m", NOW - timedelta(hours=1, minutes=30)),
+        ("1d2h3m4s", NOW - timedelta(days=1, hours=2, minutes=3, seconds=4)),
+        ("0s", NOW),
+        (" 2h ", NOW - timedelta(hours=2)),
+    ],
+)
+def test_parse_time_bound_accepts(value, expected):
+    result = _history.parse_time_bound(value, NOW)
+    assert result == expected
+    assert result.utcoffset() == timedelta(0)
+
+
+def test_parse_time_bound_reads_naive_now_as_utc():
+    assert _history.parse_time_bound("1h", NOW.replace(tzinfo=None)) == NOW - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "   ", "yesterday", "2h30", "30x", "-2h", "1m1h", "2 h", "1.5h", "h", "1700000000",
+     "2026-13-01", "2026-11-23T25:00:00Z", "23/11/2026",
+     "20261123T100000Z", "2026-W47"],  # ISO basic/week forms: rejected on every Python version
+)  # fmt: skip
+def test_parse_time_bound_rejects(value):
+    with pytest.raises(ValueError) as excinfo:
+        _history.parse_time_bound(value, NOW)
+    message = str(excinfo.value)
+    assert repr(value) in message
+    assert "ISO 8601" in message and "1h30m" in message
+
+
+@pytest.mark.parametrize("value", [None, 12, "99999999999w"])
+def test_parse_time_bound_rejects_non_strings_and_overflow(value):
+    with pytest.raises(ValueError, match=re.escape(repr(value))):
+        _history.parse_time_bound(value, NOW)
+
+
+# ---------------------------------------------------------------------------------------------
+# select_records
+
+PAUSE_RECORDS = _history.records_from_docker_events(PAUSE_UNPAUSE)
+# 17:05:00.715025 create, :01.017295 start, :01.344245 pause, :01.665901 resume, :02.110429 stop,
+# :02.491083 delete
+
+
+def _at(text):
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_select_without_filters_returns_everything():
+    assert _history.select_records(PAUSE_RECORDS) == PAUSE_RECORDS
+
+
+def test_select_time_bounds_are_inclusive():
+    since, until = _at("2026-11-23T17:05:01.344245"), _at("2026-11-23T17:05:02.110429")
+    selected = _history.select_records(PAUSE_RECORDS, since=since, until=until)
+    assert [operation for *_, operation, _, _ in _summary(selected)] == ["pause", "resume", "stop"]
+    just_after = _history.select_records(PAUSE_RECORDS, since=since + timedelta(microseconds=1))
+    assert [r["metadata"]["operation"] for r in just_after] == ["resume", "stop", "delete"]
+    assert _history.select_records(PAUSE_RECORDS, until=until - timedelta(microseconds=1))[-1]["metadata"][
+        "operation"
+    ] == "resume"
+
+
+def test_select_time_bounds_with_other_offsets_and_naive():
+    since = datetime(2026, 11, 23, 18, 5, 2, 110429, tzinfo=timezone(timedelta(hours=1)))
+    assert [r["metadata"]["operation"] for r in _history.select_records(PAUSE_RECORDS, since=since)] == [
+        "stop", "delete",
+    ]  # fmt: skip
+    naive = datetime(2026, 11, 23, 17, 5, 2, 110429)
+    assert len(_history.select_records(PAUSE_RECORDS, since=naive)) == 2
+
+
+def test_select_by_status_string_or_list():
+    selected = _history.select_records(PAUSE_RECORDS, to_status="running")
+    assert [r["metadata"]["operation"] for r in selected] == ["start", "resume"]
+    selected = _history.select_records(PAUSE_RECORDS, from_status=["running", "paused"], to_status="stopped")
+    assert [r["metadata"]["operation"] for r in selected] == ["stop"]
+    assert _history.select_records(PAUSE_RECORDS, from_status=[None])[0]["metadata"]["operation"] == "create"
+    assert _history.select_records(PAUSE_RECORDS, to_status=[]) == []
+    assert _history.select_records(PAUSE_RECORDS, to_status="failed") == []
+
+
+def test_select_drops_records_without_time_only_when_bounded():
+    records = [_rec("x", "running", "stopped", None), _rec("y", "running", "stopped", "not a time")]
+    assert _history.select_records(records, to_status="stopped") == records
+    assert _history.select_records(records, since=NOW - timedelta(days=365)) == []
+
+
+def test_select_rejects_since_after_until():
+    with pytest.raises(ValueError, match="since"):
+        _history.select_records(PAUSE_RECORDS, since=NOW, until=NOW - timedelta(seconds=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# sort_records
+
+SORTABLE = [
+    _rec("b", "running", "stopped", "2026-11-23T10:00:00.000000Z"),
+    _rec("a", "running", "stopped", "2026-11-23T10:00:00.000000Z"),
+    _rec("c", None, "stopped", "2026-11-23T09:00:00.000000Z"),
+    _rec("d", "stopped", "running", "2026-11-23T11:30:00+01:00"),  # 10:30Z
+    _rec("e", "paused", "running", "2026-11-23T12:00:00.000000Z", created_at="2026-11-23T08:00:00.000000Z"),
+]
+
+
+def _ids(records):
+    return [r["id"] for r in records]
+
+
+def test_sort_default_is_newest_first_with_id_tie_break():
+    assert _ids(_history.sort_records(SORTABLE)) == ["e", "d", "b", "a", "c"]
+    assert _ids(_history.sort_records(SORTABLE, "transition_time", "asc")) == ["c", "a", "b", "d", "e"]
+
+
+def test_sort_by_status_breaks_ties_by_time_then_id():
+    assert _ids(_history.sort_records(SORTABLE, "to_status", "asc")) == ["d", "e", "c", "a", "b"]
+    assert _ids(_history.sort_records(SORTABLE, "to_status", "desc")) == ["b", "a", "c", "e", "d"]
+
+
+def test_sort_by_from_status_puts_none_first_in_asc():
+    assert _ids(_history.sort_records(SORTABLE, "from_status", "asc")) == ["c", "e", "a", "b", "d"]
+    assert _ids(_history.sort_records(SORTABLE, "from_status", "desc")) == ["d", "b", "a", "e", "c"]
+
+
+def test_sort_by_created_at_falls_back_to_transition_time():
+    assert _ids(_history.sort_records(SORTABLE, "created_at", "asc")) == ["e", "c", "a", "b", "d"]
+
+
+def test_sort_is_deterministic_and_does_not_mutate_input():
+    original = copy.deepcopy(SORTABLE)
+    results = {
+        tuple(_ids(_history.sort_records(list(perm), "to_status", "desc")))
+        for perm in itertools.permutations(SORTABLE)
+    }
+    assert results == {("b", "a", "c", "e", "d")}
+    assert original == SORTABLE
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "sort_order"), [("name", "asc"), ("transition_time", "up"), ("id", "desc")]
+)
+def test_sort_rejects_unknown_keys(sort_by, sort_order):
+    with pytest.raises(ValueError):
+        _history.sort_records(SORTABLE, sort_by, sort_order)
+
+
+# ---------------------------------------------------------------------------------------------
+# paginate
+
+ITEMS = [{"id": str(n)} for n in range(5)]
+
+
+def _pages(total, page, limit, total_pages):
+    return {"total": total, "page": page, "limit": limit, "total_pages": total_pages}
+
+
+def test_paginate_pages():
+    assert _history.paginate(ITEMS, page=1, limit=2) == (ITEMS[:2], _pages(5, 1, 2, 3))
+    assert _history.paginate(ITEMS, page=2, limit=2) == (ITEMS[2:4], _pages(5, 2, 2, 3))
+    assert _history.paginate(ITEMS, page=3, limit=2) == (ITEMS[4:], _pages(5, 3, 2, 3))
+
+
+def test_paginate_defaults():
+    assert _history.paginate(ITEMS) == (ITEMS, _pages(5, 1, 20, 1))
+
+
+def test_paginate_page_past_the_end_is_empty():
+    assert _history.paginate(ITEMS, page=4, limit=2) == ([], _pages(5, 4, 2, 3))
+    assert _history.paginate(ITEMS, page=99, limit=5) == ([], _pages(5, 99, 5, 1))
+
+
+def test_paginate_limit_one():
+    for page in range(1, 6):
+        assert _history.paginate(ITEMS, page=page, limit=1) == ([ITEMS[page - 1]], _pages(5, page, 1, 5))
+
+
+def test_paginate_all_pages_returns_everything():
+    assert _history.paginate(ITEMS, page=3, limit=2, all_pages=True) == (ITEMS, _pages(5, 1, 2, 3))
+
+
+def test_paginate_no_records():
+    assert _history.paginate([], page=1, limit=10) == ([], _pages(0, 1, 10, 0))
+    assert _history.paginate([], all_pages=True) == ([], _pages(0, 1, 20, 0))
+
+
+@pytest.mark.parametrize(("page", "limit"), [(0, 1), (1, 0), (-1, 5), (1, -5), ("1", 5), (1, 2.5), (True, 5)])
+def test_paginate_rejects_bad_page_or_limit(page, limit):
+    with pytest.raises(ValueError):
+        _history.paginate(ITEMS, page=page, limit=limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# operation_of and compute_stats
+
+
+@pytest.mark.parametrize(
+    ("record", "operation"),
+    [
+        (_rec("1", "running", "stopped", None, "force-stop"), "force-stop"),
+        (_rec("2", "running", "stopped", None, metadata={"command": "kill"}), "force-stop"),
+        (_rec("3", "paused", "running", None, metadata={"command": "unpause"}), "resume"),
+        (_rec("4", "stopped", "copying", None, metadata={"command": "copy"}), "copy"),
+        (_rec("5", "stopped", "running", None), "start"),
+        (_rec("6", "running", "stopped", None), "stop"),
+        (_rec("7", "running", "paused", None), "pause"),
+        (_rec("8", "paused", "running", None), "resume"),
+        (_rec("9", "running", "running", None), "restart"),
+        (_rec("10", "stopped", "absent", None), "delete"),
+        (_rec("11", "deleting", "deleted", None), "delete"),
+        (_rec("12", None, "creating", None), "create"),
+        (_rec("13", "creating", "failed", None), None),
+        ({"from_status": "stopped", "to_status": "running", "metadata": None}, "start"),
+    ],
+)
+def test_operation_of(record, operation):
+    assert _history.operation_of(record) == operation
+
+
+def test_compute_stats_over_captured_records():
+    records = []
+    for events in (ESCALATED_STOP, KILL, RESTART, RESTART_POLICY, OOM, PAUSE_UNPAUSE):
+        records += _history.records_from_docker_events(events)
+    assert _history.compute_stats(records) == {
+        "start": {"count": 7, "avg_duration_ms": None, "max_duration_ms": None},
+        "stop": {"count": 3, "avg_duration_ms": 429.3, "max_duration_ms": 1049},
+        "force-stop": {"count": 1, "avg_duration_ms": 31.0, "max_duration_ms": 31},
+        "restart": {"count": 1, "avg_duration_ms": 443.0, "max_duration_ms": 443},
+        "pause": {"count": 1, "avg_duration_ms": None, "max_duration_ms": None},
+        "resume": {"count": 1, "avg_duration_ms": None, "max_duration_ms": None},
+        "delete": {"count": 6, "avg_duration_ms": None, "max_duration_ms": None},
+        "failures": 3,  # two exits with code 3 (restart policy) and one OOM kill
+    }
+
+
+def test_compute_stats_rest_records_and_failures():
+    records = [
+        _rec("1", "stopped", "running", "2026-11-23T10:00:00Z", duration_ms=200),
+        _rec("2", "stopped", "running", "2026-11-23T10:01:00Z", None, 100, metadata={"command": "start"}),
+        _rec("3", "stopped", "running", "2026-11-23T10:02:00Z"),
+        _rec("4", "creating", "failed", "2026-11-23T10:03:00Z"),
+        _rec("5", "running", "failed", "2026-11-23T10:04:00Z", "exit", metadata={"exit_code": 1}),
+        _rec("6", "running", "stopped", "2026-11-23T10:05:00Z", "exit", metadata={"exit_code": 0}),
+        _rec("7", "running", "stopped", "2026-11-23T10:06:00Z", "exit", metadata={"exit_code": "2"}),
+        _rec("7b", "running", "stopped", "2026-11-23T10:06:30Z", "exit", metadata={"exit_code": "0"}),
+        _rec("8", "running", "stopped", "2026-11-23T10:07:00Z", "oom"),
+        _rec("9", "deleting", "deleted", "2026-11-23T10:08:00Z", duration_ms=0),
+        _rec("10", "stopped", "absent", "2026-11-23T10:09:00Z", duration_ms=5),
+    ]
+    assert _history.compute_stats(records) == {
+        "start": {"count": 3, "avg_duration_ms": 150.0, "max_duration_ms": 200},
+        "delete": {"count": 2, "avg_duration_ms": 2.5, "max_duration_ms": 5},  # 0 ms is a duration
+        "failures": 4,  # 4 (to failed), 5 (counted once), 7, 8
+    }
+
+
+def test_compute_stats_empty():
+    assert _history.compute_stats([]) == {"failures": 0}
