@@ -258,7 +258,7 @@ class _Container:
 
     def on_die(self, time_ns: int, attrs: dict[str, Any]) -> None:
         """The process ended: a requested stop, a kill, an OOM kill or an exit of its own."""
-        signals = [name for _, name in self.kills]
+        signals = [name for _kill_ns, name in self.kills]
         opening = next(((t, s) for t, s in self.kills if s not in _NOTIFY_SIGNALS), None)
         escalated = False
         if self.oom:
@@ -284,7 +284,7 @@ class _Container:
         """``docker stop`` finished: complete the die record it belongs to."""
         if not self.last_die or not self.records or self.records[-1] is not self.last_die[0]:
             return
-        record, die_ns, kill_ns, _ = self.last_die
+        record, die_ns, kill_ns, _stopped = self.last_die
         record["metadata"]["events"].append("stop")
         if record["metadata"]["operation"] == "exit":
             # The kill happened before the events window; the stop event proves it was requested.
@@ -322,7 +322,7 @@ class _Container:
             and die[2] is not None  # ... and began with a kill
             and start_ns - die[1] <= RESTART_FOLD_WINDOW_NS
         ):
-            stop_record, _, kill_ns, _ = die
+            stop_record, _die_ns, kill_ns, _stopped = die
             self.records.pop()
             meta = stop_record["metadata"]
             self.status = stop_record["from_status"]
@@ -398,7 +398,7 @@ def records_from_docker_events(events: list[dict[str, Any]]) -> list[Record]:
     records: list[Record] = []
     for container_id, items in per_container.items():
         state = _Container(container_id)
-        for time_ns, _, action, attrs in sorted(items, key=lambda item: (item[0], item[1])):
+        for time_ns, _index, action, attrs in sorted(items, key=lambda item: (item[0], item[1])):
             state.feed(action, time_ns, attrs)
         records.extend(state.records)
     return sort_records(records, "transition_time", "asc")

@@ -11,7 +11,7 @@ version_added: 0.1.0
 description:
   - Returns one container's state transitions (started, stopped, paused, resumed, restarted, deleted,
     exited on its own), newest first by default, with how long each operation took and per-operation
-    statistics: what an operator looks at for slow starts and restart storms.
+    statistics, which is what an operator looks at for slow starts and restart storms.
   - Read-only; never reports a change.
   - On Docker the history is built from the engine's event stream (C(start), C(kill), C(die), C(stop),
     C(pause), C(unpause), C(restart), C(create), C(destroy), C(oom)); a stop's duration runs from its
