@@ -13,10 +13,13 @@ options:
     description:
       - Which engine to talk to.
       - V(docker) is the Docker Engine API through the Docker SDK for Python.
+      - V(hoody) is the Hoody API v1 (container platform, Bearer token).
+      - V(dockhand) is a Dockhand server's REST API (session login or API token).
+      - The same playbook works on every backend; only the connection options differ.
       - If not set, the environment variable E(CONTAINEROPS_BACKEND) is used.
     type: str
     default: docker
-    choices: [docker]
+    choices: [docker, hoody, dockhand]
   timeout:
     description:
       - Seconds to wait for one engine request before giving up on it.
@@ -32,12 +35,40 @@ options:
         plans again instead.
     type: int
     default: 3
+  tls:
+    description:
+      - Docker only; connect to the daemon with TLS, without verifying its certificate unless
+        O(validate_certs=true). REST backends use TLS whenever O(api_url) is C(https://).
+      - If not set, the environment variable E(DOCKER_TLS) is used; if that is not set either, no TLS.
+    type: bool
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate (against O(ca_path) when given).
+      - Docker, if not set, the environment variable E(DOCKER_TLS_VERIFY) is used, then no verification.
+      - REST backends verify unless this is V(false).
+    type: bool
+    aliases: [tls_verify]
+  ca_path:
+    description:
+      - CA certificate to verify the server with.
+      - Docker, defaults to C(ca.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
+    type: path
+  client_cert:
+    description:
+      - Client certificate for TLS.
+      - Docker, defaults to C(cert.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
+    type: path
+  client_key:
+    description:
+      - Private key of O(client_cert).
+      - Docker, defaults to C(key.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
+    type: path
 requirements:
-  - Docker SDK for Python >= 7.0 (C(docker)) on the host the module runs on
+  - Docker SDK for Python >= 7.0 (C(docker)) on the host the module runs on, for O(backend=docker)
   - requests
 """
 
-    # The Docker Engine API.
+    # The Docker Engine API (backend: docker).
     DOCKER = r"""
 options:
   docker_host:
@@ -46,31 +77,46 @@ options:
       - If not set, the environment variable E(DOCKER_HOST) is used.
     type: str
     default: unix:///var/run/docker.sock
-  tls:
+"""
+
+    # Options of the REST backends (backend: hoody and backend: dockhand).
+    REST = r"""
+options:
+  api_url:
     description:
-      - Connect to the daemon with TLS, without verifying its certificate unless O(validate_certs=true).
-      - If not set, the environment variable E(DOCKER_TLS) is used; if that is not set either, no TLS.
-    type: bool
-  validate_certs:
+      - Base URL of the REST API.
+      - V(hoody), defaults to C(https://api.hoody.icu); if not set, the environment variables
+        E(HOODY_API_URL) or E(HOODY_BASE_URL) are used first.
+      - V(dockhand), required; if not set, the environment variable E(DOCKHAND_URL) is used.
+      - Redirects are never followed, so credentials are only ever sent to this origin.
+    type: str
+  api_token:
     description:
-      - Connect with TLS and verify the daemon's certificate against O(ca_path).
-      - If not set, the environment variable E(DOCKER_TLS_VERIFY) is used; if that is not set either,
-        no verification for Docker.
-    type: bool
-    aliases: [tls_verify]
-  ca_path:
+      - V(hoody), the Bearer token (an C(hdy_) auth token or a JWT); if not set, the environment
+        variables E(HOODY_TOKEN) or E(HOODY_API_TOKEN) are used.
+      - V(dockhand), an API token (C(dh_...)) used instead of a session login; if not set, the
+        environment variable E(DOCKHAND_TOKEN) is used.
+      - Never logged, never returned, never sent to another origin.
+    type: str
+  api_realm:
     description:
-      - CA certificate to verify the daemon with.
-      - Defaults to C(ca.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
-    type: path
-  client_cert:
+      - V(hoody), the realm id for realm-scoped tokens; sent as C(realm_id) on list calls.
+      - If not set, the environment variables E(HOODY_REALM) or E(HOODY_REALM_ID) are used.
+    type: str
+  api_username:
     description:
-      - Client certificate for TLS.
-      - Defaults to C(cert.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
-    type: path
-  client_key:
+      - V(dockhand), user to log in as (session cookie); logged in again once if the session expires.
+      - Not needed when the server has authentication off, or with O(api_token).
+      - If not set, the environment variable E(DOCKHAND_USERNAME) is used.
+    type: str
+  api_password:
     description:
-      - Private key of O(client_cert).
-      - Defaults to C(key.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
-    type: path
+      - V(dockhand), password of O(api_username). Never logged or returned.
+      - If not set, the environment variable E(DOCKHAND_PASSWORD) is used.
+    type: str
+  api_environment:
+    description:
+      - V(dockhand), id of the Dockhand environment (the C(env) query parameter). Required for V(dockhand).
+      - If not set, the environment variable E(DOCKHAND_ENV) is used.
+    type: int
 """

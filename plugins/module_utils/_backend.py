@@ -102,6 +102,12 @@ class Backend(abc.ABC):
     def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
         """State-transition records (``_history`` record shape) of one container, unsorted."""
 
+    def warn(self, message: str) -> None:
+        """Record a warning for the task result; each message once."""
+        warnings = self.__dict__.setdefault("warnings", [])
+        if message not in warnings:
+            warnings.append(message)
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the client's connections."""

@@ -15,20 +15,25 @@ from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
+    STATUS_MAP,
+    check_health,
+    has_health_check,
+    info_from_inspect,
+    network_runtime,
+    state_from_inspect,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ConnectionFailed,
     ContainerNotFound,
     OperationConflict,
     OperationFailed,
-    Unhealthy,
     WaitTimeout,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     FAILED,
-    PAUSED,
     RUNNING,
-    STOPPED,
     is_transitional,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
@@ -43,23 +48,10 @@ try:
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     DOCKER_IMPORT_ERROR = str(_exc)
 
-# Docker's ``State.Status`` onto the canonical vocabulary.
-STATUS_MAP = {
-    "created": STOPPED,
-    "exited": STOPPED,
-    "running": RUNNING,
-    "paused": PAUSED,
-    "restarting": "restarting",
-    "removing": "removing",
-    "dead": FAILED,
-}
-
 DEFAULT_STOP_TIMEOUT = 10
 # How long past the stop timeout a graceful stop may take before it counts as hung.
 STOP_MARGIN = 10
-_NEVER = "0001-01-01T00:00:00Z"
 _TRANSIENT_STATUS = (429, 502, 503, 504)
-_AUTOSTART_POLICIES = ("always", "unless-stopped")
 
 
 def _transient(exc: Exception) -> Optional[float]:
@@ -77,10 +69,6 @@ def _reason(exc: Exception) -> str:
             explanation = explanation.decode("utf-8", "replace")
         return str(explanation or exc)
     return str(exc)
-
-
-def _timestamp(value: Optional[str]) -> Optional[str]:
-    return None if not value or value.startswith(_NEVER[:10]) else value
 
 
 class DockerBackend(Backend):
@@ -130,22 +118,9 @@ class DockerBackend(Backend):
         except requests.exceptions.ConnectionError as exc:
             raise ConnectionFailed(f"lost the Docker engine at {self.docker_host}: {exc}") from None
 
-    def _state(self, data: dict[str, Any]) -> ContainerState:
-        state = data["State"]
-        engine_status = state.get("Status") or ("running" if state.get("Running") else "exited")
-        health = (state.get("Health") or {}).get("Status")
-        return ContainerState(
-            id=data["Id"],
-            name=data["Name"].lstrip("/"),
-            status=STATUS_MAP.get(engine_status, FAILED),
-            engine_status=engine_status,
-            health=health,
-            details=data,
-        )
-
     def inspect(self, ref: str) -> ContainerState:
         try:
-            return self._state(self._read(self.api.inspect_container, ref))
+            return state_from_inspect(self._read(self.api.inspect_container, ref))
         except NotFound:
             return ContainerState.absent(ref)
         except APIError as exc:
@@ -292,7 +267,7 @@ class DockerBackend(Backend):
         last: list[ContainerState] = []
 
         def healthy(state: ContainerState) -> Optional[ContainerState]:
-            last[:] = [self._check_health(state)]
+            last[:] = [check_health(state)]
             return state if state.health == "healthy" else None
 
         try:
@@ -303,66 +278,20 @@ class DockerBackend(Backend):
     def has_health_check(self, container: ContainerState) -> Optional[bool]:
         if "Config" not in container.details:
             container = self.inspect(container.ref)
-        test = ((container.details.get("Config") or {}).get("Healthcheck") or {}).get("Test") or ["NONE"]
-        return test[0] != "NONE"
-
-    @staticmethod
-    def _check_health(state: ContainerState) -> ContainerState:
-        if state.status != RUNNING:
-            exit_code = state.details.get("State", {}).get("ExitCode")
-            raise Unhealthy(f"it became {state.status!r} (exit code {exit_code}) while waiting to be healthy")
-        if state.health is None:
-            raise BadInput("healthy: true, but the container has no health check (HEALTHCHECK / healthcheck)")
-        if state.health == "unhealthy":
-            log = (state.details["State"].get("Health") or {}).get("Log") or [{}]
-            output = (log[-1].get("Output") or "").strip()
-            raise Unhealthy("its health check reports unhealthy" + (f": {output[:300]}" if output else ""))
-        return state
+        return has_health_check(container.details)
 
     # Reports -----------------------------------------------------------------------------------
 
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
         if "State" not in container.details:
             container = self.inspect(container.ref)
-        data = container.details
-        state = data["State"]
-        config = data.get("Config") or {}
-        restart_policy = (data.get("HostConfig") or {}).get("RestartPolicy") or {}
-        info = {
-            "exists": True,
-            "id": container.id,
-            "name": container.name,
-            "status": container.status,
-            "engine_status": container.engine_status,
-            "health": container.health,
-            "autostart": restart_policy.get("Name") in _AUTOSTART_POLICIES,
-            "image": config.get("Image"),
-            "labels": config.get("Labels") or {},
-            "started_at": _timestamp(state.get("StartedAt")),
-            "finished_at": _timestamp(state.get("FinishedAt")),
-            "exit_code": state.get("ExitCode"),
-        }
+        info = info_from_inspect(container)
         if runtime:
             info["runtime"] = self._runtime(container)
         return info
 
     def _runtime(self, container: ContainerState) -> dict[str, Any]:
-        settings = container.details.get("NetworkSettings") or {}
-        networks = {
-            name: {
-                "ip_address": net.get("IPAddress") or None,
-                "gateway": net.get("Gateway") or None,
-                "mac_address": net.get("MacAddress") or None,
-                "aliases": net.get("Aliases") or [],
-            }
-            for name, net in (settings.get("Networks") or {}).items()
-        }
-        runtime: dict[str, Any] = {
-            "processes": [],
-            "ports": settings.get("Ports") or {},
-            "networks": networks,
-            "resource_usage": None,
-        }
+        runtime = network_runtime(container.details)
         if container.status != RUNNING:
             return runtime
         try:

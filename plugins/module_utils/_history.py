@@ -23,10 +23,12 @@ from typing import Any, Iterable, Optional, Sequence, Union
 __all__ = [
     "DOCKER_EVENT_ACTIONS",
     "LIFECYCLE_OPERATIONS",
+    "SORT_KEYS",
     "compute_stats",
     "format_time",
     "operation_of",
     "paginate",
+    "parse_iso",
     "parse_time_bound",
     "records_from_docker_events",
     "select_records",
@@ -115,7 +117,7 @@ def _ns_to_iso(ns: int) -> str:
     return format_time(_EPOCH + timedelta(microseconds=ns // 1000))
 
 
-def _parse_iso(value: str) -> datetime:
+def parse_iso(value: str) -> datetime:
     """Parse an ISO 8601 string to an aware UTC datetime (naive means UTC); raise ValueError."""
     text = value.strip()
     if text[-1:] in ("Z", "z"):
@@ -141,7 +143,7 @@ def _record_time(record: Record, key: str = "transition_time") -> Optional[datet
     if not isinstance(value, str):
         return None
     try:
-        return _parse_iso(value)
+        return parse_iso(value)
     except ValueError:
         return None
 
@@ -165,7 +167,7 @@ def parse_time_bound(value: str, now: datetime) -> datetime:
             raise ValueError(f"invalid time value {value!r}: duration is out of range") from None
     if re.match(r"^\d{4}-\d{2}-\d{2}", text):
         try:
-            return _parse_iso(text)
+            return parse_iso(text)
         except ValueError as exc:
             raise ValueError(f"invalid time value {value!r}: {exc}; expected {_TIME_FORMS}") from None
     raise ValueError(f"invalid time value {value!r}: expected {_TIME_FORMS}")

@@ -11,7 +11,8 @@ import os
 from typing import Any, Callable, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody, _http
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import run_parallel
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -20,7 +21,14 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
 
-BACKENDS = ("docker",)
+BACKENDS = ("docker", "hoody", "dockhand")
+
+# Per-backend environment fallbacks of the options two REST backends share.
+REST_ENVIRONMENT = {
+    "hoody": {"api_url": ("HOODY_API_URL", "HOODY_BASE_URL"), "api_token": ("HOODY_TOKEN", "HOODY_API_TOKEN")},
+    "dockhand": {"api_url": ("DOCKHAND_URL",), "api_token": ("DOCKHAND_TOKEN",)},
+}
+DEFAULT_API_URL = {"hoody": "https://api.hoody.icu"}
 
 CONNECTION_SPEC: dict[str, dict[str, Any]] = {
     "backend": {
@@ -39,6 +47,12 @@ CONNECTION_SPEC: dict[str, dict[str, Any]] = {
     "ca_path": {"type": "path"},
     "client_cert": {"type": "path"},
     "client_key": {"type": "path"},
+    "api_url": {"type": "str"},
+    "api_token": {"type": "str", "no_log": True},
+    "api_realm": {"type": "str", "fallback": (env_fallback, ["HOODY_REALM", "HOODY_REALM_ID"])},
+    "api_username": {"type": "str", "fallback": (env_fallback, ["DOCKHAND_USERNAME"])},
+    "api_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DOCKHAND_PASSWORD"])},
+    "api_environment": {"type": "int", "fallback": (env_fallback, ["DOCKHAND_ENV"])},
     "timeout": {"type": "int", "default": 60, "fallback": (env_fallback, ["CONTAINEROPS_TIMEOUT"])},
     "retries": {"type": "int", "default": 3},
 }
@@ -125,6 +139,51 @@ class LifecycleModule:
 
     def _make_backend(self) -> Backend:
         params = self.params
+        if params["backend"] == "docker":
+            return self._docker_backend()
+        if _http.REQUESTS_IMPORT_ERROR:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=_http.REQUESTS_IMPORT_ERROR)
+        backend = params["backend"]
+        api_url = self._rest_setting(backend, "api_url") or DEFAULT_API_URL.get(backend)
+        if not api_url:
+            names = " / ".join(REST_ENVIRONMENT[backend]["api_url"])
+            raise BadInput(f"api_url is required for backend {backend} (or set {names})")
+        token = self._rest_setting(backend, "api_token")
+        client = _http.ApiClient(
+            api_url,
+            timeout=params["timeout"],
+            retries=params["retries"],
+            validate_certs=params["validate_certs"] is not False,
+            ca_path=params["ca_path"],
+            client_cert=params["client_cert"],
+            client_key=params["client_key"],
+            pool_size=params.get("parallel") or 1,
+        )
+        poll_interval = params.get("poll_interval") or 0.5
+        if backend == "hoody":
+            return _hoody.HoodyBackend(client, token, params["api_realm"], poll_interval)
+        return _dockhand.DockhandBackend(
+            client,
+            environment=params["api_environment"],
+            token=token,
+            username=params["api_username"],
+            password=params["api_password"],
+            poll_interval=poll_interval,
+        )
+
+    def _rest_setting(self, backend: str, option: str) -> Optional[str]:
+        """The option, else the backend's environment variables; secrets found there are masked too."""
+        value = self.params[option]
+        for variable in REST_ENVIRONMENT[backend][option]:
+            if value:
+                break
+            value = os.environ.get(variable)
+            if value and option == "api_token":
+                self.module.no_log_values.add(value)
+        return value
+
+    def _docker_backend(self) -> Backend:
+        params = self.params
         if _docker.DOCKER_IMPORT_ERROR:
             self.module.fail_json(
                 msg=missing_required_lib("docker (Docker SDK for Python >= 7.0)"),
@@ -172,6 +231,8 @@ class LifecycleModule:
         finally:
             if self._backend is not None:
                 self._backend.close()
+        for warning in getattr(self._backend, "warnings", ()):
+            self.module.warn(warning)
         failed = result.pop("failed", False)
         if failed:
             self.module.fail_json(**result)

@@ -32,7 +32,7 @@ def call_with_retries(
     call: Callable[[], T],
     retries: int,
     transient: Callable[[Exception], Optional[float]],
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Optional[Callable[[float], None]] = None,
 ) -> T:
     """Run ``call``; on an exception ``transient`` recognises, wait and try again up to ``retries`` times.
 
@@ -48,4 +48,4 @@ def call_with_retries(
             if retry_after is None or attempt >= retries:
                 raise
             attempt += 1
-            sleep(backoff_delay(attempt, retry_after=retry_after or None))
+            (sleep or time.sleep)(backoff_delay(attempt, retry_after=retry_after or None))

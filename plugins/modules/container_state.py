@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - containerops.lifecycle.connection
   - containerops.lifecycle.connection.docker
+  - containerops.lifecycle.connection.rest
   - containerops.lifecycle.targets
   - containerops.lifecycle.wait
   - containerops.lifecycle.attributes

@@ -7,6 +7,7 @@ misbehave on demand (a stop that hangs, a 409 from a concurrent change, a contai
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import (

@@ -18,6 +18,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 
 IMAGE = "hist/busybox"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _lifecycle as lc
 from hypothesis import given
 from hypothesis import strategies as st
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _lifecycle as lc
 
 SETTLED_EXISTING = (lc.RUNNING, lc.STOPPED, lc.PAUSED, lc.FAILED)
 ALL_CASES = list(itertools.product(lc.STATUSES, lc.DESIRED_STATES, (False, True)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import (
     MAX_DELAY,
     backoff_delay,

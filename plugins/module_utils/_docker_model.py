@@ -1,0 +1,113 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docker's container model read from its JSON: shared by the Docker and Dockhand backends.
+
+Dockhand answers with the Docker Engine's own inspect and list shapes, so both backends map states,
+health and reports through these functions and need no Docker SDK for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unhealthy
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
+    FAILED,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+)
+
+# Docker's ``State.Status`` onto the canonical vocabulary.
+STATUS_MAP = {
+    "created": STOPPED,
+    "exited": STOPPED,
+    "running": RUNNING,
+    "paused": PAUSED,
+    "restarting": "restarting",
+    "removing": "removing",
+    "dead": FAILED,
+}
+
+_NEVER = "0001-01-01"
+_AUTOSTART_POLICIES = ("always", "unless-stopped")
+
+
+def _timestamp(value: Optional[str]) -> Optional[str]:
+    return None if not value or value.startswith(_NEVER) else value
+
+
+def state_from_inspect(data: dict[str, Any]) -> ContainerState:
+    """A ``ContainerState`` from ``GET /containers/{id}/json``; the inspect data stays in ``details``."""
+    state = data["State"]
+    engine_status = state.get("Status") or ("running" if state.get("Running") else "exited")
+    return ContainerState(
+        id=data["Id"],
+        name=data["Name"].lstrip("/"),
+        status=STATUS_MAP.get(engine_status, FAILED),
+        engine_status=engine_status,
+        health=(state.get("Health") or {}).get("Status"),
+        details=data,
+    )
+
+
+def has_health_check(data: dict[str, Any]) -> bool:
+    test = ((data.get("Config") or {}).get("Healthcheck") or {}).get("Test") or ["NONE"]
+    return test[0] != "NONE"
+
+
+def check_health(state: ContainerState) -> ContainerState:
+    """Raise as soon as waiting for health is pointless: stopped, no health check, or unhealthy."""
+    if state.status != RUNNING:
+        exit_code = state.details.get("State", {}).get("ExitCode")
+        raise Unhealthy(f"it became {state.status!r} (exit code {exit_code}) while waiting to be healthy")
+    if state.health is None:
+        raise BadInput("healthy: true, but the container has no health check (HEALTHCHECK / healthcheck)")
+    if state.health == "unhealthy":
+        log = (state.details["State"].get("Health") or {}).get("Log") or [{}]
+        output = (log[-1].get("Output") or "").strip()
+        raise Unhealthy("its health check reports unhealthy" + (f": {output[:300]}" if output else ""))
+    return state
+
+
+def info_from_inspect(container: ContainerState) -> dict[str, Any]:
+    """The ``container_info`` entry of a container observed through its inspect data."""
+    data = container.details
+    state = data["State"]
+    config = data.get("Config") or {}
+    restart_policy = (data.get("HostConfig") or {}).get("RestartPolicy") or {}
+    return {
+        "exists": True,
+        "id": container.id,
+        "name": container.name,
+        "status": container.status,
+        "engine_status": container.engine_status,
+        "health": container.health,
+        "autostart": restart_policy.get("Name") in _AUTOSTART_POLICIES,
+        "image": config.get("Image"),
+        "labels": config.get("Labels") or {},
+        "started_at": _timestamp(state.get("StartedAt")),
+        "finished_at": _timestamp(state.get("FinishedAt")),
+        "exit_code": state.get("ExitCode"),
+    }
+
+
+def network_runtime(data: dict[str, Any]) -> dict[str, Any]:
+    """Ports and networks from inspect data; processes and resource usage are the backend's to add."""
+    settings = data.get("NetworkSettings") or {}
+    networks = {
+        name: {
+            "ip_address": net.get("IPAddress") or None,
+            "gateway": net.get("Gateway") or None,
+            "mac_address": net.get("MacAddress") or None,
+            "aliases": net.get("Aliases") or [],
+        }
+        for name, net in (settings.get("Networks") or {}).items()
+    }
+    return {
+        "processes": [],
+        "ports": settings.get("Ports") or {},
+        "networks": networks,
+        "resource_usage": None,
+    }

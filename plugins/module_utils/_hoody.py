@@ -1,0 +1,348 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Hoody API v1 backend.
+
+Lifecycle calls (``POST /api/v1/containers/{id}/{operation}``) are asynchronous: the API accepts them
+and the container moves later, so every wait polls ``GET /api/v1/containers/{id}`` with backoff. A
+POST that fails in flight is never resent blindly: the backend re-reads the container for evidence
+that the operation took effect and only then lets the driver plan again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import threading
+import time
+from typing import Any, Optional
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
+    ConnectionFailed,
+    ContainerNotFound,
+    OperationConflict,
+    OperationFailed,
+    WaitTimeout,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
+    ApiClient,
+    ApiError,
+    OutcomeUnknown,
+    poll,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
+    ABSENT,
+    FAILED,
+    PAUSED,
+    RESULT_OF,
+    RUNNING,
+    STOPPED,
+)
+
+# Hoody's nine statuses onto the canonical vocabulary.
+STATUS_MAP = {
+    "running": RUNNING,
+    "stopped": STOPPED,
+    "paused": PAUSED,
+    "failed": FAILED,
+    "creating": "creating",
+    "copying": "copying",
+    "claiming": "claiming",
+    "deleting": "deleting",
+    "deleted": ABSENT,
+}
+
+DEFAULT_STOP_TIMEOUT = 10
+STOP_MARGIN = 10
+PAGE_LIMIT = 100
+MAX_PAGES = 1000
+_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+def _data(body: Any) -> Any:
+    """The payload of Hoody's ``{statusCode, message, data}`` envelope (or the body itself)."""
+    if isinstance(body, dict) and "data" in body and isinstance(body.get("statusCode"), int):
+        return body["data"]
+    return body
+
+
+def _status(raw: Optional[str]) -> Optional[str]:
+    return None if raw is None else STATUS_MAP.get(raw, FAILED)
+
+
+class HoodyBackend(Backend):
+    name = "hoody"
+
+    def __init__(self, client: ApiClient, token: Optional[str], realm: Optional[str], poll_interval: float) -> None:
+        if not token:
+            raise BadInput("api_token is required for backend hoody (or set HOODY_TOKEN / HOODY_API_TOKEN)")
+        self.client = client
+        self.realm = realm
+        self.poll_interval = poll_interval
+        client.set_bearer(token)
+        self._directory: Optional[list[dict[str, Any]]] = None
+        self._directory_lock = threading.Lock()
+
+    # Requests ------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return _data(self.client.json(method, path, **kwargs))
+        except ApiError as exc:
+            if exc.status == 401:
+                raise ConnectionFailed(
+                    f"Hoody rejected the credentials (401: {exc.message}); check api_token"
+                ) from None
+            if exc.status == 403:
+                raise ConnectionFailed(
+                    f"Hoody denied {method} {path} (403: {exc.message}); check the token's permissions"
+                    " and api_realm"
+                ) from None
+            raise
+
+    def _get_container(self, container_id: str) -> Optional[dict[str, Any]]:
+        try:
+            return self._call("GET", f"/api/v1/containers/{container_id}")
+        except ApiError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise OperationFailed(f"cannot read container {container_id}: {exc}") from None
+
+    def _list_pages(self, path: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": PAGE_LIMIT, "sort_by": "created_at", "sort_order": "asc"}
+        if self.realm and path == "/api/v1/containers/":
+            params["realm_id"] = self.realm
+        for page in range(1, MAX_PAGES + 1):
+            data = self._call("GET", path, params=dict(params, page=page)) or {}
+            items = data.get("containers") or []
+            found.extend(items)
+            total = (data.get("pagination") or {}).get("total", len(found))
+            if not items or len(found) >= total:
+                break
+        return found
+
+    def _all_containers(self) -> list[dict[str, Any]]:
+        """Every container, listed once per task (names resolve against it; statuses are re-read)."""
+        with self._directory_lock:
+            if self._directory is None:
+                self._directory = self._list_pages("/api/v1/containers/")
+            return self._directory
+
+    @staticmethod
+    def _state(data: dict[str, Any]) -> ContainerState:
+        return ContainerState(
+            id=data["id"],
+            name=data.get("name") or data["id"],
+            status=_status(data.get("status")) or FAILED,
+            engine_status=data.get("status"),
+            details=data,
+        )
+
+    # Reads -----------------------------------------------------------------------------------------
+
+    def _resolve(self, ref: str) -> Optional[str]:
+        if _ID.match(ref):
+            return ref
+        matches = [item["id"] for item in self._all_containers() if item.get("name") == ref]
+        if len(matches) > 1:
+            raise BadInput(f"name {ref!r} matches {len(matches)} Hoody containers ({', '.join(matches)}); use the id")
+        return matches[0] if matches else None
+
+    def inspect(self, ref: str) -> ContainerState:
+        container_id = self._resolve(ref)
+        data = self._get_container(container_id) if container_id else None
+        if data is None or data.get("status") == "deleted":
+            return ContainerState.absent(ref)
+        return self._state(data)
+
+    def list(self, filters: dict[str, Any]) -> list[ContainerState]:
+        if filters.get("label"):
+            raise BadInput("filters.label is not supported by backend hoody (Hoody containers have no labels)")
+        if filters.get("project"):
+            items = self._list_pages(f"/api/v1/projects/{filters['project']}/containers")
+        else:
+            items = self._all_containers()
+        states = [self._state(item) for item in items if item.get("status") != "deleted"]
+        if filters.get("name"):
+            states = [s for s in states if fnmatch.fnmatchcase(s.name, filters["name"])]
+        if filters.get("status"):
+            states = [s for s in states if s.status in filters["status"]]
+        return states
+
+    # Operations ------------------------------------------------------------------------------------
+
+    def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
+        return (DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout) + STOP_MARGIN
+
+    def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
+        if stop_timeout is not None and operation in ("stop", "restart"):
+            self.warn(
+                "backend hoody has no stop timeout: the platform's own grace period applies; "
+                "stop_timeout only bounds how long force_on_timeout waits"
+            )
+        sent_at = time.time()
+        try:
+            if operation == "delete":
+                self._call("DELETE", f"/api/v1/containers/{container.id}")
+                return False
+            data = self._call("POST", f"/api/v1/containers/{container.id}/{operation}")
+        except OutcomeUnknown as exc:
+            self._decide_after_loss(container, operation, sent_at, str(exc))
+            return operation == "force-stop"
+        except ApiError as exc:
+            if exc.status == 404:
+                raise ContainerNotFound(container.name, f"it disappeared during {operation}") from None
+            if exc.status in (400, 409):
+                raise OperationConflict(f"Hoody refused {operation}: {exc.message}") from None
+            if exc.status in (502, 503, 504):
+                self._decide_after_loss(container, operation, sent_at, str(exc))
+                return operation == "force-stop"
+            raise OperationFailed(f"{operation} failed: {exc}") from None
+        if isinstance(data, dict) and data.get("error"):
+            raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
+        return operation == "force-stop"
+
+    def _decide_after_loss(self, container: ContainerState, operation: str, sent_at: float, why: str) -> None:
+        """A POST whose answer was lost: look for evidence it took effect before anyone sends it again."""
+        expected = RESULT_OF[operation]
+        window = max(self.poll_interval * 4, 1.0)
+        try:
+            if operation == "restart":
+                poll(lambda: self._restarted_since(container, sent_at), bool, window, self.poll_interval)
+            else:
+                poll(lambda: self.inspect(container.ref).status, lambda s: s == expected, window, self.poll_interval)
+            return
+        except TimeoutError:
+            pass
+        raise OperationFailed(f"{operation} may not have reached Hoody ({why}); its status shows no effect yet")
+
+    def _restarted_since(self, container: ContainerState, since: float) -> bool:
+        data = self._call(
+            "GET",
+            f"/api/v1/containers/{container.id}/status-logs",
+            params={"limit": 1, "page": 1, "sort_by": "transition_time", "sort_order": "desc"},
+        ) or {}
+        newest = (data.get("logs") or [None])[0]
+        if not newest:
+            return False
+        when = _history.parse_iso(newest["transition_time"]).timestamp()
+        return when >= since and _history.operation_of(newest) == "restart"
+
+    # Waits -----------------------------------------------------------------------------------------
+
+    def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
+        """Poll until one of ``statuses``; stop early on ``failed``, ``absent`` or ``deleting`` if unwanted."""
+        give_up = {FAILED, ABSENT, "deleting"} - set(statuses)
+        if ABSENT in statuses:
+            give_up.discard("deleting")
+        try:
+            return poll(
+                lambda: self.inspect(container.ref),
+                lambda state: state.status in statuses or state.status in give_up,
+                timeout,
+                self.poll_interval,
+            )
+        except TimeoutError as exc:
+            last = exc.args[0]
+            raise WaitTimeout(
+                f"still {last.status!r} after {timeout:.0f}s, waiting for {' or '.join(statuses)}"
+            ) from None
+
+    def has_health_check(self, container: ContainerState) -> Optional[bool]:
+        return False
+
+    def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
+        raise BadInput("healthy: true is not supported by backend hoody (Hoody containers have no health check)")
+
+    # Reports ---------------------------------------------------------------------------------------
+
+    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+        data = container.details if "status" in container.details else self.inspect(container.ref).details
+        info: dict[str, Any] = {
+            "exists": True,
+            "id": container.id,
+            "name": container.name,
+            "status": container.status,
+            "engine_status": data.get("status"),
+            "health": None,
+            "autostart": bool(data.get("autostart")),
+            "image": data.get("container_image"),
+            "labels": {},
+            "project_id": data.get("project_id"),
+            "started_at": None,
+            "finished_at": None,
+            "exit_code": None,
+        }
+        if runtime:
+            info["runtime"] = self._runtime(container)
+        return info
+
+    def _runtime(self, container: ContainerState) -> dict[str, Any]:
+        details = self._call("GET", f"/api/v1/containers/{container.id}", params={"runtime": "true"}) or {}
+        runtime_info = details.get("runtime_info") or {}
+        runtime: dict[str, Any] = {
+            "processes": runtime_info.get("services") or [],
+            "ports": runtime_info.get("network_services") or [],
+            "networks": {},
+            "resource_usage": None,
+        }
+        if container.status != RUNNING:
+            return runtime
+        try:
+            stats = self._call("GET", f"/api/v1/containers/{container.id}/stats") or {}
+        except ApiError as exc:
+            runtime["error"] = exc.message
+            return runtime
+        memory = stats.get("memory") or {}
+        runtime["networks"] = {n.get("interface"): n for n in stats.get("network") or [] if n.get("interface")}
+        runtime["resource_usage"] = {
+            "memory_usage_bytes": memory.get("usage"),
+            "memory_limit_bytes": memory.get("total"),
+            "cpu_usage_percent": (stats.get("cpu") or {}).get("usage_percent"),
+            "pids": stats.get("processes"),
+        }
+        return runtime
+
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+        container_id = self._resolve(ref)
+        if container_id is None:
+            raise ContainerNotFound(ref, "Hoody keeps status logs by id; give the id of a deleted container")
+        records: list[dict[str, Any]] = []
+        params = {"limit": PAGE_LIMIT, "sort_by": "transition_time", "sort_order": "desc"}
+        for page in range(1, MAX_PAGES + 1):
+            try:
+                data = self._call("GET", f"/api/v1/containers/{container_id}/status-logs",
+                                  params=dict(params, page=page)) or {}
+            except ApiError as exc:
+                if exc.status == 404:
+                    raise ContainerNotFound(ref) from None
+                raise OperationFailed(f"cannot read the status logs of {ref!r}: {exc}") from None
+            logs = data.get("logs") or []
+            records.extend(self._record(log) for log in logs)
+            total_pages = (data.get("pagination") or {}).get("totalPages") or page
+            oldest = records[-1]["transition_time"] if records else None
+            older_than_since = since is not None and oldest and _history.parse_iso(oldest).timestamp() < since
+            if not logs or page >= total_pages or older_than_since:
+                break
+        return records
+
+    @staticmethod
+    def _record(log: dict[str, Any]) -> dict[str, Any]:
+        record = {
+            "id": log.get("id"),
+            "container_id": log.get("container_id"),
+            "from_status": _status(log.get("from_status")),
+            "to_status": _status(log.get("to_status")),
+            "transition_time": log.get("transition_time"),
+            "duration_ms": log.get("duration_ms"),
+            "triggered_by": log.get("triggered_by"),
+            "metadata": dict(log.get("metadata") or {}),
+        }
+        record["metadata"].setdefault("operation", _history.operation_of(record))
+        return record
+
+    def close(self) -> None:
+        self.client.close()

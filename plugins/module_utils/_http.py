@@ -1,0 +1,222 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One HTTP session per task for the REST backends: keep-alive, TLS, retries, and secrets kept in.
+
+Credentials are attached per request and only to the API's own origin; redirects are never followed,
+so a token cannot leak to another host. Idempotent calls (GET, PUT, DELETE) are retried on transient
+faults; a POST is retried only on 429 (the server did not process it) and otherwise reported as
+``OutcomeUnknown`` so the caller can re-read the state and decide.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
+    ConnectionFailed,
+    ContainerOpsError,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    REQUESTS_IMPORT_ERROR: Optional[str] = None
+except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
+    REQUESTS_IMPORT_ERROR = str(_exc)
+
+IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE")
+TRANSIENT_STATUS = (429, 502, 503, 504)
+USER_AGENT = "containerops.lifecycle"
+
+
+class ApiError(ContainerOpsError):
+    """The API answered with an error status; ``message`` is the server's text, never a credential."""
+
+    def __init__(self, method: str, path: str, status: int, message: str, body: Any = None) -> None:
+        super().__init__(f"{method} {path} answered HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+class OutcomeUnknown(ContainerOpsError):
+    """A non-idempotent request failed in flight: the server may or may not have acted on it."""
+
+
+def _retry_after(response: Any) -> float:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else 0.0
+
+
+def _error_text(response: Any) -> tuple[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip()[:300], None
+    if isinstance(body, dict):
+        text = body.get("message") or body.get("error") or response.reason
+        return str(text)[:300], body
+    return str(body)[:300], body
+
+
+class _Transient(Exception):
+    def __init__(self, response: Any) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class ApiClient:
+    """A ``requests.Session`` bound to one API base URL; thread-safe for the worker pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: int,
+        retries: int,
+        validate_certs: bool = True,
+        ca_path: Optional[str] = None,
+        client_cert: Optional[str] = None,
+        client_key: Optional[str] = None,
+        pool_size: int = 8,
+    ) -> None:
+        parts = urlsplit(base_url or "")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise BadInput(f"api_url must be an http:// or https:// URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.origin = (parts.scheme, parts.netloc)
+        self.timeout = timeout
+        self.retries = retries
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1) + 2, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        if client_cert:
+            self.session.cert = (client_cert, client_key) if client_key else client_cert
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._auth_lock = threading.Lock()
+        self._authorization: Optional[str] = None
+        self._cookies: dict[str, str] = {}
+
+    # Credentials ---------------------------------------------------------------------------------
+
+    def set_bearer(self, token: str) -> None:
+        self._authorization = f"Bearer {token}"
+
+    def set_cookie(self, name: str, value: str) -> None:
+        with self._auth_lock:
+            self._cookies = {name: value}
+
+    def _credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) != self.origin:  # never hand a secret to another origin
+            return {}, {}
+        headers = {"Authorization": self._authorization} if self._authorization else {}
+        return headers, dict(self._cookies)
+
+    # Requests --------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Optional[dict[str, Any]] = None,
+        json: Any = None,
+        timeout: Optional[float] = None,
+        ok: tuple[int, ...] = (),
+    ) -> Any:
+        """Send one request and return the ``requests.Response`` of a 2xx answer (or a status in ``ok``).
+
+        Raises ``ApiError`` for other answers, ``ConnectionFailed`` when the API cannot be reached by
+        an idempotent call, and ``OutcomeUnknown`` when a POST or PATCH failed in flight.
+        """
+        method = method.upper()
+        url = self.base_url + path
+        idempotent = method in IDEMPOTENT
+
+        def send() -> Any:
+            headers, cookies = self._credentials(url)
+            if json is not None:
+                headers["Content-Type"] = "application/json"
+            response = self.session.request(
+                method, url, params=params, json=json, headers=headers, cookies=cookies,
+                timeout=timeout or self.timeout, allow_redirects=False,
+            )
+            if response.status_code in TRANSIENT_STATUS and (idempotent or response.status_code == 429):
+                raise _Transient(response)
+            return response
+
+        def transient(exc: Exception) -> Optional[float]:
+            if isinstance(exc, _Transient):
+                return _retry_after(exc.response)
+            if idempotent and isinstance(exc, requests.exceptions.ConnectionError):
+                return 0
+            return None
+
+        try:
+            response = call_with_retries(send, self.retries, transient)
+        except _Transient as exc:
+            response = exc.response
+        except requests.exceptions.SSLError as exc:
+            raise ConnectionFailed(f"TLS error talking to {self.base_url}: {exc}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            if not idempotent:
+                raise OutcomeUnknown(f"{method} {path} failed in flight ({type(exc).__name__})") from None
+            raise ConnectionFailed(f"cannot reach the API at {self.base_url}: {type(exc).__name__}: {exc}") from None
+        if 300 <= response.status_code < 400:
+            raise ApiError(method, path, response.status_code,
+                           f"redirect to {response.headers.get('Location')!r} not followed")
+        if response.status_code >= 400 and response.status_code not in ok:
+            text, body = _error_text(response)
+            raise ApiError(method, path, response.status_code, text, body)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``request`` and decode the JSON body (``None`` for an empty one)."""
+        response = self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(method, path, response.status_code, "the answer is not JSON") from None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def poll(
+    read: Callable[[], Any],
+    done: Callable[[Any], bool],
+    timeout: float,
+    first_delay: float,
+    max_delay: float = 5.0,
+) -> Any:
+    """Call ``read`` until ``done(result)``, sleeping from ``first_delay`` with 1.5x backoff.
+
+    Returns the last result when done; raises ``TimeoutError`` with the last result as its argument.
+    """
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    while True:
+        result = read()
+        if done(result):
+            return result
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(result)
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, max_delay)
