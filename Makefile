@@ -37,7 +37,7 @@ ANSIBLE_TEST_ENV := env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS
 # pytest exit status 5 means "no tests collected": not a failure of the suite.
 run_pytest = rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "make: note: pytest collected no tests in $(2)"; rc=0; fi; exit $$rc
 
-.PHONY: help venv collection engine image tree lint units sanity integration test demo clean distclean
+.PHONY: help venv collection engine image tree lint units sanity integration test demo bench clean distclean
 
 help:
 	@echo "targets:"
@@ -52,6 +52,7 @@ help:
 	@echo "  integration  ansible-test integration --local + pytest tests/integration"
 	@echo "  test         lint units sanity integration (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
+	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
 	@echo "  clean        remove .build and caches;  distclean: also .venv"
 
 # ---------------------------------------------------------------- virtualenv
@@ -151,6 +152,12 @@ demo: venv image collection
 	@echo "==> playbooks/demo.yml"
 	$(ANSIBLE_ENV) "$(BIN)/ansible-playbook" -i localhost, -c local playbooks/demo.yml \
 	  -e ansible_python_interpreter="$(BIN)/python" $(DEMO_ARGS)
+
+# ---------------------------------------------------------------- benchmark
+# Never part of `make test`: it prints ratios measured in one run and writes benchmarks/RESULTS.md.
+bench: venv image collection
+	@echo "==> benchmarks/run.py $(BENCH_ARGS)"
+	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/run.py $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- cleanup
 clean:

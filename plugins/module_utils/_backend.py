@@ -63,6 +63,28 @@ class Backend(abc.ABC):
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
         """Every container matching ``filters`` (keys ``name``, ``label``, ``status``, ``project``)."""
 
+    def resolve(self, refs: list[str]) -> list[ContainerState]:
+        """Several containers by name or id, in order: one listing call instead of one read each.
+
+        A single name is read directly; a name the listing does not hold comes back ``absent``.
+        """
+        if len(refs) == 1:
+            return [self.inspect(refs[0])]
+        listed = self.list({})
+        by_key: dict[str, ContainerState] = {}
+        for state in listed:
+            by_key.setdefault(state.name, state)
+            if state.id:
+                by_key.setdefault(state.id, state)
+        resolved = []
+        for ref in refs:
+            state = by_key.get(ref)
+            if state is None:
+                prefixed = [s for s in listed if s.id and s.id.startswith(ref)] if len(ref) >= 4 else []
+                state = prefixed[0] if len(prefixed) == 1 else ContainerState.absent(ref)
+            resolved.append(state)
+        return resolved
+
     @abc.abstractmethod
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         """Ask the engine for one lifecycle operation (names from ``_lifecycle.OPERATIONS``).

@@ -153,8 +153,8 @@ class Converger:
                     raise ContainerNotFound(target.name, f"it was removed while attempting {operation}") from None
                 state = self._settle(state, deadline)
             else:
-                if desired == "restarted":
-                    desired = "started"
+                if desired == "restarted" and operation in ("restart", "start"):
+                    desired = "started"  # the restart has happened; from here on, keep it running
                 if final and not request.wait:
                     return state
             try:

@@ -8,18 +8,18 @@ The option specs here mirror ``plugins/doc_fragments/`` — change one, change t
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Callable, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody, _http
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import run_parallel
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ContainerOpsError,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import STATUSES
 
 BACKENDS = ("docker", "hoody", "dockhand")
 
@@ -201,17 +201,14 @@ class LifecycleModule:
             client_key=_cert_path(params["client_key"], "key.pem"),
         )
 
-    def select_targets(self, include_absent: bool) -> list[ContainerState]:
-        """The containers named (in order, each once) and those the filters match on the engine.
+    def select_targets(self) -> list[ContainerState]:
+        """The containers named (in order, each once), then those the filters match on the engine.
 
         Names that do not exist come back with status ``absent``; the caller decides what that means.
         """
         names = self.params.get("name") or []
-        backend = self.backend
-        named = run_parallel(names, backend.inspect, self.params["parallel"])
-        if not include_absent:
-            named = [state for state in named if state.status != ABSENT]
-        matched = backend.list(self.params["filters"]) if self.params.get("filters") else []
+        named = self.backend.resolve(names) if names else []
+        matched = self.backend.list(self.params["filters"]) if self.params.get("filters") else []
         targets: list[ContainerState] = []
         seen: set[str] = set()
         for state in named + matched:
@@ -223,9 +220,11 @@ class LifecycleModule:
 
     def run(self, main: Callable[[LifecycleModule], dict[str, Any]]) -> None:
         """Validate, run ``main`` and exit; any domain error ends in one clear ``fail_json``."""
+        started = time.monotonic()
         try:
             self.validate()
             result = main(self)
+            result["elapsed"] = round(time.monotonic() - started, 3)
         except ContainerOpsError as exc:
             self.module.fail_json(msg=str(exc))
         finally:

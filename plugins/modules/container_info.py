@@ -129,6 +129,11 @@ containers:
             C(memory_usage_bytes), C(memory_limit_bytes), C(cpu_total_usage_ns), C(pids) of a running
             container; null otherwise.
           type: dict
+elapsed:
+  description: Seconds the module spent, from its start to its answer.
+  returned: success
+  type: float
+  sample: 0.412
 container:
   description: The single entry of RV(containers), when exactly one container was selected.
   returned: when exactly one container was selected
@@ -153,7 +158,7 @@ def run(lifecycle: LifecycleModule) -> dict:
             return {"name": container.name, "exists": False}
         return backend.describe(container, runtime)
 
-    targets = lifecycle.select_targets(include_absent=True)
+    targets = lifecycle.select_targets()
     entries = run_parallel(targets, describe, lifecycle.params["parallel"])
     result = {"changed": False, "containers": entries}
     if len(entries) == 1:

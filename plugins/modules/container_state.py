@@ -192,6 +192,11 @@ container:
   description: The single entry of RV(containers), when the task selected exactly one container.
   returned: when exactly one container was selected
   type: dict
+elapsed:
+  description: Seconds the module spent, from its start to its answer.
+  returned: success
+  type: float
+  sample: 0.412
 msg:
   description: On failure, each failed container with what was attempted and the status it was left in.
   returned: failure
@@ -238,7 +243,7 @@ def run(lifecycle: LifecycleModule) -> dict:
         healthy=params["healthy"],
         check_mode=lifecycle.module.check_mode,
     )
-    targets = lifecycle.select_targets(include_absent=True)
+    targets = lifecycle.select_targets()
     converger = Converger(lifecycle.backend, request)
     entries = run_parallel(targets, converger.converge, params["parallel"])
     return task_result(entries, "container_state", lifecycle.module._diff)

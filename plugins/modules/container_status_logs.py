@@ -163,6 +163,11 @@ pagination:
     total_pages:
       description: Pages at this limit (0 when nothing matched).
       type: int
+elapsed:
+  description: Seconds the module spent, from its start to its answer.
+  returned: success
+  type: float
+  sample: 0.412
 stats:
   description:
     - Over every matching record, not just this page. One key per operation seen

@@ -92,6 +92,21 @@ def test_restarted_always_acts_once():
     assert engine.calls == ["restart"] and result["changed"]
 
 
+@pytest.mark.parametrize(
+    ("status", "force", "expected"),
+    [
+        ("paused", False, ["resume", "restart"]),
+        ("paused", True, ["resume", "force-stop", "start"]),
+        ("stopped", False, ["start"]),
+        ("running", True, ["force-stop", "start"]),
+    ],
+)
+def test_restarted_performs_its_whole_plan(status, force, expected):
+    engine = FakeEngine(status)
+    result = drive(engine, state="restarted", force=force)
+    assert engine.calls == expected and result["status"] == "running"
+
+
 def test_check_mode_returns_the_plan_and_touches_nothing():
     engine = FakeEngine("stopped")
     result = drive(engine, state="paused", check_mode=True)

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Fleet lifecycle benchmark: container_state against community.docker and the raw engine, in ONE run.
+
+For every fleet size N and operation it times, on the same Docker engine:
+
+  ours       one ``ansible-playbook`` process running ``containerops.lifecycle.container_state`` over N names
+  community  one ``ansible-playbook`` process looping ``community.docker.docker_container`` over N names
+             (installed from PyPI's ``ansible`` bundle into a separate venv; not a runtime dependency)
+  floor      the same operations with the Docker SDK directly, in a thread pool, no Ansible
+  hoody      ``container_state`` with ``backend: hoody`` against tests/servers/hoody.py, with no added
+             latency and with ``--latency-ms`` added to every API call
+
+Times are medians over ``--repeats`` (community.docker over ``--community-repeats``: it is slow). The
+fixed cost of starting ``ansible-playbook`` with one task is measured too, so "ours - startup" can be
+compared with the floor. Results are printed and written to ``--output`` as Markdown.
+
+    make bench                               # all of it (about half an hour at the default sizes)
+    make bench BENCH_ARGS='--sizes 10,50 --skip-community'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import docker
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.servers import hoody  # noqa: E402 - needs ROOT on sys.path
+
+IMAGE = "containerops/busybox:test"
+GRACEFUL = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+PREFIX = "bench-"
+PROJECT = "bbbbbbbbbbbbbbbbbbbbbbbb"
+TOKEN = "hdy_benchmark_token"
+PARALLEL = 16
+
+# operation -> (status the fleet must be in first, our state, community.docker options, SDK call)
+OPERATIONS = {
+    "start": ("stopped", "started", {"state": "started"}),
+    "noop": ("running", "started", {"state": "started"}),
+    "pause": ("running", "paused", {"state": "started", "paused": True}),
+    "resume": ("paused", "started", {"state": "started", "paused": False}),
+    "restart": ("running", "restarted", {"state": "started", "restart": True}),
+    "stop": ("running", "stopped", {"state": "stopped"}),
+}
+
+
+def sdk_call(api: docker.APIClient, operation: str) -> Callable[[str], None]:
+    def noop(name: str) -> None:
+        if not api.inspect_container(name)["State"]["Running"]:
+            api.start(name)
+
+    return {
+        "start": api.start,
+        "noop": noop,
+        "pause": api.pause,
+        "resume": api.unpause,
+        "restart": lambda name: api.restart(name, timeout=10),
+        "stop": api.stop,
+    }[operation]
+
+
+def sdk_floor(api: docker.APIClient, operation: str, names: list[str]) -> Callable[[], None]:
+    """The operation on every container with the SDK directly, PARALLEL at a time."""
+    call = sdk_call(api, operation)
+
+    def run() -> None:
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            list(pool.map(call, names))
+
+    return run
+
+
+class Fleet:
+    """N benchmark containers on the engine, put into a given status before each measurement."""
+
+    def __init__(self, api: docker.APIClient, size: int) -> None:
+        self.api = api
+        self.names = [f"{PREFIX}{i:03d}" for i in range(size)]
+
+    def create(self) -> None:
+        self.remove()
+        for name in self.names:
+            self.api.create_container(IMAGE, GRACEFUL, name=name, labels={"hoody.project": PROJECT},
+                                      host_config=self.api.create_host_config())
+
+    def settle(self, status: str) -> None:
+        def one(name: str) -> None:
+            state = self.api.inspect_container(name)["State"]
+            if state["Paused"] and status != "paused":
+                self.api.unpause(name)
+            if status == "stopped" and state["Running"]:
+                self.api.stop(name)
+            elif status in ("running", "paused") and not state["Running"]:
+                self.api.start(name)
+            if status == "paused" and not self.api.inspect_container(name)["State"]["Paused"]:
+                self.api.pause(name)
+
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            list(pool.map(one, self.names))
+
+    def remove(self) -> None:
+        for container in self.api.containers(all=True, filters={"name": PREFIX}):
+            self.api.remove_container(container["Id"], force=True)
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def playbook(ansible_playbook: str, tasks: str, env: dict[str, str]) -> Callable[[], None]:
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        handle.write("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
+
+    def run() -> None:
+        process = subprocess.run([ansible_playbook, "-i", "localhost,", "-c", "local", handle.name],
+                                 capture_output=True, text=True, env=env)
+        if process.returncode != 0:
+            raise RuntimeError(f"ansible-playbook failed:\n{process.stdout[-3000:]}\n{process.stderr[-2000:]}")
+
+    return run
+
+
+def ours_task(names: list[str], state: str, connection: dict) -> str:
+    return ("    - containerops.lifecycle.container_state:\n"
+            f"        name: {json.dumps(names)}\n        state: {state}\n        parallel: {PARALLEL}\n"
+            + "".join(f"        {key}: {json.dumps(value)}\n" for key, value in connection.items()))
+
+
+def community_task(names: list[str], options: dict) -> str:
+    return ("    - community.docker.docker_container:\n        name: \"{{ item }}\"\n"
+            "        comparisons: {'*': ignore}\n"
+            + "".join(f"        {key}: {json.dumps(value)}\n" for key, value in options.items())
+            + f"      loop: {json.dumps(names)}\n")
+
+
+def ensure_community_venv(path: str) -> str:
+    """A separate venv with PyPI's ``ansible`` bundle (community.docker inside); returns its ansible-playbook."""
+    binary = os.path.join(path, "bin", "ansible-playbook")
+    if not os.path.exists(binary):
+        print(f"installing the ansible bundle (community.docker) into {path} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", path], check=True)
+        subprocess.run([os.path.join(path, "bin", "pip"), "install", "-q", "ansible>=11,<13", "requests"], check=True)
+    return binary
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10,50,100")
+    parser.add_argument("--operations", default=",".join(OPERATIONS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--community-repeats", type=int, default=1)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--skip-community", action="store_true")
+    parser.add_argument("--skip-hoody", action="store_true")
+    parser.add_argument("--community-venv", default=os.path.join(ROOT, ".build", "bench-community-venv"))
+    parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "RESULTS.md"))
+    args = parser.parse_args()
+
+    sizes = [int(size) for size in args.sizes.split(",")]
+    operations = args.operations.split(",")
+    env = dict(os.environ)
+    ours_playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    community_playbook = None if args.skip_community else ensure_community_venv(args.community_venv)
+    community_env = {key: value for key, value in env.items() if key != "ANSIBLE_COLLECTIONS_PATH"}
+    community_env["ANSIBLE_PYTHON_INTERPRETER"] = os.path.join(args.community_venv, "bin", "python")
+    api = docker.APIClient(version="auto", max_pool_size=PARALLEL + 2)
+    server = None if args.skip_hoody else hoody.start_server(token=TOKEN, accept_delay=0.0)
+
+    startup = median([timed(playbook(ours_playbook, "    - ansible.builtin.meta: noop\n", env))
+                      for _ in range(args.repeats)])
+    print(f"ansible-playbook start-up with one task: {startup:.2f} s", flush=True)
+    rows = []
+    try:
+        for size in sizes:
+            fleet = Fleet(api, size)
+            fleet.create()
+            for operation in operations:
+                before, state, community_options = OPERATIONS[operation]
+                row = {"n": size, "operation": operation}
+                measurements = [
+                    ("ours", args.repeats, playbook(ours_playbook, ours_task(fleet.names, state, {}), env)),
+                    ("floor", args.repeats, sdk_floor(api, operation, fleet.names)),
+                ]
+                if community_playbook:
+                    measurements.append(("community", args.community_repeats, playbook(
+                        community_playbook, community_task(fleet.names, community_options), community_env)))
+                if server:
+                    connection = {"backend": "hoody", "api_url": server.url, "api_token": TOKEN,
+                                  "poll_interval": 0.05}
+                    run_hoody = playbook(ours_playbook, ours_task(fleet.names, state, connection), env)
+                    measurements.append(("hoody", args.repeats, run_hoody))
+                    measurements.append(("hoody_latency", args.repeats, run_hoody))
+                for label, repeats, action in measurements:
+                    if server:
+                        server.admin("faults", {"delay_ms": args.latency_ms if label == "hoody_latency" else 0})
+                    samples = []
+                    for _ in range(repeats):
+                        fleet.settle(before)
+                        samples.append(timed(action))
+                    row[label] = median(samples)
+                rows.append(row)
+                print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+            fleet.remove()
+    finally:
+        if server:
+            server.stop()
+    table = render(rows, startup, args)
+    print(table)
+    with open(args.output, "w") as handle:
+        handle.write(table)
+
+
+def render(rows: list[dict], startup: float, args: argparse.Namespace) -> str:
+    lines = [
+        "# Fleet lifecycle benchmark",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on one machine ({os.cpu_count()} cores), one Docker engine, in one run "
+        f"(`benchmarks/run.py --sizes {args.sizes} --repeats {args.repeats}`). Seconds are medians of whole "
+        f"processes; `parallel: {PARALLEL}` for ours and the floor's thread pool. Ansible start-up with one task: "
+        f"{startup:.2f} s. Hoody: the test server on 127.0.0.1, plain and with {args.latency_ms} ms added per call.",
+        "",
+        "| N | operation | ours s | community.docker s | floor s | ours / community | ours / floor | "
+        "(ours - start-up) / floor | hoody s | hoody +latency s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours, floor, community = row["ours"], row["floor"], row.get("community", float("nan"))
+        lines.append(
+            f"| {row['n']} | {row['operation']} | {ours:.2f} | {community:.2f} | {floor:.2f} | "
+            f"{ours / community:.3f} | {ours / floor:.1f} | {max(ours - startup, 0) / floor:.2f} | "
+            f"{row.get('hoody', float('nan')):.2f} | {row.get('hoody_latency', float('nan')):.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Fixtures for pytest-driven integration tests: real engine, real HTTP servers, real ansible-playbook."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+from typing import Any
+
+import docker
+import pytest
+
+from tests.servers import dockhand, hoody
+
+IMAGE = "containerops/busybox:test"
+GRACEFUL = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+PROJECT = "5e1ec7ab1e5e1ec7ab1e5e1e"
+PLAYBOOKS = os.path.join(os.path.dirname(__file__), "playbooks")
+HOODY_TOKEN = "hdy_integration_token_0123456789"
+DOCKHAND_USER, DOCKHAND_PASSWORD = "admin", "dockhand-integration-pw"
+
+
+@pytest.fixture
+def hoody_server():
+    """The Hoody API v1 test server on 127.0.0.1, on the real engine."""
+    server = hoody.start_server(token=HOODY_TOKEN, accept_delay=0.2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dockhand_server():
+    """The Dockhand test server on 127.0.0.1 with authentication on, on the real engine."""
+    server = dockhand.start_server(auth=True, username=DOCKHAND_USER, password=DOCKHAND_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_containers(engine):
+    """Create stopped test containers (labelled for the Hoody server's project); removed afterwards."""
+    created = []
+
+    def make(*names: str, **kwargs: Any) -> list[str]:
+        for name in names:
+            with contextlib.suppress(docker.errors.NotFound):
+                engine.containers.get(name).remove(force=True)
+            labels = {"hoody.project": PROJECT, **kwargs.pop("labels", {})}
+            container = engine.containers.create(IMAGE, kwargs.pop("command", GRACEFUL), name=name,
+                                                 labels=labels, **kwargs)
+            created.append(container)
+        return list(names)
+
+    yield make
+    for container in created:
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+
+
+def run_playbook(playbook: str, extra_vars: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
+    """Run ``ansible-playbook`` on localhost with ``extra_vars`` (passed as a JSON file)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(extra_vars, handle)
+    try:
+        path = playbook if os.path.isabs(playbook) else os.path.join(PLAYBOOKS, playbook)
+        return subprocess.run(
+            ["ansible-playbook", "-i", "localhost,", "-c", "local", path, "-e", f"@{handle.name}", *args],
+            capture_output=True, text=True, timeout=600,
+        )
+    finally:
+        os.unlink(handle.name)
+
+
+def task_results(tmp_path, playbook_text: str, extra_vars: dict[str, Any], *args: str):
+    """Run an inline playbook whose tasks ``register`` into ``out``; return (process, out as dict)."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(playbook_text)
+    result_file = tmp_path / "out.json"
+    process = run_playbook(str(playbook), dict(extra_vars, result_file=str(result_file)), *args)
+    out = json.loads(result_file.read_text()) if result_file.exists() else None
+    return process, out
