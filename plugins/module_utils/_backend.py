@@ -14,6 +14,10 @@ from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 
+DEFAULT_STOP_TIMEOUT = 10
+# How long past the stop timeout a graceful stop may take before it counts as hung.
+STOP_MARGIN = 10
+
 
 class ContainerState:
     """One observation of a container: canonical status plus what the modules report about it."""
@@ -96,9 +100,13 @@ class Backend(abc.ABC):
         did not finish within ``stop_timeout`` plus the engine's margin, and ``OperationFailed``.
         """
 
-    @abc.abstractmethod
     def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
-        """Seconds after which a graceful stop counts as hung (``stop_timeout`` plus a margin)."""
+        """Seconds after which a graceful stop counts as hung: the stop timeout in force plus a margin."""
+        return self.stop_timeout_in_force(container, stop_timeout) + STOP_MARGIN
+
+    def stop_timeout_in_force(self, container: ContainerState, stop_timeout: Optional[int]) -> int:
+        """The grace period a stop will really get; engines with per-container defaults override this."""
+        return DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout
 
     @abc.abstractmethod
     def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:

@@ -14,13 +14,19 @@ import time
 from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    DEFAULT_STOP_TIMEOUT,
+    STOP_MARGIN,
+    Backend,
+    ContainerState,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
     check_health,
     has_health_check,
     info_from_inspect,
     network_runtime,
+    own_stop_timeout,
     state_from_inspect,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -48,9 +54,6 @@ try:
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     DOCKER_IMPORT_ERROR = str(_exc)
 
-DEFAULT_STOP_TIMEOUT = 10
-# How long past the stop timeout a graceful stop may take before it counts as hung.
-STOP_MARGIN = 10
 _TRANSIENT_STATUS = (429, 502, 503, 504)
 
 
@@ -155,13 +158,13 @@ class DockerBackend(Backend):
 
     # Operations --------------------------------------------------------------------------------
 
-    def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
-        if stop_timeout is None:
-            config = container.details.get("Config") or self.inspect(container.ref).details.get("Config") or {}
-            stop_timeout = config.get("StopTimeout")
-            if stop_timeout is None:
-                stop_timeout = DEFAULT_STOP_TIMEOUT
-        return stop_timeout + STOP_MARGIN
+    def stop_timeout_in_force(self, container: ContainerState, stop_timeout: Optional[int]) -> int:
+        if stop_timeout is not None:
+            return stop_timeout
+        if "Config" not in container.details:
+            container = self.inspect(container.ref)
+        own = own_stop_timeout(container.details)
+        return DEFAULT_STOP_TIMEOUT if own is None else own
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         ref = container.ref
@@ -206,7 +209,7 @@ class DockerBackend(Backend):
             response = self.api._post(url, params=params, timeout=deadline)
         except requests.exceptions.ReadTimeout:
             raise WaitTimeout(
-                f"graceful {operation} did not finish within {deadline - STOP_MARGIN}s "
+                f"graceful {operation} did not finish within {deadline - STOP_MARGIN:.0f}s "
                 f"(stop_timeout) plus a {STOP_MARGIN}s margin"
             ) from None
         self.api._raise_for_status(response)

@@ -57,6 +57,11 @@ def has_health_check(data: dict[str, Any]) -> bool:
     return test[0] != "NONE"
 
 
+def own_stop_timeout(data: dict[str, Any]) -> Optional[int]:
+    """The container's own StopTimeout (``docker run --stop-timeout``), if it has one."""
+    return (data.get("Config") or {}).get("StopTimeout")
+
+
 def check_health(state: ContainerState) -> ContainerState:
     """Raise as soon as waiting for health is pointless: stopped, no health check, or unhealthy."""
     if state.status != RUNNING:

@@ -16,13 +16,18 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    DEFAULT_STOP_TIMEOUT,
+    Backend,
+    ContainerState,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
     check_health,
     has_health_check,
     info_from_inspect,
     network_runtime,
+    own_stop_timeout,
     state_from_inspect,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -42,8 +47,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
 )
 
 SESSION_COOKIE = "dockhand_session"
-DEFAULT_STOP_TIMEOUT = 10
-STOP_MARGIN = 10
 ACTIVITY_PAGE = 100
 # Dockhand's action names for the lifecycle vocabulary.
 ACTIONS = {"start": "start", "stop": "stop", "restart": "restart", "pause": "pause", "resume": "unpause"}
@@ -173,10 +176,12 @@ class DockhandBackend(Backend):
 
     # Operations ------------------------------------------------------------------------------------
 
-    def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
-        config = container.details.get("Config") or self.inspect(container.ref).details.get("Config") or {}
-        own = config.get("StopTimeout")
-        return (DEFAULT_STOP_TIMEOUT if own is None else own) + STOP_MARGIN
+    def stop_timeout_in_force(self, container: ContainerState, stop_timeout: Optional[int]) -> int:
+        """Dockhand never sends a timeout: the container's own StopTimeout always applies."""
+        if "Config" not in container.details:
+            container = self.inspect(container.ref)
+        own = own_stop_timeout(container.details)
+        return DEFAULT_STOP_TIMEOUT if own is None else own
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         if operation == "force-stop":

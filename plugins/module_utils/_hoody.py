@@ -54,8 +54,6 @@ STATUS_MAP = {
     "deleted": ABSENT,
 }
 
-DEFAULT_STOP_TIMEOUT = 10
-STOP_MARGIN = 10
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
 _ID = re.compile(r"^[0-9a-f]{24}$")
@@ -173,9 +171,6 @@ class HoodyBackend(Backend):
         return states
 
     # Operations ------------------------------------------------------------------------------------
-
-    def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
-        return (DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout) + STOP_MARGIN
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         if stop_timeout is not None and operation in ("stop", "restart"):
