@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -182,6 +183,7 @@ def main() -> None:
     community_env = {key: value for key, value in env.items() if key != "ANSIBLE_COLLECTIONS_PATH"}
     community_env["ANSIBLE_PYTHON_INTERPRETER"] = os.path.join(args.community_venv, "bin", "python")
     api = docker.APIClient(version="auto", max_pool_size=PARALLEL + 2)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per API call would bury the table
     server = None if args.skip_hoody else hoody.start_server(token=TOKEN, accept_delay=0.0)
 
     startup = median([timed(playbook(ours_playbook, "    - ansible.builtin.meta: noop\n", env))

@@ -20,6 +20,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     ContainerOpsError,
     OperationConflict,
     OperationFailed,
+    UnexpectedStatus,
     WaitTimeout,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
@@ -145,6 +146,8 @@ class Converger:
             final = len(operations) == 1
             try:
                 state = self._act(state, operation, result, deadline, final)
+            except UnexpectedStatus:
+                raise  # the engine did its part (a process that exits at once): repeating it would not help
             except (OperationConflict, OperationFailed, ContainerNotFound) as exc:
                 # Someone else may have moved the container: re-read, then plan from what is there now.
                 last_error = exc
@@ -183,7 +186,7 @@ class Converger:
             if not escalate:
                 raise
             self._record(result, operation, began, False, error=str(exc))
-            state = self._escalate(state, operation, result)
+            state = self._escalate(state, operation, result, deadline)
         else:
             self._record(result, operation, began, forced)
         if final and not self.request.wait:
@@ -199,17 +202,19 @@ class Converger:
             exit_code = observed.details.get("State", {}).get("ExitCode")
             if exit_code is not None:
                 detail = f" (exit code {exit_code})"
-            raise OperationFailed(f"{operation} left it {observed.status!r} instead of {expected!r}{detail}")
+            raise UnexpectedStatus(f"{operation} left it {observed.status!r} instead of {expected!r}{detail}")
         return observed
 
-    def _escalate(self, state: ContainerState, operation: str, result: dict[str, Any]) -> ContainerState:
+    def _escalate(
+        self, state: ContainerState, operation: str, result: dict[str, Any], deadline: float
+    ) -> ContainerState:
         began = time.monotonic()
         self.backend.perform(state, "force-stop", None)
         self._record(result, "force-stop", began, True)
         result["escalated"] = True
         if operation == "restart":
             began = time.monotonic()
-            self.backend.wait_for(state, ("stopped",), self.request.wait_timeout)
+            self.backend.wait_for(state, ("stopped",), self._remaining(deadline))
             self.backend.perform(state, "start", None)
             self._record(result, "start", began, False)
         return state

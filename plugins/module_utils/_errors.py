@@ -33,6 +33,10 @@ class OperationFailed(ContainerOpsError):
     """The engine accepted or attempted an operation that did not complete."""
 
 
+class UnexpectedStatus(OperationFailed):
+    """The engine carried out the operation, but the container did not stay in the status it leads to."""
+
+
 class WaitTimeout(ContainerOpsError):
     """The awaited status or health was not observed in time."""
 

@@ -81,6 +81,7 @@ class HoodyBackend(Backend):
         self.poll_interval = poll_interval
         client.set_bearer(token)
         self._directory: Optional[list[dict[str, Any]]] = None
+        self._restart_marks: dict[str, Optional[str]] = {}
         self._directory_lock = threading.Lock()
 
     # Requests ------------------------------------------------------------------------------------
@@ -178,35 +179,37 @@ class HoodyBackend(Backend):
                 "backend hoody has no stop timeout: the platform's own grace period applies; "
                 "stop_timeout only bounds how long force_on_timeout waits"
             )
-        sent_at = time.time()
+        # A restart leaves the status 'running' before and after: its status-log record is the evidence.
+        mark = self._newest_log_id(container) if operation == "restart" else None
         try:
             if operation == "delete":
                 self._call("DELETE", f"/api/v1/containers/{container.id}")
                 return False
             data = self._call("POST", f"/api/v1/containers/{container.id}/{operation}")
         except OutcomeUnknown as exc:
-            self._decide_after_loss(container, operation, sent_at, str(exc))
-            return operation == "force-stop"
+            self._decide_after_loss(container, operation, mark, str(exc))
         except ApiError as exc:
             if exc.status == 404:
                 raise ContainerNotFound(container.name, f"it disappeared during {operation}") from None
             if exc.status in (400, 409):
                 raise OperationConflict(f"Hoody refused {operation}: {exc.message}") from None
-            if exc.status in (502, 503, 504):
-                self._decide_after_loss(container, operation, sent_at, str(exc))
-                return operation == "force-stop"
-            raise OperationFailed(f"{operation} failed: {exc}") from None
-        if isinstance(data, dict) and data.get("error"):
-            raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
+            if exc.status not in (502, 503, 504):
+                raise OperationFailed(f"{operation} failed: {exc}") from None
+            self._decide_after_loss(container, operation, mark, str(exc))
+        else:
+            if isinstance(data, dict) and data.get("error"):
+                raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
+        if operation == "restart":
+            self._restart_marks[container.id] = mark
         return operation == "force-stop"
 
-    def _decide_after_loss(self, container: ContainerState, operation: str, sent_at: float, why: str) -> None:
+    def _decide_after_loss(self, container: ContainerState, operation: str, mark: Optional[str], why: str) -> None:
         """A POST whose answer was lost: look for evidence it took effect before anyone sends it again."""
         expected = RESULT_OF[operation]
         window = max(self.poll_interval * 4, 1.0)
         try:
             if operation == "restart":
-                poll(lambda: self._restarted_since(container, sent_at), bool, window, self.poll_interval)
+                poll(lambda: self._restarted(container, mark), bool, window, self.poll_interval)
             else:
                 poll(lambda: self.inspect(container.ref).status, lambda s: s == expected, window, self.poll_interval)
             return
@@ -214,32 +217,52 @@ class HoodyBackend(Backend):
             pass
         raise OperationFailed(f"{operation} may not have reached Hoody ({why}); its status shows no effect yet")
 
-    def _restarted_since(self, container: ContainerState, since: float) -> bool:
+    def _newest_log(self, container: ContainerState) -> Optional[dict[str, Any]]:
         data = self._call(
             "GET",
             f"/api/v1/containers/{container.id}/status-logs",
             params={"limit": 1, "page": 1, "sort_by": "transition_time", "sort_order": "desc"},
         ) or {}
-        newest = (data.get("logs") or [None])[0]
-        if not newest:
-            return False
-        when = _history.parse_iso(newest["transition_time"]).timestamp()
-        return when >= since and _history.operation_of(newest) == "restart"
+        return (data.get("logs") or [None])[0]
+
+    def _newest_log_id(self, container: ContainerState) -> Optional[str]:
+        newest = self._newest_log(container)
+        return newest.get("id") if newest else None
+
+    def _restarted(self, container: ContainerState, mark: Optional[str]) -> bool:
+        """Whether a restart record newer than ``mark`` (the newest record before the POST) exists."""
+        newest = self._newest_log(container)
+        return bool(newest) and newest.get("id") != mark and _history.operation_of(newest) == "restart"
 
     # Waits -----------------------------------------------------------------------------------------
 
     def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
-        """Poll until one of ``statuses``; stop early on ``failed``, ``absent`` or ``deleting`` if unwanted."""
+        """Poll until one of ``statuses``; stop early on ``failed``, ``absent`` or ``deleting`` if unwanted.
+
+        After a restart, 'running' counts only once the restart's status-log record is there (bounded
+        by the stop deadline, after which the status alone is trusted, with a warning).
+        """
         give_up = {FAILED, ABSENT, "deleting"} - set(statuses)
         if ABSENT in statuses:
             give_up.discard("deleting")
+        confirm_restart = RUNNING in statuses and container.id in self._restart_marks
+        restart_mark = self._restart_marks.pop(container.id, None) if confirm_restart else None
+        trust_status_at = time.monotonic() + self.stop_deadline(container, None)
+
+        def done(state: ContainerState) -> bool:
+            if state.status in give_up:
+                return True
+            if state.status not in statuses:
+                return False
+            if not confirm_restart or self._restarted(container, restart_mark):
+                return True
+            if time.monotonic() >= trust_status_at:
+                self.warn("a restart could not be confirmed from Hoody's status logs; trusting the status")
+                return True
+            return False
+
         try:
-            return poll(
-                lambda: self.inspect(container.ref),
-                lambda state: state.status in statuses or state.status in give_up,
-                timeout,
-                self.poll_interval,
-            )
+            return poll(lambda: self.inspect(container.ref), done, timeout, self.poll_interval)
         except TimeoutError as exc:
             last = exc.args[0]
             raise WaitTimeout(

@@ -182,3 +182,20 @@ def test_dockhand_unknown_environment_is_named(dockhand_server, make_containers,
     assert out["failed"] and "Dockhand has no environment 42" in out["msg"], process.stdout[-3000:]
 
 
+
+
+def test_a_hoody_restart_is_waited_for_until_the_platform_records_it(hoody_server, make_containers, tmp_path):
+    # The status is 'running' before and after a restart; with a slow platform (2 s before it acts),
+    # only the restart's status-log record shows that the restart really happened.
+    make_containers("rf-restart")
+    tasks = one_task("container_state", "name: rf-restart\nstate: started", register="up")
+    tasks += "    - ansible.builtin.uri:\n        url: \"{{ faults_url }}\"\n        method: POST\n"
+    tasks += "        body_format: json\n        body: {accept_delay: 2}\n"
+    tasks += one_task("container_state", "name: rf-restart\nstate: restarted", register="restarted")
+    tasks += one_task("container_status_logs", "name: rf-restart\nlimit: 1")
+    tasks += "    - ansible.builtin.set_fact:\n        out: \"{{ {'restarted': restarted, 'logs': out} }}\"\n"
+    process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {
+        "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults"})
+    assert out and not out["restarted"].get("failed"), process.stdout[-3000:]
+    assert out["restarted"]["container"]["duration_ms"] >= 2000
+    assert out["logs"]["logs"][0]["metadata"]["operation"] == "restart"

@@ -167,6 +167,7 @@ def test_an_operation_that_does_not_reach_its_status_fails_with_the_status_left(
     result = drive(engine, state="started")
     assert "start left it 'stopped' instead of 'running'" in result["error"]
     assert result["status"] == "stopped"
+    assert engine.calls == ["start"], "a start the engine carried out is not repeated"
 
 
 def test_repeated_failures_give_up_within_bounded_rounds():

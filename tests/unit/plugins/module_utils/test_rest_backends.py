@@ -106,14 +106,21 @@ def test_a_lost_post_without_effect_is_reported_for_re_planning(hoody):
 @responses.activate
 def test_a_lost_restart_is_confirmed_from_the_status_log(hoody):
     responses.post(f"{API}/api/v1/containers/{CID}/restart", body=requests.exceptions.ConnectionError("reset"))
+    logs = f"{API}/api/v1/containers/{CID}/status-logs"
+    # Before the POST the newest record is a start; afterwards a newer restart record proves it happened.
+    responses.get(logs, json=envelope({"logs": [{"id": "0" * 24, "container_id": CID, "from_status": "stopped",
+                                                 "to_status": "running", "transition_time": "2026-01-01T00:00:00Z",
+                                                 "metadata": {"command": "start"}}],
+                                       "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1}}))
     responses.get(
-        f"{API}/api/v1/containers/{CID}/status-logs",
+        logs,
         json=envelope({"logs": [{"id": "1" * 24, "container_id": CID, "from_status": "running",
-                                 "to_status": "running", "transition_time": "2999-01-01T00:00:00.000Z",
+                                 "to_status": "running", "transition_time": "2026-01-01T00:01:00.000Z",
                                  "metadata": {"command": "restart"}}],
                        "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1}}),
     )
     hoody.perform(hoody._state(container()["data"]), "restart", None)
+    assert [c.request.method for c in responses.calls].count("POST") == 1
 
 
 @responses.activate
