@@ -55,6 +55,8 @@ STATUS_MAP = {
 }
 
 PAGE_LIMIT = 100
+# From this many containers waited on at once, polls share one listing per round.
+SHARED_POLL_WAITERS = 4
 MAX_PAGES = 1000
 _ID = re.compile(r"^[0-9a-f]{24}$")
 
@@ -82,6 +84,9 @@ class HoodyBackend(Backend):
         client.set_bearer(token)
         self._directory: Optional[list[dict[str, Any]]] = None
         self._restart_marks: dict[str, Optional[str]] = {}
+        self._waiters = 0
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: tuple[float, dict[str, dict[str, Any]]] = (float("-inf"), {})
         self._directory_lock = threading.Lock()
 
     # Requests ------------------------------------------------------------------------------------
@@ -109,9 +114,9 @@ class HoodyBackend(Backend):
                 return None
             raise OperationFailed(f"cannot read container {container_id}: {exc}") from None
 
-    def _list_pages(self, path: str) -> list[dict[str, Any]]:
+    def _list_pages(self, path: str, **extra: Any) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"limit": PAGE_LIMIT, "sort_by": "created_at", "sort_order": "asc"}
+        params: dict[str, Any] = {"limit": PAGE_LIMIT, "sort_by": "created_at", "sort_order": "asc", **extra}
         if self.realm and path == "/api/v1/containers/":
             params["realm_id"] = self.realm
         for page in range(1, MAX_PAGES + 1):
@@ -261,13 +266,37 @@ class HoodyBackend(Backend):
                 return True
             return False
 
+        with self._snapshot_lock:
+            self._waiters += 1
         try:
-            return poll(lambda: self.inspect(container.ref), done, timeout, self.poll_interval)
+            return poll(lambda: self._observe(container), done, timeout, self.poll_interval)
         except TimeoutError as exc:
             last = exc.args[0]
             raise WaitTimeout(
                 f"still {last.status!r} after {timeout:.0f}s, waiting for {' or '.join(statuses)}"
             ) from None
+        finally:
+            with self._snapshot_lock:
+                self._waiters -= 1
+
+    def _observe(self, container: ContainerState) -> ContainerState:
+        """One poll: a direct read, or with many waiters, a look-up in one listing shared by all of them.
+
+        The shared listing is refreshed at most once per ``poll_interval``, so N workers waiting at once
+        cost one list call per round instead of N reads.
+        """
+        if self._waiters < SHARED_POLL_WAITERS:
+            return self.inspect(container.ref)
+        with self._snapshot_lock:
+            taken_at, by_id = self._snapshot
+            if time.monotonic() - taken_at >= self.poll_interval:
+                items = self._list_pages("/api/v1/containers/", include_deleting="true")
+                by_id = {item["id"]: item for item in items}
+                self._snapshot = (time.monotonic(), by_id)
+        item = by_id.get(container.id)
+        if item is None or item.get("status") == "deleted":
+            return self.inspect(container.ref)  # gone, or too new for the listing: read it directly
+        return self._state(item)
 
     def has_health_check(self, container: ContainerState) -> Optional[bool]:
         return False

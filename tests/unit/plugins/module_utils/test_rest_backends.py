@@ -6,6 +6,9 @@ cover the contract's variants and the client's safety rules one by one.
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 import responses
@@ -209,3 +212,39 @@ def test_dockhand_unknown_environment():
 def test_dockhand_needs_an_environment():
     with pytest.raises(errors.BadInput, match="api_environment is required"):
         DockhandBackend(ApiClient(DH, timeout=5, retries=0), None, None, None, None, 0.01)
+
+
+@responses.activate
+def test_many_waiters_share_one_listing_per_poll_round():
+    backend = HoodyBackend(ApiClient(API, timeout=5, retries=0), TOKEN, realm=None, poll_interval=0.2)
+    ids = [f"{n:024x}" for n in range(8)]
+    engine = {"status": "stopped"}
+    listings, direct = [], []
+
+    def item(n):
+        return {"id": ids[n], "name": f"c{n}", "status": engine["status"]}
+
+    def listing(request):
+        listings.append(request.url)
+        body = envelope({"containers": [item(n) for n in range(len(ids))],
+                         "pagination": {"total": len(ids), "page": 1, "limit": 100}})
+        engine["status"] = "running"  # the fleet has started by the next round
+        return 200, {}, json.dumps(body)
+
+    def read_one(request, n):
+        direct.append(n)
+        return 200, {}, json.dumps(envelope(item(n)))
+
+    responses.add_callback(responses.GET, f"{API}/api/v1/containers/", callback=listing)
+    for n, cid in enumerate(ids):
+        responses.add_callback(responses.GET, f"{API}/api/v1/containers/{cid}",
+                               callback=lambda request, n=n: read_one(request, n))
+    waiting = [ContainerState(cid, f"c{n}", "stopped", "stopped") for n, cid in enumerate(ids)]
+    with ThreadPoolExecutor(len(ids)) as pool:
+        states = list(pool.map(lambda state: backend.wait_for(state, ("running",), 10), waiting))
+    assert [state.status for state in states] == ["running"] * len(ids)
+    assert 1 <= len(listings) <= 3, "one listing per round serves every waiter"
+    assert all("include_deleting=true" in url for url in listings)
+    # Only the first three waiters read their container alone, in the first round and again once the
+    # others are done and fewer than four wait; alone, eight waiters would make at least sixteen reads.
+    assert len(direct) <= 6, direct
