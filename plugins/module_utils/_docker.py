@@ -15,18 +15,15 @@ from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
-    DEFAULT_STOP_TIMEOUT,
     STOP_MARGIN,
-    Backend,
     ContainerState,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
+    DockerShapedBackend,
     check_health,
-    has_health_check,
     info_from_inspect,
     network_runtime,
-    own_stop_timeout,
     state_from_inspect,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -74,7 +71,7 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-class DockerBackend(Backend):
+class DockerBackend(DockerShapedBackend):
     name = "docker"
 
     def __init__(
@@ -159,12 +156,7 @@ class DockerBackend(Backend):
     # Operations --------------------------------------------------------------------------------
 
     def stop_timeout_in_force(self, container: ContainerState, stop_timeout: Optional[int]) -> int:
-        if stop_timeout is not None:
-            return stop_timeout
-        if "Config" not in container.details:
-            container = self.inspect(container.ref)
-        own = own_stop_timeout(container.details)
-        return DEFAULT_STOP_TIMEOUT if own is None else own
+        return self.own_stop_timeout(container) if stop_timeout is None else stop_timeout
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         ref = container.ref
@@ -278,16 +270,10 @@ class DockerBackend(Backend):
         except WaitTimeout:
             raise WaitTimeout(f"health check still {last[0].health!r} after {timeout:.0f}s") from None
 
-    def has_health_check(self, container: ContainerState) -> Optional[bool]:
-        if "Config" not in container.details:
-            container = self.inspect(container.ref)
-        return has_health_check(container.details)
-
     # Reports -----------------------------------------------------------------------------------
 
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
-        if "State" not in container.details:
-            container = self.inspect(container.ref)
+        container = self.inspected(container)
         info = info_from_inspect(container)
         if runtime:
             info["runtime"] = self._runtime(container)

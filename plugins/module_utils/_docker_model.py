@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    DEFAULT_STOP_TIMEOUT,
+    Backend,
+    ContainerState,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unhealthy
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     FAILED,
@@ -50,16 +54,6 @@ def state_from_inspect(data: dict[str, Any]) -> ContainerState:
         health=(state.get("Health") or {}).get("Status"),
         details=data,
     )
-
-
-def has_health_check(data: dict[str, Any]) -> bool:
-    test = ((data.get("Config") or {}).get("Healthcheck") or {}).get("Test") or ["NONE"]
-    return test[0] != "NONE"
-
-
-def own_stop_timeout(data: dict[str, Any]) -> Optional[int]:
-    """The container's own StopTimeout (``docker run --stop-timeout``), if it has one."""
-    return (data.get("Config") or {}).get("StopTimeout")
 
 
 def check_health(state: ContainerState) -> ContainerState:
@@ -116,3 +110,23 @@ def network_runtime(data: dict[str, Any]) -> dict[str, Any]:
         "networks": networks,
         "resource_usage": None,
     }
+
+
+class DockerShapedBackend(Backend):
+    """What the Docker and Dockhand backends share: both read containers as Docker's inspect JSON."""
+
+    def inspected(self, container: ContainerState) -> ContainerState:
+        """The container with its full inspect data; a state from a listing carries only a summary."""
+        if "State" in container.details and "Config" in container.details:
+            return container
+        return self.inspect(container.ref)
+
+    def has_health_check(self, container: ContainerState) -> Optional[bool]:
+        config = self.inspected(container).details.get("Config") or {}
+        test = (config.get("Healthcheck") or {}).get("Test") or ["NONE"]
+        return test[0] != "NONE"
+
+    def own_stop_timeout(self, container: ContainerState) -> int:
+        """The container's own StopTimeout (``docker run --stop-timeout``), else the engine's default."""
+        own = (self.inspected(container).details.get("Config") or {}).get("StopTimeout")
+        return DEFAULT_STOP_TIMEOUT if own is None else own

@@ -17,17 +17,14 @@ from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
-    DEFAULT_STOP_TIMEOUT,
-    Backend,
     ContainerState,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
+    DockerShapedBackend,
     check_health,
-    has_health_check,
     info_from_inspect,
     network_runtime,
-    own_stop_timeout,
     state_from_inspect,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -52,7 +49,7 @@ ACTIVITY_PAGE = 100
 ACTIONS = {"start": "start", "stop": "stop", "restart": "restart", "pause": "pause", "resume": "unpause"}
 
 
-class DockhandBackend(Backend):
+class DockhandBackend(DockerShapedBackend):
     name = "dockhand"
 
     def __init__(
@@ -178,10 +175,7 @@ class DockhandBackend(Backend):
 
     def stop_timeout_in_force(self, container: ContainerState, stop_timeout: Optional[int]) -> int:
         """Dockhand never sends a timeout: the container's own StopTimeout always applies."""
-        if "Config" not in container.details:
-            container = self.inspect(container.ref)
-        own = own_stop_timeout(container.details)
-        return DEFAULT_STOP_TIMEOUT if own is None else own
+        return self.own_stop_timeout(container)
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         if operation == "force-stop":
@@ -250,11 +244,6 @@ class DockhandBackend(Backend):
                 f"still {exc.args[0].status!r} after {timeout:.0f}s, waiting for {' or '.join(statuses)}"
             ) from None
 
-    def has_health_check(self, container: ContainerState) -> Optional[bool]:
-        if "Config" not in container.details:
-            container = self.inspect(container.ref)
-        return has_health_check(container.details)
-
     def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
         try:
             return poll(
@@ -269,8 +258,7 @@ class DockhandBackend(Backend):
     # Reports ---------------------------------------------------------------------------------------
 
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
-        if "State" not in container.details:
-            container = self.inspect(container.ref)
+        container = self.inspected(container)
         info = info_from_inspect(container)
         if runtime:
             # Dockhand exposes no process list or resource usage for one container.
