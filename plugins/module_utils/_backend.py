@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 from typing import Any, Optional
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -137,6 +138,59 @@ class Backend(abc.ABC):
         warnings = self.__dict__.setdefault("warnings", [])
         if message not in warnings:
             warnings.append(message)
+
+    # Workflow building blocks (container_config, container_snapshot, container_alias). An engine
+    # without the capability keeps these defaults, which refuse with the backend's name.
+
+    #: Settings ``read_config``/``update_config`` handle, as ``_config`` names them.
+    config_settings: tuple[str, ...] = ()
+    #: Of those, the settings a running container only takes up after a restart.
+    settings_needing_restart: tuple[str, ...] = ()
+
+    def _unsupported(self, what: str) -> Unsupported:
+        return Unsupported(f"backend {self.name} does not support {what}")
+
+    def why_not_settable(self, setting: str) -> str:
+        """Why ``setting`` is not in ``config_settings``, for the error message."""
+        return f"backend {self.name} cannot change {setting}"
+
+    def read_config(self, container: ContainerState) -> dict[str, Any]:
+        """The container's settings, flat: ``autostart``, ``environment_vars``, ``resources.memory``…"""
+        raise self._unsupported("changing container configuration")
+
+    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
+        """Apply flat settings (only those that differ); ``environment_vars`` holds the keys to set."""
+        raise self._unsupported("changing container configuration")
+
+    def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
+        """The container's snapshots, each ``{name, alias, container, created_at, stateful, size}``."""
+        raise self._unsupported("snapshots")
+
+    def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
+        raise self._unsupported("snapshots")
+
+    def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
+        raise self._unsupported("snapshots")
+
+    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
+        """Whether the container is the snapshot's restore, untouched by a later restore."""
+        raise self._unsupported("snapshots")
+
+    def restore_snapshot(
+        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
+    ) -> ContainerState:
+        """Put the container back to the snapshot and return its settled state."""
+        raise self._unsupported("snapshots")
+
+    def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """Who holds the alias now: ``{name, id}`` per container, plus engine details."""
+        raise self._unsupported("aliases")
+
+    def point_alias(
+        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Make ``target`` (None: nobody) the only holder; returns ``{window_ms, url}``."""
+        raise self._unsupported("aliases")
 
     @abc.abstractmethod
     def close(self) -> None:

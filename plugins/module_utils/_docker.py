@@ -13,12 +13,13 @@ import fnmatch
 import time
 from typing import Any, Optional
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot, _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     STOP_MARGIN,
     ContainerState,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
+    AUTOSTART_POLICIES,
     STATUS_MAP,
     DockerShapedBackend,
     check_health,
@@ -316,6 +317,243 @@ class DockerBackend(DockerShapedBackend):
         except APIError as exc:
             raise OperationFailed(f"cannot read the engine's events for {ref!r}: {_reason(exc)}") from None
         return _history.records_from_docker_events(events)
+
+    # Configuration -----------------------------------------------------------------------------
+
+    # Docker applies restart policy and resource limits to running containers; the environment is
+    # fixed when a container is created.
+    config_settings = ("autostart", "resources.memory", "resources.cpus")
+
+    def read_config(self, container: ContainerState) -> dict[str, Any]:
+        data = self.inspected(container).details
+        host = data.get("HostConfig") or {}
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in data["Config"].get("Env") or [])
+        if host.get("NanoCpus"):
+            cpus = host["NanoCpus"] / 1e9
+        elif (host.get("CpuQuota") or 0) > 0:
+            cpus = host["CpuQuota"] / (host.get("CpuPeriod") or 100000)
+        else:
+            cpus = None
+        return {
+            "autostart": (host.get("RestartPolicy") or {}).get("Name") in AUTOSTART_POLICIES,
+            "environment_vars": env,
+            "resources.memory": host.get("Memory") or None,
+            "resources.cpus": round(cpus, 9) if cpus else None,
+        }
+
+    def why_not_settable(self, setting: str) -> str:
+        if setting == "environment_vars":
+            return (
+                "backend docker cannot change the environment of an existing container: Docker fixes it "
+                "when the container is created. Recreate the container with the new environment"
+            )
+        return super().why_not_settable(setting)
+
+    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
+        host = self.inspected(container).details.get("HostConfig") or {}
+        body: dict[str, Any] = {}
+        if "autostart" in changes:
+            body["RestartPolicy"] = {"Name": "unless-stopped" if changes["autostart"] else "no", "MaximumRetryCount": 0}
+        if "resources.memory" in changes:
+            memory = changes["resources.memory"]
+            body["Memory"] = memory
+            # The engine wants the swap limit updated with the memory limit: keep the swap allowance the
+            # container had, Docker's default (as much swap as memory) when it had none, or unlimited.
+            old_memory, old_swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
+            if old_swap == -1:
+                body["MemorySwap"] = -1
+            elif old_memory > 0 and old_swap >= old_memory:
+                body["MemorySwap"] = memory + (old_swap - old_memory)
+            else:
+                body["MemorySwap"] = 2 * memory
+        if "resources.cpus" in changes:
+            cpus = changes["resources.cpus"]
+            if (host.get("CpuQuota") or 0) > 0 and not host.get("NanoCpus"):
+                body["CpuQuota"] = int(cpus * (host.get("CpuPeriod") or 100000))
+            else:
+                body["NanoCpus"] = int(cpus * 1e9)
+        try:
+            response = self.api._post_json(self.api._url("/containers/{0}/update", container.ref), data=body)
+            self.api._raise_for_status(response)
+        except NotFound:
+            raise ContainerNotFound(container.name, "it disappeared during the update") from None
+        except APIError as exc:
+            raise OperationFailed(f"the engine refused the update of {container.name!r}: {_reason(exc)}") from None
+
+    # Aliases -----------------------------------------------------------------------------------
+
+    def _alias_network(self, options: dict[str, Any]) -> str:
+        network = options.get("network")
+        if not network:
+            raise BadInput("network is required with backend docker: the user-defined network the alias lives on")
+        try:
+            data = self._read(self.api.inspect_network, network)
+        except NotFound:
+            raise BadInput(f"network {network!r} not found on the engine") from None
+        if data["Name"] in ("bridge", "host", "none") or data.get("Driver") in ("host", "null"):
+            raise BadInput(
+                f"network {network!r} cannot hold aliases: Docker resolves aliases only on user-defined "
+                "networks (docker network create ...)"
+            )
+        return data["Name"]
+
+    def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+        network = self._alias_network(options)
+        holders = []
+        for summary in self._read(self.api.containers, all=True, filters={"network": network}):
+            state = self.inspect(summary["Id"])
+            endpoint = (state.details.get("NetworkSettings") or {}).get("Networks", {}).get(network) or {}
+            if alias in (endpoint.get("Aliases") or []):
+                holders.append({"name": state.name, "id": state.id, "in_sync": True})
+        return sorted(holders, key=lambda holder: holder["name"])
+
+    def point_alias(
+        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+    ) -> dict[str, Any]:
+        # The target gains the alias before anyone loses it, so the name always resolves.
+        network = self._alias_network(options)
+        if target is not None:
+            self._set_alias(target.ref, network, alias, True)
+        for holder in holders:
+            if target is None or holder["id"] != target.id:
+                self._set_alias(holder["id"], network, alias, False)
+        return {"window_ms": 0 if target is not None else None, "url": None}
+
+    def _set_alias(self, ref: str, network: str, alias: str, present: bool) -> None:
+        """Docker cannot edit an endpoint's aliases: reconnect the container with the new list."""
+        state = self.inspect(ref)
+        endpoint = (state.details.get("NetworkSettings") or {}).get("Networks", {}).get(network)
+        aliases = [a for a in (endpoint or {}).get("Aliases") or [] if a not in (alias, (state.id or "")[:12])]
+        if present:
+            aliases.append(alias)
+        ipam = (endpoint or {}).get("IPAMConfig") or {}
+        try:
+            if endpoint is not None:
+                self.api.disconnect_container_from_network(state.ref, network)
+            self.api.connect_container_to_network(
+                state.ref,
+                network,
+                aliases=aliases or None,
+                ipv4_address=ipam.get("IPv4Address") or None,
+                ipv6_address=ipam.get("IPv6Address") or None,
+                links=[tuple(link.split(":", 1)) for link in (endpoint or {}).get("Links") or []] or None,
+            )
+        except APIError as exc:
+            raise OperationFailed(
+                f"could not {'give' if present else 'take'} alias {alias!r} {'to' if present else 'from'} "
+                f"{state.name!r} on network {network!r}: {_reason(exc)}"
+            ) from None
+
+    # Snapshots ---------------------------------------------------------------------------------
+
+    def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
+        images = self._read(self.api.images, filters={"label": f"{_docker_snapshot.LABEL_CONTAINER}={container.name}"})
+        prefix = _docker_snapshot.REPOSITORY + "/"
+        return [
+            _docker_snapshot.snapshot_from_image(image)
+            for image in images
+            if any(tag.startswith(prefix) for tag in image.get("RepoTags") or [])
+        ]
+
+    def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
+        container = self.inspected(container)
+        saved = _docker_snapshot.saved_config(container.details, container.status)
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        labels = dict(container.details["Config"].get("Labels") or {})
+        labels.update(_docker_snapshot.snapshot_labels(container.name, alias, created))
+        repository, tag = _docker_snapshot.image_reference(container.name, alias).rsplit(":", 1)
+        try:
+            committed = self.api.commit(
+                container.ref,
+                repository=repository,
+                tag=tag,
+                message=_docker_snapshot.comment_of(saved),
+                conf={"Labels": labels},
+            )
+            image = self.api.inspect_image(committed["Id"])
+        except APIError as exc:
+            raise OperationFailed(f"could not commit {container.name!r}: {_reason(exc)}") from None
+        return _docker_snapshot.snapshot_from_image(image)
+
+    def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
+        # Removing the tag ends the snapshot; a container restored from it keeps the image it runs on.
+        # A replaced snapshot has lost its tag to the new one already: its image goes unless in use.
+        try:
+            tagged = self._read(self.api.inspect_image, snapshot["name"])["Id"] == snapshot["image_id"]
+        except NotFound:
+            tagged = False
+        try:
+            if tagged:
+                self.api.remove_image(snapshot["name"], force=True)
+            else:
+                self.api.remove_image(snapshot["image_id"])
+        except NotFound:
+            pass
+        except APIError as exc:
+            if tagged or exc.status_code != 409:
+                raise OperationFailed(f"could not remove snapshot {snapshot['name']!r}: {_reason(exc)}") from None
+
+    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
+        if container.status == "absent":
+            return False
+        return self.inspected(container).details.get("Image") == snapshot["image_id"]
+
+    def restore_snapshot(
+        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
+    ) -> ContainerState:
+        """Recreate the container from the snapshot's image and saved configuration.
+
+        The current container is stopped and set aside under another name until its replacement
+        exists; if anything fails, the replacement is removed and the original put back as it was.
+        """
+        try:
+            image = self._read(self.api.inspect_image, snapshot["image_id"])
+        except NotFound:
+            raise OperationFailed(f"snapshot {snapshot['name']!r} disappeared") from None
+        saved = _docker_snapshot.saved_from_image(image)
+        if saved is None:
+            raise OperationFailed(f"snapshot {snapshot['name']!r} carries no saved configuration to restore")
+        name = saved["name"]
+        old = self.inspected(container) if container.status != "absent" else None
+        if old is not None and old.status == RUNNING:
+            self._stop_or_restart(old, "stop", stop_timeout)
+        set_aside = f"{name}-replaced-{int(time.time())}"
+        new_id = None
+        try:
+            if old is not None:
+                self.api.rename(old.ref, set_aside)
+            body, later_networks = _docker_snapshot.create_body(saved, snapshot["image_id"])
+            response = self.api._post_json(self.api._url("/containers/create"), data=body, params={"name": name})
+            new_id = self.api._result(response, True)["Id"]
+            for network, endpoint in later_networks:
+                self.api.connect_container_to_network(
+                    new_id,
+                    network,
+                    aliases=endpoint.get("Aliases"),
+                    ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"),
+                    ipv6_address=(endpoint.get("IPAMConfig") or {}).get("IPv6Address"),
+                )
+            if saved["status"] == RUNNING:
+                self.api.start(new_id)
+        except APIError as exc:
+            left = self._put_back(old, set_aside, new_id, name)
+            raise OperationFailed(
+                f"restore of {name!r} from {snapshot['name']!r} failed: {_reason(exc)}; {left}"
+            ) from None
+        if old is not None:
+            self.api.remove_container(old.id)
+        return self.inspect(new_id)
+
+    def _put_back(self, old: Optional[ContainerState], set_aside: str, new_id: Optional[str], name: str) -> str:
+        """Undo a failed restore; says what the container was left as."""
+        if new_id:
+            self.api.remove_container(new_id, force=True)
+        if old is None:
+            return "no container was created"
+        self.api.rename(old.id, name)
+        if old.status == RUNNING:
+            self.api.start(old.id)
+        return f"the original container was put back ({self.inspect(old.id).status})"
 
     def close(self) -> None:
         self.api.close()

@@ -35,7 +35,7 @@ STATUS_MAP = {
 }
 
 _NEVER = "0001-01-01"
-_AUTOSTART_POLICIES = ("always", "unless-stopped")
+AUTOSTART_POLICIES = ("always", "unless-stopped")
 
 
 def _timestamp(value: Optional[str]) -> Optional[str]:
@@ -83,7 +83,7 @@ def info_from_inspect(container: ContainerState) -> dict[str, Any]:
         "status": container.status,
         "engine_status": container.engine_status,
         "health": container.health,
-        "autostart": restart_policy.get("Name") in _AUTOSTART_POLICIES,
+        "autostart": restart_policy.get("Name") in AUTOSTART_POLICIES,
         "image": config.get("Image"),
         "labels": config.get("Labels") or {},
         "started_at": _timestamp(state.get("StartedAt")),

@@ -241,3 +241,20 @@ def run_parallel(items: list[T], work: Callable[[T], R], parallel: int) -> list[
         return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(parallel, len(items))) as pool:
         return list(pool.map(work, items))
+
+
+def drive_to(
+    backend: Backend, container: ContainerState, state: str, stop_timeout: Optional[int], check_mode: bool
+) -> tuple[ContainerState, list[dict[str, Any]]]:
+    """One container to ``state`` as a step of a larger change; returns its new state and the actions.
+
+    Raises ``OperationFailed`` (with what was done) when it cannot get there, so the caller stops.
+    """
+    entry = Converger(backend, StateRequest(state, stop_timeout=stop_timeout, check_mode=check_mode)).converge(
+        container
+    )
+    if entry.get("error"):
+        raise OperationFailed(f"could not bring {container.name!r} to {state}: {entry['error']}")
+    if check_mode:
+        return container, entry["actions"]
+    return backend.inspect(entry["id"] or container.ref), entry["actions"]

@@ -17,6 +17,10 @@ class BadInput(ContainerOpsError):
     """An option value the engine or the collection cannot use."""
 
 
+class Unsupported(BadInput):
+    """The backend's engine has no such capability."""
+
+
 class ContainerNotFound(ContainerOpsError):
     """The container does not exist (or no longer exists)."""
 

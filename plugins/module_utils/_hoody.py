@@ -39,6 +39,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RESULT_OF,
     RUNNING,
     STOPPED,
+    is_transitional,
 )
 
 # Hoody's nine statuses onto the canonical vocabulary.
@@ -66,6 +67,14 @@ def _data(body: Any) -> Any:
     if isinstance(body, dict) and "data" in body and isinstance(body.get("statusCode"), int):
         return body["data"]
     return body
+
+
+def _alias_fields(source: dict[str, Any]) -> dict[str, Any]:
+    """The proxy-alias settings compared and sent: ``program``, ``index``, ``target_path`` (given ones)."""
+    fields = {key: source.get(key) for key in ("program", "index", "target_path") if source.get(key) is not None}
+    if fields.get("target_path") and not fields["target_path"].startswith("/"):
+        fields["target_path"] = "/" + fields["target_path"]
+    return fields
 
 
 def _status(raw: Optional[str]) -> Optional[str]:
@@ -101,8 +110,7 @@ class HoodyBackend(Backend):
                 ) from None
             if exc.status == 403:
                 raise ConnectionFailed(
-                    f"Hoody denied {method} {path} (403: {exc.message}); check the token's permissions"
-                    " and api_realm"
+                    f"Hoody denied {method} {path} (403: {exc.message}); check the token's permissions and api_realm"
                 ) from None
             raise
 
@@ -223,11 +231,14 @@ class HoodyBackend(Backend):
         raise OperationFailed(f"{operation} may not have reached Hoody ({why}); its status shows no effect yet")
 
     def _newest_log(self, container: ContainerState) -> Optional[dict[str, Any]]:
-        data = self._call(
-            "GET",
-            f"/api/v1/containers/{container.id}/status-logs",
-            params={"limit": 1, "page": 1, "sort_by": "transition_time", "sort_order": "desc"},
-        ) or {}
+        data = (
+            self._call(
+                "GET",
+                f"/api/v1/containers/{container.id}/status-logs",
+                params={"limit": 1, "page": 1, "sort_by": "transition_time", "sort_order": "desc"},
+            )
+            or {}
+        )
         return (data.get("logs") or [None])[0]
 
     def _newest_log_id(self, container: ContainerState) -> Optional[str]:
@@ -361,8 +372,10 @@ class HoodyBackend(Backend):
         params = {"limit": PAGE_LIMIT, "sort_by": "transition_time", "sort_order": "desc"}
         for page in range(1, MAX_PAGES + 1):
             try:
-                data = self._call("GET", f"/api/v1/containers/{container_id}/status-logs",
-                                  params=dict(params, page=page)) or {}
+                data = (
+                    self._call("GET", f"/api/v1/containers/{container_id}/status-logs", params=dict(params, page=page))
+                    or {}
+                )
             except ApiError as exc:
                 if exc.status == 404:
                     raise ContainerNotFound(ref) from None
@@ -390,6 +403,161 @@ class HoodyBackend(Backend):
         }
         record["metadata"].setdefault("operation", _history.operation_of(record))
         return record
+
+    # Configuration ---------------------------------------------------------------------------------
+
+    config_settings = ("autostart", "environment_vars")
+    # Hoody writes the environment at once, but running processes keep the old one until restarted.
+    settings_needing_restart = ("environment_vars",)
+
+    def _change(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        """A write call; Hoody's refusals become the collection's errors, naming ``what`` was attempted."""
+        try:
+            return self._call(method, path, **kwargs)
+        except ApiError as exc:
+            if exc.status == 409:
+                raise OperationConflict(f"Hoody refused to {what} (409: {exc.message})") from None
+            raise OperationFailed(f"could not {what}: {exc}") from None
+
+    def why_not_settable(self, setting: str) -> str:
+        if setting.startswith("resources."):
+            return f"backend hoody has no API for resource limits ({setting})"
+        return super().why_not_settable(setting)
+
+    def read_config(self, container: ContainerState) -> dict[str, Any]:
+        data = self._get_container(container.id) or container.details
+        env = self._call("GET", f"/api/v1/containers/{container.id}/env") or {}
+        return {
+            "autostart": data.get("autostart"),
+            "environment_vars": dict(env.get("environment_vars") or {}),
+            "resources.memory": None,
+            "resources.cpus": None,
+        }
+
+    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
+        if "autostart" in changes:
+            self._change(
+                "PUT", f"/api/v1/containers/{container.id}", f"update {container.name!r}",
+                json={"autostart": changes["autostart"]},
+            )  # fmt: skip
+        if "environment_vars" in changes:
+            self._change(
+                "PUT", f"/api/v1/containers/{container.id}/env", f"set the environment of {container.name!r}",
+                json=changes["environment_vars"],
+            )  # fmt: skip
+
+    # Snapshots -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _snapshot(container: ContainerState, item: dict[str, Any]) -> dict[str, Any]:
+        keys = ("name", "alias", "created_at", "last_used_at", "expires_at", "stateful", "size")
+        return dict({key: item.get(key) for key in keys}, container=container.name)
+
+    def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/api/v1/containers/{container.id}/snapshots") or {}
+        return [self._snapshot(container, item) for item in data.get("snapshots") or []]
+
+    def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
+        what = f"snapshot {container.name!r}"
+        try:
+            data = self._change("POST", f"/api/v1/containers/{container.id}/snapshots", what, json={"alias": alias})
+        except OutcomeUnknown as exc:
+            # The answer was lost: the snapshot list says whether the platform took it.
+            found = [snap for snap in self.snapshots(container) if snap["alias"] == alias]
+            if not found:
+                raise OperationFailed(f"could not {what}: {exc}") from None
+            return found[0]
+        return self._snapshot(container, (data or {}).get("snapshot") or {})
+
+    def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
+        try:
+            self._call("DELETE", f"/api/v1/containers/{container.id}/snapshots/{snapshot['name']}")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise OperationFailed(f"could not delete snapshot {snapshot['name']!r}: {exc}") from None
+
+    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
+        return container.details.get("last_used_snapshot") == snapshot["name"]
+
+    def restore_snapshot(
+        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
+    ) -> ContainerState:
+        """PUT the restore, then poll until the container settles as restored from that snapshot."""
+        name = snapshot["name"]
+        self._change("PUT", f"/api/v1/containers/{container.id}/snapshots/{name}", f"restore {container.name!r}")
+
+        def settled(state: ContainerState) -> bool:
+            return state.details.get("last_used_snapshot") == name and not is_transitional(state.status)
+
+        try:
+            return poll(lambda: self.inspect(container.ref), settled, wait_timeout, self.poll_interval)
+        except TimeoutError as exc:
+            raise WaitTimeout(
+                f"restore of {container.name!r} from {name!r} not finished after {wait_timeout:.0f}s "
+                f"(status {exc.args[0].status!r})"
+            ) from None
+
+    # Proxy aliases ---------------------------------------------------------------------------------
+
+    def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+        data = self._call("GET", "/api/v1/proxy/aliases") or {}
+        holders = []
+        for record in data.get("aliases") or []:
+            if record.get("alias") != alias:
+                continue
+            owner = self._get_container(record["container_id"]) or {}
+            holders.append(
+                {
+                    "name": owner.get("name") or record["container_id"],
+                    "id": record["container_id"],
+                    "in_sync": _alias_fields(options).items() <= _alias_fields(record).items(),
+                    "record": record,
+                }
+            )
+        return holders
+
+    def point_alias(
+        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Proxy aliases cannot be repointed: delete the old record(s), then create one on the target."""
+        mine = [holder for holder in holders if target is not None and holder["id"] == target.id]
+        if mine and len(holders) == 1:
+            record = mine[0]["record"]
+            self._change("PATCH", f"/api/v1/proxy/aliases/{record['id']}", f"update alias {alias!r}",
+                         json=_alias_fields(options))  # fmt: skip
+            return {"window_ms": None, "url": record.get("url")}
+        freed_at = None
+        for holder in holders:
+            self._change("DELETE", f"/api/v1/proxy/aliases/{holder['record']['id']}", f"free alias {alias!r}")
+            freed_at = freed_at or time.monotonic()
+        if target is None:
+            return {"window_ms": None, "url": None}
+        body = dict(_alias_fields(options), container_id=target.id, alias=alias)
+        if options.get("port"):
+            body["port"] = options["port"]
+        try:
+            record = self._change(
+                "POST", "/api/v1/proxy/aliases", f"give alias {alias!r} to {target.name!r}", json=body
+            )
+        except (OperationFailed, OperationConflict, OutcomeUnknown) as exc:
+            found = [h for h in self.alias_holders(alias, options) if h["id"] == target.id]
+            if not found:
+                raise OperationFailed(f"{exc}; {self._alias_restored(alias, holders)}") from None
+            record = found[0]["record"]
+        window = round((time.monotonic() - freed_at) * 1000) if freed_at is not None else None
+        return {"window_ms": window, "url": (record or {}).get("url")}
+
+    def _alias_restored(self, alias: str, holders: list[dict[str, Any]]) -> str:
+        """After a failed move, give the alias back to its first previous holder; say who has it."""
+        if not holders:
+            return f"alias {alias!r} is held by no container"
+        previous = holders[0]["record"]
+        body = {key: previous.get(key) for key in ("alias", "program", "index", "target_path", "container_id")}
+        try:
+            self._call("POST", "/api/v1/proxy/aliases", json=body)
+        except (ApiError, OutcomeUnknown) as exc:
+            return f"giving alias {alias!r} back to {holders[0]['name']!r} failed too ({exc}): no container holds it"
+        return f"alias {alias!r} was given back to {holders[0]['name']!r}"
 
     def close(self) -> None:
         self.client.close()

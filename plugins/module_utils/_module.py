@@ -17,9 +17,10 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _doc
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
+    ContainerNotFound,
     ContainerOpsError,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import STATUSES
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
 
 BACKENDS = ("docker", "hoody", "dockhand")
 
@@ -61,6 +62,11 @@ TARGET_SPEC: dict[str, dict[str, Any]] = {
     "name": {"type": "list", "elements": "str", "aliases": ["names", "id"]},
     "filters": {"type": "dict"},
     "parallel": {"type": "int", "default": 8},
+}
+
+# The workflow modules (container_config, container_snapshot, container_alias) work on one container.
+CONTAINER_SPEC: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True, "aliases": ["id"]},
 }
 
 FILTER_KEYS = ("name", "label", "status", "project")
@@ -217,6 +223,15 @@ class LifecycleModule:
                 seen.add(key)
                 targets.append(state)
         return targets
+
+    def the_container(self, must_exist: bool = True) -> ContainerState:
+        """The one container named by ``name``; a missing one fails unless ``must_exist`` is false."""
+        name = self.params["name"]
+        _require(bool(name and name.strip()), "name must be a container name or id")
+        container = self.backend.inspect(name)
+        if must_exist and container.status == ABSENT:
+            raise ContainerNotFound(name)
+        return container
 
     def run(self, main: Callable[[LifecycleModule], dict[str, Any]]) -> None:
         """Validate, run ``main`` and exit; any domain error ends in one clear ``fail_json``."""

@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_snapshot
+short_description: Take, remove and restore snapshots of a container
+version_added: 0.2.0
+description:
+  - Keeps one snapshot per O(alias) of a container, removes it, or puts the container back to it.
+  - A paused container is refused, for taking and for restoring a snapshot.
+  - With V(docker), a snapshot is the container's filesystem committed to the image
+    C(containerops-snapshot/<name>:<alias>), labelled C(containerops.snapshot.container) and
+    C(containerops.snapshot.alias) and carrying the container's configuration. Restoring recreates the
+    container from it with that configuration (name, command, environment, labels, mounts, networks with
+    their aliases, published ports, restart policy, health check) and brings it back to the status it had
+    when the snapshot was taken (running or stopped). Data in volumes and bind mounts is not part of a
+    snapshot; the recreated container mounts the same volumes. Running processes are not kept.
+  - With V(hoody), the platform's snapshots API; a snapshot of a running container is stateful, and the
+    platform starts the container after a restore.
+  - V(dockhand) has no snapshots and refuses.
+author:
+  - containerops engineers (@containerops)
+extends_documentation_fragment:
+  - containerops.lifecycle.connection
+  - containerops.lifecycle.connection.docker
+  - containerops.lifecycle.connection.rest
+  - containerops.lifecycle.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether a snapshot would be taken, removed or restored.
+  diff_mode:
+    support: full
+    details: Shows the container's snapshot aliases, and the one it is restored from, before and after.
+  idempotent:
+    support: full
+    details: >-
+      O(state=present) keeps an existing snapshot of that alias (unless O(replace=true));
+      O(state=restored) does nothing to a container already restored from that snapshot.
+options:
+  name:
+    description: Name or id of the container.
+    type: str
+    required: true
+    aliases: [id]
+  alias:
+    description: The snapshot's name for people, unique per container (at most 100 characters).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) takes a snapshot unless one of that alias exists.
+      - V(absent) removes the snapshot of that alias, if any. With V(docker) the image is removed, or only
+        untagged while a container restored from it still uses it.
+      - V(restored) puts the container back to the snapshot. With V(docker) this also works for a container
+        that was deleted, since the snapshot holds its configuration.
+    type: str
+    choices: [present, absent, restored]
+    default: present
+  replace:
+    description: With O(state=present), take a new snapshot and remove the old one of the same alias.
+    type: bool
+    default: false
+  stop_timeout:
+    description: Docker, seconds between stop signal and SIGKILL when the container is stopped to be recreated.
+    type: int
+  wait_timeout:
+    description: Seconds to wait for a restored container to settle.
+    type: int
+    default: 300
+seealso:
+  - module: containerops.lifecycle.container_config
+  - module: containerops.lifecycle.container_state
+"""
+
+EXAMPLES = r"""
+- name: Snapshot before the upgrade
+  containerops.lifecycle.container_snapshot:
+    name: app
+    alias: pre-upgrade
+
+- name: Roll back to it
+  containerops.lifecycle.container_snapshot:
+    name: app
+    alias: pre-upgrade
+    state: restored
+    stop_timeout: 30
+
+- name: Drop it once the upgrade is confirmed
+  containerops.lifecycle.container_snapshot:
+    name: app
+    alias: pre-upgrade
+    state: absent
+"""
+
+RETURN = r"""
+snapshot:
+  description: The snapshot of O(alias) after the task; null once removed (or, in check mode, before it is taken).
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: The engine's name for it (Docker, the image reference; Hoody, the snapshot name).
+      type: str
+      sample: containerops-snapshot/app:pre-upgrade
+    alias:
+      description: O(alias).
+      type: str
+    container:
+      description: Name of the container it was taken from.
+      type: str
+    created_at:
+      description: When it was taken (ISO 8601).
+      type: str
+    stateful:
+      description: Whether it holds processes and memory too (Hoody, taken while running); always V(false) with Docker.
+      type: bool
+    size:
+      description: Size in bytes, as the engine reports it.
+      type: int
+container:
+  description: The container after the task.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: Container id; a Docker restore gives the container a new id.
+      type: str
+    name:
+      description: Container name.
+      type: str
+    status:
+      description: Canonical status, V(absent) when there is no such container.
+      type: str
+actions:
+  description: What was done (or would be, in check mode), in order.
+  returned: success
+  type: list
+  elements: str
+  sample: [create, remove-replaced]
+elapsed:
+  description: Seconds the module spent.
+  returned: success
+  type: float
+"""
+
+from typing import Optional
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import PAUSED
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import CONTAINER_SPEC, LifecycleModule
+
+ARGUMENT_SPEC = dict(
+    CONTAINER_SPEC,
+    alias={"type": "str", "required": True},
+    state={"type": "str", "default": "present", "choices": ["present", "absent", "restored"]},
+    replace={"type": "bool", "default": False},
+    stop_timeout={"type": "int"},
+    wait_timeout={"type": "int", "default": 300},
+)
+MAX_ALIAS = 100
+
+
+def _diff_text(aliases: list[str], restored_from: Optional[str]) -> str:
+    lines = [f"snapshot: {alias}\n" for alias in aliases]
+    return "".join(lines) + (f"restored from: {restored_from}\n" if restored_from else "")
+
+
+def run(lifecycle: LifecycleModule) -> dict:
+    params = lifecycle.params
+    alias, state, check_mode = params["alias"], params["state"], lifecycle.module.check_mode
+    if not alias or len(alias) > MAX_ALIAS:
+        raise BadInput(f"alias must be 1 to {MAX_ALIAS} characters, got {len(alias or '')}")
+    if params["stop_timeout"] is not None and params["stop_timeout"] < 0:
+        raise BadInput(f"stop_timeout must be 0 or more seconds, got {params['stop_timeout']}")
+    if params["wait_timeout"] <= 0:
+        raise BadInput(f"wait_timeout must be a positive number of seconds, got {params['wait_timeout']}")
+    backend = lifecycle.backend
+    # A Docker snapshot outlives its container, so it can be removed or restored after a delete.
+    container = lifecycle.the_container(must_exist=state == "present" or backend.name != "docker")
+    if container.status == PAUSED and state != "absent":
+        raise BadInput(
+            f"container {container.name!r} is paused: resume or stop it before a snapshot is taken or restored"
+        )
+    snapshots = backend.snapshots(container)
+    existing = [snap for snap in snapshots if snap["alias"] == alias]
+    snapshot = existing[0] if existing else None
+    restored_from = alias if snapshot and backend.is_restored_from(container, snapshot) else None
+    aliases_before = sorted({snap["alias"] or snap["name"] for snap in snapshots})
+    aliases_after = set(aliases_before)
+    actions: list[str] = []
+
+    if state == "present" and (snapshot is None or params["replace"]):
+        actions += ["create", "remove-replaced"] if existing else ["create"]
+        aliases_after.add(alias)
+        if not check_mode:
+            new = backend.create_snapshot(container, alias)
+            for old in existing:
+                backend.delete_snapshot(container, old)
+            snapshot = new
+    elif state == "absent" and existing:
+        actions.append("remove")
+        aliases_after.discard(alias)
+        if not check_mode:
+            for old in existing:
+                backend.delete_snapshot(container, old)
+        snapshot = None
+    elif state == "restored":
+        if snapshot is None:
+            raise BadInput(f"container {container.name!r} has no snapshot with alias {alias!r}")
+        if not restored_from:
+            actions.append("restore")
+            if not check_mode:
+                container = backend.restore_snapshot(
+                    container, snapshot, params["stop_timeout"], params["wait_timeout"]
+                )
+
+    result = {
+        "changed": bool(actions),
+        "snapshot": {key: value for key, value in snapshot.items() if key != "image_id"} if snapshot else None,
+        "container": {"id": container.id, "name": container.name, "status": container.status},
+        "actions": actions,
+    }
+    if lifecycle.module._diff:
+        result["diff"] = {
+            "before": _diff_text(aliases_before, restored_from),
+            "after": _diff_text(sorted(aliases_after), alias if state == "restored" else restored_from),
+            "before_header": f"{container.name} snapshots",
+            "after_header": f"{container.name} snapshots",
+        }
+    return result
+
+
+def main() -> None:
+    LifecycleModule(ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()
