@@ -58,9 +58,6 @@ def wanted_settings(
             env[key] = str(value).lower() if isinstance(value, bool) else str(value)
         wanted["environment_vars"] = env
     if resources is not None:
-        unknown = sorted(set(resources) - set(RESOURCE_KEYS))
-        if unknown:
-            raise BadInput(f"resources: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(RESOURCE_KEYS)}")
         if resources.get("memory") is not None:
             wanted["resources.memory"] = parse_memory(resources["memory"])
         if resources.get("cpus") is not None:
