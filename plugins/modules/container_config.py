@@ -11,14 +11,13 @@ version_added: 0.2.0
 description:
   - Sets whether a container starts with its engine, its environment variables and its resource limits.
   - Only the settings given are managed, and only those that differ are changed.
-  - What each backend can change
-    - V(docker) applies O(autostart) and O(resources) to running containers at once. Docker cannot change
-      the environment of an existing container; a different value in O(environment_vars) fails with a
-      message saying so (values already equal are fine).
-    - V(hoody) changes O(autostart) and O(environment_vars); it has no resource limits. Running
-      processes keep their old environment until restarted, so an environment change on a running
-      container needs O(restart_to_apply=true).
-    - V(dockhand) has no API for any of these and refuses them.
+  - V(docker) applies O(autostart) and O(resources) to running containers at once. Docker cannot change
+    the environment of an existing container; a different value in O(environment_vars) fails with a
+    message saying so (values already equal are fine).
+  - V(hoody) changes O(autostart) and O(environment_vars); it has no resource limits. Running processes
+    keep their old environment until restarted, so an environment change on a running container needs
+    O(restart_to_apply=true).
+  - V(dockhand) has no API for any of these and refuses them.
 author:
   - containerops engineers (@containerops)
 extends_documentation_fragment:
@@ -32,7 +31,7 @@ attributes:
     details: Reports the settings that would change, and the stop and start O(restart_to_apply) would do.
   diff_mode:
     support: full
-    details: Shows the managed settings before and after, one C(setting: value) line each.
+    details: Shows the managed settings before and after, one line each.
   idempotent:
     support: full
 options:
