@@ -32,7 +32,8 @@ def tasks_registering(*steps: tuple[str, str]) -> str:
         text += (
             f"    - containerops.lifecycle.{module}:\n{indented}\n"
             f"      register: step\n      ignore_errors: true\n"
-            f"    - ansible.builtin.set_fact:\n        out: \"{{{{ out | default({{}}) | combine({{'{index}': step}}) }}}}\"\n"
+            "    - ansible.builtin.set_fact:\n"
+            f"        out: \"{{{{ out | default({{}}) | combine({{'{index}': step}}) }}}}\"\n"
         )
     return text
 

@@ -53,11 +53,6 @@ def test_bad_environment_is_refused(env):
         _config.wanted_settings(None, env, None)
 
 
-def test_unknown_resource_key_lists_the_allowed_ones():
-    with pytest.raises(BadInput, match=r"unknown key.*swap.*allowed: memory, cpus"):
-        _config.wanted_settings(None, None, {"swap": "1g"})
-
-
 def test_changes_hold_only_what_differs():
     wanted = _config.wanted_settings(False, {"LOG": "debug", "PATH": "/bin"}, {"cpus": 1, "memory": "1k"})
     changes = _config.config_changes(CURRENT, wanted)
