@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 import requests
 from docker.errors import NotFound
 
-from tests.servers.hoody import HoodyServer, start_server
+from tests.servers.hoody import HEX24, HoodyServer, start_server
 
 pytestmark = pytest.mark.docker
 
@@ -68,32 +69,38 @@ def server(db_path: Path) -> Iterator[HoodyServer]:
 
 
 @pytest.fixture(autouse=True)
-def _clean_server(server: HoodyServer) -> None:
+def _clean_server(server: HoodyServer) -> Iterator[None]:
     server.admin("reset", {})
+    yield
+    server.admin("reset", {})  # after the containers are gone: removes the snapshot images too
 
 
 @pytest.fixture
 def make(engine: docker.DockerClient) -> Iterator[Callable[..., Box]]:
-    """Create ``hs-*`` containers (running, paused or created=stopped); removed afterwards."""
-    made: list[str] = []
+    """Create ``hs-*`` containers (running, paused or created=stopped); removed afterwards (by Docker id, by
+    name, which survives a snapshot restore, and by ``hoody.id`` label, which survives a rename too)."""
+    made: list[Box] = []
 
     def create(
         state: str = "running",
         name: Optional[str] = None,
         env: Optional[dict[str, str]] = None,
         restart_policy: Optional[dict[str, Any]] = None,
+        labels: Optional[dict[str, str]] = None,
+        command: Optional[list[str]] = None,
     ) -> Box:
         name = name or f"hs-{secrets.token_hex(4)}"
         host_config = engine.api.create_host_config(restart_policy=restart_policy) if restart_policy else None
         info = engine.api.create_container(
             IMAGE,
+            command,
             name=name,
-            labels={LABEL: PROJECT},
+            labels={**(labels or {}), LABEL: PROJECT},
             environment=env,
             stop_timeout=STOP_TIMEOUT,
             host_config=host_config,
         )
-        made.append(info["Id"])
+        made.append(Box(info["Id"], info["Id"][:24], name))
         if state in ("running", "paused"):
             engine.api.start(info["Id"])
         if state == "paused":
@@ -101,9 +108,17 @@ def make(engine: docker.DockerClient) -> Iterator[Callable[..., Box]]:
         return Box(info["Id"], info["Id"][:24], name)
 
     yield create
-    for docker_id in made:
-        with contextlib.suppress(NotFound):
-            engine.api.remove_container(docker_id, force=True)
+    for box in made:
+        relabelled = engine.api.containers(all=True, filters={"label": f"hoody.id={box.id}"})
+        for ref in (box.docker_id, box.name, *(summary["Id"] for summary in relabelled)):
+            with contextlib.suppress(NotFound):
+                engine.api.remove_container(ref, force=True)
+
+
+@pytest.fixture
+def make4(make: Callable[..., Box]) -> Callable[..., Box]:
+    """Like ``make`` but named ``hs4-*`` (the containers of the update, env, snapshot and alias tests)."""
+    return lambda state="running", **kwargs: make(state, name=f"hs4-{secrets.token_hex(4)}", **kwargs)
 
 
 def call(server: HoodyServer, method: str, path: str, token: Optional[str] = ADMIN, **kwargs: Any) -> requests.Response:
@@ -223,7 +238,7 @@ def test_get_maps_docker_fields_without_caching(server: HoodyServer, make: Calla
     assert data["id"] == box.id and data["name"] == box.name and data["project_id"] == PROJECT
     assert data["status"] == "stopped" and data["autostart"] is True
     assert data["container_image"] == IMAGE
-    assert data["environment_vars"] == {"PATH": "/bin", "FOO": "bar", "EMPTY": ""}
+    assert data["environment_vars"] == {"FOO": "bar", "EMPTY": ""}  # the Hoody env: Docker's without PATH
     assert ISO_MS.fullmatch(data["created_at"]) and ISO_MS.fullmatch(data["updated_at"])
     assert data["updated_at"] >= data["created_at"]
     running = call(server, "GET", f"/containers/{make().id}").json()["data"]
@@ -666,3 +681,524 @@ def test_command_line_server(tmp_path: Path, make: Callable[..., Box]) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- update (PUT /containers/{id})
+
+SNAPSHOT_NAME = re.compile(r"snap-[0-9a-f]{12}")
+HTTPD = "mkdir -p /www && echo {color} > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+def docker_exec(box_name: str, script: str) -> subprocess.CompletedProcess:
+    """``docker exec <name> sh -c <script>``."""
+    return subprocess.run(["docker", "exec", box_name, "sh", "-c", script], capture_output=True, text=True, timeout=60)
+
+
+def restart_policy(engine: docker.DockerClient, name: str) -> str:
+    return engine.api.inspect_container(name)["HostConfig"]["RestartPolicy"]["Name"]
+
+
+def test_update_applies_autostart_name_env_and_comment(
+    server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = make4("stopped", env={"A": "1"})
+    new_name = f"hs4-renamed-{secrets.token_hex(3)}"
+    body = {"autostart": True, "environment_vars": {"B": "2"}, "comment": "blue", "name": new_name, "color": "abc"}
+    response = call(server, "PUT", f"/containers/{box.id}", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["message"] and response.json()["statusCode"] == 200
+    data = response.json()["data"]
+    assert data["id"] == box.id and data["name"] == new_name and data["autostart"] is True
+    assert data["environment_vars"] == {"A": "1", "B": "2"} and data["comment"] == "blue" and data["color"] == "#ABC"
+    assert data["status"] == "stopped" and data["snapshot_count"] == 0 and data["last_used_snapshot"] is None
+    assert restart_policy(engine, box.docker_id) == "unless-stopped"
+    assert engine.api.inspect_container(box.docker_id)["Name"] == f"/{new_name}"
+
+    data = call(server, "PUT", f"/containers/{box.id}", json={"autostart": False, "comment": None}).json()["data"]
+    assert data["autostart"] is False and data["comment"] is None and data["name"] == new_name
+    assert restart_policy(engine, box.docker_id) == "no"
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["environment_vars"] == {"A": "1", "B": "2"}
+    engine.api.update_container(box.docker_id, restart_policy={"Name": "always"})
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["autostart"] is True  # from Docker
+
+    assert_error(call(server, "PUT", f"/containers/{box.id}", json={"autostart": True}, token=None), 401)
+    assert_error(call(server, "PUT", f"/containers/{box.id}", json={"autostart": True}, token=READONLY), 403)
+    assert_error(call(server, "PUT", f"/containers/{MISSING_ID}", json={"autostart": True}), 404)
+    assert_error(call(server, "PUT", "/containers/xyz", json={"autostart": True}), 400, "INVALID_ID_FORMAT")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"autostart": "yes"},
+        {"name": 5},
+        {"name": ""},
+        {"name": "bad name"},
+        {"environment_vars": {"A": 1}},
+        {"environment_vars": ["A=1"]},
+        {"environment_vars": {"HOODY_TOKEN": "x"}},
+        {"environment_vars": {"1BAD": "x"}},
+        {"comment": 3},
+        {"color": "blue"},
+        {"ramdisk_scope": "world"},
+        {"bogus": 1},
+        ["autostart"],
+    ],
+)
+def test_update_validation_is_400_and_changes_nothing(
+    server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient, body: Any
+) -> None:
+    box = make4("stopped", env={"A": "1"})
+    assert_error(call(server, "PUT", f"/containers/{box.id}", json=body), 400)
+    data = call(server, "GET", f"/containers/{box.id}").json()["data"]
+    assert data["environment_vars"] == {"A": "1"} and data["name"] == box.name and data["comment"] is None
+    assert restart_policy(engine, box.docker_id) in ("", "no")
+
+
+def test_update_name_in_use_is_409(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    first, second = make4("stopped"), make4("stopped")
+    body = {"name": second.name, "autostart": True, "comment": "not applied"}
+    assert_error(call(server, "PUT", f"/containers/{first.id}", json=body), 409)
+    data = call(server, "GET", f"/containers/{first.id}").json()["data"]
+    assert data["name"] == first.name and data["autostart"] is False and data["comment"] is None
+    assert call(server, "PUT", f"/containers/{first.id}", json={"name": first.name}).status_code == 200  # no-op
+
+
+# ---------------------------------------------------------------- env
+
+
+def test_env_endpoints_read_merge_set_and_delete(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    box = make4(env={"A": "1", "B": "2"})
+    path = f"/containers/{box.id}/env"
+    response = call(server, "GET", path)
+    assert response.status_code == 200
+    assert response.json()["data"] == {"environment_vars": {"A": "1", "B": "2"}}  # seeded from Docker, no PATH
+
+    merged = call(server, "PUT", path, json={"B": "two", "C": "3"}).json()["data"]
+    assert merged == {"environment_vars": {"A": "1", "B": "two", "C": "3"}, "synced": True}
+    one = call(server, "PUT", f"{path}/D", json={"value": "x" * 32768}).json()["data"]
+    assert one["environment_vars"]["D"] == "x" * 32768 and one["synced"] is True
+    for _ in range(2):  # idempotent
+        gone = call(server, "DELETE", f"{path}/A")
+        assert gone.status_code == 200
+        assert gone.json()["data"] == {"environment_vars": {"B": "two", "C": "3", "D": "x" * 32768}, "synced": True}
+    assert call(server, "DELETE", f"{path}/NEVER_SET").status_code == 200
+    assert call(server, "GET", path).json()["data"]["environment_vars"] == {"B": "two", "C": "3", "D": "x" * 32768}
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["environment_vars"]["C"] == "3"
+
+
+def test_env_endpoint_errors(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    box = make4(env={"A": "1"})
+    path = f"/containers/{box.id}/env"
+    for method, url, body in (
+        ("PUT", path, {"HOODY_TOKEN": "x"}),
+        ("PUT", path, {"hoody_lower": "x"}),
+        ("PUT", path, {"A": 1}),
+        ("PUT", path, {"BAD-NAME": "x"}),
+        ("PUT", path, ["A"]),
+        ("PUT", f"{path}/HOODY_X", {"value": "x"}),
+        ("PUT", f"{path}/A", {"value": 1}),
+        ("PUT", f"{path}/A", {}),
+        ("PUT", f"{path}/A", {"value": "x" * 32769}),
+        ("DELETE", f"{path}/HOODY_X", None),
+    ):
+        assert_error(call(server, method, url, json=body), 400)
+    assert_error(call(server, "PUT", path, data="{not json", headers={"Content-Type": "application/json"}), 400)
+    assert call(server, "GET", path).json()["data"]["environment_vars"] == {"A": "1"}
+    assert_error(call(server, "GET", path, token=None), 401, "MISSING_TOKEN")
+    assert_error(call(server, "PUT", path, json={"B": "2"}, token="wrong"), 401, "INVALID_TOKEN")
+    assert_error(call(server, "PUT", path, json={"B": "2"}, token=READONLY), 403, "INSUFFICIENT_PERMISSIONS")
+    assert_error(call(server, "DELETE", f"{path}/A", token=READONLY), 403)
+    assert call(server, "GET", path, token=READONLY).status_code == 200
+    for method in ("GET", "PUT"):
+        assert_error(call(server, method, f"/containers/{MISSING_ID}/env", json={"B": "2"}), 404)
+    assert_error(call(server, "DELETE", f"/containers/{MISSING_ID}/env/A"), 404)
+    assert_error(call(server, "GET", "/containers/xyz/env"), 400, "INVALID_ID_FORMAT")
+
+
+def test_faults_apply_to_the_new_routes(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    box = make4()
+    server.admin("faults", {"status_503": 1, "only_methods": ["PUT"]})
+    assert call(server, "GET", f"/containers/{box.id}/env").status_code == 200
+    assert_error(call(server, "PUT", f"/containers/{box.id}/env", json={"B": "2"}), 503)
+    assert call(server, "GET", f"/containers/{box.id}/env").json()["data"]["environment_vars"] == {}
+    server.admin("faults", {"status_429": 1, "retry_after": 3, "only_methods": None})
+    response = call(server, "GET", "/proxy/aliases")
+    assert_error(response, 429)
+    assert response.headers["Retry-After"] == "3"
+    assert call(server, "GET", f"/containers/{box.id}/snapshots").status_code == 200
+    log = [(entry["method"], entry["path"], entry["status"]) for entry in server.requests_log()]
+    assert log[-2:] == [("GET", "/api/v1/proxy/aliases", 429), ("GET", f"/api/v1/containers/{box.id}/snapshots", 200)]
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def snapshot_images(engine: docker.DockerClient, cid: str) -> list[str]:
+    return [tag for image in engine.api.images(name=f"hoody-snapshots/{cid}") for tag in image["RepoTags"] or []]
+
+
+def test_snapshot_create_list_alias_and_delete(
+    server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = make4()
+    path = f"/containers/{box.id}/snapshots"
+    empty = call(server, "GET", path).json()["data"]
+    assert empty == {
+        "container_id": box.id,
+        "project_id": PROJECT,
+        "snapshot_count": 0,
+        "max_snapshots": None,
+        "snapshots": [],
+    }
+    response = call(server, "POST", path, json={"alias": "before upgrade", "expiry": 7})
+    assert response.status_code == 200, response.text
+    created = response.json()["data"]
+    assert created["container_id"] == box.id and created["project_id"] == PROJECT
+    first = created["snapshot"]
+    assert set(first) == {"name", "alias", "created_at", "last_used_at", "expires_at", "stateful", "size"}
+    assert SNAPSHOT_NAME.fullmatch(first["name"]) and first["alias"] == "before upgrade"
+    assert first["stateful"] is True and isinstance(first["size"], int) and first["size"] >= 0
+    assert ISO_MS.fullmatch(first["created_at"]) and first["last_used_at"] == first["created_at"]
+    assert ISO_MS.fullmatch(first["expires_at"]) and first["expires_at"] > first["created_at"]
+    image = engine.api.inspect_image(f"hoody-snapshots/{box.id}:{first['name']}")
+    labels = image["Config"]["Labels"]
+    assert labels["hoody.snapshot.container"] == box.id and labels["hoody.snapshot.name"] == first["name"]
+
+    engine.api.stop(box.docker_id, timeout=0)
+    second = call(server, "POST", path).json()["data"]["snapshot"]  # no body at all
+    assert second["stateful"] is False and second["alias"] is None and second["expires_at"] is None
+    listed = call(server, "GET", path).json()["data"]
+    assert listed["snapshot_count"] == 2 and [s["name"] for s in listed["snapshots"]] == [first["name"], second["name"]]
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["snapshot_count"] == 2
+
+    aliased = call(server, "PUT", f"{path}/{second['name']}/alias", json={"alias": "nightly"}).json()["data"]
+    assert aliased["container_id"] == box.id and aliased["snapshot"] == {**second, "alias": "nightly"}
+    cleared = call(server, "PUT", f"{path}/{second['name']}/alias", json={"alias": None}).json()["data"]
+    assert cleared["snapshot"]["alias"] is None
+
+    deleted = call(server, "DELETE", f"{path}/{first['name']}")
+    assert deleted.status_code == 200
+    assert deleted.json()["data"] == {"container_id": box.id, "project_id": PROJECT, "snapshot_name": first["name"]}
+    assert snapshot_images(engine, box.id) == [f"hoody-snapshots/{box.id}:{second['name']}"]
+    assert [s["name"] for s in call(server, "GET", path).json()["data"]["snapshots"]] == [second["name"]]
+    assert_error(call(server, "DELETE", f"{path}/{first['name']}"), 404)
+
+
+def test_snapshot_errors(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    box = make4()
+    path = f"/containers/{box.id}/snapshots"
+    name = call(server, "POST", path).json()["data"]["snapshot"]["name"]
+    for body in ({"expiry": 0}, {"expiry": 3651}, {"expiry": "7"}, {"alias": "x" * 101}, {"alias": 5}, {"size": 1}):
+        assert_error(call(server, "POST", path, json=body), 400)
+    assert_error(call(server, "PUT", f"{path}/{name}/alias", json={}), 400)
+    assert_error(call(server, "PUT", f"{path}/{name}/alias", json={"alias": "y" * 101}), 400)
+    assert_error(call(server, "PUT", f"{path}/bad.name"), 400)
+    for method, url in (("PUT", f"{path}/snap-000000000000"), ("DELETE", f"{path}/snap-000000000000")):
+        assert_error(call(server, method, url), 404)
+    assert_error(call(server, "PUT", f"{path}/snap-000000000000/alias", json={"alias": "x"}), 404)
+    assert_error(call(server, "PUT", f"{path}/before", json=None), 404)  # aliases do not resolve as names
+    for method in ("GET", "POST"):
+        assert_error(call(server, method, f"/containers/{MISSING_ID}/snapshots"), 404)
+        assert_error(call(server, method, "/containers/xyz/snapshots"), 400, "INVALID_ID_FORMAT")
+    assert_error(call(server, "GET", path, token=None), 401, "MISSING_TOKEN")
+    for method, url in (("POST", path), ("PUT", f"{path}/{name}"), ("DELETE", f"{path}/{name}")):
+        assert_error(call(server, method, url, token=READONLY), 403, "INSUFFICIENT_PERMISSIONS")
+    assert_error(call(server, "PUT", f"{path}/{name}/alias", json={"alias": "x"}, token=READONLY), 403)
+    assert call(server, "GET", path, token=READONLY).json()["data"]["snapshot_count"] == 1
+
+    server.admin("faults", {"max_snapshots": 1})
+    limited = call(server, "POST", path)
+    assert limited.status_code == 409 and limited.json()["code"] == "CONTAINER_SNAPSHOT_LIMIT"
+    assert limited.json()["data"] == {"container_id": box.id, "snapshot_count": 1, "max_snapshots": 1}
+    assert call(server, "GET", path).json()["data"]["max_snapshots"] == 1
+
+
+def test_snapshot_conflicts_409(server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient) -> None:
+    paused = make4("paused")
+    assert_error(call(server, "POST", f"/containers/{paused.id}/snapshots"), 409)
+    assert docker_state(engine, paused)["Status"] == "paused"
+
+    box = make4()
+    path = f"/containers/{box.id}/snapshots"
+    name = call(server, "POST", path).json()["data"]["snapshot"]["name"]
+    server.admin("faults", {"snapshot_delay": 1.5})
+    results: list[requests.Response] = []
+    worker = threading.Thread(target=lambda: results.append(call(server, "POST", path)))
+    worker.start()
+    time.sleep(0.5)
+    assert_error(call(server, "POST", path), 409)
+    assert_error(call(server, "PUT", f"{path}/{name}"), 409)
+    assert_error(call(server, "DELETE", f"{path}/{name}"), 409)
+    assert_error(call(server, "POST", f"/containers/{box.id}/stop"), 409)  # the status is held meanwhile
+    assert call(server, "PUT", f"{path}/{name}/alias", json={"alias": "meanwhile"}).status_code == 200
+    assert call(server, "GET", path).status_code == 200
+    worker.join()
+    assert results[0].status_code == 200, results[0].text
+    server.admin("faults", {"snapshot_delay": 0})
+    assert call(server, "GET", path).json()["data"]["snapshot_count"] == 2
+
+    assert call(server, "POST", f"/containers/{box.id}/stop").status_code == 200
+    assert_error(call(server, "POST", path), 409)  # a lifecycle operation is pending
+    wait_status(server, box.id, "stopped")
+
+
+def test_snapshot_restore_rewinds_files_and_keeps_id_env_and_labels(
+    server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = make4(env={"A": "1"}, labels={"team": "blue"}, restart_policy={"Name": "unless-stopped"})
+    assert docker_exec(box.name, "echo before > /data.txt").returncode == 0
+    path = f"/containers/{box.id}/snapshots"
+    snapshot = call(server, "POST", path).json()["data"]["snapshot"]
+    assert snapshot["stateful"] is True
+    assert docker_exec(box.name, "echo after > /data.txt && echo new > /after.txt").returncode == 0
+    call(server, "PUT", f"/containers/{box.id}/env", json={"B": "2"})
+
+    response = call(server, "PUT", f"{path}/{snapshot['name']}")  # synchronous
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["success"] is True and data["message"] and data["snapshot"]["name"] == snapshot["name"]
+    assert data["snapshot"]["last_used_at"] > snapshot["last_used_at"]
+
+    item = call(server, "GET", f"/containers/{box.id}").json()["data"]
+    assert item["id"] == box.id and item["name"] == box.name and item["status"] == "running"
+    assert item["last_used_snapshot"] == snapshot["name"] and item["snapshot_count"] == 1
+    assert item["environment_vars"] == {"A": "1", "B": "2"} and item["autostart"] is True
+    assert item["container_image"] == IMAGE
+    attrs = engine.api.inspect_container(box.name)
+    assert attrs["Id"] != box.docker_id and attrs["State"]["Running"]
+    assert attrs["Config"]["Labels"]["team"] == "blue" and attrs["Config"]["Labels"][LABEL] == PROJECT
+    assert attrs["Config"]["Labels"]["hoody.id"] == box.id
+    assert {"A=1", "B=2"} <= set(attrs["Config"]["Env"])
+    assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    with pytest.raises(NotFound):
+        engine.api.inspect_container(box.docker_id)
+    assert docker_exec(box.name, "cat /data.txt").stdout == "before\n"
+    assert docker_exec(box.name, "test -e /after.txt").returncode == 1
+
+    rows = logs(server, box.id, sort_order="asc")["logs"]
+    assert [(row["from_status"], row["to_status"]) for row in rows] == [("running", "stopped"), ("stopped", "running")]
+    assert all(row["metadata"] == {"command": "restore", "snapshot": snapshot["name"]} for row in rows)
+    listed = call(server, "GET", f"/projects/{PROJECT}/containers").json()["data"]["containers"]
+    assert [entry["id"] for entry in listed].count(box.id) == 1
+
+    assert call(server, "POST", f"/containers/{box.id}/force-stop").status_code == 200  # found by its label
+    wait_status(server, box.id, "stopped")
+    assert not engine.api.inspect_container(box.name)["State"]["Running"]
+    again = call(server, "PUT", f"{path}/{snapshot['name']}")  # from stopped: starts it, logs one row
+    assert again.status_code == 200, again.text
+    assert status_of(server, box.id) == "running"
+    newest = logs(server, box.id, limit=1)["logs"][0]
+    assert (newest["from_status"], newest["to_status"]) == ("stopped", "running")
+    assert engine.api.inspect_container(box.name)["Config"]["Labels"]["hoody.id"] == box.id
+
+    assert call(server, "DELETE", f"{path}/{snapshot['name']}").status_code == 200  # while running from it
+    assert call(server, "GET", path).json()["data"]["snapshots"] == []
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["last_used_snapshot"] == snapshot["name"]
+
+
+def test_deleting_a_container_deletes_its_snapshots(
+    server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = make4("stopped")
+    call(server, "POST", f"/containers/{box.id}/snapshots")
+    assert len(snapshot_images(engine, box.id)) == 1
+    assert call(server, "DELETE", f"/containers/{box.id}").status_code == 200
+    wait_until(lambda: call(server, "GET", f"/containers/{box.id}").status_code == 404)
+    wait_until(lambda: not snapshot_images(engine, box.id))
+
+
+# ---------------------------------------------------------------- proxy aliases
+
+
+def alias_name() -> str:
+    return f"hs4-{secrets.token_hex(4)}"
+
+
+def test_proxy_alias_create_get_list_update_state_delete(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    box, other = make4(), make4("stopped")
+    name = alias_name()
+    response = call(server, "POST", "/proxy/aliases", json={"container_id": box.id, "alias": name, "program": "http"})
+    assert response.status_code == 201 and response.json()["statusCode"] == 201, response.text
+    record = response.json()["data"]
+    assert set(record) == {
+        "id", "user_id", "project_id", "container_id", "alias", "program", "index", "target_path",
+        "allow_path_override", "expires_at", "enabled", "created_at", "updated_at", "server_id", "server_name",
+        "subserver_name", "url",
+    }  # fmt: skip
+    assert HEX24.fullmatch(record["id"]) and record["container_id"] == box.id and record["project_id"] == PROJECT
+    assert (record["alias"], record["program"], record["index"], record["target_path"]) == (name, "http", 1, None)
+    assert record["allow_path_override"] is True and record["enabled"] is True and record["expires_at"] is None
+    assert record["url"] == f"{server.url}/__proxy/{name}/"
+    generated = call(
+        server, "POST", "/proxy/aliases", json={"container_id": other.id, "alias": None, "program": "terminal",
+                                                 "target_path": "x", "expires_at": "2020-01-01T00:00:00Z"},
+    ).json()["data"]  # fmt: skip
+    assert re.fullmatch(r"[0-9a-f]{48}", generated["alias"]) and generated["target_path"] == "/x"
+    assert generated["expires_at"] == "2020-01-01T00:00:00.000Z"
+
+    got = call(server, "GET", f"/proxy/aliases/{record['id']}").json()["data"]
+    assert got["project"] == {"id": PROJECT, "alias": None} and got["container"] == {"id": box.id, "name": box.name}
+    assert {key: got[key] for key in record} == record
+
+    def listed(**params: str) -> list[str]:
+        data = call(server, "GET", "/proxy/aliases", params=params).json()["data"]
+        assert data["count"] == len(data["aliases"])
+        return [entry["id"] for entry in data["aliases"]]
+
+    assert listed() == [record["id"], generated["id"]]
+    assert listed(container_id=box.id) == [record["id"]]
+    assert listed(project_id=PROJECT) == [record["id"], generated["id"]] and listed(project_id=MISSING_ID) == []
+    assert listed(expired="true") == [generated["id"]] and listed(expired="false") == [record["id"]]
+
+    patched = call(server, "PATCH", f"/proxy/aliases/{record['id']}", json={"target_path": "/app", "index": 2})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["data"]["target_path"] == "/app" and patched.json()["data"]["index"] == 2
+    assert patched.json()["data"]["alias"] == name and patched.json()["data"]["updated_at"] >= record["updated_at"]
+    state = call(server, "PATCH", f"/proxy/aliases/{record['id']}/state", json={"enabled": False})
+    assert state.status_code == 200 and state.json()["data"]["enabled"] is False
+    assert listed(enabled="false") == [record["id"]] and listed(enabled="true") == [generated["id"]]
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["proxy_domains_count"] == 1
+    domains = call(server, "GET", f"/containers/{box.id}", params={"include_proxy_domains": "true"}).json()["data"]
+    assert [domain["alias"] for domain in domains["proxy_domains"]] == [name]
+
+    deleted = call(server, "DELETE", f"/proxy/aliases/{record['id']}")
+    assert deleted.status_code == 200 and deleted.json()["data"] is None
+    assert_error(call(server, "GET", f"/proxy/aliases/{record['id']}"), 404)
+    assert_error(call(server, "DELETE", f"/proxy/aliases/{record['id']}"), 404)
+    assert listed() == [generated["id"]]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"alias": "ab"},
+        {"alias": "-abc"},
+        {"alias": "abc-"},
+        {"alias": "Upper"},
+        {"alias": "a" * 62},
+        {"alias": "containers"},
+        {"alias": "proxy"},
+        {"alias": "workspaces-x"},
+        {"alias": "proxy-x"},
+        {"program": "web"},
+        {"program": None},
+        {"port": 8080, "program": "terminal"},
+        {"port": 0},
+        {"index": 0},
+        {"enabled": "yes"},
+        {"expires_at": "soon"},
+        {"expires_at": 1700000000},
+        {"container_id": "xyz"},
+        {"unknown": 1},
+    ],
+)
+def test_proxy_alias_create_validation_is_400(
+    server: HoodyServer, make4: Callable[..., Box], changes: dict[str, Any]
+) -> None:
+    box = make4("stopped")
+    body = {"container_id": box.id, "alias": alias_name(), "program": "http", **changes}
+    assert_error(call(server, "POST", "/proxy/aliases", json=body), 400)
+    assert call(server, "GET", "/proxy/aliases").json()["data"]["count"] == 0
+
+
+def test_proxy_alias_errors(server: HoodyServer, make4: Callable[..., Box]) -> None:
+    box = make4("stopped")
+    name = alias_name()
+    body = {"container_id": box.id, "alias": name, "program": "https", "port": 8443}
+    record = call(server, "POST", "/proxy/aliases", json=body).json()["data"]
+    assert "port" not in record
+    assert_error(call(server, "POST", "/proxy/aliases", json={"container_id": box.id, "alias": name}), 400)
+    assert_error(call(server, "POST", "/proxy/aliases", json={"alias": name, "program": "http"}), 400)
+    assert_error(call(server, "POST", "/proxy/aliases", json={**body, "container_id": MISSING_ID}), 404)
+    assert_error(call(server, "POST", "/proxy/aliases", json=body), 409)  # name taken
+    second = call(server, "POST", "/proxy/aliases", json={**body, "alias": alias_name()}).json()["data"]
+    assert_error(call(server, "PATCH", f"/proxy/aliases/{second['id']}", json={"alias": name}), 409)
+    assert_error(call(server, "PATCH", f"/proxy/aliases/{second['id']}", json={"container_id": box.id}), 400)
+    assert_error(call(server, "PATCH", f"/proxy/aliases/{second['id']}", json={"program": "terminal"}), 400)  # port
+    millis = call(server, "PATCH", f"/proxy/aliases/{second['id']}", json={"expires_at": 1700000000000})
+    assert millis.json()["data"]["expires_at"] == "2023-11-14T22:13:20.000Z"  # update also takes Unix milliseconds
+    assert_error(call(server, "PATCH", f"/proxy/aliases/{second['id']}/state", json={}), 400)
+    assert_error(call(server, "PATCH", f"/proxy/aliases/{second['id']}/state", json={"enabled": "no"}), 400)
+    for method, url in (
+        ("GET", f"/proxy/aliases/{MISSING_ID}"),
+        ("PATCH", f"/proxy/aliases/{MISSING_ID}"),
+        ("PATCH", f"/proxy/aliases/{MISSING_ID}/state"),
+        ("DELETE", f"/proxy/aliases/{MISSING_ID}"),
+    ):
+        assert_error(call(server, method, url, json={"enabled": True}), 404)
+        assert_error(call(server, method, url.replace(MISSING_ID, "xyz"), json={"enabled": True}), 400)
+    for params in ({"enabled": "yes"}, {"expired": "1"}, {"container_id": "xyz"}, {"project_id": "1"}):
+        assert_error(call(server, "GET", "/proxy/aliases", params=params), 400)
+    assert_error(call(server, "GET", "/proxy/aliases", token=None), 401, "MISSING_TOKEN")
+    assert_error(call(server, "POST", "/proxy/aliases", json=body, token="wrong"), 401, "INVALID_TOKEN")
+    for method, url, payload in (
+        ("POST", "/proxy/aliases", {**body, "alias": alias_name()}),
+        ("PATCH", f"/proxy/aliases/{record['id']}", {"enabled": False}),
+        ("PATCH", f"/proxy/aliases/{record['id']}/state", {"enabled": False}),
+        ("DELETE", f"/proxy/aliases/{record['id']}", None),
+    ):
+        assert_error(call(server, method, url, json=payload, token=READONLY), 403, "INSUFFICIENT_PERMISSIONS")
+    assert call(server, "GET", f"/proxy/aliases/{record['id']}", token=READONLY).status_code == 200
+
+
+def test_proxy_route_reaches_the_aliased_container(
+    server: HoodyServer, make_containers: Callable[..., list[str]], engine: docker.DockerClient
+) -> None:
+    tag = secrets.token_hex(3)
+    blue, green = f"hs4-blue-{tag}", f"hs4-green-{tag}"
+    make_containers(blue, command=["sh", "-c", HTTPD.format(color="blue")])
+    make_containers(green, command=["sh", "-c", HTTPD.format(color="green")])
+    ids = {}
+    for name in (blue, green):
+        engine.api.start(name)
+        ids[name] = engine.api.inspect_container(name)["Id"][:24]
+    alias = alias_name()
+
+    def fetch(path: str = "") -> requests.Response:
+        return requests.get(f"{server.url}/__proxy/{alias}/{path}", timeout=30)
+
+    assert_error(fetch(), 404)  # no such alias yet
+    record = call(server, "POST", "/proxy/aliases", json={"container_id": ids[blue], "alias": alias,
+                                                           "program": "http"}).json()["data"]  # fmt: skip
+    wait_until(lambda: fetch().status_code == 200)  # httpd may still be starting
+    assert fetch().text == "blue\n" and fetch("index.html").text == "blue\n"
+    assert fetch("missing.html").status_code == 404  # the upstream's own 404
+    assert requests.get(record["url"], timeout=30).text == "blue\n"
+
+    call(server, "PATCH", f"/proxy/aliases/{record['id']}/state", json={"enabled": False})
+    assert_error(fetch(), 404)
+    call(server, "PATCH", f"/proxy/aliases/{record['id']}/state", json={"enabled": True})
+    assert fetch().text == "blue\n"
+
+    call(server, "DELETE", f"/proxy/aliases/{record['id']}")  # the blue-green swap: two calls
+    assert_error(fetch(), 404)
+    swapped = call(server, "POST", "/proxy/aliases", json={"container_id": ids[green], "alias": alias,
+                                                            "program": "http"})  # fmt: skip
+    assert swapped.status_code == 201
+    assert fetch().text == "green\n"
+    assert all(entry["path"].startswith("/api/") for entry in server.requests_log())  # the proxy is not logged
+
+    call(server, "PATCH", f"/proxy/aliases/{swapped.json()['data']['id']}", json={"port": 81})
+    assert_error(fetch(), 502)  # nothing listens on 81
+    call(server, "PATCH", f"/proxy/aliases/{swapped.json()['data']['id']}", json={"port": None})
+    assert fetch().text == "green\n"
+    engine.api.kill(green)
+    assert_error(fetch(), 502)  # no address any more
+
+
+def test_reset_forgets_snapshots_env_and_aliases(
+    server: HoodyServer, make4: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = make4(env={"A": "1"})
+    call(server, "POST", f"/containers/{box.id}/snapshots")
+    call(server, "PUT", f"/containers/{box.id}/env", json={"B": "2"})
+    call(server, "PUT", f"/containers/{box.id}", json={"comment": "kept?"})
+    call(server, "POST", "/proxy/aliases", json={"container_id": box.id, "alias": alias_name(), "program": "http"})
+    assert snapshot_images(engine, box.id)
+    server.admin("reset", {})
+    assert not snapshot_images(engine, box.id)
+    assert call(server, "GET", f"/containers/{box.id}/snapshots").json()["data"]["snapshots"] == []
+    assert call(server, "GET", "/proxy/aliases").json()["data"]["count"] == 0
+    item = call(server, "GET", f"/containers/{box.id}").json()["data"]
+    assert item["environment_vars"] == {"A": "1"} and item["comment"] is None and item["snapshot_count"] == 0
