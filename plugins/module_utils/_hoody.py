@@ -449,13 +449,13 @@ class HoodyBackend(Backend):
     # Snapshots -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _snapshot(container: ContainerState, item: dict[str, Any]) -> dict[str, Any]:
+    def _snapshot_entry(container: ContainerState, item: dict[str, Any]) -> dict[str, Any]:
         keys = ("name", "alias", "created_at", "last_used_at", "expires_at", "stateful", "size")
         return dict({key: item.get(key) for key in keys}, container=container.name)
 
     def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
         data = self._call("GET", f"/api/v1/containers/{container.id}/snapshots") or {}
-        return [self._snapshot(container, item) for item in data.get("snapshots") or []]
+        return [self._snapshot_entry(container, item) for item in data.get("snapshots") or []]
 
     def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
         what = f"snapshot {container.name!r}"
@@ -467,7 +467,7 @@ class HoodyBackend(Backend):
             if not found:
                 raise OperationFailed(f"could not {what}: {exc}") from None
             return found[0]
-        return self._snapshot(container, (data or {}).get("snapshot") or {})
+        return self._snapshot_entry(container, (data or {}).get("snapshot") or {})
 
     def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
         try:

@@ -61,7 +61,9 @@ options:
     description: Hoody, the program's instance number.
     type: int
   port:
-    description: Hoody, the container port for V(http) and V(https) (sent when the alias is created; Hoody does not echo it).
+    description:
+      - Hoody, the container port for V(http) and V(https).
+      - Sent when the alias is created; Hoody does not echo it, so a change of port alone is not detected.
     type: int
   target_path:
     description: Hoody, the path the alias leads to.
@@ -170,10 +172,8 @@ def run(lifecycle: LifecycleModule) -> dict:
     target = lifecycle.the_container() if present else None
     holders = backend.alias_holders(alias, options)
     previous = [holder["name"] for holder in holders]
-    if present:
-        in_place = [(h["id"], h["in_sync"]) for h in holders] == [(target.id, True)]
-    else:
-        in_place = not holders
+    wanted = [(target.id, True)] if present else []
+    in_place = [(holder["id"], holder["in_sync"]) for holder in holders] == wanted
 
     moved = {"window_ms": None, "url": None}
     if in_place:

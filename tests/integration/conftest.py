@@ -55,15 +55,14 @@ def make_containers(engine):
             with contextlib.suppress(docker.errors.NotFound):
                 engine.containers.get(name).remove(force=True)
             labels = {"hoody.project": PROJECT, **kwargs.pop("labels", {})}
-            container = engine.containers.create(IMAGE, kwargs.pop("command", GRACEFUL), name=name,
-                                                 labels=labels, **kwargs)
-            created.append(container)
+            engine.containers.create(IMAGE, kwargs.pop("command", GRACEFUL), name=name, labels=labels, **kwargs)
+            created.append(name)
         return list(names)
 
     yield make
-    for container in created:
+    for name in created:  # by name: a restored container has a new id
         with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+            engine.containers.get(name).remove(force=True)
 
 
 def run_playbook(playbook: str, extra_vars: dict[str, Any], *args: str) -> subprocess.CompletedProcess:

@@ -7,8 +7,9 @@ Hoody and Dockhand test servers, which sit on the real engine.
 from __future__ import annotations
 
 import pytest
+import requests
 
-from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, task_results
+from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, HOODY_TOKEN, task_results
 
 PLAY = """
 - hosts: localhost
@@ -55,3 +56,86 @@ def test_dockhand_refuses_what_it_has_no_api_for(dockhand_server, make_container
     assert out, process.stdout[-3000:] + process.stderr[-3000:]
     assert out["0"]["failed"] and not out["0"]["changed"]
     assert out["0"]["msg"] == f"backend dockhand does not support {capability}"
+
+
+def hoody(server) -> dict:
+    return {"connection": {"backend": "hoody", "api_url": server.url, "api_token": HOODY_TOKEN}}
+
+
+def test_hoody_config_autostart_and_environment(hoody_server, make_containers, tmp_path):
+    make_containers("wm-cfg")
+    steps = tasks_registering(
+        ("container_state", "name: wm-cfg\nstate: started"),
+        ("container_config", "name: wm-cfg\nautostart: true"),
+        ("container_config", "name: wm-cfg\nautostart: true"),
+        ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: debug}"),
+        ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: debug}\nrestart_to_apply: true"),
+        ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: debug}"),
+        ("container_config", "name: wm-cfg\nresources: {memory: 1g}"),
+    )
+    process, out = task_results(tmp_path, PLAY.format(tasks=steps), hoody(hoody_server))
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    autostart, autostart_again = out["1"], out["2"]
+    assert autostart["changed"] and autostart["changes"] == ["autostart"] and autostart["config"]["autostart"]
+    assert not autostart_again["changed"]
+    refused, restarted, settled = out["3"], out["4"], out["5"]
+    assert refused["failed"] and "restart_to_apply: true" in refused["msg"] and "Nothing was changed" in refused["msg"]
+    assert restarted["changed"] and restarted["restarted"]
+    assert [a["operation"] for a in restarted["actions"]] == ["stop", "start"]
+    assert restarted["before"]["environment_vars"].get("LOG") is None
+    assert restarted["config"]["environment_vars"]["LOG"] == "debug"
+    assert restarted["container"]["status"] == "running"
+    assert not settled["changed"]
+    assert out["6"]["failed"] and out["6"]["msg"].startswith("backend hoody has no API for resource limits")
+
+
+def test_hoody_snapshot_restore_brings_back_the_files(hoody_server, make_containers, tmp_path, engine):
+    make_containers("wm-snap")
+    engine.containers.get("wm-snap").start()
+    engine.containers.get("wm-snap").exec_run(["sh", "-c", "echo before > /before.txt"])
+    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering(
+        ("container_snapshot", "name: wm-snap\nalias: pre"),
+        ("container_snapshot", "name: wm-snap\nalias: pre"),
+    )), hoody(hoody_server))
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    taken, again = out["0"], out["1"]
+    assert taken["changed"] and taken["snapshot"]["alias"] == "pre" and taken["snapshot"]["stateful"], taken
+    assert not again["changed"] and again["snapshot"]["name"] == taken["snapshot"]["name"]
+
+    engine.containers.get("wm-snap").exec_run(["sh", "-c", "echo after > /after.txt; echo changed > /before.txt"])
+    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering(
+        ("container_snapshot", "name: wm-snap\nalias: pre\nstate: restored"),
+        ("container_snapshot", "name: wm-snap\nalias: pre\nstate: restored"),
+        ("container_snapshot", "name: wm-snap\nalias: pre\nstate: absent"),
+        ("container_snapshot", "name: wm-snap\nalias: pre\nstate: absent"),
+    )), hoody(hoody_server))
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    restored, restored_again, removed, removed_again = out["0"], out["1"], out["2"], out["3"]
+    assert restored["changed"] and restored["container"]["status"] == "running", restored
+    assert restored["container"]["id"] == taken["container"]["id"]  # Hoody keeps the id
+    assert not restored_again["changed"]
+    assert removed["changed"] and removed["snapshot"] is None and not removed_again["changed"]
+    files = engine.containers.get("wm-snap").exec_run(
+        ["sh", "-c", "cat /before.txt; test -e /after.txt && echo after-survived || echo after-gone"]
+    )
+    assert files.output.decode().split() == ["before", "after-gone"]
+
+
+def test_hoody_alias_moves_and_reports_the_gap(hoody_server, make_containers, tmp_path):
+    for colour in ("blue", "green"):
+        make_containers(f"wm-{colour}", command=[
+            "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering(
+        ("container_state", "name: [wm-blue, wm-green]\nstate: started"),
+        ("container_alias", "alias: wm-shop\nname: wm-blue"),
+        ("container_alias", "alias: wm-shop\nname: wm-green"),
+        ("container_alias", "alias: wm-shop\nname: wm-green"),
+    )), hoody(hoody_server))
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    to_blue, to_green, again = out["1"], out["2"], out["3"]
+    assert to_blue["changed"] and to_blue["previous"] == [] and to_blue["holders"] == ["wm-blue"]
+    assert to_green["changed"] and to_green["previous"] == ["wm-blue"] and to_green["holders"] == ["wm-green"]
+    assert isinstance(to_green["window_ms"], int) and to_green["window_ms"] >= 0
+    assert not again["changed"] and again["window_ms"] is None
+    answer = requests.get(to_green["url"], timeout=10)
+    assert answer.status_code == 200 and answer.text.strip() == "green"
