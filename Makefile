@@ -144,8 +144,33 @@ integration: venv image collection tree
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
 
-test: lint units sanity integration
+test: lint units sanity integration ansible-lint molecule
 	@echo "==> all tests passed"
+
+# ---------------------------------------------------------------- roles: ansible-lint, molecule
+.PHONY: ansible-lint molecule
+# ansible-lint, production profile (.ansible-lint), offline, over the roles and playbooks; the
+# collection installed in .build/collections resolves containerops.lifecycle.* in them.
+ANSIBLE_LINT_PATHS ?= roles/ playbooks/
+ansible-lint: venv collection
+	@echo "==> ansible-lint --offline $(ANSIBLE_LINT_PATHS)"
+	$(ANSIBLE_ENV) "$(BIN)/ansible-lint" --offline --nocolor $(ANSIBLE_LINT_PATHS)
+
+# Molecule scenarios (role:scenario) against the local Docker engine, one after the other; every
+# scenario runs even if an earlier one failed, and the target fails at the end naming the failed ones.
+MOLECULE_SCENARIOS ?= maintenance_window:default maintenance_window:rollback blue_green:default blue_green:rollback
+molecule: venv image collection
+	@failed=""; for spec in $(MOLECULE_SCENARIOS); do \
+	  role="$${spec%%:*}"; scenario="$${spec#*:}"; \
+	  echo "==> molecule test -s $$scenario  (roles/$$role)"; start=$$(date +%s); \
+	  if (cd "roles/$$role" && $(ANSIBLE_ENV) NO_COLOR=1 PY_COLORS=0 ANSIBLE_FORCE_COLOR=0 \
+	        "$(BIN)/molecule" test -s "$$scenario"); then \
+	    echo "==> molecule $$role:$$scenario passed in $$(( $$(date +%s) - start )) s"; \
+	  else \
+	    echo "==> molecule $$role:$$scenario FAILED after $$(( $$(date +%s) - start )) s"; failed="$$failed $$spec"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make: molecule scenarios failed:$$failed" >&2; exit 1; fi
 
 # ---------------------------------------------------------------- demo
 demo: venv image collection
