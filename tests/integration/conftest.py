@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import tempfile
-from typing import Any
+from typing import Any, Optional
 
 import docker
 import pytest
@@ -50,12 +50,13 @@ def make_containers(engine):
     """Create stopped test containers (labelled for the Hoody server's project); removed afterwards."""
     created = []
 
-    def make(*names: str, **kwargs: Any) -> list[str]:
+    def make(*names: str, labels: Optional[dict[str, str]] = None, command: Optional[list[str]] = None,
+             **kwargs: Any) -> list[str]:
         for name in names:
             with contextlib.suppress(docker.errors.NotFound):
                 engine.containers.get(name).remove(force=True)
-            labels = {"hoody.project": PROJECT, **kwargs.pop("labels", {})}
-            engine.containers.create(IMAGE, kwargs.pop("command", GRACEFUL), name=name, labels=labels, **kwargs)
+            engine.containers.create(IMAGE, command or GRACEFUL, name=name,
+                                     labels={"hoody.project": PROJECT, **(labels or {})}, **kwargs)
             created.append(name)
         return list(names)
 
