@@ -1,0 +1,192 @@
+"""The shipped playbooks, run as operators run them.
+
+- ``off_hours.yml`` on the real Docker engine: the evening pauses the running labelled containers, the
+  morning resumes them; a stopped one and an unlabelled one are left alone.
+- ``maintenance.yml`` and ``blue_green.yml`` through the Hoody test server (which sits on the same real
+  engine), with the connection given as ``containerops_connection``: the roles' Docker paths are covered
+  by their molecule scenarios, this covers the REST path (environment variables, the snapshots API,
+  proxy aliases deleted and recreated) and the rollback of an alias.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import requests
+
+from tests.integration.conftest import HOODY_TOKEN, run_playbook
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OFF_HOURS = os.path.join(ROOT, "playbooks", "off_hours.yml")
+OFF_HOURS_LABEL = {"containerops.io/off-hours": "pause"}
+
+# Runs a shipped playbook, then writes the fact it published to ``result_file``.
+WITH_RESULT = """
+- ansible.builtin.import_playbook: {playbook}
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        content: "{{{{ {fact} | to_json }}}}"
+        dest: "{{{{ result_file }}}}"
+        mode: "0600"
+      check_mode: false
+      changed_when: false
+"""
+
+
+def recap(process) -> dict[str, int]:
+    """The PLAY RECAP counters of localhost (the last recap line), e.g. {'ok': 3, 'changed': 1, ...}."""
+    lines = [line for line in process.stdout.splitlines() if line.startswith("localhost") and "ok=" in line]
+    assert lines, process.stdout[-4000:] + process.stderr[-2000:]
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", lines[-1])}
+
+
+def statuses(engine, *names: str) -> list[str]:
+    return [engine.containers.get(name).status for name in names]
+
+
+def shipped_playbook_result(tmp_path, name: str, fact: str, extra_vars: dict, *args: str):
+    """Run ``playbooks/<name>.yml`` and return (process, the fact it published, or None if it failed)."""
+    wrapper = tmp_path / f"{name}-with-result.yml"
+    wrapper.write_text(WITH_RESULT.format(playbook=os.path.join(ROOT, "playbooks", f"{name}.yml"), fact=fact))
+    result_file = tmp_path / f"{name}-result.json"
+    result_file.unlink(missing_ok=True)
+    process = run_playbook(str(wrapper), dict(extra_vars, result_file=str(result_file)), *args)
+    return process, json.loads(result_file.read_text()) if result_file.exists() else None
+
+
+def test_off_hours_pauses_in_the_evening_and_resumes_in_the_morning(make_containers, engine):
+    names = make_containers("oh-web", "oh-batch", "oh-stopped", labels=OFF_HOURS_LABEL)
+    make_containers("oh-critical")
+    for name in ("oh-web", "oh-batch", "oh-critical"):
+        engine.containers.get(name).start()
+    everyone = (*names, "oh-critical")
+
+    planned = run_playbook(OFF_HOURS, {}, "--tags", "evening", "--check", "--diff")
+    assert recap(planned)["changed"] == 1 and recap(planned)["failed"] == 0, planned.stdout[-4000:]
+    assert "+oh-web: paused" in planned.stdout
+    assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
+
+    evening = run_playbook(OFF_HOURS, {}, "--tags", "evening")
+    assert recap(evening)["changed"] == 1 and recap(evening)["failed"] == 0, evening.stdout[-4000:]
+    assert "evening: oh-batch, oh-web" in evening.stdout or "evening: oh-web, oh-batch" in evening.stdout
+    assert statuses(engine, *everyone) == ["paused", "paused", "created", "running"]
+
+    again = run_playbook(OFF_HOURS, {}, "--tags", "evening")
+    assert recap(again)["changed"] == 0 and "evening: nothing to do" in again.stdout, again.stdout[-4000:]
+
+    morning = run_playbook(OFF_HOURS, {"off_hours_phase": "morning"})
+    assert recap(morning)["changed"] == 1 and recap(morning)["failed"] == 0, morning.stdout[-4000:]
+    assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
+
+    no_phase = run_playbook(OFF_HOURS, {})
+    assert no_phase.returncode != 0
+    assert "say which phase: --tags evening or --tags morning, or -e off_hours_phase=evening|morning" in no_phase.stdout
+    assert "Traceback" not in no_phase.stdout + no_phase.stderr
+    assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
+
+
+def hoody_connection(server) -> dict:
+    return {"backend": "hoody", "api_url": server.url, "api_token": HOODY_TOKEN}
+
+
+def hoody_get(server, engine, name: str, what: str):
+    """``GET /api/v1/containers/{id}/{what}`` of a container (its Hoody id: the first 24 hex of Docker's)."""
+    hoody_id = engine.containers.get(name).id[:24]
+    answer = requests.get(f"{server.url}/api/v1/containers/{hoody_id}/{what}",
+                          headers={"Authorization": f"Bearer {HOODY_TOKEN}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
+
+
+def test_maintenance_window_through_hoody(hoody_server, make_containers, engine, tmp_path):
+    names = make_containers("mwh-1", "mwh-2", "mwh-3")
+    for name in names:
+        engine.containers.get(name).start()
+    window = {
+        "containerops_connection": hoody_connection(hoody_server),
+        "maintenance_window_containers": names,
+        "maintenance_window_config": {"autostart": True, "environment_vars": {"MODE": "v2"}},
+        "maintenance_window_config_by_container": {"mwh-3": {"environment_vars": {"MODE": "v2", "EXTRA": "1"}}},
+        "maintenance_window_batch_size": 2,
+        "maintenance_window_snapshot": True,
+        "maintenance_window_stop_timeout": 5,
+    }
+
+    process, planned = shipped_playbook_result(tmp_path, "maintenance", "maintenance_window_summary", window, "--check")
+    assert planned, process.stdout[-6000:] + process.stderr[-3000:]
+    assert [entry["outcome"] for entry in planned] == ["planned"] * 3
+    assert statuses(engine, *names) == ["running"] * 3
+
+    process, summary = shipped_playbook_result(tmp_path, "maintenance", "maintenance_window_summary", window)
+    assert summary, process.stdout[-6000:] + process.stderr[-3000:]
+    assert [entry["outcome"] for entry in summary] == ["changed"] * 3, summary
+    assert summary[0]["changes"] == ["autostart", "environment_vars.MODE"]
+    assert sorted(summary[2]["changes"]) == ["autostart", "environment_vars.EXTRA", "environment_vars.MODE"]
+    assert summary[0]["actions"][0] == "snapshot" and "stop" in summary[0]["actions"]
+    assert summary[0]["status"] == "running"
+    assert statuses(engine, *names) == ["running"] * 3
+    environment = hoody_get(hoody_server, engine, "mwh-3", "env")["environment_vars"]
+    assert environment["MODE"] == "v2" and environment["EXTRA"] == "1", environment
+    assert "maintenance-window" in json.dumps(hoody_get(hoody_server, engine, "mwh-1", "snapshots"))
+
+    process, again = shipped_playbook_result(tmp_path, "maintenance", "maintenance_window_summary", window)
+    assert again, process.stdout[-6000:] + process.stderr[-3000:]
+    assert [entry["outcome"] for entry in again] == ["unchanged"] * 3 and recap(process)["changed"] == 0
+
+
+def start_web(make_containers, engine, *colours: str) -> list[str]:
+    names = []
+    for colour in colours:
+        names += make_containers(f"bgh-{colour}", command=[
+            "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+    return names
+
+
+def alias_answer(url: str) -> str:
+    answer = requests.get(url, timeout=10)
+    return f"{answer.status_code} {answer.text.strip()}"
+
+
+def test_blue_green_through_hoody_switches_and_rolls_back(hoody_server, make_containers, engine, tmp_path):
+    start_web(make_containers, engine, "blue", "green", "broken")
+    engine.containers.get("bgh-blue").start()
+    swap = {
+        "containerops_connection": hoody_connection(hoody_server),
+        "blue_green_blue": "bgh-blue",
+        "blue_green_green": "bgh-green",
+        "blue_green_alias": "bgh-shop",
+        "blue_green_stop_timeout": 5,
+    }
+    # Blue holds the alias before the swap: the same role, from nothing to blue.
+    to_blue = dict(swap, blue_green_green="bgh-blue", blue_green_blue="bgh-green")
+    process, first = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", to_blue)
+    assert first, process.stdout[-6000:] + process.stderr[-3000:]
+    assert first["alias_holders"] == ["bgh-blue"]
+    assert alias_answer(f"{hoody_server.url}/__proxy/bgh-shop/") == "200 blue"
+
+    process, switched = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
+    assert switched, process.stdout[-6000:] + process.stderr[-3000:]
+    assert switched["outcome"] == "switched" and switched["alias_holders"] == ["bgh-green"], switched
+    assert isinstance(switched["alias_window_ms"], int) and switched["alias_window_ms"] >= 0
+    assert switched["blue_status"] == "stopped" and switched["green_status"] == "running"
+    url = f"{hoody_server.url}/__proxy/bgh-shop/"
+    assert alias_answer(url) == "200 green"
+    assert statuses(engine, "bgh-blue", "bgh-green") == ["exited", "running"]
+
+    process, again = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
+    assert again and again["outcome"] == "unchanged" and recap(process)["changed"] == 0, process.stdout[-6000:]
+
+    # Release "broken" with a probe through the alias that fails: the alias must come back to green.
+    broken = dict(swap, blue_green_blue="bgh-green", blue_green_green="bgh-broken",
+                  blue_green_alias_probe_url="http://127.0.0.1:9/", blue_green_probe_retries=1)
+    process, failed = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", broken)
+    assert failed is None and process.returncode != 0
+    assert 'failed at "Probe through the alias"' in process.stdout, process.stdout[-6000:]
+    assert "Rolled back: the alias is on bgh-green (running), bgh-broken is stopped." in process.stdout
+    assert statuses(engine, "bgh-green", "bgh-broken") == ["running", "exited"]
+    assert alias_answer(url) == "200 green"
+    assert HOODY_TOKEN not in process.stdout + process.stderr
