@@ -1,6 +1,6 @@
 # containerops.lifecycle — build, test and demo plumbing.
 #
-#   make test    the whole suite: lint units sanity integration   (THE test command)
+#   make test    the whole suite: lint units sanity integration ansible-lint molecule   (THE test command)
 #   make demo    run playbooks/demo.yml against the local Docker engine
 #   make help    list the targets
 #
@@ -37,7 +37,7 @@ ANSIBLE_TEST_ENV := env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS
 # pytest exit status 5 means "no tests collected": not a failure of the suite.
 run_pytest = rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "make: note: pytest collected no tests in $(2)"; rc=0; fi; exit $$rc
 
-.PHONY: help venv collection engine image tree lint units sanity integration test demo bench clean distclean
+.PHONY: help venv collection engine image tree lint units sanity integration test demo bench timeline clean distclean
 
 help:
 	@echo "targets:"
@@ -50,9 +50,12 @@ help:
 	@echo "  units        pytest tests/unit"
 	@echo "  sanity       ansible-test sanity --local on plugins/"
 	@echo "  integration  ansible-test integration --local + pytest tests/integration"
-	@echo "  test         lint units sanity integration (the whole suite)"
+	@echo "  test         lint units sanity integration ansible-lint molecule (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
+	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
+	@echo "  ansible-lint ansible-lint (production profile) over roles/ and playbooks/"
+	@echo "  molecule     the roles' molecule scenarios against the local engine"
 	@echo "  clean        remove .build and caches;  distclean: also .venv"
 
 # ---------------------------------------------------------------- virtualenv
@@ -183,6 +186,12 @@ demo: venv image collection
 bench: venv image collection
 	@echo "==> benchmarks/run.py $(BENCH_ARGS)"
 	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/run.py $(BENCH_ARGS)
+
+# Never part of `make test` either: prints, as Markdown, the timelines (from status logs) of a maintenance
+# window over 5 containers and of a blue-green swap, with how long the alias went unanswered.
+timeline: venv image collection
+	@echo "==> benchmarks/workflow_timeline.py"
+	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/workflow_timeline.py
 
 # ---------------------------------------------------------------- cleanup
 clean:
