@@ -190,3 +190,38 @@ def test_blue_green_through_hoody_switches_and_rolls_back(hoody_server, make_con
     assert statuses(engine, "bgh-green", "bgh-broken") == ["running", "exited"]
     assert alias_answer(url) == "200 green"
     assert HOODY_TOKEN not in process.stdout + process.stderr
+
+
+def test_blue_green_refuses_bad_input_before_touching_anything(make_containers, engine):
+    make_containers("bgd-blue", "bgd-green")
+    engine.containers.get("bgd-blue").start()
+    swap = {"blue_green_blue": "bgd-blue", "blue_green_green": "bgd-green", "blue_green_alias": "bgd-web"}
+    refusals = {
+        "blue_green_network is required": (dict(swap), "network is required with backend docker"),
+        "not a user-defined network": (dict(swap, blue_green_network="bridge"), "network 'bridge' cannot hold aliases"),
+        "one container twice": (dict(swap, blue_green_green="bgd-blue", blue_green_network="bridge"),
+                                "blue_green_blue and blue_green_green name the same container (bgd-blue)"),
+        "no such green": (dict(swap, blue_green_green="bgd-nope"), "blue_green: bgd-nope does not exist"),
+        "unknown blue action": (dict(swap, blue_green_blue_action="delete"),
+                                "value of blue_green_blue_action must be one of: stop, pause, got: delete"),
+    }
+    blue_green = os.path.join(ROOT, "playbooks", "blue_green.yml")
+    for case, (extra_vars, message) in refusals.items():
+        process = run_playbook(blue_green, extra_vars)
+        assert process.returncode != 0 and message in process.stdout, (case, process.stdout[-4000:])
+        assert recap(process)["changed"] == 0, case
+        assert statuses(engine, "bgd-blue", "bgd-green") == ["running", "created"], case
+
+
+def test_maintenance_window_refuses_values_out_of_range(make_containers, engine):
+    make_containers("mwd-1")
+    engine.containers.get("mwd-1").start()
+    process = run_playbook(os.path.join(ROOT, "playbooks", "maintenance.yml"), {
+        "maintenance_window_containers": ["mwd-1"], "maintenance_window_config": {"autostart": True},
+        "maintenance_window_batch_size": 0, "maintenance_window_stop_timeout": -1,
+    })
+    assert process.returncode != 0
+    assert ("maintenance_window: maintenance_window_batch_size must be 1 or more, got 0; "
+            "maintenance_window_stop_timeout must be 0 or more, got -1; nothing was changed") in process.stdout
+    assert engine.containers.get("mwd-1").attrs["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
+    assert statuses(engine, "mwd-1") == ["running"]
