@@ -16,6 +16,10 @@ description:
     aliases, so each container whose aliases change is disconnected and reconnected (keeping its other
     aliases and a static address). The target gets the alias before the others lose it, so the name
     never resolves to nothing (RV(window_ms=0)); for that moment it resolves to both.
+  - While a previous holder is reconnected (tens of milliseconds), its connections on that network drop and
+    a request that had just resolved the alias to it goes unanswered until the client's timeout; on a
+    network without a user-configured subnet it may also come back with another address. Clients should
+    retry; measured in C(make timeline), about one request in 400 at 30 requests a second.
   - With V(hoody), a proxy alias. The platform cannot move an alias to another container, so the old
     alias is deleted and created again on the target; RV(window_ms) reports how long no container held
     it. If creating it on the target fails, it is given back to the previous holder.
