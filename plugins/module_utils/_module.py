@@ -112,6 +112,12 @@ class LifecycleModule:
         _require(params["retries"] >= 0, f"retries must be 0 or more, got {params['retries']}")
         if "parallel" in params:
             _require(params["parallel"] >= 1, f"parallel must be 1 or more, got {params['parallel']}")
+        if params.get("stop_timeout") is not None:
+            _require(params["stop_timeout"] >= 0,
+                     f"stop_timeout must be 0 or more seconds, got {params['stop_timeout']}")
+        if "wait_timeout" in params:
+            _require(params["wait_timeout"] > 0,
+                     f"wait_timeout must be a positive number of seconds, got {params['wait_timeout']}")
         if params.get("filters") is not None:
             self.params["filters"] = self._validated_filters(params["filters"])
         for name in params.get("name") or []:

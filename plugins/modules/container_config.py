@@ -173,8 +173,6 @@ ARGUMENT_SPEC = dict(
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
     check_mode = lifecycle.module.check_mode
-    if params["stop_timeout"] is not None and params["stop_timeout"] < 0:
-        raise BadInput(f"stop_timeout must be 0 or more seconds, got {params['stop_timeout']}")
     wanted = _config.wanted_settings(params["autostart"], params["environment_vars"], params["resources"])
     backend = lifecycle.backend
     container = lifecycle.the_container()

@@ -174,10 +174,6 @@ def run(lifecycle: LifecycleModule) -> dict:
     alias, state, check_mode = params["alias"], params["state"], lifecycle.module.check_mode
     if not alias or len(alias) > MAX_ALIAS:
         raise BadInput(f"alias must be 1 to {MAX_ALIAS} characters, got {len(alias or '')}")
-    if params["stop_timeout"] is not None and params["stop_timeout"] < 0:
-        raise BadInput(f"stop_timeout must be 0 or more seconds, got {params['stop_timeout']}")
-    if params["wait_timeout"] <= 0:
-        raise BadInput(f"wait_timeout must be a positive number of seconds, got {params['wait_timeout']}")
     backend = lifecycle.backend
     # A Docker snapshot outlives its container, so it can be removed or restored after a delete.
     container = lifecycle.the_container(must_exist=state == "present" or backend.name != "docker")

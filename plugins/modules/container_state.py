@@ -227,10 +227,6 @@ ARGUMENT_SPEC = {
 
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
-    if params["stop_timeout"] is not None and params["stop_timeout"] < 0:
-        raise BadInput(f"stop_timeout must be 0 or more seconds, got {params['stop_timeout']}")
-    if params["wait_timeout"] <= 0:
-        raise BadInput(f"wait_timeout must be a positive number of seconds, got {params['wait_timeout']}")
     if params["poll_interval"] <= 0:
         raise BadInput(f"poll_interval must be a positive number of seconds, got {params['poll_interval']}")
     request = StateRequest(
