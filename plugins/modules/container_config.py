@@ -6,11 +6,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: container_config
-short_description: Change the settings of an existing container
+short_description: Change the settings of existing containers
 version_added: 0.2.0
 description:
   - Sets whether a container starts with its engine, its environment variables and its resource limits.
   - Only the settings given are managed, and only those that differ are changed.
+  - Works on many containers in one task (O(name) as a list, or O(filters)), O(parallel) at a time, all
+    getting the same settings; each is reported in RV(containers).
   - V(docker) applies O(autostart) and O(resources) to running containers at once. Docker cannot change
     the environment of an existing container; a different value in O(environment_vars) fails with a
     message saying so (values already equal are fine).
@@ -24,6 +26,7 @@ extends_documentation_fragment:
   - containerops.lifecycle.connection
   - containerops.lifecycle.connection.docker
   - containerops.lifecycle.connection.rest
+  - containerops.lifecycle.targets
   - containerops.lifecycle.attributes
 attributes:
   check_mode:
@@ -35,11 +38,6 @@ attributes:
   idempotent:
     support: full
 options:
-  name:
-    description: Name or id of the container.
-    type: str
-    required: true
-    aliases: [id]
   autostart:
     description:
       - Whether the container starts when its engine (or host) starts.
@@ -101,47 +99,52 @@ EXAMPLES = r"""
     autostart: false
   check_mode: true
   register: preview
+
+- name: Every API container starts with the engine, four at a time
+  containerops.lifecycle.container_config:
+    filters:
+      label: [app=api]
+    autostart: true
+    parallel: 4
 """
 
 RETURN = r"""
+containers:
+  description:
+    - One entry per container, in the order named (then the ones O(filters) matched).
+    - Each has C(id), C(name), C(status) (after the task), C(changed), and RV(before), RV(config), RV(changes),
+      RV(restarted), RV(actions) as described below for one container; C(error) when that container failed.
+  returned: always
+  type: list
+  elements: dict
 container:
-  description: The container after the task.
-  returned: success
+  description: With exactly one container, its entry of RV(containers).
+  returned: when there is exactly one container
   type: dict
-  contains:
-    id:
-      description: Container id.
-      type: str
-    name:
-      description: Container name.
-      type: str
-    status:
-      description: Canonical status.
-      type: str
 before:
   description:
     - The settings before the task. A setting the backend does not know is null.
     - C(resources.memory) is in bytes.
-  returned: success
+  returned: when there is exactly one container
   type: dict
   sample: {autostart: false, environment_vars: {LOG_LEVEL: info}, resources: {memory: null, cpus: null}}
 config:
   description: The settings after the task (in check mode, as they would be), in the shape of RV(before).
-  returned: success
+  returned: when there is exactly one container
   type: dict
 changes:
   description: The settings changed (or that would change), environment variables one by one.
-  returned: success
+  returned: when there is exactly one container
   type: list
   elements: str
   sample: [autostart, environment_vars.LOG_LEVEL, resources.memory]
 restarted:
   description: Whether the container was stopped and started to apply the change (O(restart_to_apply)).
-  returned: success
+  returned: when there is exactly one container
   type: bool
 actions:
   description: Lifecycle operations performed (or planned, in check mode), as in the container_state module.
-  returned: success
+  returned: when there is exactly one container
   type: list
   elements: dict
   sample: [{operation: stop, duration_ms: 1200, forced: false}, {operation: start, duration_ms: 90, forced: false}]
@@ -149,16 +152,30 @@ elapsed:
   description: Seconds the module spent.
   returned: success
   type: float
+msg:
+  description: On failure, each failed container with its error and the status it was left in.
+  returned: failure
+  type: str
 """
 
+from functools import partial
+
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _config
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import drive_to
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, OperationFailed
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import PAUSED, RUNNING
-from ansible_collections.containerops.lifecycle.plugins.module_utils._module import CONTAINER_SPEC, LifecycleModule
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import drive_to, run_parallel
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
+    ConnectionFailed,
+    ContainerNotFound,
+    ContainerOpsError,
+    OperationFailed,
+    Unsupported,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, PAUSED, RUNNING
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
+from ansible_collections.containerops.lifecycle.plugins.module_utils._results import task_result
 
 ARGUMENT_SPEC = dict(
-    CONTAINER_SPEC,
     autostart={"type": "bool"},
     environment_vars={"type": "dict"},
     resources={
@@ -170,70 +187,79 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def configure(lifecycle: LifecycleModule, wanted: dict, container: ContainerState) -> dict:
+    """Bring one container's settings to ``wanted``; its entry of the result (``error`` when it failed)."""
+    params, backend, check_mode = lifecycle.params, lifecycle.backend, lifecycle.module.check_mode
+    entry = {"id": container.id, "name": container.name, "status": container.status, "changed": False,
+             "before": None, "config": None, "changes": [], "restarted": False, "actions": []}
+    try:
+        if container.status == ABSENT:
+            raise ContainerNotFound(container.name)
+        before = backend.read_config(container)
+        changes = _config.config_changes(before, wanted)
+        entry.update(before=_config.nested(before), changes=_config.change_names(changes))
+        refused = [
+            f"{backend.why_not_settable(setting)} (asked: {', '.join(_config.change_names({setting: value}))})"
+            for setting, value in changes.items()
+            if setting not in backend.config_settings
+        ]
+        if refused:
+            raise BadInput("; ".join(refused))
+        awaiting_restart = [setting for setting in changes if setting in backend.settings_needing_restart]
+        restart = bool(awaiting_restart) and container.status in (RUNNING, PAUSED)
+        if restart and not params["restart_to_apply"]:
+            raise BadInput(
+                f"{', '.join(awaiting_restart)} only reach(es) the processes of {container.name!r} after a restart "
+                f"and it is {container.status}: set restart_to_apply: true (stop, change, start) or stop it first. "
+                "Nothing was changed."
+            )
+        if restart:
+            container, done = drive_to(backend, container, "stopped", params["stop_timeout"], check_mode)
+            entry.update(actions=done, restarted=True, changed=True, status=container.status)
+        if changes and not check_mode:
+            backend.update_config(container, changes)
+            container = backend.inspect(container.ref)
+        entry.update(changed=bool(changes), id=container.id, status=container.status)
+        if restart:
+            container, done = drive_to(backend, container, "started", None, check_mode)
+            entry.update(actions=entry["actions"] + done, status=container.status)
+        after = _config.applied(before, changes) if check_mode or not changes else backend.read_config(container)
+        entry["config"] = _config.nested(after)
+        if lifecycle.module._diff:
+            entry["diff"] = {
+                "before": _config.diff_text(_config.managed(before, wanted)),
+                "after": _config.diff_text(_config.managed(after, wanted)),
+                "before_header": f"{container.name} settings",
+                "after_header": f"{container.name} settings",
+            }
+        still_different = _config.config_changes(after, wanted)
+        if still_different:
+            raise OperationFailed(
+                f"the engine accepted the change of {container.name!r} but still reports different "
+                f"{', '.join(_config.change_names(still_different))}"
+            )
+    except (Unsupported, ConnectionFailed):
+        raise  # the same for every container: the task fails once, as a whole
+    except ContainerOpsError as exc:
+        entry["error"] = str(exc)
+    return entry
+
+
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
-    check_mode = lifecycle.module.check_mode
     wanted = _config.wanted_settings(params["autostart"], params["environment_vars"], params["resources"])
-    backend = lifecycle.backend
-    container = lifecycle.the_container()
-    before = backend.read_config(container)
-    changes = _config.config_changes(before, wanted)
-
-    refused = [
-        f"{backend.why_not_settable(setting)} (asked: {', '.join(_config.change_names({setting: changes[setting]}))})"
-        for setting in changes
-        if setting not in backend.config_settings
-    ]
-    if refused:
-        raise BadInput("; ".join(refused))
-    awaiting_restart = [setting for setting in changes if setting in backend.settings_needing_restart]
-    restart = bool(awaiting_restart) and container.status in (RUNNING, PAUSED)
-    if restart and not params["restart_to_apply"]:
-        raise BadInput(
-            f"{', '.join(awaiting_restart)} only reach(es) the processes of {container.name!r} after a restart "
-            f"and it is {container.status}: set restart_to_apply: true (stop, change, start) or stop it first. "
-            "Nothing was changed."
-        )
-
-    actions: list[dict] = []
-    if restart:
-        container, done = drive_to(backend, container, "stopped", params["stop_timeout"], check_mode)
-        actions += done
-    if changes and not check_mode:
-        backend.update_config(container, changes)
-        container = backend.inspect(container.ref)
-    if restart:
-        container, done = drive_to(backend, container, "started", None, check_mode)
-        actions += done
-    after = _config.applied(before, changes) if check_mode or not changes else backend.read_config(container)
-    still_different = _config.config_changes(after, wanted)
-    if still_different:
-        raise OperationFailed(
-            f"the engine accepted the change of {container.name!r} but still reports different "
-            f"{', '.join(_config.change_names(still_different))}"
-        )
-
-    result = {
-        "changed": bool(changes),
-        "container": {"id": container.id, "name": container.name, "status": container.status},
-        "before": _config.nested(before),
-        "config": _config.nested(after),
-        "changes": _config.change_names(changes),
-        "restarted": restart,
-        "actions": actions,
-    }
+    entries = run_parallel(lifecycle.select_targets(), partial(configure, lifecycle, wanted), params["parallel"])
+    diffs = [entry.pop("diff") for entry in entries if "diff" in entry]
+    result = task_result(entries, "container_config", with_diff=False)
+    if len(entries) == 1:  # one container: its report at the top level too
+        result.update({key: entries[0][key] for key in ("before", "config", "changes", "restarted", "actions")})
     if lifecycle.module._diff:
-        result["diff"] = {
-            "before": _config.diff_text(_config.managed(before, wanted)),
-            "after": _config.diff_text(_config.managed(after, wanted)),
-            "before_header": f"{container.name} settings",
-            "after_header": f"{container.name} settings",
-        }
+        result["diff"] = diffs
     return result
 
 
 def main() -> None:
-    LifecycleModule(ARGUMENT_SPEC).run(run)
+    LifecycleModule(ARGUMENT_SPEC, with_targets=True).run(run)
 
 
 if __name__ == "__main__":

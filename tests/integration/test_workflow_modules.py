@@ -86,7 +86,7 @@ def test_hoody_config_autostart_and_environment(hoody_server, make_containers, t
     assert restarted["config"]["environment_vars"]["LOG"] == "debug"
     assert restarted["container"]["status"] == "running"
     assert not settled["changed"]
-    assert out["6"]["failed"] and out["6"]["msg"].startswith("backend hoody has no API for resource limits")
+    assert out["6"]["failed"] and "wm-cfg: backend hoody has no API for resource limits" in out["6"]["msg"]
 
 
 def test_hoody_snapshot_restore_brings_back_the_files(hoody_server, make_containers, tmp_path, engine):
