@@ -185,7 +185,10 @@ def blue_green(client: docker.DockerClient) -> None:
     counts = {reply: sum(r == reply for _, r in answers) for reply in ("blue", "green", "none")}
     print(f"Answers by blue: {counts['blue']}, by green: {counts['green']}, unanswered: {counts['none']}.")
     if switched is not None and last_blue is not None:
-        print(f"First answer from green to last answer from blue: {(last_blue - switched) * 1000:.0f} ms (overlap).")
+        if last_blue >= switched:
+            print(f"Blue and green both answered for {(last_blue - switched) * 1000:.0f} ms (the alias led to both).")
+        else:
+            print(f"From the last answer by blue to the first by green: {(switched - last_blue) * 1000:.0f} ms.")
     longest = max(gaps, default=(0.0, 0))
     print(
         f"Longest unanswered stretch: {longest[0] * 1000:.0f} ms ({longest[1]} request(s)); "
