@@ -22,6 +22,27 @@ HOODY_TOKEN = "hdy_integration_token_0123456789"
 DOCKHAND_USER, DOCKHAND_PASSWORD = "admin", "dockhand-integration-pw"
 
 
+# An inline play under the group ``module_defaults`` of ``connection``; its ``{tasks}`` set ``out``, which
+# is written to ``result_file`` (see ``task_results``).
+CONNECTED_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/containerops.lifecycle.lifecycle: "{{{{ connection }}}}"
+  tasks:
+{tasks}
+    - ansible.builtin.copy:
+        content: "{{{{ out | to_json }}}}"
+        dest: "{{{{ result_file }}}}"
+        mode: "0600"
+"""
+
+
+def hoody_connection(server, token: str = HOODY_TOKEN) -> dict:
+    """The connection options of the modules for the Hoody test server ``server``."""
+    return {"backend": "hoody", "api_url": server.url, "api_token": token}
+
+
 @pytest.fixture
 def hoody_server():
     """The Hoody API v1 test server on 127.0.0.1, on the real engine."""

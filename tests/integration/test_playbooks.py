@@ -16,7 +16,7 @@ import re
 
 import requests
 
-from tests.integration.conftest import HOODY_TOKEN, run_playbook
+from tests.integration.conftest import HOODY_TOKEN, hoody_connection, run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OFF_HOURS = os.path.join(ROOT, "playbooks", "off_hours.yml")
@@ -87,10 +87,6 @@ def test_off_hours_pauses_in_the_evening_and_resumes_in_the_morning(make_contain
     assert "say which phase: --tags evening or --tags morning, or -e off_hours_phase=evening|morning" in no_phase.stdout
     assert "Traceback" not in no_phase.stdout + no_phase.stderr
     assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
-
-
-def hoody_connection(server) -> dict:
-    return {"backend": "hoody", "api_url": server.url, "api_token": HOODY_TOKEN}
 
 
 def hoody_get(server, engine, name: str, what: str):

@@ -11,29 +11,14 @@ import threading
 import pytest
 
 from tests.integration.conftest import (
+    CONNECTED_PLAY,
     DOCKHAND_PASSWORD,
     DOCKHAND_USER,
     HOODY_TOKEN,
+    hoody_connection,
     run_playbook,
     task_results,
 )
-
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/containerops.lifecycle.lifecycle: "{{{{ connection }}}}"
-  tasks:
-{tasks}
-    - ansible.builtin.copy:
-        content: "{{{{ out | to_json }}}}"
-        dest: "{{{{ result_file }}}}"
-        mode: "0600"
-"""
-
-
-def hoody_connection(server, token=HOODY_TOKEN) -> dict:
-    return {"backend": "hoody", "api_url": server.url, "api_token": token}
 
 
 def one_task(module: str, args: str, register: str = "out") -> str:
@@ -49,12 +34,12 @@ def hoody_id(engine, name: str) -> str:
 def test_transient_faults_on_reads_are_retried(hoody_server, make_containers, tmp_path):
     make_containers("rf-read")
     hoody_server.admin("faults", {"status_503": 2, "only_methods": ["GET"]})
-    process, out = task_results(tmp_path, PLAY.format(tasks=one_task("container_info", "name: rf-read")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-read")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     assert out["container"]["status"] == "stopped"
     hoody_server.admin("faults", {"status_429": 1, "retry_after": 1, "only_methods": ["GET"]})
-    process, out = task_results(tmp_path, PLAY.format(tasks=one_task("container_info", "name: rf-read")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-read")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     statuses = [entry.get("status") for entry in hoody_server.requests_log()]
@@ -65,7 +50,8 @@ def test_slow_responses_still_converge(hoody_server, make_containers, tmp_path):
     make_containers("rf-slow")
     hoody_server.admin("faults", {"delay_ms": 300})
     tasks = one_task("container_state", "name: rf-slow\nstate: started")
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {"connection": hoody_connection(hoody_server)})
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
+                                {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     assert out["container"]["status"] == "running" and out["changed"]
 
@@ -74,7 +60,8 @@ def test_a_dropped_post_is_not_resent_blindly(hoody_server, make_containers, tmp
     make_containers("rf-drop")
     hoody_server.admin("faults", {"drop": 1, "only_methods": ["POST"]})
     tasks = one_task("container_state", "name: rf-drop\nstate: started")
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {"connection": hoody_connection(hoody_server)})
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
+                                {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     assert out["container"]["status"] == "running"
     log = hoody_server.requests_log()
@@ -89,7 +76,7 @@ def test_a_dropped_post_is_not_resent_blindly(hoody_server, make_containers, tmp
 def test_a_dropped_get_is_retried(hoody_server, make_containers, tmp_path):
     make_containers("rf-dropget")
     hoody_server.admin("faults", {"drop": 1, "only_methods": ["GET"]})
-    process, out = task_results(tmp_path, PLAY.format(tasks=one_task("container_info", "name: rf-dropget")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-dropget")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
 
@@ -100,7 +87,8 @@ def test_a_failed_container_is_refused_then_deletable(hoody_server, make_contain
     tasks = one_task("container_state", "name: rf-failed\nstate: started") + one_task(
         "container_state", "name: rf-failed\nstate: absent", register="gone")
     tasks += "    - ansible.builtin.set_fact:\n        out: \"{{ {'start': out, 'gone': gone} }}\"\n"
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {"connection": hoody_connection(hoody_server)})
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
+                                {"connection": hoody_connection(hoody_server)})
     assert out, process.stdout[-3000:]
     assert out["start"]["failed"] and "delete it" in out["start"]["msg"] and "rf-failed" in out["start"]["msg"]
     assert out["start"]["container"]["status"] == "failed"
@@ -111,7 +99,7 @@ def test_a_wrong_token_fails_clearly_and_is_never_shown(hoody_server, make_conta
     make_containers("rf-auth")
     wrong = "hdy_wrong_token_do_not_print_me"
     tasks = one_task("container_state", "name: rf-auth\nstate: started")
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
                                 {"connection": hoody_connection(hoody_server, wrong)}, "-vvv")
     assert out["failed"] and "check api_token" in out["msg"]
     assert wrong not in process.stdout + process.stderr
@@ -153,7 +141,7 @@ def test_dockhand_logs_in_again_when_its_session_expires_and_never_shows_the_pas
     watcher = threading.Thread(target=expire_during_the_stop, daemon=True)
     watcher.start()
     try:
-        process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {"connection": connection}, "-vvv")
+        process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {"connection": connection}, "-vvv")
     finally:
         events.close()
     assert out and not out.get("failed"), process.stdout[-3000:]
@@ -169,7 +157,7 @@ def test_dockhand_force_stop_is_refused_clearly(dockhand_server, make_containers
                   "api_password": DOCKHAND_PASSWORD, "api_environment": 1}
     tasks = one_task("container_state", "name: rf-dh-force\nstate: started", register="up")
     tasks += one_task("container_state", "name: rf-dh-force\nstate: stopped\nforce: true")
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {"connection": connection})
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {"connection": connection})
     assert out["failed"] and "no force-stop" in out["msg"], process.stdout[-3000:]
     assert out["container"]["status"] == "running"
 
@@ -177,7 +165,7 @@ def test_dockhand_force_stop_is_refused_clearly(dockhand_server, make_containers
 def test_dockhand_unknown_environment_is_named(dockhand_server, make_containers, tmp_path):
     connection = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
                   "api_password": DOCKHAND_PASSWORD, "api_environment": 42}
-    process, out = task_results(tmp_path, PLAY.format(tasks=one_task("container_info", "name: x")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: x")),
                                 {"connection": connection})
     assert out["failed"] and "Dockhand has no environment 42" in out["msg"], process.stdout[-3000:]
 
@@ -194,7 +182,7 @@ def test_a_hoody_restart_is_waited_for_until_the_platform_records_it(hoody_serve
     tasks += one_task("container_state", "name: rf-restart\nstate: restarted", register="restarted")
     tasks += one_task("container_status_logs", "name: rf-restart\nlimit: 1")
     tasks += "    - ansible.builtin.set_fact:\n        out: \"{{ {'restarted': restarted, 'logs': out} }}\"\n"
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks), {
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {
         "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults"})
     assert out and not out["restarted"].get("failed"), process.stdout[-3000:]
     assert out["restarted"]["container"]["duration_ms"] >= 2000

@@ -9,20 +9,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, HOODY_TOKEN, task_results
-
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/containerops.lifecycle.lifecycle: "{{{{ connection }}}}"
-  tasks:
-{tasks}
-    - ansible.builtin.copy:
-        content: "{{{{ out | to_json }}}}"
-        dest: "{{{{ result_file }}}}"
-        mode: "0600"
-"""
+from tests.integration.conftest import (
+    CONNECTED_PLAY,
+    DOCKHAND_PASSWORD,
+    DOCKHAND_USER,
+    hoody_connection,
+    task_results,
+)
 
 
 def tasks_registering(*steps: tuple[str, str]) -> str:
@@ -51,7 +44,7 @@ def test_dockhand_refuses_what_it_has_no_api_for(dockhand_server, make_container
     make_containers("wm-dh")
     connection = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
                   "api_password": DOCKHAND_PASSWORD, "api_environment": 1}
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering((module, args))),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering((module, args))),
                                 {"connection": connection})
     assert out, process.stdout[-3000:] + process.stderr[-3000:]
     assert out["0"]["failed"] and not out["0"]["changed"]
@@ -59,7 +52,7 @@ def test_dockhand_refuses_what_it_has_no_api_for(dockhand_server, make_container
 
 
 def hoody(server) -> dict:
-    return {"connection": {"backend": "hoody", "api_url": server.url, "api_token": HOODY_TOKEN}}
+    return {"connection": hoody_connection(server)}
 
 
 def test_hoody_config_autostart_and_environment(hoody_server, make_containers, tmp_path):
@@ -73,7 +66,7 @@ def test_hoody_config_autostart_and_environment(hoody_server, make_containers, t
         ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: debug}"),
         ("container_config", "name: wm-cfg\nresources: {memory: 1g}"),
     )
-    process, out = task_results(tmp_path, PLAY.format(tasks=steps), hoody(hoody_server))
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=steps), hoody(hoody_server))
     assert out, process.stdout[-3000:] + process.stderr[-3000:]
     autostart, autostart_again = out["1"], out["2"]
     assert autostart["changed"] and autostart["changes"] == ["autostart"] and autostart["config"]["autostart"]
@@ -93,7 +86,7 @@ def test_hoody_snapshot_restore_brings_back_the_files(hoody_server, make_contain
     make_containers("wm-snap")
     engine.containers.get("wm-snap").start()
     engine.containers.get("wm-snap").exec_run(["sh", "-c", "echo before > /before.txt"])
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering(
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
         ("container_snapshot", "name: wm-snap\nalias: pre"),
         ("container_snapshot", "name: wm-snap\nalias: pre"),
     )), hoody(hoody_server))
@@ -103,7 +96,7 @@ def test_hoody_snapshot_restore_brings_back_the_files(hoody_server, make_contain
     assert not again["changed"] and again["snapshot"]["name"] == taken["snapshot"]["name"]
 
     engine.containers.get("wm-snap").exec_run(["sh", "-c", "echo after > /after.txt; echo changed > /before.txt"])
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering(
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
         ("container_snapshot", "name: wm-snap\nalias: pre\nstate: restored"),
         ("container_snapshot", "name: wm-snap\nalias: pre\nstate: restored"),
         ("container_snapshot", "name: wm-snap\nalias: pre\nstate: absent"),
@@ -125,7 +118,7 @@ def test_hoody_alias_moves_and_reports_the_gap(hoody_server, make_containers, tm
     for colour in ("blue", "green"):
         make_containers(f"wm-{colour}", command=[
             "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
-    process, out = task_results(tmp_path, PLAY.format(tasks=tasks_registering(
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
         ("container_state", "name: [wm-blue, wm-green]\nstate: started"),
         ("container_alias", "alias: wm-shop\nname: wm-blue"),
         ("container_alias", "alias: wm-shop\nname: wm-green"),
