@@ -53,9 +53,10 @@ def wanted_settings(
         for key, value in environment_vars.items():
             if not key or "=" in key:
                 raise BadInput(f"environment_vars: {key!r} is not a valid variable name")
-            if value is None or isinstance(value, (dict, list)):
-                raise BadInput(f"environment_vars.{key} must be a string, got {value!r}")
-            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+            if isinstance(value, (dict, list)):
+                raise BadInput(f"environment_vars.{key} must be a string (or null to remove it), got {value!r}")
+            # None: the variable must not be set.
+            env[key] = None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
         wanted["environment_vars"] = env
     if resources is not None:
         if resources.get("memory") is not None:
@@ -84,7 +85,8 @@ def applied(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     after = dict(current)
     for setting, value in changes.items():
         if setting == "environment_vars":
-            after[setting] = {**(current.get(setting) or {}), **value}
+            merged = {**(current.get(setting) or {}), **value}
+            after[setting] = {key: val for key, val in merged.items() if val is not None}
         else:
             after[setting] = value
     return after

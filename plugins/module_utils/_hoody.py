@@ -440,10 +440,17 @@ class HoodyBackend(Backend):
                 "PUT", f"/api/v1/containers/{container.id}", f"update {container.name!r}",
                 json={"autostart": changes["autostart"]},
             )  # fmt: skip
-        if "environment_vars" in changes:
+        env = changes.get("environment_vars") or {}
+        values = {key: value for key, value in env.items() if value is not None}
+        if values:
             self._change(
                 "PUT", f"/api/v1/containers/{container.id}/env", f"set the environment of {container.name!r}",
-                json=changes["environment_vars"],
+                json=values,
+            )  # fmt: skip
+        for key in sorted(key for key, value in env.items() if value is None):
+            self._change(
+                "DELETE", f"/api/v1/containers/{container.id}/env/{key}",
+                f"remove {key} from the environment of {container.name!r}",
             )  # fmt: skip
 
     # Snapshots -------------------------------------------------------------------------------------

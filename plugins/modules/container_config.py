@@ -48,6 +48,7 @@ options:
     description:
       - Environment variables to set. Variables not named keep their value.
       - Values are strings; numbers and booleans are turned into strings (V(true), V(false)).
+      - A null value (C(~) in YAML) means the variable must not be set; it is removed where it is.
     type: dict
   resources:
     description: Resource limits (Docker).

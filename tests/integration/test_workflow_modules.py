@@ -65,6 +65,8 @@ def test_hoody_config_autostart_and_environment(hoody_server, make_containers, t
         ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: debug}\nrestart_to_apply: true"),
         ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: debug}"),
         ("container_config", "name: wm-cfg\nresources: {memory: 1g}"),
+        ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: null}\nrestart_to_apply: true"),
+        ("container_config", "name: wm-cfg\nenvironment_vars: {LOG: null}"),
     )
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=steps), hoody(hoody_server))
     assert out, process.stdout[-3000:] + process.stderr[-3000:]
@@ -80,6 +82,10 @@ def test_hoody_config_autostart_and_environment(hoody_server, make_containers, t
     assert restarted["container"]["status"] == "running"
     assert not settled["changed"]
     assert out["6"]["failed"] and "wm-cfg: backend hoody has no API for resource limits" in out["6"]["msg"]
+    removed, removed_again = out["7"], out["8"]
+    assert removed["changed"] and removed["changes"] == ["environment_vars.LOG"], removed
+    assert "LOG" not in removed["config"]["environment_vars"] and removed["container"]["status"] == "running"
+    assert not removed_again["changed"]
 
 
 def test_hoody_snapshot_restore_brings_back_the_files(hoody_server, make_containers, tmp_path, engine):

@@ -47,7 +47,7 @@ def test_environment_values_become_strings():
     assert wanted["environment_vars"] == {"DEBUG": "true", "PORT": "8080", "NAME": "x"}
 
 
-@pytest.mark.parametrize("env", [{"A=B": "x"}, {"": "x"}, {"A": None}, {"A": ["x"]}])
+@pytest.mark.parametrize("env", [{"A=B": "x"}, {"": "x"}, {"A": {"x": 1}}, {"A": ["x"]}])
 def test_bad_environment_is_refused(env):
     with pytest.raises(BadInput, match="environment_vars"):
         _config.wanted_settings(None, env, None)
@@ -72,9 +72,19 @@ def test_applied_merges_the_environment():
     assert CURRENT["autostart"] is False  # the input is not modified
 
 
+def test_a_null_variable_is_removed_where_it_is_set():
+    wanted = _config.wanted_settings(None, {"LOG": None, "MISSING": None}, None)
+    assert wanted["environment_vars"] == {"LOG": None, "MISSING": None}
+    changes = _config.config_changes(CURRENT, wanted)
+    assert changes == {"environment_vars": {"LOG": None}}
+    assert _config.change_names(changes) == ["environment_vars.LOG"]
+    assert _config.applied(CURRENT, changes)["environment_vars"] == {"PATH": "/bin"}
+    assert _config.diff_text(_config.managed(_config.applied(CURRENT, changes), wanted)) == ""
+
+
 @given(
     current_env=st.dictionaries(st.sampled_from("ABCD"), st.sampled_from(["0", "1"])),
-    wanted_env=st.dictionaries(st.sampled_from("ABCD"), st.sampled_from(["0", "1"])),
+    wanted_env=st.dictionaries(st.sampled_from("ABCD"), st.sampled_from(["0", "1", None])),
     autostart=st.booleans(),
     current_autostart=st.booleans(),
 )
