@@ -90,9 +90,11 @@ def test_off_hours_pauses_in_the_evening_and_resumes_in_the_morning(make_contain
 
 
 def hoody_get(server, engine, name: str, what: str):
-    """``GET /api/v1/containers/{id}/{what}`` of a container (its Hoody id: the first 24 hex of Docker's)."""
-    hoody_id = engine.containers.get(name).id[:24]
-    answer = requests.get(f"{server.url}/api/v1/containers/{hoody_id}/{what}",
+    """``GET /api/v1/containers/{id}[/{what}]`` of a container: its Hoody id is its ``hoody.id`` label (set when a
+    restore recreated it) or the first 24 hex of Docker's id."""
+    container = engine.containers.get(name)
+    hoody_id = container.labels.get("hoody.id") or container.id[:24]
+    answer = requests.get(f"{server.url}/api/v1/containers/{hoody_id}" + (f"/{what}" if what else ""),
                           headers={"Authorization": f"Bearer {HOODY_TOKEN}"}, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()["data"]
@@ -221,3 +223,30 @@ def test_maintenance_window_refuses_values_out_of_range(make_containers, engine)
             "maintenance_window_stop_timeout must be 0 or more, got -1; nothing was changed") in process.stdout
     assert engine.containers.get("mwd-1").attrs["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
     assert statuses(engine, "mwd-1") == ["running"]
+
+
+def test_maintenance_window_through_hoody_rolls_back_a_failed_probe(hoody_server, make_containers, engine, tmp_path):
+    names = make_containers("mwr-1", "mwr-2")
+    for name in names:
+        engine.containers.get(name).start()
+    window = {
+        "containerops_connection": hoody_connection(hoody_server),
+        "maintenance_window_containers": names,
+        "maintenance_window_config": {"autostart": True, "environment_vars": {"MODE": "v3"}},
+        "maintenance_window_snapshot": True,
+        "maintenance_window_stop_timeout": 5,
+        # Nothing listens there: verification fails after the change, and the container is rolled back.
+        "maintenance_window_probe": True,
+        "maintenance_window_probe_url": "http://127.0.0.1:9/{name}",
+        "maintenance_window_probe_retries": 1,
+    }
+    process = run_playbook(os.path.join(ROOT, "playbooks", "maintenance.yml"), window)
+    assert process.returncode != 0, process.stdout[-6000:]
+    assert "maintenance window failed: 1 of 2 container(s) failed (1 rolled back), 1 not attempted." in process.stdout
+    assert "mwr-1: failed at probe: probe of http://127.0.0.1:9/mwr-1 failed after 1 attempt(s)" in process.stdout
+    assert "rolled back, left running." in process.stdout and "Not attempted: mwr-2." in process.stdout
+    # The snapshot was restored and the previous settings re-applied: Hoody keeps env and autostart.
+    assert "MODE" not in hoody_get(hoody_server, engine, "mwr-1", "env")["environment_vars"]
+    assert hoody_get(hoody_server, engine, "mwr-1", "")["autostart"] is False
+    assert "MODE" not in hoody_get(hoody_server, engine, "mwr-2", "env")["environment_vars"]
+    assert statuses(engine, *names) == ["running", "running"]
