@@ -177,7 +177,7 @@ def blue_green(client: docker.DockerClient) -> None:
             start = stamp if start is None else start
             current += 1
         elif start is not None:
-            gaps.append((stamp - start, current))
+            gaps.append((stamp - start, current, start))
             start, current = None, 0
     switched = next((stamp for stamp, reply in answers if reply == "green"), None)
     last_blue = max((stamp for stamp, reply in answers if reply == "blue"), default=None)
@@ -189,9 +189,11 @@ def blue_green(client: docker.DockerClient) -> None:
             print(f"Blue and green both answered for {(last_blue - switched) * 1000:.0f} ms (the alias led to both).")
         else:
             print(f"From the last answer by blue to the first by green: {(switched - last_blue) * 1000:.0f} ms.")
-    longest = max(gaps, default=(0.0, 0))
+    longest = max(gaps, default=(0.0, 0, None))
+    when = (f", starting {(longest[2] - switched) * 1000:+.0f} ms from the first answer by green"
+            if longest[2] is not None and switched is not None else "")
     print(
-        f"Longest unanswered stretch: {longest[0] * 1000:.0f} ms ({longest[1]} request(s)); "
+        f"Longest unanswered stretch: {longest[0] * 1000:.0f} ms ({longest[1]} request(s){when}); "
         "the client's clock (/proc/uptime) has 10 ms steps.\n"
     )
     remove(client, *names, "tl-client")
