@@ -190,8 +190,11 @@ bench: venv image collection
 # Never part of `make test` either: prints, as Markdown, the timelines (from status logs) of a maintenance
 # window over 5 containers and of a blue-green swap, with how long the alias went unanswered.
 timeline: venv image collection
-	@echo "==> benchmarks/workflow_timeline.py"
-	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/workflow_timeline.py
+	@echo "==> benchmarks/workflow_timeline.py (also written to benchmarks/TIMELINE.md)"
+	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/workflow_timeline.py > "$(BUILD)/timeline.md"
+	{ echo "# Workflow timelines"; echo; echo "Measured $$(date -u +%F) by \`make timeline\` (one run, this machine, the local Docker engine)."; \
+	  echo; cat "$(BUILD)/timeline.md"; } > benchmarks/TIMELINE.md
+	@cat benchmarks/TIMELINE.md
 
 # ---------------------------------------------------------------- cleanup
 clean:
