@@ -64,7 +64,7 @@ TARGET_SPEC: dict[str, dict[str, Any]] = {
     "parallel": {"type": "int", "default": 8},
 }
 
-# The workflow modules (container_config, container_snapshot, container_alias) work on one container.
+# container_snapshot and container_alias work on one container.
 CONTAINER_SPEC: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["id"]},
 }
