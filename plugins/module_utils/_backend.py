@@ -10,10 +10,14 @@ thread of a task, so implementations share one client or HTTP session and must b
 from __future__ import annotations
 
 import abc
+import threading
+import time
 from typing import Any, Optional
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported, WaitTimeout
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
+
+_WARN_LOCK = threading.Lock()
 
 DEFAULT_STOP_TIMEOUT = 10
 # How long past the stop timeout a graceful stop may take before it counts as hung.
@@ -54,11 +58,24 @@ class ContainerState:
         return f"ContainerState({self.name!r}, {self.status!r}, engine_status={self.engine_status!r})"
 
 
+def wait_timed_out(what: str, started: float) -> WaitTimeout:
+    """The one timeout message of every wait: what was still true, after the time really spent.
+
+    ``started`` is the ``time.monotonic()`` of the wait's start, so the message never claims a
+    shorter (or longer) wait than the one that happened.
+    """
+    return WaitTimeout(f"{what} after {time.monotonic() - started:.0f}s")
+
+
 class Backend(abc.ABC):
     """What an engine must offer for the lifecycle modules."""
 
     #: The value of the ``backend`` option that selects this class.
     name = ""
+
+    #: Lifecycle operations this engine cannot perform, each with why and what to do instead. The driver
+    #: refuses a plan that needs one before anything is changed (in check mode too).
+    missing_operations: dict[str, str] = {}
 
     @abc.abstractmethod
     def inspect(self, ref: str) -> ContainerState:
@@ -71,7 +88,9 @@ class Backend(abc.ABC):
     def resolve(self, refs: list[str]) -> list[ContainerState]:
         """Several containers by name or id, in order: one listing call instead of one read each.
 
-        A single name is read directly; a name the listing does not hold comes back ``absent``.
+        A single name is read directly. A listing may leave containers out (Dockhand hides some, and
+        lists a dead environment as empty), so a name it does not hold is read directly before it is
+        called ``absent``.
         """
         if len(refs) == 1:
             return [self.inspect(refs[0])]
@@ -86,7 +105,7 @@ class Backend(abc.ABC):
             state = by_key.get(ref)
             if state is None:
                 prefixed = [s for s in listed if s.id and s.id.startswith(ref)] if len(ref) >= 4 else []
-                state = prefixed[0] if len(prefixed) == 1 else ContainerState.absent(ref)
+                state = prefixed[0] if len(prefixed) == 1 else self.inspect(ref)
             resolved.append(state)
         return resolved
 
@@ -133,11 +152,22 @@ class Backend(abc.ABC):
     def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
         """State-transition records (``_history`` record shape) of one container, unsorted."""
 
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings recorded for the task result, in order, each once."""
+        return list(self._warning_list())
+
+    def _warning_list(self) -> list[str]:
+        # Created once under a class-wide lock: worker threads may warn at the same moment.
+        with _WARN_LOCK:
+            return self.__dict__.setdefault("_warnings", [])
+
     def warn(self, message: str) -> None:
-        """Record a warning for the task result; each message once."""
-        warnings = self.__dict__.setdefault("warnings", [])
-        if message not in warnings:
-            warnings.append(message)
+        """Record a warning for the task result; each message once (thread-safe)."""
+        warnings = self._warning_list()
+        with _WARN_LOCK:
+            if message not in warnings:
+                warnings.append(message)
 
     # Workflow building blocks (container_config, container_snapshot, container_alias). An engine
     # without the capability keeps these defaults, which refuse with the backend's name.

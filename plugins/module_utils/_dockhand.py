@@ -51,6 +51,12 @@ ACTIONS = {"start": "start", "stop": "stop", "restart": "restart", "pause": "pau
 
 class DockhandBackend(DockerShapedBackend):
     name = "dockhand"
+    missing_operations = {
+        "force-stop": (
+            "Dockhand has no kill endpoint; use force: false (and no force_on_timeout), and bound a graceful "
+            "stop with the container's own stop timeout (docker run --stop-timeout)"
+        ),
+    }
 
     def __init__(
         self,
@@ -178,11 +184,6 @@ class DockhandBackend(DockerShapedBackend):
         return self.own_stop_timeout(container)
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
-        if operation == "force-stop":
-            raise BadInput(
-                "Dockhand has no force-stop (kill) endpoint; use force: false, and set the container's own "
-                "stop timeout (docker run --stop-timeout) to bound a graceful stop"
-            )
         if stop_timeout is not None and operation in ("stop", "restart"):
             self.warn(
                 "Dockhand ignores stop timeouts: the container's own StopTimeout applies (stop_timeout not sent)"

@@ -21,6 +21,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationConflict,
     OperationFailed,
     UnexpectedStatus,
+    Unsupported,
     WaitTimeout,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
@@ -42,6 +43,22 @@ SPARE_ROUNDS = 3
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
+
+
+def missing_capability(
+    backend_name: str, operations: tuple[str, ...], missing: dict[str, str], escalation: bool = False
+) -> Optional[str]:
+    """Why a plan cannot be carried out on this backend, or None when every step is possible.
+
+    ``escalation`` adds the force-stop that ``force_on_timeout`` may need after a graceful stop.
+    """
+    needed = list(operations)
+    if escalation and any(op in ("stop", "restart") for op in operations):
+        needed.append("force-stop")
+    for operation in needed:
+        if operation in missing:
+            return f"backend {backend_name} cannot {operation}: {missing[operation]}; nothing was changed"
+    return None
 
 
 class StateRequest:
@@ -125,10 +142,7 @@ class Converger:
         if target.status == ABSENT and desired != "absent":
             raise ContainerNotFound(target.name)
         state = self._settle(target, deadline)
-        try:
-            operations = plan(state.status, desired, request.force)
-        except PlanRefused as exc:
-            raise OperationFailed(str(exc)) from None
+        operations = self._plan(state.status, desired)
         if request.healthy and self.backend.has_health_check(state) is False:
             raise BadInput("healthy: true, but the container has no health check; nothing was changed")
         if request.check_mode:
@@ -160,16 +174,26 @@ class Converger:
                     desired = "started"  # the restart has happened; from here on, keep it running
                 if final and not request.wait:
                     return state
-            try:
-                operations = plan(state.status, desired, request.force)
-            except PlanRefused as exc:
-                raise OperationFailed(str(exc)) from None
+            operations = self._plan(state.status, desired)
         else:
             if operations:
                 raise OperationFailed(f"gave up after repeated attempts; last error: {last_error}")
         if request.healthy and request.wait:
             state = self.backend.wait_healthy(state, self._remaining(deadline))
         return state
+
+    def _plan(self, status: str, desired: str) -> tuple[str, ...]:
+        """The lifecycle plan, refused as a whole when the backend lacks one of its steps."""
+        try:
+            operations = plan(status, desired, self.request.force)
+        except PlanRefused as exc:
+            raise OperationFailed(str(exc)) from None
+        why_not = missing_capability(
+            self.backend.name, operations, self.backend.missing_operations, self.request.force_on_timeout
+        )
+        if why_not:
+            raise Unsupported(why_not)
+        return operations
 
     def _act(
         self, state: ContainerState, operation: str, result: dict[str, Any], deadline: float, final: bool

@@ -13,6 +13,10 @@ class ConnectionFailed(ContainerOpsError):
     """The engine or API cannot be reached, or refused our credentials."""
 
 
+class EngineLost(ConnectionFailed):
+    """The engine stopped answering while an operation was in flight: its outcome was not observed."""
+
+
 class BadInput(ContainerOpsError):
     """An option value the engine or the collection cannot use."""
 
@@ -35,6 +39,13 @@ class OperationConflict(ContainerOpsError):
 
 class OperationFailed(ContainerOpsError):
     """The engine accepted or attempted an operation that did not complete."""
+
+
+class OperationRejected(ContainerOpsError):
+    """The engine rejected the request itself (a 4xx other than 404, 408, 409 or 429).
+
+    Final: sending the same request again cannot help, so the driver neither retries nor re-plans.
+    """
 
 
 class UnexpectedStatus(OperationFailed):

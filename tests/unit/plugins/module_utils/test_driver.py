@@ -210,3 +210,32 @@ def test_unexpected_exceptions_become_a_reported_error():
 @pytest.mark.parametrize("parallel", [1, 4])
 def test_run_parallel_keeps_order(parallel):
     assert run_parallel(list(range(20)), lambda n: n * n, parallel) == [n * n for n in range(20)]
+
+
+class NoKillEngine(FakeEngine):
+    name = "nokill"
+    missing_operations = {"force-stop": "it has no kill endpoint"}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize(
+    ("status", "options"),
+    [
+        ("paused", {"state": "stopped", "force": True}),
+        ("running", {"state": "restarted", "force": True}),
+        ("paused", {"state": "absent", "force": True}),
+        ("running", {"state": "stopped", "force_on_timeout": True}),
+    ],
+)
+def test_a_plan_needing_a_missing_operation_is_refused_before_any_change(status, options, check_mode):
+    engine = NoKillEngine(status)
+    result = drive(engine, check_mode=check_mode, **options)
+    assert engine.calls == []
+    assert result["error"] == "backend nokill cannot force-stop: it has no kill endpoint; nothing was changed"
+    assert not result["changed"] and result["actions"] == [] and result["status"] == status
+
+
+def test_a_plan_without_the_missing_operation_goes_ahead():
+    engine = NoKillEngine("paused")
+    result = drive(engine, state="stopped")
+    assert engine.calls == ["resume", "stop"] and "error" not in result

@@ -196,10 +196,9 @@ def test_dockhand_generic_500_is_explained_from_the_container_state(dockhand_log
 
 
 @responses.activate
-def test_dockhand_has_no_force_stop_and_says_so(dockhand_login):
+def test_dockhand_declares_that_it_cannot_force_stop(dockhand_login):
     backend = DockhandBackend(ApiClient(DH, timeout=5, retries=0), 1, None, "admin", "pw", 0.01)
-    with pytest.raises(errors.BadInput, match="no force-stop"):
-        backend.perform(ContainerState("b" * 64, "web", "running", "running"), "force-stop", None)
+    assert "no kill endpoint" in backend.missing_operations["force-stop"]
 
 
 @responses.activate
