@@ -16,6 +16,9 @@ options:
       - V(hoody) is the Hoody API v1 (container platform, Bearer token).
       - V(dockhand) is a Dockhand server's REST API (session login or API token).
       - The same playbook works on every backend; only the connection options differ.
+      - Container names and ids are checked before anything is sent; V(docker) and V(dockhand) take
+        Docker's names (C([a-zA-Z0-9][a-zA-Z0-9_.-]*)) or hex ids, V(hoody) names of 1 to 100 characters
+        without C(/), C(\\), C(?), C(#), C(%) or control characters, or 24-hex ids.
       - If not set, the environment variable E(CONTAINEROPS_BACKEND) is used.
     type: str
     default: docker
@@ -24,6 +27,7 @@ options:
     description:
       - Seconds to wait for one engine request before giving up on it.
       - Long operations (a graceful stop) get their own allowance on top of this.
+      - From 1 to 3600.
       - If not set, the environment variable E(CONTAINEROPS_TIMEOUT) is used.
     type: int
     default: 60
@@ -33,6 +37,7 @@ options:
         504) is tried again, with exponential backoff and jitter.
       - A lifecycle operation is never resent blindly; the module re-reads the container's status and
         plans again instead.
+      - From 0 to 10.
     type: int
     default: 3
   tls:
@@ -60,7 +65,7 @@ options:
     type: path
   client_key:
     description:
-      - Private key of O(client_cert).
+      - Private key of O(client_cert). O(client_cert) and O(client_key) go together.
       - Docker, defaults to C(key.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
     type: path
 requirements:
@@ -74,6 +79,7 @@ options:
   docker_host:
     description:
       - The Docker daemon to connect to, as C(unix://), C(tcp://) or C(ssh://) URL.
+      - O(tls) and O(validate_certs) are refused with a C(unix://) socket.
       - If not set, the environment variable E(DOCKER_HOST) is used.
     type: str
     default: unix:///var/run/docker.sock
@@ -89,6 +95,7 @@ options:
         E(HOODY_API_URL) or E(HOODY_BASE_URL) are used first.
       - V(dockhand), required; if not set, the environment variable E(DOCKHAND_URL) is used.
       - Redirects are never followed, so credentials are only ever sent to this origin.
+      - A password written into the URL (C(https://user:password@host)) is masked in every output.
     type: str
   api_token:
     description:

@@ -12,6 +12,8 @@ options:
     description:
       - Names or ids of the containers to work on. A plain string is one container.
       - At least one of O(name) and O(filters) is required; containers matched by both are worked on once.
+      - An empty or null O(name), or an empty name in it, is an error; so is a name the backend does not
+        allow (see O(backend)).
     type: list
     elements: str
     aliases: [names, id]
@@ -19,6 +21,9 @@ options:
     description:
       - Select containers on the engine. Every given key must match.
       - Matching no container is not an error; the result is an empty list.
+      - A selection never widens by accident. An empty O(filters), or a key given an empty value
+        (C(name: ""), C(label: []), C(status: []), C(project: ""), null), is an error before anything
+        is read or changed, so a template that renders to nothing cannot select every container.
     type: dict
     suboptions:
       name:
@@ -39,7 +44,7 @@ options:
         type: str
   parallel:
     description:
-      - How many containers are worked on at once.
+      - How many containers are worked on at once, from 1 to 1000.
       - A failure on one container does not stop the others; the task fails at the end and lists each
         failed container with the status it was left in.
     type: int

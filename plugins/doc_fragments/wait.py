@@ -21,12 +21,14 @@ options:
   wait_timeout:
     description:
       - Seconds one container may take to reach its state, waits for health included.
+      - From 1 to 86400.
     type: int
     default: 300
   poll_interval:
     description:
       - REST backends only, first delay between status polls; later polls back off from it.
       - Docker does not poll; it waits on engine events.
+      - From 0.05 to 60.
     type: float
     default: 0.5
 """

@@ -10,6 +10,7 @@ thread of a task, so implementations share one client or HTTP session and must b
 from __future__ import annotations
 
 import abc
+import re
 import threading
 import time
 from typing import Any, Optional
@@ -72,6 +73,11 @@ class Backend(abc.ABC):
 
     #: The value of the ``backend`` option that selects this class.
     name = ""
+
+    #: What a container name or id must look like on this engine (matched whole), and how to say it. Checked
+    #: before any request, so a name can never reach another container through its URL (``a/../b``).
+    ref_pattern = re.compile(r"[^\x00-\x1f/\\?#%]{1,100}")
+    ref_rule = "1 to 100 characters without control characters, /, \\, ?, # or %"
 
     #: Lifecycle operations this engine cannot perform, each with why and what to do instead. The driver
     #: refuses a plan that needs one before anything is changed (in check mode too).

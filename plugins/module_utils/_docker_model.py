@@ -8,6 +8,7 @@ health and reports through these functions and need no Docker SDK for it.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
@@ -114,6 +115,10 @@ def network_runtime(data: dict[str, Any]) -> dict[str, Any]:
 
 class DockerShapedBackend(Backend):
     """What the Docker and Dockhand backends share: both read containers as Docker's inspect JSON."""
+
+    # Docker's own rule for container names; a hex id (full or a prefix) matches it too.
+    ref_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    ref_rule = "a Docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*) or a hex id"
 
     def inspected(self, container: ContainerState) -> ContainerState:
         """The container with its full inspect data; a state from a listing carries only a summary."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import time
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, _load_params, env_fallback, missing_required_lib
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody, _http
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
@@ -71,10 +72,80 @@ CONTAINER_SPEC: dict[str, dict[str, Any]] = {
 
 FILTER_KEYS = ("name", "label", "status", "project")
 
+BACKEND_CLASSES: dict[str, type[Backend]] = {
+    "docker": _docker.DockerBackend,
+    "hoody": _hoody.HoodyBackend,
+    "dockhand": _dockhand.DockhandBackend,
+}
+
+# The documented range of every number option, inclusive: a value outside is a slip (10**12 seconds is
+# 31,700 years), refused with the range before anything is read. (low, high, unit)
+BOUNDS: dict[str, tuple[float, float, str]] = {
+    "timeout": (1, 3600, " seconds"),
+    "retries": (0, 10, ""),
+    "parallel": (1, 1000, ""),
+    "stop_timeout": (0, 86400, " seconds"),
+    "wait_timeout": (1, 86400, " seconds"),
+    "poll_interval": (0.05, 60, " seconds"),
+}
+
+DOCKER_HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise BadInput(message)
+
+
+def _given_options(keys: tuple[str, ...]) -> set[str]:
+    """Which of ``keys`` the task set explicitly, null included (Ansible's params cannot tell)."""
+    try:
+        raw = _load_params()
+    except Exception:  # pragma: no cover - the arguments were read once already by AnsibleModule
+        return set()
+    return {key for key in keys if key in raw}
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _validated_filters(filters: Any) -> dict[str, Any]:
+    """The filters with lists normalised; an empty one, or an empty value, is refused by name."""
+    allowed = ", ".join(FILTER_KEYS)
+    _require(isinstance(filters, dict), f"filters must be a dict with keys among {allowed}")
+    unknown = sorted(set(filters) - set(FILTER_KEYS))
+    _require(not unknown, f"filters: unknown key(s) {', '.join(unknown)}; allowed: {allowed}")
+    _require(
+        bool(filters),
+        f"filters is empty, which would select every container on the engine; give at least one of {allowed}",
+    )
+    empty = [key for key in FILTER_KEYS if key in filters and _empty(filters[key])]
+    _require(
+        not empty,
+        f"filters.{', filters.'.join(empty)} is empty (a template that rendered to nothing?); an empty filter "
+        "would select every container, so give it a value or leave the key out",
+    )
+    result = dict(filters)
+    for key in ("label", "status"):
+        value = result.get(key)
+        if isinstance(value, str):
+            value = [value]
+        _require(
+            value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+            f"filters.{key} must be a list of strings, got {filters[key]!r}",
+        )
+        blank = [v for v in value or [] if not v.strip() or v.startswith("=")]
+        _require(not blank, f"filters.{key} holds an empty entry {blank[0]!r}" if blank else "")
+        result[key] = value
+    bad = sorted(set(result.get("status") or []) - set(STATUSES))
+    _require(not bad, f"filters.status: unknown status(es) {', '.join(bad)}; allowed: {', '.join(STATUSES)}")
+    for key in ("name", "project"):
+        _require(
+            result.get(key) is None or isinstance(result[key], str),
+            f"filters.{key} must be a string, got {result[key]!r}",
+        )
+    return result
 
 
 def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
@@ -106,42 +177,71 @@ class LifecycleModule:
         self._backend: Optional[Backend] = None
 
     def validate(self) -> None:
-        """Bounds Ansible's type checks cannot express."""
+        """What Ansible's type checks cannot express, refused before anything is read or changed."""
         params = self.params
-        _require(params["timeout"] > 0, f"timeout must be a positive number of seconds, got {params['timeout']}")
-        _require(params["retries"] >= 0, f"retries must be 0 or more, got {params['retries']}")
-        if "parallel" in params:
-            _require(params["parallel"] >= 1, f"parallel must be 1 or more, got {params['parallel']}")
-        if params.get("stop_timeout") is not None:
-            _require(params["stop_timeout"] >= 0,
-                     f"stop_timeout must be 0 or more seconds, got {params['stop_timeout']}")
-        if "wait_timeout" in params:
-            _require(params["wait_timeout"] > 0,
-                     f"wait_timeout must be a positive number of seconds, got {params['wait_timeout']}")
-        if params.get("filters") is not None:
-            self.params["filters"] = self._validated_filters(params["filters"])
-        for name in params.get("name") or []:
-            _require(bool(name and name.strip()), "name must not contain empty container names")
-
-    @staticmethod
-    def _validated_filters(filters: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(filters) - set(FILTER_KEYS))
-        _require(not unknown, f"filters: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(FILTER_KEYS)}")
-        result = dict(filters)
-        for key in ("label", "status"):
-            value = result.get(key)
-            if isinstance(value, str):
-                value = [value]
+        for option, (low, high, unit) in BOUNDS.items():
+            value = params.get(option)
             _require(
-                value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
-                f"filters.{key} must be a list of strings",
+                value is None or low <= value <= high,
+                f"{option} must be between {low:g} and {high:g}{unit}, got {value!r}",
             )
-            result[key] = value
-        bad = sorted(set(result.get("status") or []) - set(STATUSES))
-        _require(not bad, f"filters.status: unknown status(es) {', '.join(bad)}; allowed: {', '.join(STATUSES)}")
-        for key in ("name", "project"):
-            _require(result.get(key) is None or isinstance(result[key], str), f"filters.{key} must be a string")
-        return result
+        self._validate_connection()
+        if "filters" in params:
+            self._validate_targets()
+        elif isinstance(params.get("name"), str):
+            self.valid_ref(params["name"])
+
+    def _validate_connection(self) -> None:
+        params = self.params
+        if params["backend"] == "docker":
+            scheme = urlsplit(params["docker_host"] or "").scheme
+            _require(
+                scheme in DOCKER_HOST_SCHEMES,
+                f"docker_host must be a {', '.join(s + '://' for s in DOCKER_HOST_SCHEMES)} URL, "
+                f"got {params['docker_host']!r}",
+            )
+            _require(
+                scheme != "unix" or not (params["tls"] or params["validate_certs"]),
+                f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {params['docker_host']}; "
+                "unset them (or DOCKER_TLS / DOCKER_TLS_VERIFY) or use tcp://",
+            )
+        _require(
+            bool(params["client_cert"]) == bool(params["client_key"]),
+            "client_cert and client_key go together: give both, or neither",
+        )
+        password = urlsplit(params["api_url"] or "").password
+        if password:
+            self.module.no_log_values.add(password)
+
+    def _validate_targets(self) -> None:
+        """A selection never widens by accident: every given name and filter must say something."""
+        params = self.params
+        if params["name"] is not None or _given_options(("name", "names", "id")):
+            names = params["name"]
+            _require(
+                bool(names),
+                f"name is {'empty' if names is not None else 'null'}: give the containers to work on, "
+                "or leave name out and use filters",
+            )
+            for name in names:
+                self.valid_ref(name)
+        if params["filters"] is not None or _given_options(("filters",)):
+            _require(params["filters"] is not None, "filters is null: give at least one of " + ", ".join(FILTER_KEYS))
+            params["filters"] = _validated_filters(params["filters"])
+
+    def valid_ref(self, ref: Any) -> str:
+        """``ref`` when it is a container name or id this backend allows; else a ``BadInput`` naming it."""
+        backend_class = BACKEND_CLASSES[self.params["backend"]]
+        _require(
+            isinstance(ref, str) and bool(ref.strip()),
+            f"name must not be empty or blank, got {ref!r}: give a container name or id",
+        )
+        _require(
+            backend_class.ref_pattern.fullmatch(ref) is not None,
+            f"name {ref!r} is not a container name or id: backend {backend_class.name} allows "
+            f"{backend_class.ref_rule}",
+        )
+        return ref
 
     @property
     def backend(self) -> Backend:
@@ -232,8 +332,7 @@ class LifecycleModule:
 
     def the_container(self, must_exist: bool = True) -> ContainerState:
         """The one container named by ``name``; a missing one fails unless ``must_exist`` is false."""
-        name = self.params["name"]
-        _require(bool(name and name.strip()), "name must be a container name or id")
+        name = self.valid_ref(self.params["name"])
         container = self.backend.inspect(name)
         if must_exist and container.status == ABSENT:
             raise ContainerNotFound(name)

@@ -69,7 +69,7 @@ options:
     type: bool
     default: false
   stop_timeout:
-    description: Seconds between the graceful stop signal and SIGKILL for the stop of O(restart_to_apply).
+    description: Seconds between the graceful stop signal and SIGKILL for the stop of O(restart_to_apply), 0 to 86400.
     type: int
 seealso:
   - module: containerops.lifecycle.container_state

@@ -65,10 +65,10 @@ options:
     type: bool
     default: false
   stop_timeout:
-    description: Docker, seconds between stop signal and SIGKILL when the container is stopped to be recreated.
+    description: Docker, seconds between stop signal and SIGKILL when it is stopped to be recreated, 0 to 86400.
     type: int
   wait_timeout:
-    description: Seconds to wait for a restored container to settle.
+    description: Seconds to wait for a restored container to settle (1 to 86400).
     type: int
     default: 300
 seealso:

@@ -54,7 +54,7 @@ options:
   stop_timeout:
     description:
       - Seconds between the graceful stop signal (SIGTERM) and SIGKILL.
-      - V(0) is honoured and kills at once after SIGTERM.
+      - V(0) is honoured and kills at once after SIGTERM. At most 86400.
       - When not set, the engine's default for the container applies (Docker, the container's
         C(StopTimeout), else 10 seconds).
     type: int
@@ -208,7 +208,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._driver imp
     StateRequest,
     run_parallel,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import DESIRED_STATES
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
 from ansible_collections.containerops.lifecycle.plugins.module_utils._results import task_result
@@ -227,8 +226,6 @@ ARGUMENT_SPEC = {
 
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
-    if params["poll_interval"] <= 0:
-        raise BadInput(f"poll_interval must be a positive number of seconds, got {params['poll_interval']}")
     request = StateRequest(
         state=params["state"],
         force=params["force"],

@@ -79,10 +79,12 @@ options:
     description: Only transitions from these canonical statuses.
     type: list
     elements: str
+    choices: [running, stopped, paused, failed, creating, copying, claiming, restarting, removing, deleting, absent]
   to_status:
     description: Only transitions to these canonical statuses.
     type: list
     elements: str
+    choices: [running, stopped, paused, failed, creating, copying, claiming, restarting, removing, deleting, absent]
 seealso:
   - module: containerops.lifecycle.container_state
 """
@@ -183,7 +185,8 @@ stats:
 import datetime
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerNotFound
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
 
 ARGUMENT_SPEC = {
@@ -195,8 +198,8 @@ ARGUMENT_SPEC = {
     "sort_order": {"type": "str", "default": "desc", "choices": ["asc", "desc"]},
     "since": {"type": "str"},
     "until": {"type": "str"},
-    "from_status": {"type": "list", "elements": "str"},
-    "to_status": {"type": "list", "elements": "str"},
+    "from_status": {"type": "list", "elements": "str", "choices": list(STATUSES)},
+    "to_status": {"type": "list", "elements": "str", "choices": list(STATUSES)},
 }
 
 
@@ -225,6 +228,8 @@ def run(lifecycle: LifecycleModule) -> dict:
         since=since.timestamp() if since else None,
         until=until.timestamp() if until else None,
     )
+    if not records and lifecycle.backend.inspect(params["name"]).status == ABSENT:
+        raise ContainerNotFound(params["name"], "no such container, and the engine has no history under that name")
     records = _history.select_records(
         records, since=since, until=until, from_status=params["from_status"], to_status=params["to_status"]
     )
