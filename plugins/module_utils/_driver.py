@@ -29,7 +29,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RESULT_OF,
     SETTLED,
     PlanRefused,
-    is_transitional,
+    must_settle,
     plan,
     simulate,
 )
@@ -130,7 +130,7 @@ class Converger:
         return max(deadline - time.monotonic(), 0.0)
 
     def _settle(self, state: ContainerState, deadline: float) -> ContainerState:
-        if not is_transitional(state.status):
+        if not must_settle(state.status, self.request.state):
             return state
         if not self.request.wait:
             raise WaitTimeout(f"it is {state.status!r} (transitional) and wait is false, so it was not waited out")

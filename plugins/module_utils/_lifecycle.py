@@ -30,6 +30,9 @@ ALLOWED_OPERATIONS = {
 }
 for _status in TRANSITIONAL:
     ALLOWED_OPERATIONS[_status] = ()
+# A crash loop never settles: Docker stops or kills a restarting container at once (and its restart
+# policy then leaves it stopped), so waiting for it to settle would only wait out the timeout.
+ALLOWED_OPERATIONS["restarting"] = ("stop", "force-stop")
 
 # The settled status each operation leads to.
 RESULT_OF = {
@@ -71,6 +74,9 @@ _GRACEFUL_PLANS = {
     ("absent", PAUSED): ("resume", "stop", "delete"),
     ("absent", FAILED): ("delete",),
     ("absent", ABSENT): (),
+    # Transitional statuses are waited out, except where acting at once is the only way out.
+    ("stopped", "restarting"): ("stop",),
+    ("absent", "restarting"): ("stop", "delete"),
 }
 
 # With force, a graceful stop becomes an immediate kill; a forced restart is kill then start.
@@ -90,6 +96,11 @@ def is_transitional(status: str) -> bool:
     return status in TRANSITIONAL
 
 
+def must_settle(status: str, desired: str) -> bool:
+    """Whether a container in ``status`` has to be waited out before planning for ``desired``."""
+    return is_transitional(status) and (desired, status) not in _GRACEFUL_PLANS
+
+
 def plan(status: str, desired: str, force: bool = False) -> tuple[str, ...]:
     """Return the operations that drive a container in ``status`` to ``desired``.
 
@@ -100,7 +111,7 @@ def plan(status: str, desired: str, force: bool = False) -> tuple[str, ...]:
         raise ValueError(f"unknown desired state {desired!r}; expected one of {', '.join(DESIRED_STATES)}")
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-    if is_transitional(status):
+    if must_settle(status, desired):
         raise ValueError(f"status {status!r} is transitional: wait for it to settle before planning")
     try:
         operations = _GRACEFUL_PLANS[(desired, status)]

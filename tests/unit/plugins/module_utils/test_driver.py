@@ -196,8 +196,15 @@ def test_unhealthy_fails_the_target():
 
 
 def test_wait_false_does_not_wait_out_a_transitional_status():
-    result = drive(FakeEngine("restarting"), state="stopped", wait=False)
+    result = drive(FakeEngine("restarting"), state="started", wait=False)
     assert "transitional" in result["error"]
+
+
+@pytest.mark.parametrize(("state", "calls"), [("stopped", ["stop"]), ("absent", ["stop", "delete"])])
+def test_a_crash_loop_is_stopped_at_once_not_waited_out(state, calls):
+    engine = FakeEngine("restarting")
+    result = drive(engine, state=state)
+    assert engine.calls == calls and result["changed"] and "error" not in result
 
 
 def test_unexpected_exceptions_become_a_reported_error():

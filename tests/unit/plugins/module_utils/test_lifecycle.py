@@ -25,12 +25,14 @@ def test_vocabulary_matches_the_design():
     assert lc.ALLOWED_OPERATIONS[lc.PAUSED] == ("resume",)
     assert lc.ALLOWED_OPERATIONS[lc.FAILED] == ("delete",)
     for status in lc.TRANSITIONAL:
-        assert lc.ALLOWED_OPERATIONS[status] == ()
+        expected = ("stop", "force-stop") if status == "restarting" else ()
+        assert lc.ALLOWED_OPERATIONS[status] == expected
 
 
 @pytest.mark.parametrize(("status", "desired", "force"), ALL_CASES)
 def test_every_combination_plans_a_legal_path_or_refuses(status, desired, force):
-    if lc.is_transitional(status):
+    if lc.must_settle(status, desired):
+        assert lc.is_transitional(status)
         with pytest.raises(ValueError, match="transitional"):
             lc.plan(status, desired, force)
         return
@@ -67,6 +69,11 @@ def test_every_combination_plans_a_legal_path_or_refuses(status, desired, force)
         ("failed", "absent", False, ("delete",)),
         ("absent", "absent", False, ()),
         ("running", "started", True, ()),
+        # A crash loop is stopped or removed at once instead of being waited out.
+        ("restarting", "stopped", False, ("stop",)),
+        ("restarting", "stopped", True, ("force-stop",)),
+        ("restarting", "absent", False, ("stop", "delete")),
+        ("restarting", "absent", True, ("force-stop", "delete")),
     ],
 )
 def test_plans_operators_rely_on(status, desired, force, expected):
@@ -106,3 +113,10 @@ def test_any_sequence_of_requests_converges_and_repeats_are_no_ops(start, desire
         assert lc.is_satisfied(status, desired) or desired == "restarted"
         if desired != "restarted":
             assert lc.plan(status, desired, force) == ()
+
+
+@pytest.mark.parametrize("status", lc.TRANSITIONAL)
+@pytest.mark.parametrize("desired", lc.DESIRED_STATES)
+def test_only_a_crash_loop_is_acted_on_before_it_settles(status, desired):
+    acts_at_once = status == "restarting" and desired in ("stopped", "absent")
+    assert lc.must_settle(status, desired) is not acts_at_once
