@@ -16,13 +16,15 @@ import time
 from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported, WaitTimeout
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF
 
 _WARN_LOCK = threading.Lock()
 
 DEFAULT_STOP_TIMEOUT = 10
 # How long past the stop timeout a graceful stop may take before it counts as hung.
 STOP_MARGIN = 10
+# How long an operation whose answer was lost (other than a stop) may take to show its effect.
+LOST_ANSWER_WINDOW = 5.0
 
 
 class ContainerState:
@@ -125,6 +127,31 @@ class Backend(abc.ABC):
         ``ContainerNotFound`` when the container is gone, ``WaitTimeout`` when a graceful stop
         did not finish within ``stop_timeout`` plus the engine's margin, and ``OperationFailed``.
         """
+
+    # A lifecycle request whose answer was lost (``OutcomeUnknown``) is never resent blindly: the driver
+    # asks for evidence that it took effect first, and re-plans from what the engine shows.
+
+    def evidence_mark(self, container: ContainerState, operation: str) -> Any:
+        """Taken before an operation, for ``took_effect`` (a restart leaves the status as it was)."""
+        return None
+
+    def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
+        """Whether an operation whose answer was lost has taken effect, watched for as long as it may take.
+
+        By default: the status the operation leads to is observed in time. A restart cannot be told
+        from its status, so without a backend's own evidence it counts as not done.
+        """
+        if operation == "restart":
+            return False
+        expected = RESULT_OF[operation]
+        window = self.stop_deadline(container, None) if operation == "stop" else LOST_ANSWER_WINDOW
+        deadline = time.monotonic() + window
+        while True:
+            if self.inspect(container.ref).status == expected:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.25)
 
     def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
         """Seconds after which a graceful stop counts as hung: the stop timeout in force plus a margin."""

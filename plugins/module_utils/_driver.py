@@ -16,10 +16,13 @@ from typing import Any, Callable, Optional, TypeVar
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
+    ConnectionFailed,
     ContainerNotFound,
     ContainerOpsError,
+    EngineLost,
     OperationConflict,
     OperationFailed,
+    OutcomeUnknown,
     UnexpectedStatus,
     Unsupported,
     WaitTimeout,
@@ -39,6 +42,8 @@ R = TypeVar("R")
 
 # Extra rounds allowed beyond the first plan's length for re-planning after concurrent changes.
 SPARE_ROUNDS = 3
+# The status reported when the engine could not be asked after a failure: nobody observed one.
+UNKNOWN = "unknown"
 
 
 def _ms(seconds: float) -> int:
@@ -121,8 +126,11 @@ class Converger:
         return result
 
     def _observe_after_failure(self, state: ContainerState) -> ContainerState:
+        """The container as the engine shows it after a failure; ``unknown`` when the engine cannot say."""
         try:
             return self.backend.inspect(state.ref)
+        except ConnectionFailed:
+            return ContainerState(state.id, state.name, UNKNOWN, None)
         except ContainerOpsError:
             return state
 
@@ -200,12 +208,16 @@ class Converger:
     ) -> ContainerState:
         """Perform one operation (escalating a hung graceful stop if asked) and observe its outcome."""
         escalate = self.request.force_on_timeout and operation in ("stop", "restart")
+        mark = self.backend.evidence_mark(state, operation)
         began = time.monotonic()
         try:
-            forced = self.backend.perform(state, operation, self.request.stop_timeout)
+            forced = self._perform(state, operation, mark)
             if escalate:
                 window = min(self.backend.stop_deadline(state, self.request.stop_timeout), self._remaining(deadline))
                 self.backend.wait_for(state, (RESULT_OF[operation],), window)
+        except EngineLost as exc:
+            self._record(result, operation, began, False, error=str(exc))  # in flight: it may have happened
+            raise
         except (WaitTimeout, OperationFailed) as exc:
             if not escalate:
                 raise
@@ -228,6 +240,21 @@ class Converger:
                 detail = f" (exit code {exit_code})"
             raise UnexpectedStatus(f"{operation} left it {observed.status!r} instead of {expected!r}{detail}")
         return observed
+
+    def _perform(self, state: ContainerState, operation: str, mark: Any) -> bool:
+        """One request; when its answer is lost, it counts only once the engine shows its effect.
+
+        Without that evidence it fails as ``OperationFailed``, so the caller re-reads the container and
+        plans again from what is there: a lost request is resent only when it visibly did not happen.
+        """
+        try:
+            return self.backend.perform(state, operation, self.request.stop_timeout)
+        except OutcomeUnknown as exc:
+            if self.backend.took_effect(state, operation, mark):
+                return operation == "force-stop"
+            raise OperationFailed(
+                f"{operation} may not have reached the engine ({exc}); the container shows no effect of it"
+            ) from None
 
     def _escalate(
         self, state: ContainerState, operation: str, result: dict[str, Any], deadline: float

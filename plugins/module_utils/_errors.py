@@ -17,6 +17,10 @@ class EngineLost(ConnectionFailed):
     """The engine stopped answering while an operation was in flight: its outcome was not observed."""
 
 
+class OutcomeUnknown(ContainerOpsError):
+    """A non-idempotent request failed in flight: the engine may or may not have acted on it."""
+
+
 class BadInput(ContainerOpsError):
     """An option value the engine or the collection cannot use."""
 

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from typing import Any, Optional
+from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
@@ -24,14 +25,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     ContainerNotFound,
     OperationConflict,
     OperationFailed,
+    OperationRejected,
+    OutcomeUnknown,
     WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
-    ApiClient,
-    ApiError,
-    OutcomeUnknown,
-    poll,
-)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError, poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     FAILED,
@@ -93,6 +91,7 @@ class HoodyBackend(Backend):
         client.set_bearer(token)
         self._directory: Optional[list[dict[str, Any]]] = None
         self._restart_marks: dict[str, Optional[str]] = {}
+        self._marks_lock = threading.Lock()
         self._waiters = 0
         self._snapshot_lock = threading.Lock()
         self._snapshot: tuple[float, dict[str, dict[str, Any]]] = (float("-inf"), {})
@@ -192,32 +191,36 @@ class HoodyBackend(Backend):
                 "backend hoody has no stop timeout: the platform's own grace period applies; "
                 "stop_timeout only bounds how long force_on_timeout waits"
             )
-        # A restart leaves the status 'running' before and after: its status-log record is the evidence.
-        mark = self._newest_log_id(container) if operation == "restart" else None
+        path = f"/api/v1/containers/{quote(container.id or '', safe='')}"
         try:
             if operation == "delete":
-                self._call("DELETE", f"/api/v1/containers/{container.id}")
+                self._call("DELETE", path)
                 return False
-            data = self._call("POST", f"/api/v1/containers/{container.id}/{operation}")
-        except OutcomeUnknown as exc:
-            self._decide_after_loss(container, operation, mark, str(exc))
+            data = self._call("POST", f"{path}/{operation}")
         except ApiError as exc:
             if exc.status == 404:
                 raise ContainerNotFound(container.name, f"it disappeared during {operation}") from None
-            if exc.status in (400, 409):
+            if exc.status == 409:
                 raise OperationConflict(f"Hoody refused {operation}: {exc.message}") from None
-            if exc.status not in (502, 503, 504):
-                raise OperationFailed(f"{operation} failed: {exc}") from None
-            self._decide_after_loss(container, operation, mark, str(exc))
-        else:
-            if isinstance(data, dict) and data.get("error"):
-                raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
-        if operation == "restart":
-            self._restart_marks[container.id] = mark
+            if exc.status in (408, 502, 503, 504):
+                raise OutcomeUnknown(f"POST {operation} answered HTTP {exc.status}") from None
+            if 400 <= exc.status < 500:
+                raise OperationRejected(f"Hoody rejected {operation} ({exc.status}: {exc.message})") from None
+            raise OperationFailed(f"{operation} failed: {exc}") from None
+        if isinstance(data, dict) and data.get("error"):
+            raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
         return operation == "force-stop"
 
-    def _decide_after_loss(self, container: ContainerState, operation: str, mark: Optional[str], why: str) -> None:
-        """A POST whose answer was lost: look for evidence it took effect before anyone sends it again."""
+    def evidence_mark(self, container: ContainerState, operation: str) -> Any:
+        """Before a restart, the newest status-log record: the restart's own record will be newer."""
+        if operation != "restart":
+            return None
+        mark = self._newest_log_id(container)
+        with self._marks_lock:
+            self._restart_marks[container.id] = mark
+        return mark
+
+    def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
         expected = RESULT_OF[operation]
         window = max(self.poll_interval * 4, 1.0)
         try:
@@ -225,10 +228,9 @@ class HoodyBackend(Backend):
                 poll(lambda: self._restarted(container, mark), bool, window, self.poll_interval)
             else:
                 poll(lambda: self.inspect(container.ref).status, lambda s: s == expected, window, self.poll_interval)
-            return
         except TimeoutError:
-            pass
-        raise OperationFailed(f"{operation} may not have reached Hoody ({why}); its status shows no effect yet")
+            return False
+        return True
 
     def _newest_log(self, container: ContainerState) -> Optional[dict[str, Any]]:
         data = (
@@ -261,8 +263,9 @@ class HoodyBackend(Backend):
         give_up = {FAILED, ABSENT, "deleting"} - set(statuses)
         if ABSENT in statuses:
             give_up.discard("deleting")
-        confirm_restart = RUNNING in statuses and container.id in self._restart_marks
-        restart_mark = self._restart_marks.pop(container.id, None) if confirm_restart else None
+        with self._marks_lock:
+            confirm_restart = RUNNING in statuses and container.id in self._restart_marks
+            restart_mark = self._restart_marks.pop(container.id, None) if confirm_restart else None
         trust_status_at = time.monotonic() + self.stop_deadline(container, None)
 
         def done(state: ContainerState) -> bool:

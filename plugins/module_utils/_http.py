@@ -20,6 +20,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     BadInput,
     ConnectionFailed,
     ContainerOpsError,
+    OutcomeUnknown,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
 
@@ -44,10 +45,6 @@ class ApiError(ContainerOpsError):
         self.status = status
         self.message = message
         self.body = body
-
-
-class OutcomeUnknown(ContainerOpsError):
-    """A non-idempotent request failed in flight: the server may or may not have acted on it."""
 
 
 def _retry_after(response: Any) -> float:

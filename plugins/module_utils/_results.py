@@ -11,6 +11,12 @@ def _status_lines(entries: list[dict[str, Any]], key: str) -> str:
     return "".join(f"{entry['name']}: {entry[key]}\n" for entry in sorted(entries, key=lambda e: e["name"]))
 
 
+def _left(entry: dict[str, Any]) -> str:
+    if entry.get("status") == "unknown":
+        return "status unknown: the engine could not be asked afterwards"
+    return f"left {entry.get('status')!r}"
+
+
 def task_result(entries: list[dict[str, Any]], action: str, with_diff: bool) -> dict[str, Any]:
     """Assemble what a multi-target module returns; per-target errors fail the task at the end."""
     result: dict[str, Any] = {
@@ -28,9 +34,7 @@ def task_result(entries: list[dict[str, Any]], action: str, with_diff: bool) -> 
         }
     failed = [entry for entry in entries if entry.get("error")]
     if failed:
-        details = "; ".join(
-            f"{entry['name']}: {entry['error']} (left {entry.get('status')!r})" for entry in failed
-        )
+        details = "; ".join(f"{entry['name']}: {entry['error']} ({_left(entry)})" for entry in failed)
         result["failed"] = True
         result["msg"] = f"{action} failed for {len(failed)} of {len(entries)} container(s): {details}"
     return result

@@ -246,3 +246,65 @@ def test_a_plan_without_the_missing_operation_goes_ahead():
     engine = NoKillEngine("paused")
     result = drive(engine, state="stopped")
     assert engine.calls == ["resume", "stop"] and "error" not in result
+
+
+class LossyEngine(FakeEngine):
+    """Loses the answer to the first request of an operation; ``applied`` says whether it still happened."""
+
+    def __init__(self, status: str, applied: bool) -> None:
+        super().__init__(status)
+        self.applied = applied
+        self.lost = False
+
+    def perform(self, container, operation, stop_timeout):
+        if not self.lost:
+            self.lost = True
+            self.calls.append(operation)
+            if self.applied:
+                self.status = RESULT_OF[operation]
+            raise errors.OutcomeUnknown(f"POST {operation} failed in flight (ConnectionError)")
+        return super().perform(container, operation, stop_timeout)
+
+    def took_effect(self, container, operation, mark):
+        return self.status == RESULT_OF[operation]
+
+
+def test_a_lost_answer_with_evidence_is_not_sent_again():
+    engine = LossyEngine("running", applied=True)
+    result = drive(engine, state="paused")
+    assert engine.calls == ["pause"] and "error" not in result and result["status"] == "paused"
+    assert [a["operation"] for a in result["actions"]] == ["pause"]
+
+
+def test_a_lost_answer_without_evidence_is_sent_again_after_a_fresh_read():
+    engine = LossyEngine("running", applied=False)
+    result = drive(engine, state="paused")
+    assert engine.calls == ["pause", "pause"] and "error" not in result and result["status"] == "paused"
+
+
+class VanishingEngine(FakeEngine):
+    """The engine stops answering during a stop: the stop may or may not have happened."""
+
+    def perform(self, container, operation, stop_timeout):
+        self.calls.append(operation)
+        self.gone = True
+        raise errors.EngineLost(f"engine lost during {operation}: connection reset")
+
+    def inspect(self, ref):
+        if getattr(self, "gone", False):
+            raise errors.ConnectionFailed("cannot reach the engine")
+        return super().inspect(ref)
+
+
+def test_engine_lost_mid_stop_reports_the_attempt_and_an_unknown_status():
+    result = drive(VanishingEngine("running"), state="stopped")
+    assert result["status"] == "unknown" and result["engine_status"] is None
+    assert result["actions"][0]["operation"] == "stop" and "engine lost during stop" in result["actions"][0]["error"]
+    assert "engine lost during stop" in result["error"]
+
+
+def test_a_rejected_request_is_final():
+    engine = FakeEngine("running")
+    engine.faults["stop"] = [errors.OperationRejected("rejected stop (400: Invalid operation)")]
+    result = drive(engine, state="stopped")
+    assert engine.calls == ["stop"] and "rejected stop" in result["error"]

@@ -16,6 +16,7 @@ import responses
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
 
@@ -64,16 +65,26 @@ def test_401_says_check_the_token_without_echoing_it(hoody):
     "answer",
     [
         {"status": 409, "json": {"statusCode": 409, "error": "Conflict", "message": "Container is paused"}},
-        {"status": 400, "json": {"statusCode": 400, "error": "Bad Request", "message": "Invalid operation"}},
         {"status": 200, "json": envelope({"error": True, "message": "Container is paused"})},
     ],
-    ids=["409", "400", "data.error in a 200"],
+    ids=["409", "data.error in a 200"],
 )
 @responses.activate
 def test_every_invalid_state_variant_is_a_conflict(hoody, answer):
     responses.post(f"{API}/api/v1/containers/{CID}/stop", **answer)
     with pytest.raises(errors.OperationConflict, match="Hoody refused stop"):
         hoody.perform(hoody._state(container()["data"]), "stop", None)
+
+
+@pytest.mark.parametrize("status", [400, 403, 422])
+@responses.activate
+def test_a_4xx_is_final_and_sent_once(hoody, status):
+    responses.post(f"{API}/api/v1/containers/{CID}/stop", status=status,
+                   json={"statusCode": status, "error": "Bad Request", "message": "Invalid operation"})
+    responses.get(f"{API}/api/v1/containers/{CID}", json=container("running"))
+    result = Converger(hoody, StateRequest("stopped")).converge(hoody._state(container()["data"]))
+    assert "Hoody rejected stop" in result["error"] or "denied" in result["error"]
+    assert [c.request.method for c in responses.calls].count("POST") == 1
 
 
 @responses.activate
@@ -92,23 +103,35 @@ def test_reads_retry_transient_faults_and_honour_retry_after(hoody, monkeypatch)
 def test_a_lost_post_is_not_resent_when_the_status_shows_it_took_effect(hoody):
     responses.post(f"{API}/api/v1/containers/{CID}/pause", body=requests.exceptions.ConnectionError("reset"))
     responses.get(f"{API}/api/v1/containers/{CID}", json=container("paused"))
-    hoody.perform(hoody._state(container()["data"]), "pause", None)
-    posts = [call for call in responses.calls if call.request.method == "POST"]
-    assert len(posts) == 1
-
-
-@responses.activate
-def test_a_lost_post_without_effect_is_reported_for_re_planning(hoody):
-    responses.post(f"{API}/api/v1/containers/{CID}/pause", status=503)
-    responses.get(f"{API}/api/v1/containers/{CID}", json=container("running"))
-    with pytest.raises(errors.OperationFailed, match="may not have reached Hoody"):
-        hoody.perform(hoody._state(container()["data"]), "pause", None)
+    result = Converger(hoody, StateRequest("paused")).converge(hoody._state(container()["data"]))
+    assert "error" not in result and result["status"] == "paused"
+    assert [a["operation"] for a in result["actions"]] == ["pause"]
     assert [c.request.method for c in responses.calls].count("POST") == 1
 
 
 @responses.activate
+def test_a_lost_post_without_effect_is_sent_again_only_after_the_status_shows_none(hoody):
+    url = f"{API}/api/v1/containers/{CID}"
+    responses.post(f"{url}/pause", status=503)
+    responses.post(f"{url}/pause", json=envelope({"id": CID, "status": "running"}))
+    seen = []
+
+    def status(request):
+        # Running while the first POST's effect is looked for; paused once the second POST went out.
+        seen.append([c.request.method for c in responses.calls].count("POST"))
+        return 200, {}, json.dumps(container("paused" if seen[-1] >= 2 else "running"))
+
+    responses.add_callback(responses.GET, url, callback=status)
+    result = Converger(hoody, StateRequest("paused")).converge(hoody._state(container()["data"]))
+    assert "error" not in result and result["status"] == "paused"
+    methods = [c.request.method for c in responses.calls]
+    assert methods.count("POST") == 2
+    first, second = [i for i, m in enumerate(methods) if m == "POST"]
+    assert methods[first + 1:second].count("GET") >= 2  # evidence was looked for before the resend
+
+
+@responses.activate
 def test_a_lost_restart_is_confirmed_from_the_status_log(hoody):
-    responses.post(f"{API}/api/v1/containers/{CID}/restart", body=requests.exceptions.ConnectionError("reset"))
     logs = f"{API}/api/v1/containers/{CID}/status-logs"
     # Before the POST the newest record is a start; afterwards a newer restart record proves it happened.
     responses.get(logs, json=envelope({"logs": [{"id": "0" * 24, "container_id": CID, "from_status": "stopped",
@@ -122,8 +145,10 @@ def test_a_lost_restart_is_confirmed_from_the_status_log(hoody):
                                  "metadata": {"command": "restart"}}],
                        "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1}}),
     )
-    hoody.perform(hoody._state(container()["data"]), "restart", None)
-    assert [c.request.method for c in responses.calls].count("POST") == 1
+    state = hoody._state(container()["data"])
+    mark = hoody.evidence_mark(state, "restart")
+    assert mark == "0" * 24
+    assert hoody.took_effect(state, "restart", mark)
 
 
 @responses.activate
