@@ -11,6 +11,7 @@ faults; a POST is retried only on 429 (the server did not process it) and otherw
 from __future__ import annotations
 
 import email.utils
+import math
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -22,7 +23,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     ContainerOpsError,
     OutcomeUnknown,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import MAX_DELAY, call_with_retries
 
 try:
     import requests
@@ -48,14 +49,24 @@ class ApiError(ContainerOpsError):
 
 
 def _retry_after(response: Any) -> float:
-    value = response.headers.get("Retry-After")
+    """Seconds the server asks us to wait (``Retry-After``: seconds or an HTTP date); 0 when absent or unusable."""
+    value = (response.headers.get("Retry-After") or "").strip()
     if not value:
         return 0.0
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else 0.0
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+            seconds = moment.timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0  # "soon" and its kind: as if the header were not there
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
+
+
+def _wait_asked(seconds: float) -> str:
+    until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + seconds))
+    return f"the server asks to wait {seconds:.0f}s before trying again (until {until})"
 
 
 def _error_text(response: Any) -> tuple[str, Any]:
@@ -91,9 +102,12 @@ class ApiClient:
     ) -> None:
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise BadInput(f"api_url must be an http:// or https:// URL, got {base_url!r}")
+            shown = (base_url or "").replace(f"{parts.netloc}", parts.netloc.rpartition("@")[2], 1)
+            raise BadInput(f"api_url must be an http:// or https:// URL, got {shown!r}")
         self.base_url = base_url.rstrip("/")
         self.origin = (parts.scheme, parts.netloc)
+        # What messages name: the URL without any user:password written into it.
+        self.shown_url = self.base_url.replace(f"{parts.netloc}", parts.netloc.rpartition("@")[2], 1)
         self.timeout = timeout
         self.retries = retries
         self.session = requests.Session()
@@ -158,7 +172,8 @@ class ApiClient:
 
         def transient(exc: Exception) -> Optional[float]:
             if isinstance(exc, _Transient):
-                return _retry_after(exc.response)
+                wait = _retry_after(exc.response)
+                return None if wait > MAX_DELAY else wait  # longer than any retry here: fail at once
             if idempotent and isinstance(exc, requests.exceptions.ConnectionError):
                 return 0
             return None
@@ -168,16 +183,19 @@ class ApiClient:
         except _Transient as exc:
             response = exc.response
         except requests.exceptions.SSLError as exc:
-            raise ConnectionFailed(f"TLS error talking to {self.base_url}: {exc}") from None
+            raise ConnectionFailed(f"TLS error talking to {self.shown_url}: {exc}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             if not idempotent:
                 raise OutcomeUnknown(f"{method} {path} failed in flight ({type(exc).__name__})") from None
-            raise ConnectionFailed(f"cannot reach the API at {self.base_url}: {type(exc).__name__}: {exc}") from None
+            raise ConnectionFailed(f"cannot reach the API at {self.shown_url}: {type(exc).__name__}: {exc}") from None
         if 300 <= response.status_code < 400:
             raise ApiError(method, path, response.status_code,
                            f"redirect to {response.headers.get('Location')!r} not followed")
         if response.status_code >= 400 and response.status_code not in ok:
             text, body = _error_text(response)
+            wait = _retry_after(response) if response.status_code in TRANSIENT_STATUS else 0
+            if wait:
+                text = f"{text}; {_wait_asked(wait)}"
             raise ApiError(method, path, response.status_code, text, body)
         return response
 
