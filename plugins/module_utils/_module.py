@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -339,20 +340,32 @@ class LifecycleModule:
         return container
 
     def run(self, main: Callable[[LifecycleModule], dict[str, Any]]) -> None:
-        """Validate, run ``main`` and exit; any domain error ends in one clear ``fail_json``."""
+        """Validate, run ``main`` and exit; any error ends in one clear ``fail_json``, warnings kept."""
         started = time.monotonic()
         try:
             self.validate()
             result = main(self)
             result["elapsed"] = round(time.monotonic() - started, 3)
         except ContainerOpsError as exc:
-            self.module.fail_json(msg=str(exc))
+            result = {"failed": True, "msg": str(exc)}
+        except Exception as exc:  # a bug: still one clear message, with the traceback kept for -vvv
+            result = {
+                "failed": True,
+                "msg": f"unexpected {type(exc).__name__}: {exc} (a bug in containerops.lifecycle; please report it)",
+                "exception": traceback.format_exc(),
+            }
         finally:
-            if self._backend is not None:
-                self._backend.close()
-        for warning in getattr(self._backend, "warnings", ()):
+            self._close_backend()
+        for warning in self._backend.warnings if self._backend is not None else ():
             self.module.warn(warning)
-        failed = result.pop("failed", False)
-        if failed:
+        if result.pop("failed", False):
             self.module.fail_json(**result)
         self.module.exit_json(**result)
+
+    def _close_backend(self) -> None:
+        if self._backend is None:
+            return
+        try:
+            self._backend.close()
+        except Exception as exc:  # closing must never hide the task's own result
+            self._backend.warn(f"closing the connection to the engine failed: {exc}")

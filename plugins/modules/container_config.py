@@ -166,11 +166,9 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import drive_to, run_parallel
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
-    ConnectionFailed,
     ContainerNotFound,
     ContainerOpsError,
     OperationFailed,
-    Unsupported,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, PAUSED, RUNNING
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
@@ -239,10 +237,10 @@ def configure(lifecycle: LifecycleModule, wanted: dict, container: ContainerStat
                 f"the engine accepted the change of {container.name!r} but still reports different "
                 f"{', '.join(_config.change_names(still_different))}"
             )
-    except (Unsupported, ConnectionFailed):
-        raise  # the same for every container: the task fails once, as a whole
     except ContainerOpsError as exc:
         entry["error"] = str(exc)
+    except Exception as exc:  # a bug must still leave every container's report, not a traceback
+        entry["error"] = f"unexpected {type(exc).__name__}: {exc}"
     return entry
 
 
