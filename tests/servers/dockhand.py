@@ -11,16 +11,36 @@ environment streams Docker's container events into SQLite, as Dockhand's collect
 ``GET /api/activity``.
 
 Auth is off unless asked for. When on, it is a single local admin user: cookie sessions from
-``POST /api/auth/login``, ``dh_`` API tokens from ``POST /api/auth/tokens``, the global ``401`` hook
-and Dockhand's three limiters (login lockout, Bearer cooldown).
+``POST /api/auth/login`` (each a 24-hour session until ``POST /api/auth/logout``), ``dh_`` API tokens from
+``POST /api/auth/tokens``, the global ``401`` hook and Dockhand's limiters (login lockout; the Bearer
+lockout: after 15 rejected tokens within a minute every Bearer token from that address, valid ones
+included, gets ``429`` with ``Retry-After: 300`` for 5 minutes).
+
+What the real 1.0.36 showed beyond the first contract (section (e)) is served too: the listing leaves out
+containers labelled ``dockhand.hidden=true`` (``GET /api/containers/{id}`` still reads them); an
+environment whose Docker engine cannot be reached lists as ``200 []`` while ``POST
+/api/environments/{id}/test`` says ``{"success": false, "error": ...}``; and ``POST
+/api/containers/{id}/update-runtime`` changes restart policy and resource limits in place. Started with
+``collector=False`` (``--no-collector``) it runs as Dockhand does without its collection-worker: everything
+works, but the activity log stays empty.
+
+Guesses beyond the contract (read from Dockhand's source, not checked live): ``update-runtime`` takes a
+JSON object of Docker's own ``POST /containers/{id}/update`` fields (``RestartPolicy``, ``Memory``,
+``MemorySwap``, ``NanoCpus``, ``CpuQuota``, ... ``PidsLimit``; the others are dropped silently), passes it
+to the engine and answers ``200 {"success": true, "warnings": [...]}`` (Docker's warnings); a body that is
+not JSON is ``400 {"error": "Invalid JSON body"}``, one without a supported field ``400 {"error": "No
+supported fields provided", "supportedFields": [...]}``, an unknown container ``404 {"error": "Container
+not found"}``, any other failure ``500 {"error": <Docker's message>}``.
 
 Test helpers, never authenticated: ``GET /__admin/requests`` (method, path, query, auth outcome and
 status of every request; never credentials or bodies), ``POST /__admin/reset`` (clears that log and
-the rate limiters), ``POST /__admin/expire-sessions`` (drops every session, as a timeout would).
+the rate limiters), ``POST /__admin/expire-sessions`` (drops every session, as a timeout would),
+``GET /__admin/sessions`` (how many login sessions are alive).
 
-Run it: ``python tests/servers/dockhand.py --port 0 [--auth --username U --password P] [--db PATH]``
-prints ``LISTENING http://host:port``; or in-process: ``server = start_server(auth=True)``, then
-``server.url``, ``server.expire_sessions()``, ``server.requests()``, ``server.stop()``.
+Run it: ``python tests/servers/dockhand.py --port 0 [--auth --username U --password P] [--db PATH]
+[--no-collector]`` prints ``LISTENING http://host:port``; or in-process: ``server = start_server(auth=True)``,
+then ``server.url``, ``server.expire_sessions()``, ``server.sessions()``, ``server.requests()``,
+``server.stop()``.
 """
 
 from __future__ import annotations
@@ -54,6 +74,13 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.serving import BaseWSGIServer, make_server
 
 ACTIONS = ("start", "stop", "restart", "pause", "unpause")
+# The fields of Docker's POST /containers/{id}/update that update-runtime passes on (Dockhand's allowlist).
+IN_PLACE_UPDATE_FIELDS = (
+    "RestartPolicy", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus",
+    "CpusetMems", "NanoCpus", "Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "KernelMemory",
+    "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps", "PidsLimit",
+)
 BATCH_OPERATIONS = (*ACTIONS, "remove")
 RECORDED_EVENTS = frozenset(
     {"create", "start", "stop", "die", "kill", "restart", "pause", "unpause", "destroy", "rename", "update", "oom",
@@ -200,15 +227,17 @@ class Engine:
         if env["connectionType"] == "hawser-standard" and env.get("hawserToken"):
             self.client.headers["X-Hawser-Token"] = env["hawserToken"]
 
-    def call(self, method: str, path: str, params: Optional[dict[str, str]] = None, ok: tuple[int, ...] = ()) -> Any:
-        """One API call; error statuses in ``ok`` count as success. 304 (already started/stopped) is success."""
+    def call(self, method: str, path: str, params: Optional[dict[str, str]] = None, ok: tuple[int, ...] = (),
+             body: Any = None) -> Any:
+        """One API call (``body`` sent as JSON); error statuses in ``ok`` count as success, and so does 304
+        (already started/stopped)."""
         if ".." in path:
             raise DockerError("Invalid Docker API path")
         if self.edge:
             raise DockerError("Hawser Edge agent is not connected")
         url = f"{self.client.base_url}/v{self.API_VERSION}{path}"
         try:
-            response = self.client.request(method, url, params=params, timeout=self.client.timeout)
+            response = self.client.request(method, url, params=params, json=body, timeout=self.client.timeout)
         except requests.RequestException as exc:
             text = str(exc)
             message = next((m for needle, m in CONNECTION_MESSAGES if needle in text), "Connection error")
@@ -459,6 +488,12 @@ class Auth:
             self._sessions.clear()
         return count
 
+    def live_sessions(self) -> int:
+        """How many login sessions have neither expired nor been logged out."""
+        now = time.time()
+        with self._lock:
+            return sum(1 for _user, expires in self._sessions.values() if expires >= now)
+
     def login_retry_after(self, key: str) -> Optional[int]:
         """Seconds left of a lockout of ``ip:username``, None when not locked out."""
         now = time.monotonic()
@@ -554,8 +589,9 @@ class Job:
 class State:
     """Everything one server instance holds."""
 
-    def __init__(self, auth: Auth, db_path: str) -> None:
+    def __init__(self, auth: Auth, db_path: str, collector: bool = True) -> None:
         self.auth = auth
+        self.collector = collector
         self.store = Store(db_path)
         self.jobs: dict[str, Job] = {}
         self.request_log: list[dict[str, Any]] = []
@@ -574,8 +610,12 @@ class State:
             return self._engines.setdefault(env_id, Engine(env))
 
     def watch(self, env: dict[str, Any]) -> Optional[Collector]:
-        """Start collecting the activity of ``env`` if it wants it (and is not an edge environment)."""
-        if not (env["collectActivity"] or env["collectMetrics"]) or env["connectionType"] == "hawser-edge":
+        """Start collecting the activity of ``env`` if it wants it (and is not an edge environment).
+
+        Without a collector (Dockhand's collection-worker binary missing) nothing is ever collected.
+        """
+        if not self.collector or not (env["collectActivity"] or env["collectMetrics"]) \
+                or env["connectionType"] == "hawser-edge":
             return None
         collector = Collector(self.store, env["id"], self.engine(env["id"]))
         with self._lock:
@@ -914,6 +954,29 @@ def container_action(ref: str, action: str) -> Response:
     return reply({"success": True})
 
 
+@api.post("/api/containers/<path:ref>/update-runtime")
+def update_runtime(ref: str) -> Response:
+    """Docker's in-place update (restart policy, resource limits) with only the fields Dockhand lets through."""
+    invalid = _invalid_id(ref)
+    if invalid:
+        return invalid
+    data = request.get_json(force=True, silent=True)
+    if data is None:
+        return reply({"error": "Invalid JSON body"}, 400)
+    fields = {key: value for key, value in (data.items() if isinstance(data, dict) else ())
+              if key in IN_PLACE_UPDATE_FIELDS and value is not None}
+    if not fields:
+        return reply({"error": "No supported fields provided", "supportedFields": list(IN_PLACE_UPDATE_FIELDS)}, 400)
+    try:
+        answer = _state().engine(_query_int("env")).call("POST", f"/containers/{quote(ref, safe='')}/update",
+                                                         body=fields)
+    except DockerError as exc:
+        if exc.status == 404:
+            return reply({"error": "Container not found"}, 404)
+        return reply({"error": str(exc) or "Update failed"}, 500)
+    return reply({"success": True, "warnings": (answer or {}).get("Warnings") or []})
+
+
 @api.delete("/api/containers/<ref>")
 def remove_container(ref: str) -> Response:
     invalid = _invalid_id(ref)
@@ -1126,6 +1189,11 @@ def admin_expire_sessions() -> Response:
     return reply({"expired": _state().auth.expire_sessions()})
 
 
+@api.get("/__admin/sessions")
+def admin_sessions() -> Response:
+    return reply({"sessions": _state().auth.live_sessions()})
+
+
 # --------------------------------------------------------------------------- running it
 
 
@@ -1160,6 +1228,10 @@ class DockhandServer:
         """Drop every login session (clients must log in again); returns how many there were."""
         return self.state.auth.expire_sessions()
 
+    def sessions(self) -> int:
+        """How many login sessions are alive (neither expired nor logged out)."""
+        return self.state.auth.live_sessions()
+
     def requests(self) -> list[dict[str, Any]]:
         """What clients sent so far: method, path, query, auth outcome, status."""
         return list(self.state.request_log)
@@ -1171,12 +1243,14 @@ class DockhandServer:
 
 def start_server(auth: bool = False, username: str = "admin", password: str = "dockhand-test",
                  host: str = "127.0.0.1", port: int = 0, db_path: str = ":memory:",
-                 local_environment: bool = True, socket_path: str = "/var/run/docker.sock") -> DockhandServer:
+                 local_environment: bool = True, socket_path: str = "/var/run/docker.sock",
+                 collector: bool = True) -> DockhandServer:
     """Start a server; with ``local_environment`` it has environment 1 ``local`` on ``socket_path``.
 
-    Returns once the activity collectors are subscribed to Docker's events.
+    Returns once the activity collectors are subscribed to Docker's events; ``collector=False`` runs
+    none, as a Dockhand without its collection-worker does.
     """
-    state = State(Auth(auth, username, password), db_path)
+    state = State(Auth(auth, username, password), db_path, collector)
     if local_environment and state.store.environment(name="local") is None:
         state.store.add_environment(new_environment({"name": "local", "socketPath": socket_path}))
     for collector in [state.watch(env) for env in state.store.environments()]:
@@ -1197,12 +1271,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--db", default=":memory:", help="SQLite file for environments and activity")
     parser.add_argument("--socket", default="/var/run/docker.sock", help="Docker socket of environment 1")
     parser.add_argument("--no-environment", action="store_true", help="start with no environment, like a fresh install")
+    parser.add_argument("--no-collector", action="store_true",
+                        help="collect no activity, like a Dockhand without its collection-worker")
     args = parser.parse_args(argv)
     if args.auth and not args.password:
         parser.error("--auth needs --password")
     server = start_server(auth=args.auth, username=args.username, password=args.password or "dockhand-test",
                           host=args.host, port=args.port, db_path=args.db,
-                          local_environment=not args.no_environment, socket_path=args.socket)
+                          local_environment=not args.no_environment, socket_path=args.socket,
+                          collector=not args.no_collector)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"LISTENING {server.url}", flush=True)
     try:

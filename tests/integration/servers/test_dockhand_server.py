@@ -253,6 +253,17 @@ def test_inspect_routes(server: DockhandServer, make: Make) -> None:
         assert (failed.status_code, failed.json()) == (500, {"error": "Failed to inspect container"})
 
 
+def test_hidden_containers_are_read_by_name_but_never_listed(engine: docker.DockerClient, server: DockhandServer,
+                                                            make: Make) -> None:
+    """Section (e) 15: ``dockhand.hidden=true`` leaves a container out of the listing; it is still read and run."""
+    hidden = make(start=False, labels={"dockhand.hidden": "true"})
+    assert listed(server, hidden) is None
+    read = call(server, "GET", f"/api/containers/{hidden.name}?env=1")
+    assert (read.status_code, read.json()["Id"]) == (200, hidden.id)
+    assert action(server, hidden.name, "start").json() == {"success": True}
+    assert state(engine, hidden)["Running"] is True and listed(server, hidden) is None
+
+
 def test_large_responses_are_gzipped(server: DockhandServer, make: Make) -> None:
     """Responses over 1 KB are gzipped when the client accepts gzip; small ones never are."""
     container = make()
@@ -410,6 +421,38 @@ def test_remove_container(engine: docker.DockerClient, server: DockhandServer, m
     assert call(server, "DELETE", f"/api/containers/{UNKNOWN}").json() == {"error": "Failed to remove container"}
 
 
+def test_update_runtime_changes_restart_policy_and_limits_in_place(engine: docker.DockerClient,
+                                                                   server: DockhandServer, make: Make) -> None:
+    """Section (e) 18: Docker's update fields pass, others are dropped; the container keeps running."""
+    container = make()
+    started_at = state(engine, container)["StartedAt"]
+    body = {"RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0}, "Memory": 64 * 2**20,
+            "MemorySwap": 128 * 2**20, "NanoCpus": 500_000_000, "Env": ["DROPPED=1"], "Image": "other"}
+    response = call(server, "POST", f"/api/containers/{container.name}/update-runtime?env=1", json=body)
+    assert (response.status_code, response.json()) == (200, {"success": True, "warnings": []})
+    details = engine.api.inspect_container(container.id)
+    host = details["HostConfig"]
+    assert (host["RestartPolicy"]["Name"], host["Memory"], host["MemorySwap"], host["NanoCpus"]) == (
+        "unless-stopped", 64 * 2**20, 128 * 2**20, 500_000_000)
+    assert "DROPPED=1" not in (details["Config"]["Env"] or []) and details["Config"]["Image"] == IMAGE
+    assert (details["State"]["Running"], details["State"]["StartedAt"]) == (True, started_at)
+
+    path = f"/api/containers/{container.id}/update-runtime?env=1"
+    not_json = call(server, "POST", path, data="{", headers={"Content-Type": "application/json"})
+    assert (not_json.status_code, not_json.json()) == (400, {"error": "Invalid JSON body"})
+    nothing = call(server, "POST", path, json={"Env": ["A=1"]})
+    assert nothing.status_code == 400 and nothing.json()["error"] == "No supported fields provided"
+    assert "RestartPolicy" in nothing.json()["supportedFields"] and "Env" not in nothing.json()["supportedFields"]
+    unknown = call(server, "POST", f"/api/containers/{UNKNOWN}/update-runtime?env=1", json={"Memory": 2**26})
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "Container not found"})
+    refused = call(server, "POST", path, json={"Memory": 1024})
+    assert refused.status_code == 500 and "memory" in refused.json()["error"].lower()
+    assert call(server, "POST", f"/api/containers/{container.id}/update-runtime", json={"Memory": 2**26}
+                ).status_code == 500
+    assert call(server, "POST", "/api/containers/a..b/update-runtime?env=1", json={"Memory": 2**26}).json() == {
+        "error": "Invalid container ID"}
+
+
 # --------------------------------------------------------------------------- batch
 
 
@@ -551,6 +594,20 @@ def test_activity_filters_and_paging(server: DockhandServer, make: Make) -> None
     assert sum(stats["byAction"].values()) == stats["total"]
 
 
+def test_without_a_collector_the_activity_log_stays_empty(engine: docker.DockerClient, make: Make) -> None:
+    """Contract (d) 10: without Dockhand's collection-worker everything works but no event is ever recorded."""
+    quiet = start_server(collector=False)
+    try:
+        container = make(start=False)
+        assert action(quiet, container.id, "start").json() == {"success": True}
+        assert state(engine, container)["Running"] is True
+        assert call(quiet, "GET", "/api/environments/1").json()["collectActivity"] is True
+        time.sleep(0.3)  # what a collector would have recorded by now
+        assert events(quiet, "environmentId=1") == {"events": [], "total": 0, "limit": 100, "offset": 0}
+    finally:
+        quiet.stop()
+
+
 # --------------------------------------------------------------------------- auth
 
 
@@ -626,6 +683,17 @@ def test_api_tokens(engine: docker.DockerClient, secured: DockhandServer, make: 
     assert (minted.status_code, minted.json()) == (
         403, {"error": "Token creation requires a session login, not a Bearer token"})
     assert call(secured, "GET", "/api/auth/session", headers=bearer).json()["authenticated"] is False
+
+
+def test_each_login_is_a_session_until_logout(secured: DockhandServer) -> None:
+    """Section (e) 19: every login adds a live session; logout ends it (``/__admin/sessions`` counts them)."""
+    first, second = login(secured), login(secured)
+    assert secured.sessions() == 2
+    assert requests.get(secured.url + "/__admin/sessions", timeout=10).json() == {"sessions": 2}
+    assert first.post(secured.url + "/api/auth/logout").json() == {"success": True}
+    assert secured.sessions() == 1
+    assert second.get(secured.url + "/api/containers?env=1").status_code == 200
+    assert first.get(secured.url + "/api/containers?env=1").status_code == 401
 
 
 def test_expired_sessions_force_a_new_login(secured: DockhandServer) -> None:
