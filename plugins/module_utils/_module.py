@@ -134,7 +134,7 @@ def _validated_filters(filters: Any) -> dict[str, Any]:
             value = [value]
         _require(
             value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
-            f"filters.{key} must be a list of strings, got {filters[key]!r}",
+            f"filters.{key} must be a list of strings, got {value!r}",
         )
         blank = [v for v in value or [] if not v.strip() or v.startswith("=")]
         _require(not blank, f"filters.{key} holds an empty entry {blank[0]!r}" if blank else "")
@@ -144,7 +144,7 @@ def _validated_filters(filters: Any) -> dict[str, Any]:
     for key in ("name", "project"):
         _require(
             result.get(key) is None or isinstance(result[key], str),
-            f"filters.{key} must be a string, got {result[key]!r}",
+            f"filters.{key} must be a string, got {result.get(key)!r}",
         )
     return result
 

@@ -1,0 +1,44 @@
+"""Target selection rules: a selection never widens by accident, and what is allowed stays allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import _validated_filters
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"name": "web-*"}, {"label": ["a=b"]}, {"label": "a"}, {"status": ["running"]}, {"project": "p1"},
+     {"name": "*", "label": ["tier=batch", "x"], "status": ["running", "paused"]}],
+)
+def test_filters_that_say_something_are_kept(filters):
+    result = _validated_filters(filters)
+    for key, value in filters.items():
+        assert result[key] == ([value] if key == "label" and isinstance(value, str) else value)
+
+
+@pytest.mark.parametrize(
+    ("filters", "words"),
+    [
+        ({}, "filters is empty"),
+        ({"name": ""}, "filters.name is empty"),
+        ({"name": "   "}, "filters.name is empty"),
+        ({"name": None}, "filters.name is empty"),
+        ({"label": []}, "filters.label is empty"),
+        ({"status": []}, "filters.status is empty"),
+        ({"project": ""}, "filters.project is empty"),
+        ({"label": ["a=b", ""]}, "filters.label holds an empty entry"),
+        ({"label": ["=v"]}, "filters.label holds an empty entry"),
+        ({"status": ["runing"]}, "unknown status(es) runing"),
+        ({"colour": "red"}, "unknown key(s) colour"),
+        ({"label": 5}, "filters.label must be a list of strings, got 5"),
+        ({"name": ["a"]}, "filters.name must be a string"),
+        ("abc", "filters must be a dict"),
+    ],
+)
+def test_filters_that_would_widen_or_mean_nothing_are_refused_by_name(filters, words):
+    with pytest.raises(errors.BadInput) as caught:
+        _validated_filters(filters)
+    assert words in str(caught.value)
