@@ -6,20 +6,30 @@ Dockhand answers ``200 {"success": true}`` with no state, 200 for a start of a r
 ``500 "Failed to <action> container"`` for nearly every error. So the container is read before and
 after every call (the driver does both), and a 500 is explained by reading the container again:
 gone, in the wrong state, or a real failure.
+
+What a real Dockhand 1.0.36 does besides (``contracts/dockhand.md`` (e)): its listing leaves out the
+containers labelled ``dockhand.hidden=true`` (they are still read by name) and lists an environment
+whose engine is down as empty, so an empty listing is checked with ``POST /api/environments/{id}/test``,
+at most once per task. A stop says nothing of the SIGKILL it may have needed: the exit code (stop) or
+the activity log (restart) tells. Each password login is a 24-hour session, ended by ``close()``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import re
 import threading
 from datetime import datetime, timezone
 from typing import Any, Optional
+from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
+    AUTOSTART_POLICIES,
     STATUS_MAP,
     DockerShapedBackend,
     check_health,
@@ -31,15 +41,25 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     BadInput,
     ConnectionFailed,
     ContainerNotFound,
+    ContainerOpsError,
     OperationConflict,
     OperationFailed,
+    Unsupported,
     WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError, poll
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
+    ApiClient,
+    ApiError,
+    OutcomeUnknown,
+    poll,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     ALLOWED_OPERATIONS,
     FAILED,
+    PAUSED,
+    RUNNING,
+    STOPPED,
     is_transitional,
 )
 
@@ -47,6 +67,22 @@ SESSION_COOKIE = "dockhand_session"
 ACTIVITY_PAGE = 100
 # Dockhand's action names for the lifecycle vocabulary.
 ACTIONS = {"start": "start", "stop": "stop", "restart": "restart", "pause": "pause", "resume": "unpause"}
+# The exit code of a process ended by SIGKILL (128 + 9), and how Docker's kill events name that signal.
+SIGKILL_EXIT_CODE = 137
+SIGKILL_NAMES = ("9", "KILL", "SIGKILL")
+# Kill rows read from the activity log to tell whether a restart needed SIGKILL (a restart makes two).
+KILL_ROWS = 20
+LOGOUT_TIMEOUT = 10
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def container_path(ref: str, action: str = "") -> str:
+    """``/api/containers/{ref}[/{action}]``, the reference quoted so it stays one path segment."""
+    return f"/api/containers/{quote(ref, safe='')}" + (f"/{action}" if action else "")
+
+
+def _unexpected(endpoint: str, expected: str) -> OperationFailed:
+    return OperationFailed(f"Dockhand's answer to {endpoint} is not {expected}: is api_url a Dockhand server?")
 
 
 class DockhandBackend(DockerShapedBackend):
@@ -79,8 +115,13 @@ class DockhandBackend(DockerShapedBackend):
         self.poll_interval = poll_interval
         self._username = username
         self._password = password
+        self._token_kind = None if not token else "dh_" if token.startswith("dh_") else "other"
         self._login_lock = threading.Lock()
         self._session_generation = 0
+        self._logged_in = False
+        self._environment: dict[str, Any] = {}
+        self._engine_lock = threading.Lock()
+        self._engine_trouble: Optional[str] = None
         if token:
             client.set_bearer(token)
         elif username:
@@ -106,6 +147,7 @@ class DockhandBackend(DockerShapedBackend):
             raise ConnectionFailed("Dockhand accepted the login but set no dockhand_session cookie")
         self.client.set_cookie(SESSION_COOKIE, cookie)
         self._session_generation += 1
+        self._logged_in = True
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """A request with ``env``; on 401 log in again once (sessions expire) and repeat it."""
@@ -113,54 +155,138 @@ class DockhandBackend(DockerShapedBackend):
         try:
             return self.client.request(method, path, **kwargs)
         except ApiError as exc:
+            if exc.status == 429:
+                raise self._locked_out(exc) from None
             if exc.status != 401:
                 raise
             if not self._username:
-                raise ConnectionFailed(
-                    "Dockhand requires authentication (401): set api_token, or api_username and api_password"
-                ) from None
+                raise self._unauthorized() from None
         with self._login_lock:
             if generation == self._session_generation:  # another worker may have logged in already
                 self._login()
         try:
             return self.client.request(method, path, **kwargs)
         except ApiError as exc:
+            if exc.status == 429:
+                raise self._locked_out(exc) from None
             if exc.status == 401:
                 raise ConnectionFailed("Dockhand rejected the session again after a fresh login (401)") from None
             raise
 
+    def _unauthorized(self) -> ConnectionFailed:
+        if self._token_kind is None:
+            return ConnectionFailed(
+                "Dockhand requires authentication (401): set api_token, or api_username and api_password"
+            )
+        hint = (
+            "it is unknown, revoked or expired" if self._token_kind == "dh_"
+            else "Dockhand API tokens start with dh_, and this one does not"
+        )
+        return ConnectionFailed(
+            f"Dockhand rejected api_token (401): {hint}. Mind that about 15 rejected tokens within a minute "
+            "lock every token out of this address for 5 minutes"
+        )
+
+    def _locked_out(self, exc: ApiError) -> ConnectionFailed:
+        """Dockhand's 429: a lockout of this address (bearer tokens) that retrying now cannot end."""
+        why = (
+            "after about 15 rejected API tokens within a minute, Dockhand refuses every token from an address, "
+            "valid ones included, for 5 minutes; check api_token before trying again"
+            if self._token_kind
+            else "Dockhand limits how often one address may try"
+        )
+        return ConnectionFailed(f"Dockhand refuses requests from this address for now ({exc}): {why}")
+
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The decoded JSON answer (None for an empty one); an answer that is not JSON is an error naming it."""
         response = self._request(method, path, **kwargs)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type") or "no content type"
+            raise OperationFailed(
+                f"Dockhand's answer to {method} {path} is not JSON ({kind}): is api_url a Dockhand server?"
+            ) from None
 
     def _env(self, **params: Any) -> dict[str, Any]:
         return dict(params, env=self.environment)
 
     def _check_environment(self) -> None:
+        path = f"/api/environments/{self.environment}"
         try:
-            self._json("GET", f"/api/environments/{self.environment}")
+            body = self._json("GET", path)
         except ApiError as exc:
             if exc.status == 404:
                 raise BadInput(f"Dockhand has no environment {self.environment} (api_environment)") from None
             raise ConnectionFailed(f"cannot read Dockhand environment {self.environment}: {exc}") from None
+        except OperationFailed as exc:
+            raise ConnectionFailed(str(exc)) from None
+        if not isinstance(body, dict):
+            raise ConnectionFailed(str(_unexpected(f"GET {path}", "an environment")))
+        self._environment = body
+
+    def _environment_label(self) -> str:
+        name = self._environment.get("name")
+        return f"Dockhand environment {self.environment}" + (f" ({name})" if name else "")
+
+    def _raise_if_engine_down(self) -> None:
+        """Raise ``ConnectionFailed`` when the environment's engine does not answer; Dockhand is asked once.
+
+        Dockhand lists such an environment as ``200 []`` and fails every read in it with a bare 500, so
+        this is asked only when an answer looks like that, and the answer is kept for the task.
+        """
+        with self._engine_lock:
+            if self._engine_trouble is None:
+                self._engine_trouble = self._test_environment()
+            trouble = self._engine_trouble
+        if trouble:
+            raise ConnectionFailed(
+                f"{self._environment_label()} cannot reach its Docker engine: {trouble} "
+                f"(POST /api/environments/{self.environment}/test). Dockhand lists the containers of such an "
+                "environment as none and cannot read or change them"
+            )
+
+    def _test_environment(self) -> str:
+        """Dockhand's own connection test: its error when the engine is down, else an empty string."""
+        path = f"/api/environments/{self.environment}/test"
+        try:
+            body = self._json("POST", path)
+        except (ApiError, OutcomeUnknown, OperationFailed) as exc:
+            self.warn(f"could not ask Dockhand whether the engine of environment {self.environment} answers: {exc}")
+            return ""
+        if isinstance(body, dict) and body.get("success") is False:
+            return str(body.get("error") or "Dockhand gives no reason")
+        return ""
 
     # Reads -----------------------------------------------------------------------------------------
 
     def inspect(self, ref: str) -> ContainerState:
+        path = container_path(ref)
         try:
-            return state_from_inspect(self._json("GET", f"/api/containers/{ref}", params=self._env()))
+            data = self._json("GET", path, params=self._env())
         except ApiError as exc:
             if exc.status in (400, 404):
                 return ContainerState.absent(ref)
+            if exc.status >= 500:
+                self._raise_if_engine_down()
             raise OperationFailed(f"cannot read container {ref!r} through Dockhand: {exc}") from None
+        return _inspected_state(data, f"GET {path}")
 
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
-        items = self._json("GET", "/api/containers", params=self._env()) or []
+        items = self._json("GET", "/api/containers", params=self._env())
+        if not isinstance(items, list):
+            raise _unexpected("GET /api/containers", "a list of containers")
+        if not items:
+            self._raise_if_engine_down()
         labels = list(filters.get("label") or [])
         if filters.get("project"):
             labels.append(f"com.docker.compose.project={filters['project']}")
         found = []
         for item in items:
+            if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("name"), str)):
+                raise _unexpected("GET /api/containers", "a list of containers (an entry has no id or name)")
             state = ContainerState(
                 id=item["id"],
                 name=item["name"],
@@ -172,7 +298,8 @@ class DockhandBackend(DockerShapedBackend):
                 continue
             if filters.get("status") and state.status not in filters["status"]:
                 continue
-            if not all(_has_label(item.get("labels") or {}, label) for label in labels):
+            item_labels = item.get("labels") if isinstance(item.get("labels"), dict) else {}
+            if not all(_has_label(item_labels, label) for label in labels):
                 continue
             found.append(state)
         return found
@@ -184,20 +311,65 @@ class DockhandBackend(DockerShapedBackend):
         return self.own_stop_timeout(container)
 
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
-        if stop_timeout is not None and operation in ("stop", "restart"):
+        """One operation; True when the engine had to SIGKILL the container (Dockhand does not say, so it is read).
+
+        A request whose answer is lost raises ``OutcomeUnknown`` unchanged: the driver decides from what
+        the engine shows.
+        """
+        stopping = operation in ("stop", "restart")
+        if stop_timeout is not None and stopping:
             self.warn(
                 "Dockhand ignores stop timeouts: the container's own StopTimeout applies (stop_timeout not sent)"
             )
+        before = self.inspected(container) if stopping else container
         try:
             if operation == "delete":
                 self._remove(container)
                 return False
-            timeout = self.stop_deadline(container, None) if operation in ("stop", "restart") else None
             self._request(
-                "POST", f"/api/containers/{container.id}/{ACTIONS[operation]}", params=self._env(), timeout=timeout
+                "POST",
+                container_path(container.ref, ACTIONS[operation]),
+                params=self._env(),
+                timeout=self.stop_deadline(before, None) if stopping else None,
             )
         except ApiError as exc:
             raise self._explain(container, operation, exc) from None
+        return self._was_killed(before, operation) if stopping else False
+
+    def _was_killed(self, before: ContainerState, operation: str) -> bool:
+        """Whether the stop or restart that just returned ended the container's processes with SIGKILL.
+
+        After a stop, the exit code tells (137). After a restart the container runs again, so the
+        activity log tells: a kill with signal 9 between the start of the run the restart ended and
+        the start of the new one (both times are the engine's, as the log's are).
+        """
+        if before.status not in (RUNNING, PAUSED):
+            return False  # nothing was running: nothing could be killed
+        try:
+            after = self.inspect(before.ref)
+            state = after.details.get("State") or {}
+            if operation == "stop":
+                return after.status == STOPPED and state.get("ExitCode") == SIGKILL_EXIT_CODE
+            previous_start = (before.details.get("State") or {}).get("StartedAt")
+            return self._killed_between(after.id, previous_start, state.get("StartedAt"))
+        except ContainerOpsError:
+            return False  # the wait that follows reads the container again and reports what is wrong
+
+    def _killed_between(self, container_id: Optional[str], since: Any, until: Any) -> bool:
+        begin, end = _engine_time(since), _engine_time(until)
+        if not container_id or begin is None or end is None:
+            return False
+        body = self._json("GET", "/api/activity", params={
+            "environmentId": self.environment, "containerId": container_id, "actions": "kill", "limit": KILL_ROWS,
+        })  # fmt: skip
+        rows = body.get("events") if isinstance(body, dict) else None
+        for row in rows if isinstance(rows, list) else []:
+            attributes = row.get("actorAttributes") if isinstance(row, dict) else None
+            if not isinstance(attributes, dict) or str(attributes.get("signal")) not in SIGKILL_NAMES:
+                continue
+            moment = _engine_time(row.get("timestamp"))
+            if moment is not None and begin <= moment <= end:
+                return True
         return False
 
     def _remove(self, container: ContainerState) -> None:
@@ -206,13 +378,15 @@ class DockhandBackend(DockerShapedBackend):
             "/api/batch",
             params=self._env(),
             json={"operation": "remove", "entityType": "containers",
-                  "items": [{"id": container.id, "name": container.name}]},
-        ) or {}
-        summary = body.get("summary") or {}
-        if summary.get("failed"):
-            after = self.inspect(container.ref)
-            if after.status != ABSENT:
-                raise OperationFailed(f"Dockhand could not remove it (batch remove failed); it is {after.status!r}")
+                  "items": [{"id": container.id or container.name, "name": container.name}]},
+        )
+        summary = body.get("summary") if isinstance(body, dict) else None
+        if isinstance(summary, dict) and summary.get("success") == 1 and not summary.get("failed"):
+            return
+        # Failed, or an answer that does not say: the container itself tells whether it is gone.
+        after = self.inspect(container.ref)
+        if after.status != ABSENT:
+            raise OperationFailed(f"Dockhand could not remove it (batch remove failed); it is {after.status!r}")
 
     def _explain(self, container: ContainerState, operation: str, exc: ApiError) -> Exception:
         """Turn Dockhand's generic answers into what really happened, by reading the container again."""
@@ -281,18 +455,167 @@ class DockhandBackend(DockerShapedBackend):
         events: list[dict[str, Any]] = []
         offset = 0
         while True:
-            body = self._json("GET", "/api/activity", params=dict(params, offset=offset)) or {}
-            page = body.get("events") or []
+            page, total = self._activity_page(dict(params, offset=offset))
             events.extend(item for item in page if state.id or item.get("containerName") == ref)
             offset += len(page)
-            if not page or offset >= (body.get("total") or 0):
+            if not page or offset >= total:
                 break
+        self._warn_about_activity(found_any=bool(events))
         # Millisecond timestamps can tie (start and restart): feed them in id order, which is event order.
-        events.sort(key=lambda item: item.get("id") or 0)
+        events.sort(key=lambda item: item.get("id") if isinstance(item.get("id"), int) else 0)
         return _history.records_from_docker_events([_as_docker_event(item) for item in events])
 
+    def _activity_page(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+        """One page of ``GET /api/activity`` and the number of rows that match in all."""
+        body = self._json("GET", "/api/activity", params=params)
+        page = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(page, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("timestamp"), str) for item in page
+        ):
+            raise _unexpected("GET /api/activity", "a page of activity events (events, each with a timestamp)")
+        total = body.get("total")
+        return page, total if isinstance(total, int) else 0
+
+    def _warn_about_activity(self, found_any: bool) -> None:
+        """Say when the activity log cannot hold the history: collection off, or nothing ever collected."""
+        label = self._environment_label()
+        if self._environment.get("collectActivity") is False:
+            self.warn(
+                f"{label} has activity collection off (collectActivity: false): the activity log this history "
+                "comes from may miss its containers' state changes"
+            )
+        if found_any:
+            return
+        try:
+            _page, total = self._activity_page({"environmentId": self.environment, "limit": 1})
+        except ContainerOpsError:
+            return
+        if total == 0:
+            self.warn(
+                f"Dockhand's activity log has never recorded an event for {label}: nothing collects its engine's "
+                "events (activity collection off, or Dockhand's collection-worker not running), so the history "
+                "is empty whatever happened to the container"
+            )
+
+    # Configuration ---------------------------------------------------------------------------------
+
+    # ``POST /api/containers/{id}/update-runtime`` (Dockhand 1.0.33 and later) hands Docker's own update
+    # fields to the engine, which applies restart policy and resource limits to a running container at once.
+    config_settings = ("autostart", "resources.memory", "resources.cpus")
+
+    def why_not_settable(self, setting: str) -> str:
+        if setting == "environment_vars":
+            return (
+                "backend dockhand cannot change the environment of an existing container: Dockhand's "
+                "update-runtime only changes the restart policy and resource limits, and Docker fixes the "
+                "environment when the container is created. Recreate the container with the new environment"
+            )
+        return super().why_not_settable(setting)
+
+    def read_config(self, container: ContainerState) -> dict[str, Any]:
+        current = self.inspected(container)
+        if current.status == ABSENT:
+            raise ContainerNotFound(container.name, "it disappeared before its settings were read")
+        data = current.details
+        host = data.get("HostConfig") if isinstance(data.get("HostConfig"), dict) else {}
+        config = data.get("Config") if isinstance(data.get("Config"), dict) else {}
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
+        if host.get("NanoCpus"):
+            cpus = host["NanoCpus"] / 1e9
+        elif (host.get("CpuQuota") or 0) > 0:
+            cpus = host["CpuQuota"] / (host.get("CpuPeriod") or 100000)
+        else:
+            cpus = None
+        return {
+            "autostart": (host.get("RestartPolicy") or {}).get("Name") in AUTOSTART_POLICIES,
+            "environment_vars": env,
+            "resources.memory": host.get("Memory") or None,
+            "resources.cpus": round(cpus, 9) if cpus else None,
+        }
+
+    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
+        host = self.inspected(container).details.get("HostConfig") or {}
+        body = _update_body(host, changes)
+        path = container_path(container.ref, "update-runtime")
+        for attempt in (1, 2):
+            try:
+                answer = self._json("POST", path, params=self._env(), json=body)
+                break
+            except OutcomeUnknown:
+                if attempt == 2:
+                    raise
+                # The body holds absolute values: sending it again cannot change more than the first did.
+            except ApiError as exc:
+                raise self._update_refused(container, path, exc) from None
+        for warning in (answer.get("warnings") if isinstance(answer, dict) else None) or []:
+            self.warn(f"the engine warned about the update of {container.name!r}: {warning}")
+
+    def _update_refused(self, container: ContainerState, path: str, exc: ApiError) -> Exception:
+        if exc.status in (404, 405):
+            if self.inspect(container.ref).status == ABSENT:
+                return ContainerNotFound(container.name, "it disappeared during the update")
+            return Unsupported(
+                f"this Dockhand has no POST /api/containers/{{id}}/update-runtime ({exc.status} for {path}): "
+                "changing autostart or resources through Dockhand needs Dockhand 1.0.33 or later"
+            )
+        return OperationFailed(f"Dockhand refused the update of {container.name!r} ({exc.status}: {exc.message})")
+
     def close(self) -> None:
+        """Release the client; a password login's session is ended first (it would live for 24 hours)."""
+        if self._logged_in:
+            # Logging out is a courtesy: whatever happens to it, close() goes on and releases the client.
+            with contextlib.suppress(Exception):
+                self.client.request("POST", "/api/auth/logout", timeout=min(self.client.timeout, LOGOUT_TIMEOUT))
+            self._logged_in = False
         self.client.close()
+
+
+def _inspected_state(data: Any, endpoint: str) -> ContainerState:
+    """A ``ContainerState`` from Dockhand's copy of Docker's inspect JSON, which must have its shape."""
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("State"), dict)
+        and isinstance(data.get("Id"), str)
+        and isinstance(data.get("Name"), str)
+    ):
+        raise _unexpected(endpoint, "a container's inspect data (Id, Name, State)")
+    return state_from_inspect(data)
+
+
+def _update_body(host: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Docker's ``POST /containers/{id}/update`` fields for flat settings, as Dockhand's update-runtime takes them."""
+    body: dict[str, Any] = {}
+    if "autostart" in changes:
+        body["RestartPolicy"] = {"Name": "unless-stopped" if changes["autostart"] else "no", "MaximumRetryCount": 0}
+    if "resources.memory" in changes:
+        memory = changes["resources.memory"]
+        body["Memory"] = memory
+        # The engine wants the swap limit updated with the memory limit: keep the swap allowance the
+        # container had, Docker's default (as much swap as memory) when it had none, or unlimited.
+        old_memory, old_swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
+        if old_swap == -1:
+            body["MemorySwap"] = -1
+        elif old_memory > 0 and old_swap >= old_memory:
+            body["MemorySwap"] = memory + (old_swap - old_memory)
+        else:
+            body["MemorySwap"] = 2 * memory
+    if "resources.cpus" in changes:
+        cpus = changes["resources.cpus"]
+        if (host.get("CpuQuota") or 0) > 0 and not host.get("NanoCpus"):
+            body["CpuQuota"] = int(cpus * (host.get("CpuPeriod") or 100000))
+        else:
+            body["NanoCpus"] = int(cpus * 1e9)
+    return body
+
+
+def _engine_time(value: Any) -> Optional[datetime]:
+    """An engine timestamp (Docker's nanoseconds or Dockhand's milliseconds) as a UTC datetime, or None."""
+    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
+        return None
+    try:
+        return _history.parse_iso(_FRACTION.sub(r"\1", value))
+    except ValueError:
+        return None
 
 
 def _has_label(labels: dict[str, str], wanted: str) -> bool:
@@ -302,9 +625,11 @@ def _has_label(labels: dict[str, str], wanted: str) -> bool:
 
 def _as_docker_event(item: dict[str, Any]) -> dict[str, Any]:
     """A Dockhand activity record in the Docker ``/events`` shape ``_history`` reads."""
-    moment = _history.parse_iso(item["timestamp"])
+    moment = _engine_time(item["timestamp"])
+    if moment is None:
+        raise _unexpected("GET /api/activity", f"a page of activity events (timestamp {item['timestamp']!r})")
     time_ns = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
-    attributes = dict(item.get("actorAttributes") or {})
+    attributes = dict(item.get("actorAttributes") or {}) if isinstance(item.get("actorAttributes"), dict) else {}
     attributes.setdefault("name", item.get("containerName"))
     return {
         "Type": "container",

@@ -18,7 +18,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, OutcomeUnknown
 
 API = "https://hoody.test"
 CID = "0123456789abcdef01234567"
@@ -272,3 +272,255 @@ def test_many_waiters_share_one_listing_per_poll_round():
     # Only the first three waiters read their container alone, in the first round and again once the
     # others are done and fewer than four wait; alone, eight waiters would make at least sixteen reads.
     assert len(direct) <= 6, direct
+
+
+# Dockhand as the real 1.0.36 behaves (contract section (e)), and answers it must not trust blindly.
+
+DH_ID = "b" * 64
+
+
+def dockhand(token=None, user="admin", password="pw", retries=0):
+    return DockhandBackend(ApiClient(DH, timeout=5, retries=retries), 1, token,
+                           None if token else user, None if token else password, 0.01)
+
+
+def dockhand_env(**fields):
+    responses.get(f"{DH}/api/environments/1", json={"id": 1, "name": "local", "collectActivity": True, **fields})
+
+
+def running_inspect(exit_code=0, status="running", started="2026-12-02T05:00:00.123456789Z"):
+    data = inspect_json(status)
+    data["State"].update(ExitCode=exit_code, StartedAt=started)
+    data["HostConfig"] = {"RestartPolicy": {"Name": "no"}, "Memory": 0, "MemorySwap": 0}
+    return data
+
+
+@responses.activate
+def test_dockhand_quotes_every_container_reference():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.get(f"{DH}/api/containers/a%2F..%2Fb", status=404, json={"error": "No such container"})
+    responses.post(f"{DH}/api/containers/we%20b/start", json={"success": True})
+    assert backend.inspect("a/../b").status == "absent"
+    backend.perform(ContainerState("we b", "we b", "stopped", "exited"), "start", None)
+    assert [call.request.path_url.split("?")[0] for call in responses.calls[1:]] == [
+        "/api/containers/a%2F..%2Fb", "/api/containers/we%20b/start"]
+
+
+@pytest.mark.parametrize(
+    ("route", "answer", "named"),
+    [
+        ("list", {"json": {"containers": []}}, "GET /api/containers is not a list of containers"),
+        ("list", {"json": [{"name": "web"}]}, "an entry has no id or name"),
+        ("list", {"body": "<html>login</html>", "content_type": "text/html"}, "GET /api/containers is not JSON"),
+        ("inspect", {"json": {"Id": DH_ID, "Name": "/web"}}, f"GET /api/containers/{DH_ID} is not a container"),
+        ("inspect", {"json": ["x"]}, "inspect data (Id, Name, State)"),
+        ("history", {"json": {"events": "none"}}, "GET /api/activity is not a page of activity events"),
+        ("history", {"json": {"events": [{"action": "start"}], "total": 1}}, "each with a timestamp"),
+    ],
+)
+@responses.activate
+def test_dockhand_answers_of_the_wrong_shape_are_named_errors(route, answer, named):
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    if route == "list":
+        responses.get(f"{DH}/api/containers", **answer)
+        call = lambda: backend.list({})  # noqa: E731
+    elif route == "inspect":
+        responses.get(f"{DH}/api/containers/{DH_ID}", **answer)
+        call = lambda: backend.inspect(DH_ID)  # noqa: E731
+    else:
+        responses.get(f"{DH}/api/containers/{DH_ID}", json=running_inspect())
+        responses.get(f"{DH}/api/activity", **answer)
+        call = lambda: backend.status_history(DH_ID, None, None)  # noqa: E731
+    with pytest.raises(errors.OperationFailed) as caught:
+        call()
+    assert named in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [("dh_" + "x" * 43, "it is unknown, revoked or expired"), ("not-a-dockhand-token", "start with dh_")],
+)
+@responses.activate
+def test_dockhand_says_the_token_was_rejected(token, said):
+    responses.get(f"{DH}/api/environments/1", status=401, json={"error": "Unauthorized"})
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        dockhand(token=token)
+    message = str(caught.value)
+    assert "Dockhand rejected api_token (401)" in message and said in message
+    assert "set api_token, or" not in message and token not in message
+
+
+@responses.activate
+def test_dockhand_without_credentials_is_told_to_set_them():
+    responses.get(f"{DH}/api/environments/1", status=401, json={"error": "Unauthorized"})
+    with pytest.raises(errors.ConnectionFailed, match="set api_token, or api_username and api_password"):
+        DockhandBackend(ApiClient(DH, timeout=5, retries=0), 1, None, None, None, 0.01)
+
+
+@responses.activate
+def test_dockhand_bearer_lockout_is_a_clear_connection_failure():
+    token = "dh_" + "v" * 43
+    responses.get(f"{DH}/api/environments/1", status=429, headers={"Retry-After": "300"},
+                  json={"error": "Too many failed authentication attempts"})
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        dockhand(token=token)
+    message = str(caught.value)
+    assert "refuses requests from this address for now" in message and "429" in message
+    assert "for 5 minutes" in message and token not in message
+
+
+@responses.activate
+def test_dockhand_empty_listing_of_a_dead_engine_is_an_error_asked_once():
+    dockhand_env(name="edge")
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.get(f"{DH}/api/containers", json=[])
+    probe = responses.post(f"{DH}/api/environments/1/test", json={"success": False, "error": "Connection error"})
+    for _ in range(2):
+        with pytest.raises(errors.ConnectionFailed) as caught:
+            backend.list({"name": "web-*"})
+        assert ("Dockhand environment 1 (edge) cannot reach its Docker engine: Connection error "
+                "(POST /api/environments/1/test)") in str(caught.value)
+    assert probe.call_count == 1
+
+
+@responses.activate
+def test_dockhand_empty_listing_of_a_live_engine_is_empty():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.get(f"{DH}/api/containers", json=[])
+    responses.post(f"{DH}/api/environments/1/test", json={"success": True, "info": {"containers": 0}})
+    assert backend.list({}) == [] and backend.list({}) == []
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@responses.activate
+def test_dockhand_read_failing_in_a_dead_environment_says_so():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.get(f"{DH}/api/containers/web", status=500, json={"error": "Failed to inspect container"})
+    responses.post(f"{DH}/api/environments/1/test", json={"success": False, "error": "Docker socket not accessible"})
+    with pytest.raises(errors.ConnectionFailed, match="cannot reach its Docker engine: Docker socket not accessible"):
+        backend.inspect("web")
+
+
+@pytest.mark.parametrize(("exit_code", "forced"), [(137, True), (0, False), (143, False)])
+@responses.activate
+def test_dockhand_stop_reports_forced_from_the_exit_code(exit_code, forced):
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    url = f"{DH}/api/containers/{DH_ID}"
+    responses.get(url, json=running_inspect())
+    responses.post(f"{url}/stop", json={"success": True})
+    responses.get(url, json=running_inspect(exit_code, "exited"))
+    before = backend.inspect(DH_ID)
+    assert backend.perform(before, "stop", None) is forced
+
+
+@pytest.mark.parametrize(
+    ("kills", "forced"),
+    [
+        ([("2026-12-02T05:01:00.500Z", "9"), ("2026-12-02T05:00:59.500Z", "15")], True),
+        ([("2026-12-02T05:00:59.500Z", "15")], False),
+        ([("2026-12-02T04:59:00.000Z", "9")], False),  # a kill of an earlier run
+    ],
+)
+@responses.activate
+def test_dockhand_restart_reports_forced_from_the_activity_log(kills, forced):
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    url = f"{DH}/api/containers/{DH_ID}"
+    responses.get(url, json=running_inspect())
+    responses.post(f"{url}/restart", json={"success": True})
+    responses.get(url, json=running_inspect(started="2026-12-02T05:01:00.600000001Z"))
+    rows = [{"id": n, "containerId": DH_ID, "action": "kill", "timestamp": moment,
+             "actorAttributes": {"signal": signal}} for n, (moment, signal) in enumerate(kills)]
+    activity = responses.get(f"{DH}/api/activity", json={"events": rows, "total": len(rows)})
+    assert backend.perform(backend.inspect(DH_ID), "restart", None) is forced
+    assert f"containerId={DH_ID}" in activity.calls[0].request.url and "actions=kill" in activity.calls[0].request.url
+
+
+@responses.activate
+def test_dockhand_lost_answer_to_a_lifecycle_post_propagates_unchanged():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.post(f"{DH}/api/containers/{DH_ID}/pause", body=requests.exceptions.ConnectionError("reset"))
+    with pytest.raises(OutcomeUnknown):
+        backend.perform(ContainerState(DH_ID, "web", "running", "running"), "pause", None)
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@responses.activate
+def test_dockhand_status_logs_warn_when_activity_is_off_or_never_collected():
+    dockhand_env(collectActivity=False)
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.get(f"{DH}/api/containers/{DH_ID}", json=running_inspect())
+    responses.get(f"{DH}/api/activity", json={"events": [], "total": 0, "limit": 100, "offset": 0})
+    assert backend.status_history(DH_ID, None, None) == []
+    assert len(backend.warnings) == 2
+    assert "Dockhand environment 1 (local) has activity collection off (collectActivity: false)" in backend.warnings[0]
+    assert "activity log has never recorded an event for Dockhand environment 1" in backend.warnings[1]
+
+
+@responses.activate
+def test_dockhand_status_logs_with_collected_activity_do_not_warn():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    responses.get(f"{DH}/api/containers/{DH_ID}", json=running_inspect())
+    responses.get(f"{DH}/api/activity", json={"events": [], "total": 0})  # none for this container
+    responses.get(f"{DH}/api/activity", json={"events": [{"id": 1, "timestamp": "2026-12-02T05:00:00.000Z"}],
+                                              "total": 40})
+    assert backend.status_history(DH_ID, None, None) == [] and backend.warnings == []
+
+
+@responses.activate
+def test_dockhand_logs_out_on_close_only_after_a_password_login():
+    responses.post(f"{DH}/api/auth/login", json={"success": True},
+                   headers={"Set-Cookie": "dockhand_session=s3ssion; Path=/; HttpOnly"})
+    dockhand_env()
+    logout = responses.post(f"{DH}/api/auth/logout", json={"success": True})
+    dockhand().close()
+    assert logout.call_count == 1 and "dockhand_session=s3ssion" in logout.calls[0].request.headers["Cookie"]
+    dockhand(token="dh_" + "t" * 43).close()
+    assert logout.call_count == 1
+
+
+@pytest.mark.parametrize("failure", [{"status": 500}, {"body": requests.exceptions.ConnectionError("gone")}])
+@responses.activate
+def test_dockhand_close_survives_a_failed_logout(failure):
+    responses.post(f"{DH}/api/auth/login", json={"success": True},
+                   headers={"Set-Cookie": "dockhand_session=s3ssion; Path=/; HttpOnly"})
+    dockhand_env()
+    logout = responses.post(f"{DH}/api/auth/logout", **failure)
+    dockhand().close()  # does not raise
+    assert logout.call_count == 1
+
+
+@responses.activate
+def test_dockhand_update_runtime_sends_dockers_update_fields():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    url = f"{DH}/api/containers/{DH_ID}"
+    responses.get(url, json=running_inspect())
+    update = responses.post(f"{url}/update-runtime", json={"success": True, "warnings": ["swap limit ignored"]})
+    container = backend.inspect(DH_ID)
+    assert backend.read_config(container)["autostart"] is False
+    backend.update_config(container, {"autostart": True, "resources.memory": 64 * 2**20, "resources.cpus": 0.5})
+    assert json.loads(update.calls[0].request.body) == {
+        "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0},
+        "Memory": 64 * 2**20, "MemorySwap": 128 * 2**20, "NanoCpus": 500_000_000}
+    assert "env=1" in update.calls[0].request.url
+    assert backend.warnings == ["the engine warned about the update of 'web': swap limit ignored"]
+
+
+@responses.activate
+def test_dockhand_without_update_runtime_says_which_version_has_it():
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    url = f"{DH}/api/containers/{DH_ID}"
+    responses.get(url, json=running_inspect())
+    responses.post(f"{url}/update-runtime", status=404, body="Not Found", content_type="text/plain")
+    with pytest.raises(errors.Unsupported, match=r"needs Dockhand 1\.0\.33 or later"):
+        backend.update_config(backend.inspect(DH_ID), {"autostart": True})
+    assert "environment of an existing container" in backend.why_not_settable("environment_vars")
