@@ -44,15 +44,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     ContainerOpsError,
     OperationConflict,
     OperationFailed,
+    OutcomeUnknown,
     Unsupported,
     WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
-    ApiClient,
-    ApiError,
-    OutcomeUnknown,
-    poll,
-)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError, poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     ALLOWED_OPERATIONS,
@@ -190,12 +186,12 @@ class DockhandBackend(DockerShapedBackend):
     def _locked_out(self, exc: ApiError) -> ConnectionFailed:
         """Dockhand's 429: a lockout of this address (bearer tokens) that retrying now cannot end."""
         why = (
-            "after about 15 rejected API tokens within a minute, Dockhand refuses every token from an address, "
+            "After about 15 rejected API tokens within a minute, Dockhand refuses every token from an address, "
             "valid ones included, for 5 minutes; check api_token before trying again"
             if self._token_kind
             else "Dockhand limits how often one address may try"
         )
-        return ConnectionFailed(f"Dockhand refuses requests from this address for now ({exc}): {why}")
+        return ConnectionFailed(f"Dockhand refuses requests from this address for now: {exc}. {why}")
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         """The decoded JSON answer (None for an empty one); an answer that is not JSON is an error naming it."""
@@ -371,6 +367,30 @@ class DockhandBackend(DockerShapedBackend):
             if moment is not None and begin <= moment <= end:
                 return True
         return False
+
+    def evidence_mark(self, container: ContainerState, operation: str) -> Any:
+        """Before a restart, when the container's current run started: the restart begins a new run."""
+        if operation != "restart":
+            return None
+        return (self.inspected(container).details.get("State") or {}).get("StartedAt")
+
+    def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
+        """A restart whose answer was lost took effect when the container runs a run begun after ``mark``."""
+        if operation != "restart":
+            return super().took_effect(container, operation, mark)
+        if not mark:
+            return False
+
+        def restarted(state: ContainerState) -> bool:
+            started = (state.details.get("State") or {}).get("StartedAt")
+            return state.status == RUNNING and bool(started) and started != mark
+
+        window = self.stop_deadline(container, None)
+        try:
+            poll(lambda: self.inspect(container.ref), restarted, window, self.poll_interval)
+        except TimeoutError:
+            return False
+        return True
 
     def _remove(self, container: ContainerState) -> None:
         body = self._json(

@@ -18,7 +18,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, OutcomeUnknown
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
 
 API = "https://hoody.test"
 CID = "0123456789abcdef01234567"
@@ -446,7 +446,7 @@ def test_dockhand_lost_answer_to_a_lifecycle_post_propagates_unchanged():
     dockhand_env()
     backend = dockhand(token="dh_" + "t" * 43)
     responses.post(f"{DH}/api/containers/{DH_ID}/pause", body=requests.exceptions.ConnectionError("reset"))
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown):
         backend.perform(ContainerState(DH_ID, "web", "running", "running"), "pause", None)
     assert [c.request.method for c in responses.calls].count("POST") == 1
 
@@ -524,3 +524,20 @@ def test_dockhand_without_update_runtime_says_which_version_has_it():
     with pytest.raises(errors.Unsupported, match=r"needs Dockhand 1\.0\.33 or later"):
         backend.update_config(backend.inspect(DH_ID), {"autostart": True})
     assert "environment of an existing container" in backend.why_not_settable("environment_vars")
+
+
+@pytest.mark.parametrize(("started_after", "done"), [("2026-12-02T05:01:00.600000001Z", True),
+                                                     ("2026-12-02T05:00:00.123456789Z", False)])
+@responses.activate
+def test_dockhand_lost_restart_counts_when_the_container_runs_a_new_run(started_after, done):
+    dockhand_env()
+    backend = dockhand(token="dh_" + "t" * 43)
+    url = f"{DH}/api/containers/{DH_ID}"
+    responses.get(url, json=running_inspect())
+    before = backend.inspect(DH_ID)
+    mark = backend.evidence_mark(before, "restart")
+    assert mark == "2026-12-02T05:00:00.123456789Z"
+    responses.replace(responses.GET, url, json=running_inspect(started=started_after))
+    backend.stop_deadline = lambda container, stop_timeout: 0.05  # the container's whole stop window, shortened
+    assert backend.took_effect(before, "restart", mark) is done
+    assert backend.evidence_mark(before, "pause") is None
