@@ -26,11 +26,25 @@ or in-process: ``server = start_server(token="T")`` then ``server.url``, ``serve
 ``server.stop()``.
 
 Fault injection (no auth), JSON: ``POST /__admin/faults`` with any of ``status_503``, ``status_429``
-+ ``retry_after``, ``delay_ms``, ``drop``, ``only_methods``, ``invalid_state`` (409, 400 or
-``"data_error"``), ``accept_delay``, ``snapshot_delay`` (seconds a snapshot create, restore or delete
-holds the container's snapshot lock before calling Docker), ``max_snapshots`` (per-container cap, null
-for none); ``GET /__admin/faults``; ``POST /__admin/fail/<id>``; ``POST /__admin/reset`` (also forgets
-snapshots, removing their images, env, updated fields and aliases); ``GET /__admin/requests``.
++ ``retry_after``, ``delay_ms``, ``drop``, ``drop_after``, ``empty_body``, ``bad_body`` (+ ``bad_body_json``
+or ``bad_body_text``), ``only_methods``, ``only_path``, ``invalid_state`` (409, 400 or ``"data_error"``),
+``accept_delay``, ``snapshot_delay`` (seconds a snapshot create, restore or delete holds the container's
+snapshot lock before calling Docker), ``max_snapshots`` (per-container cap, null for none);
+``GET /__admin/faults``; ``POST /__admin/fail/<id>``; ``POST /__admin/reset`` (also forgets snapshots,
+removing their images, env, updated fields and aliases); ``GET /__admin/requests``.
+The counters (``status_503``, ``status_429``, ``drop``, ``drop_after``, ``empty_body``, ``bad_body``) count
+down per API request they apply to; one request meets at most one of them (in that order: ``drop``,
+``drop_after``, ``status_503``, ``status_429``, ``bad_body``, ``empty_body``), and only requests whose method
+is in ``only_methods`` (null: any) and whose path contains ``only_path`` (null: any) meet faults or
+``delay_ms``. ``drop`` closes the connection before the request is processed (the server does not act);
+``drop_after`` processes it (a lifecycle operation is accepted and carried out) and then closes the
+connection without answering. ``status_429`` answers with ``Retry-After: <retry_after>``, which may be a
+number of seconds or any text (``"soon"``, ``"nan"``, an HTTP date). ``empty_body`` applies only to
+``GET /api/v1/containers/<id>``: it answers 200 with an empty body (``Content-Type: application/json``).
+``bad_body`` processes the request (so a POST still acts), then answers 200 with ``bad_body_text`` verbatim
+(``text/plain``) when set, else with ``bad_body_json`` (any JSON document, default ``null``) as
+``application/json``. The request log records each request's fault and the status answered (None when
+the connection was dropped).
 
 Guesses beyond the contract (check them against a live server): 404 for ``/api/v1/containers``
 without the slash and for unknown routes (Fastify style); 401 codes MISSING_TOKEN / INVALID_TOKEN;
@@ -140,7 +154,11 @@ AUTOSTART_POLICIES = ("always", "unless-stopped")
 CONTAINER_SORTS = ("id", "name", "status", "created_at", "updated_at")
 LOG_SORTS = ("transition_time", "created_at", "to_status", "from_status")
 INVALID_STATE_MODES = (409, 400, "data_error")
+# The fault counters, in the order a request meets them (one at most per request).
+COUNTERS = ("drop", "drop_after", "status_503", "status_429", "bad_body", "empty_body")
+CONTAINER_PATH = re.compile(r"/api/v1/containers/[^/]+")
 DROP_KEY = "hoody.drop"
+DROP_AFTER_KEY = "hoody.drop_after"
 DOCKER_TIMEOUT = 300
 DEFAULT_STOP_TIMEOUT = 10
 AUTH_ERRORS = {
@@ -389,10 +407,16 @@ class Faults:
 
     status_503: int = 0
     status_429: int = 0
-    retry_after: int = 1
+    retry_after: Union[int, str] = 1
     delay_ms: int = 0
     drop: int = 0
+    drop_after: int = 0
+    empty_body: int = 0
+    bad_body: int = 0
+    bad_body_json: Any = None
+    bad_body_text: Optional[str] = None
     only_methods: Optional[list[str]] = None
+    only_path: Optional[str] = None
     invalid_state: Union[int, str] = 409
     accept_delay: float = 0.3
     snapshot_delay: float = 0.0
@@ -403,9 +427,17 @@ class Faults:
         clean: dict[str, Any] = {}
         for key, value in changes.items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if key in ("status_503", "status_429", "retry_after", "delay_ms", "drop"):
+            if key in COUNTERS or key == "delay_ms":
                 if not (number and isinstance(value, int) and value >= 0):
                     raise ValueError(f"{key} must be a non-negative integer")
+            elif key == "retry_after":
+                if not (isinstance(value, str) or (number and isinstance(value, int) and value >= 0)):
+                    raise ValueError("retry_after must be a non-negative integer or a string")
+            elif key == "bad_body_json":
+                pass  # any JSON document
+            elif key in ("bad_body_text", "only_path"):
+                if value is not None and not isinstance(value, str):
+                    raise ValueError(f"{key} must be a string or null")
             elif key in ("accept_delay", "snapshot_delay"):
                 if not (number and value >= 0):
                     raise ValueError(f"{key} must be a non-negative number of seconds")
@@ -425,15 +457,25 @@ class Faults:
         for key, value in clean.items():
             setattr(self, key, value)
 
-    def take(self, method: str) -> tuple[float, Optional[str]]:
-        """Consume the faults one request meets: (delay in seconds, 'drop' | 'status_503' | 'status_429' | None)."""
+    def take(self, method: str, path: str) -> tuple[float, Optional[str]]:
+        """Consume the fault one request meets: (delay in seconds, the name of a counter in ``COUNTERS`` or None)."""
         if self.only_methods is not None and method not in self.only_methods:
             return 0.0, None
-        for name in ("drop", "status_503", "status_429"):
+        if self.only_path is not None and self.only_path not in path:
+            return 0.0, None
+        for name in COUNTERS:
+            if name == "empty_body" and not (method == "GET" and CONTAINER_PATH.fullmatch(path)):
+                continue
             if getattr(self, name) > 0:
                 setattr(self, name, getattr(self, name) - 1)
                 return self.delay_ms / 1000, name
         return self.delay_ms / 1000, None
+
+    def bad_body_response(self) -> tuple[str, str]:
+        """The body and mimetype ``bad_body`` answers with."""
+        if self.bad_body_text is not None:
+            return self.bad_body_text, "text/plain"
+        return json.dumps(self.bad_body_json), "application/json"
 
 
 class Database:
@@ -696,7 +738,7 @@ class Platform:
     ) -> tuple[dict[str, Any], float, Optional[str]]:
         """Log one API request and consume the faults it meets: (log entry, delay, fault)."""
         with self._lock:
-            delay, fault = self.faults.take(method)
+            delay, fault = self.faults.take(method, path)
             entry = {
                 "time": now_iso(),
                 "method": method,
@@ -1531,6 +1573,10 @@ def create_app(platform: Platform) -> Flask:
             request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             request.environ[DROP_KEY] = True
             return Response()  # never sent: drop_connections() aborts the request
+        if fault == "drop_after":
+            request.environ[DROP_AFTER_KEY] = True  # processed as usual; drop_connections() drops the answer
+        if fault == "bad_body":
+            g.bad_body = platform.faults.bad_body_response()  # replaces the answer in finish()
         if fault == "status_503":
             return error_response(503, "Service temporarily unavailable")
         if fault == "status_429":
@@ -1546,7 +1592,12 @@ def create_app(platform: Platform) -> Flask:
     @app.after_request
     def finish(response: Response) -> Response:
         entry = g.get("entry")
-        if entry is not None and entry["fault"] != "drop":
+        if entry is not None and entry["fault"] == "empty_body":
+            response = Response(b"", 200, mimetype="application/json")
+        elif entry is not None and entry["fault"] == "bad_body":
+            body, mimetype = g.bad_body
+            response = Response(body, 200, mimetype=mimetype)
+        if entry is not None and entry["fault"] not in ("drop", "drop_after"):
             entry["status"] = response.status_code
         if request.path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
@@ -1819,9 +1870,14 @@ def create_app(platform: Platform) -> Flask:
     flask_wsgi = app.wsgi_app
 
     def drop_connections(environ: dict[str, Any], start_response: Any) -> Any:
-        """Abort dropped requests before anything is written; werkzeug then closes the connection quietly."""
+        """Abort dropped requests before anything is written; werkzeug then closes the connection quietly.
+
+        ``drop`` shut the socket before the request was processed; ``drop_after`` shuts it now, after.
+        """
         response = flask_wsgi(environ, start_response)
-        if environ.get(DROP_KEY):
+        if environ.get(DROP_AFTER_KEY):
+            environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        if environ.get(DROP_KEY) or environ.get(DROP_AFTER_KEY):
             raise ConnectionAbortedError("connection dropped by fault injection")
         return response
 

@@ -596,6 +596,82 @@ def test_dropped_connection_is_a_connection_error(
     assert entries == [("GET", "drop", None), ("GET", None, 200), ("GET", None, 200), ("POST", "drop", None)]
 
 
+def hf_box(make: Callable[..., Box], state: str = "running") -> Box:
+    """A container of the fault tests below (named ``hf-*``)."""
+    return make(state, name=f"hf-{secrets.token_hex(4)}")
+
+
+@pytest.mark.parametrize("value", ["soon", "nan", "Wed, 21 Oct 2015 07:28:00 GMT", 300])
+def test_retry_after_may_be_any_text(server: HoodyServer, make: Callable[..., Box], value: Any) -> None:
+    box = hf_box(make)
+    server.admin("faults", {"status_429": 1, "retry_after": value})
+    response = call(server, "GET", f"/containers/{box.id}")
+    assert_error(response, 429)
+    assert response.headers["Retry-After"] == str(value)
+
+
+def test_empty_body_only_on_reads_of_one_container(server: HoodyServer, make: Callable[..., Box]) -> None:
+    box = hf_box(make)
+    server.admin("faults", {"empty_body": 1})
+    assert call(server, "GET", "/containers/", params={"limit": 1}).json()["data"]["containers"]
+    assert call(server, "GET", f"/containers/{box.id}/status-logs").json()["data"]["logs"] == []
+    response = call(server, "GET", f"/containers/{box.id}")
+    assert (response.status_code, response.content) == (200, b"")
+    assert response.headers["Content-Type"] == "application/json"
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["id"] == box.id
+    faults = [(entry["path"], entry["fault"], entry["status"]) for entry in server.requests_log()]
+    assert faults[2:] == [(f"/api/v1/containers/{box.id}", "empty_body", 200),
+                          (f"/api/v1/containers/{box.id}", None, 200)]
+
+
+def test_bad_body_answers_after_acting_on_matching_requests(
+    server: HoodyServer, make: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = hf_box(make, "stopped")
+    server.admin("faults", {"bad_body": 1, "bad_body_text": "<html>oops</html>", "only_methods": ["POST"],
+                            "only_path": "/start"})
+    assert call(server, "GET", f"/containers/{box.id}").json()["data"]["status"] == "stopped"
+    response = call(server, "POST", f"/containers/{box.id}/start")
+    assert (response.status_code, response.text) == (200, "<html>oops</html>")
+    assert response.headers["Content-Type"].startswith("text/plain")
+    wait_status(server, box.id, "running")  # the start was processed all the same
+    assert docker_state(engine, box)["Running"]
+
+    server.admin("faults", {"bad_body": 2, "bad_body_json": "a string", "bad_body_text": None, "only_methods": ["GET"],
+                            "only_path": None})
+    for _ in range(2):
+        response = call(server, "GET", "/containers/")
+        assert (response.status_code, response.json()) == (200, "a string")
+    assert isinstance(call(server, "GET", "/containers/").json()["data"], dict)
+    entries = [(entry["method"], entry["fault"]) for entry in server.requests_log()]
+    assert entries.count(("POST", "bad_body")) == 1 and entries.count(("GET", "bad_body")) == 2
+
+
+def test_drop_after_acts_then_drops_the_answer(
+    server: HoodyServer, make: Callable[..., Box], engine: docker.DockerClient
+) -> None:
+    box = hf_box(make, "stopped")
+    server.admin("faults", {"drop_after": 1, "only_methods": ["POST"]})
+    with pytest.raises(requests.ConnectionError):
+        call(server, "POST", f"/containers/{box.id}/start")
+    wait_status(server, box.id, "running")  # processed before the connection was dropped
+    assert docker_state(engine, box)["Running"]
+    newest = logs(server, box.id, limit=1)["logs"][0]
+    assert newest["metadata"] == {"command": "start"} and logs(server, box.id)["pagination"]["total"] == 1
+    posts = [(entry["fault"], entry["status"]) for entry in server.requests_log() if entry["method"] == "POST"]
+    assert posts == [("drop_after", None)]
+
+
+def test_admin_api_validates_the_answer_faults(server: HoodyServer) -> None:
+    for bad in ({"retry_after": -1}, {"retry_after": [1]}, {"empty_body": "1"}, {"bad_body": -2},
+                {"drop_after": 1.5}, {"bad_body_text": 3}, {"only_path": ["/x"]}):
+        assert requests.post(f"{server.url}/__admin/faults", json=bad, timeout=10).status_code == 400, bad
+    faults = server.admin("faults", {"retry_after": "soon", "bad_body_json": {"data": [1]}, "only_path": "/x"})
+    assert (faults["retry_after"], faults["bad_body_json"], faults["only_path"]) == ("soon", {"data": [1]}, "/x")
+    reset = server.admin("reset", {})
+    assert (reset["retry_after"], reset["bad_body_json"], reset["only_path"], reset["empty_body"]) == (1, None, None, 0)
+
+
 def test_forced_failed(server: HoodyServer, make: Callable[..., Box]) -> None:
     box = make()
     forced = server.admin(f"fail/{box.id}")
