@@ -6,6 +6,11 @@ Lifecycle calls (``POST /api/v1/containers/{id}/{operation}``) are asynchronous:
 and the container moves later, so every wait polls ``GET /api/v1/containers/{id}`` with backoff. A
 POST that fails in flight is never resent blindly: the backend re-reads the container for evidence
 that the operation took effect and only then lets the driver plan again.
+
+Every answer is checked where it is read (``_Answer``): an empty body, text that is not JSON or a
+document of another shape is an error naming the endpoint and what came, never "absent" and never a
+KeyError. Only a 404 (or the status ``deleted``) means a container is absent. Every path segment built
+from user or server data is percent-quoted.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import fnmatch
 import re
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Union
 from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
@@ -23,6 +28,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     BadInput,
     ConnectionFailed,
     ContainerNotFound,
+    ContainerOpsError,
     OperationConflict,
     OperationFailed,
     OperationRejected,
@@ -67,6 +73,97 @@ def _data(body: Any) -> Any:
     return body
 
 
+def _q(segment: Any) -> str:
+    """One URL path segment, percent-quoted whole (``/`` included)."""
+    return quote(str(segment), safe="")
+
+
+class _Unreadable:
+    """A body that is no JSON document."""
+
+    def __init__(self, words: str) -> None:
+        self.words = words
+
+
+EMPTY_BODY = _Unreadable("an empty body")
+NOT_JSON = _Unreadable("text that is not JSON")
+
+NULL = type(None)
+NUMBER = (int, float)
+Kinds = Union[type, tuple[type, ...]]
+# What the collection reads from each answer: key -> JSON kind(s); a kind list with NULL makes the key optional.
+CONTAINER: dict[str, Kinds] = {"id": str, "status": str, "name": (str, NULL)}
+LISTING: dict[str, Kinds] = {"containers": list, "pagination": (dict, NULL)}
+PAGINATION: dict[str, Kinds] = {"total": (int, NULL), "totalPages": (int, NULL)}
+LOGS: dict[str, Kinds] = {"logs": list, "pagination": (dict, NULL)}
+LOG: dict[str, Kinds] = {"id": str, "from_status": (str, NULL), "to_status": str, "transition_time": str,
+                         "duration_ms": (int, float, NULL), "metadata": (dict, NULL)}  # fmt: skip
+SNAPSHOT: dict[str, Kinds] = {"name": str, "alias": (str, NULL)}
+ALIAS: dict[str, Kinds] = {"id": str, "alias": (str, NULL), "container_id": str, "program": (str, NULL),
+                           "index": (int, NULL), "target_path": (str, NULL), "url": (str, NULL)}  # fmt: skip
+_WORDS = ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"), (list, "a list"),
+          (dict, "an object"), (NULL, "null"))  # fmt: skip
+
+
+def _describe(value: Any) -> str:
+    """What a JSON value is, in words (never the value itself: it could be anything)."""
+    if isinstance(value, _Unreadable):
+        return value.words
+    return next((words for kind, words in _WORDS if isinstance(value, kind)), type(value).__name__)
+
+
+def _is(value: Any, kinds: Kinds) -> bool:
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if isinstance(value, bool):
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+def _kind_words(kinds: Kinds) -> str:
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    words = [words for kind, words in _WORDS if kind in kinds and kind is not NULL]
+    return " or ".join(dict.fromkeys(words)) + (" (or null)" if NULL in kinds else "")
+
+
+class _Answer:
+    """One Hoody answer, checked where it is read: a mismatch raises ``error`` naming the endpoint and what came."""
+
+    def __init__(self, method: str, path: str, error: type[ContainerOpsError] = OperationFailed) -> None:
+        self.where = f"{method} {path}"
+        self.error = error
+
+    def bad(self, expected: str, got: str) -> ContainerOpsError:
+        return self.error(f"Hoody answered {self.where} with an unexpected body: expected {expected}, got {got}")
+
+    def object(self, value: Any, name: str, spec: Optional[dict[str, Kinds]] = None) -> dict[str, Any]:
+        """``value`` as an object whose keys match ``spec`` (``name`` is where it sits in the answer)."""
+        spec = spec or {}
+        required = [key for key, kinds in spec.items() if not _is(None, kinds)]
+        if not isinstance(value, dict):
+            wanted = f"an object with {', '.join(f'{name}.{key}' for key in required)}" if required else None
+            raise self.bad(wanted or f"{name} to be an object", _describe(value))
+        for key, kinds in spec.items():
+            if key in required and value.get(key) is None:
+                raise self.bad(f"an object with {name}.{key}", f"an object without {name}.{key}")
+            if not _is(value.get(key), kinds):
+                raise self.bad(f"{name}.{key} to be {_kind_words(kinds)}", _describe(value[key]))
+        return value
+
+    def objects(self, value: Any, name: str, spec: Optional[dict[str, Kinds]] = None) -> list[dict[str, Any]]:
+        """``value`` as a list of objects, each matching ``spec``."""
+        if not isinstance(value, list):
+            raise self.bad(f"{name} to be a list", _describe(value))
+        return [self.object(item, f"{name}[{index}]", spec) for index, item in enumerate(value)]
+
+    def new_ids(self, items: list[dict[str, Any]], seen: set[str], name: str, page: int) -> None:
+        """Add the page's ``id``s to ``seen``; one already there means the pagination went wrong."""
+        for item in items:
+            if item["id"] in seen:
+                raise self.bad(f"page {page} of {name} to hold other entries than the pages before",
+                               f"{item['id']} again")  # fmt: skip
+            seen.add(item["id"])
+
+
 def _alias_fields(source: dict[str, Any]) -> dict[str, Any]:
     """The proxy-alias settings compared and sent: ``program``, ``index``, ``target_path`` (given ones)."""
     fields = {key: source.get(key) for key in ("program", "index", "target_path") if source.get(key) is not None}
@@ -100,8 +197,9 @@ class HoodyBackend(Backend):
     # Requests ------------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request; the answer's payload: ``data`` of the envelope, else the body, else EMPTY_BODY or NOT_JSON."""
         try:
-            return _data(self.client.json(method, path, **kwargs))
+            response = self.client.request(method, path, **kwargs)
         except ApiError as exc:
             if exc.status == 401:
                 raise ConnectionFailed(
@@ -112,26 +210,56 @@ class HoodyBackend(Backend):
                     f"Hoody denied {method} {path} (403: {exc.message}); check the token's permissions and api_realm"
                 ) from None
             raise
+        if not response.content.strip():
+            return EMPTY_BODY
+        try:
+            return _data(response.json())
+        except ValueError:
+            return NOT_JSON
+
+    def _read(
+        self,
+        method: str,
+        path: str,
+        spec: dict[str, Kinds],
+        error: type[ContainerOpsError] = OperationFailed,
+        **kwargs: Any,
+    ) -> tuple[_Answer, dict[str, Any]]:
+        """One request whose payload must be an object matching ``spec``; also its checker, for what is inside."""
+        answer = _Answer(method, path, error)
+        return answer, answer.object(self._call(method, path, **kwargs), "data", spec)
 
     def _get_container(self, container_id: str) -> Optional[dict[str, Any]]:
+        """The container object; None only when Hoody says there is none (404, or 400 for an impossible id).
+
+        An answer that is not that container's object is a ``ConnectionFailed``: nothing is known about it.
+        """
+        path = f"/api/v1/containers/{_q(container_id)}"
         try:
-            return self._call("GET", f"/api/v1/containers/{container_id}")
+            answer, data = self._read("GET", path, CONTAINER, ConnectionFailed)
         except ApiError as exc:
             if exc.status in (400, 404):
                 return None
             raise OperationFailed(f"cannot read container {container_id}: {exc}") from None
+        if data["id"] != container_id:
+            raise answer.bad(f"data.id to be {container_id}", f"another container's id ({data['id']})")
+        return data
 
     def _list_pages(self, path: str, **extra: Any) -> list[dict[str, Any]]:
+        """Every container of a paginated listing, in order; a page that cannot be read is a ``ConnectionFailed``."""
         found: list[dict[str, Any]] = []
+        seen: set[str] = set()
         params: dict[str, Any] = {"limit": PAGE_LIMIT, "sort_by": "created_at", "sort_order": "asc", **extra}
         if self.realm and path == "/api/v1/containers/":
             params["realm_id"] = self.realm
         for page in range(1, MAX_PAGES + 1):
-            data = self._call("GET", path, params=dict(params, page=page)) or {}
-            items = data.get("containers") or []
+            answer, data = self._read("GET", path, LISTING, ConnectionFailed, params=dict(params, page=page))
+            items = answer.objects(data["containers"], "data.containers", CONTAINER)
+            total = answer.object(data.get("pagination") or {}, "data.pagination", PAGINATION).get("total")
+            answer.new_ids(items, seen, "data.containers", page)
             found.extend(items)
-            total = (data.get("pagination") or {}).get("total", len(found))
-            if not items or len(found) >= total:
+            more = len(found) < total if total is not None else len(items) >= PAGE_LIMIT  # no total: a full page
+            if not items or not more:
                 break
         return found
 
@@ -173,7 +301,7 @@ class HoodyBackend(Backend):
         if filters.get("label"):
             raise BadInput("filters.label is not supported by backend hoody (Hoody containers have no labels)")
         if filters.get("project"):
-            items = self._list_pages(f"/api/v1/projects/{filters['project']}/containers")
+            items = self._list_pages(f"/api/v1/projects/{_q(filters['project'])}/containers")
         else:
             items = self._all_containers()
         states = [self._state(item) for item in items if item.get("status") != "deleted"]
@@ -207,7 +335,14 @@ class HoodyBackend(Backend):
             if 400 <= exc.status < 500:
                 raise OperationRejected(f"Hoody rejected {operation} ({exc.status}: {exc.message})") from None
             raise OperationFailed(f"{operation} failed: {exc}") from None
-        if isinstance(data, dict) and data.get("error"):
+        # An answer that cannot be read leaves the outcome open: the driver looks for the operation's effect.
+        answer = _Answer("POST", f"{path}/{operation}", OutcomeUnknown)
+        try:
+            data = answer.object(data, "data", {"error": (bool, NULL), "message": (str, NULL)})
+        except OutcomeUnknown as exc:
+            self.warn(f"{exc}; the {operation} counts only once the container shows its effect")
+            raise
+        if data.get("error"):
             raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
         return operation == "force-stop"
 
@@ -233,15 +368,13 @@ class HoodyBackend(Backend):
         return True
 
     def _newest_log(self, container: ContainerState) -> Optional[dict[str, Any]]:
-        data = (
-            self._call(
-                "GET",
-                f"/api/v1/containers/{container.id}/status-logs",
-                params={"limit": 1, "page": 1, "sort_by": "transition_time", "sort_order": "desc"},
-            )
-            or {}
-        )
-        return (data.get("logs") or [None])[0]
+        """The newest status-log record (evidence of a restart): an unreadable answer is a ``ConnectionFailed``."""
+        answer, data = self._read(
+            "GET", f"/api/v1/containers/{_q(container.id)}/status-logs", LOGS, ConnectionFailed,
+            params={"limit": 1, "page": 1, "sort_by": "transition_time", "sort_order": "desc"},
+        )  # fmt: skip
+        logs = answer.objects(data["logs"], "data.logs", LOG)
+        return logs[0] if logs else None
 
     def _newest_log_id(self, container: ContainerState) -> Optional[str]:
         newest = self._newest_log(container)
@@ -342,8 +475,13 @@ class HoodyBackend(Backend):
         return info
 
     def _runtime(self, container: ContainerState) -> dict[str, Any]:
-        details = self._call("GET", f"/api/v1/containers/{container.id}", params={"runtime": "true"}) or {}
-        runtime_info = details.get("runtime_info") or {}
+        path = f"/api/v1/containers/{_q(container.id)}"
+        answer, details = self._read("GET", path, {"runtime_info": (dict, NULL)}, params={"runtime": "true"})
+        runtime_info = answer.object(
+            details.get("runtime_info") or {},
+            "data.runtime_info",
+            {"services": (list, NULL), "network_services": (list, NULL)},
+        )
         runtime: dict[str, Any] = {
             "processes": runtime_info.get("services") or [],
             "ports": runtime_info.get("network_services") or [],
@@ -352,17 +490,25 @@ class HoodyBackend(Backend):
         }
         if container.status != RUNNING:
             return runtime
-        try:
-            stats = self._call("GET", f"/api/v1/containers/{container.id}/stats") or {}
+        spec: dict[str, Kinds] = {"memory": (dict, NULL), "cpu": (dict, NULL), "network": (list, NULL),
+                                  "processes": (int, NULL)}  # fmt: skip
+        try:  # resource usage is a bonus: when it cannot be had, say why and report the rest
+            answer, stats = self._read("GET", f"{path}/stats", spec)
+            memory = answer.object(stats.get("memory") or {}, "data.memory", {"usage": (*NUMBER, NULL),
+                                                                              "total": (*NUMBER, NULL)})  # fmt: skip
+            cpu = answer.object(stats.get("cpu") or {}, "data.cpu", {"usage_percent": (*NUMBER, NULL)})
+            networks = answer.objects(stats.get("network") or [], "data.network", {"interface": (str, NULL)})
         except ApiError as exc:
             runtime["error"] = exc.message
             return runtime
-        memory = stats.get("memory") or {}
-        runtime["networks"] = {n.get("interface"): n for n in stats.get("network") or [] if n.get("interface")}
+        except OperationFailed as exc:
+            runtime["error"] = str(exc)
+            return runtime
+        runtime["networks"] = {n["interface"]: n for n in networks if n.get("interface")}
         runtime["resource_usage"] = {
             "memory_usage_bytes": memory.get("usage"),
             "memory_limit_bytes": memory.get("total"),
-            "cpu_usage_percent": (stats.get("cpu") or {}).get("usage_percent"),
+            "cpu_usage_percent": cpu.get("usage_percent"),
             "pids": stats.get("processes"),
         }
         return runtime
@@ -372,23 +518,30 @@ class HoodyBackend(Backend):
         if container_id is None:
             raise ContainerNotFound(ref, "Hoody keeps status logs by id; give the id of a deleted container")
         records: list[dict[str, Any]] = []
+        seen: set[str] = set()
         params = {"limit": PAGE_LIMIT, "sort_by": "transition_time", "sort_order": "desc"}
+        path = f"/api/v1/containers/{_q(container_id)}/status-logs"
         for page in range(1, MAX_PAGES + 1):
             try:
-                data = (
-                    self._call("GET", f"/api/v1/containers/{container_id}/status-logs", params=dict(params, page=page))
-                    or {}
-                )
+                answer, data = self._read("GET", path, LOGS, params=dict(params, page=page))
             except ApiError as exc:
                 if exc.status == 404:
                     raise ContainerNotFound(ref) from None
                 raise OperationFailed(f"cannot read the status logs of {ref!r}: {exc}") from None
-            logs = data.get("logs") or []
-            records.extend(self._record(log) for log in logs)
-            total_pages = (data.get("pagination") or {}).get("totalPages") or page
-            oldest = records[-1]["transition_time"] if records else None
-            older_than_since = since is not None and oldest and _history.parse_iso(oldest).timestamp() < since
-            if not logs or page >= total_pages or older_than_since:
+            logs = answer.objects(data["logs"], "data.logs", LOG)
+            total_pages = answer.object(data.get("pagination") or {}, "data.pagination", PAGINATION).get("totalPages")
+            answer.new_ids(logs, seen, "data.logs", page)
+            oldest = None
+            for index, log in enumerate(logs):
+                try:
+                    oldest = _history.parse_iso(log["transition_time"])
+                except ValueError:
+                    raise answer.bad(
+                        f"data.logs[{index}].transition_time to be an ISO 8601 time", "a string that is not one"
+                    ) from None
+                records.append(self._record(log))
+            older_than_since = since is not None and oldest is not None and oldest.timestamp() < since
+            if not logs or page >= (total_pages or page) or older_than_since:
                 break
         return records
 
@@ -429,7 +582,9 @@ class HoodyBackend(Backend):
 
     def read_config(self, container: ContainerState) -> dict[str, Any]:
         data = self._get_container(container.id) or container.details
-        env = self._call("GET", f"/api/v1/containers/{container.id}/env") or {}
+        _answer, env = self._read(
+            "GET", f"/api/v1/containers/{_q(container.id)}/env", {"environment_vars": (dict, NULL)}
+        )
         return {
             "autostart": data.get("autostart"),
             "environment_vars": dict(env.get("environment_vars") or {}),
@@ -440,19 +595,19 @@ class HoodyBackend(Backend):
     def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
         if "autostart" in changes:
             self._change(
-                "PUT", f"/api/v1/containers/{container.id}", f"update {container.name!r}",
+                "PUT", f"/api/v1/containers/{_q(container.id)}", f"update {container.name!r}",
                 json={"autostart": changes["autostart"]},
             )  # fmt: skip
         env = changes.get("environment_vars") or {}
         values = {key: value for key, value in env.items() if value is not None}
         if values:
             self._change(
-                "PUT", f"/api/v1/containers/{container.id}/env", f"set the environment of {container.name!r}",
+                "PUT", f"/api/v1/containers/{_q(container.id)}/env", f"set the environment of {container.name!r}",
                 json=values,
             )  # fmt: skip
         for key in sorted(key for key, value in env.items() if value is None):
             self._change(
-                "DELETE", f"/api/v1/containers/{container.id}/env/{key}",
+                "DELETE", f"/api/v1/containers/{_q(container.id)}/env/{_q(key)}",
                 f"remove {key} from the environment of {container.name!r}",
             )  # fmt: skip
 
@@ -464,24 +619,30 @@ class HoodyBackend(Backend):
         return dict({key: item.get(key) for key in keys}, container=container.name)
 
     def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
-        data = self._call("GET", f"/api/v1/containers/{container.id}/snapshots") or {}
-        return [self._snapshot_entry(container, item) for item in data.get("snapshots") or []]
+        answer, data = self._read("GET", f"/api/v1/containers/{_q(container.id)}/snapshots", {"snapshots": list})
+        return [self._snapshot_entry(container, item)
+                for item in answer.objects(data["snapshots"], "data.snapshots", SNAPSHOT)]  # fmt: skip
 
     def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
         what = f"snapshot {container.name!r}"
+        path = f"/api/v1/containers/{_q(container.id)}/snapshots"
         try:
-            data = self._change("POST", f"/api/v1/containers/{container.id}/snapshots", what, json={"alias": alias})
+            data = self._change("POST", path, what, json={"alias": alias})
+            answer = _Answer("POST", path, OutcomeUnknown)  # unreadable: as good as lost
+            snapshot = answer.object(
+                answer.object(data, "data", {"snapshot": dict})["snapshot"], "data.snapshot", SNAPSHOT
+            )
         except OutcomeUnknown as exc:
             # The answer was lost: the snapshot list says whether the platform took it.
             found = [snap for snap in self.snapshots(container) if snap["alias"] == alias]
             if not found:
                 raise OperationFailed(f"could not {what}: {exc}") from None
             return found[0]
-        return self._snapshot_entry(container, (data or {}).get("snapshot") or {})
+        return self._snapshot_entry(container, snapshot)
 
     def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
         try:
-            self._call("DELETE", f"/api/v1/containers/{container.id}/snapshots/{snapshot['name']}")
+            self._call("DELETE", f"/api/v1/containers/{_q(container.id)}/snapshots/{_q(snapshot['name'])}")
         except ApiError as exc:
             if exc.status != 404:
                 raise OperationFailed(f"could not delete snapshot {snapshot['name']!r}: {exc}") from None
@@ -494,7 +655,9 @@ class HoodyBackend(Backend):
     ) -> ContainerState:
         """PUT the restore, then poll until the container settles as restored from that snapshot."""
         name = snapshot["name"]
-        self._change("PUT", f"/api/v1/containers/{container.id}/snapshots/{name}", f"restore {container.name!r}")
+        self._change(
+            "PUT", f"/api/v1/containers/{_q(container.id)}/snapshots/{_q(name)}", f"restore {container.name!r}"
+        )
 
         def settled(state: ContainerState) -> bool:
             return state.details.get("last_used_snapshot") == name and not is_transitional(state.status)
@@ -510,9 +673,9 @@ class HoodyBackend(Backend):
     # Proxy aliases ---------------------------------------------------------------------------------
 
     def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
-        data = self._call("GET", "/api/v1/proxy/aliases") or {}
+        answer, data = self._read("GET", "/api/v1/proxy/aliases", {"aliases": list})
         holders = []
-        for record in data.get("aliases") or []:
+        for record in answer.objects(data["aliases"], "data.aliases", ALIAS):
             if record.get("alias") != alias:
                 continue
             owner = self._get_container(record["container_id"]) or {}
@@ -533,12 +696,12 @@ class HoodyBackend(Backend):
         mine = [holder for holder in holders if target is not None and holder["id"] == target.id]
         if mine and len(holders) == 1:
             record = mine[0]["record"]
-            self._change("PATCH", f"/api/v1/proxy/aliases/{record['id']}", f"update alias {alias!r}",
+            self._change("PATCH", f"/api/v1/proxy/aliases/{_q(record['id'])}", f"update alias {alias!r}",
                          json=_alias_fields(options))  # fmt: skip
             return {"window_ms": None, "url": record.get("url")}
         freed_at = None
         for holder in holders:
-            self._change("DELETE", f"/api/v1/proxy/aliases/{holder['record']['id']}", f"free alias {alias!r}")
+            self._change("DELETE", f"/api/v1/proxy/aliases/{_q(holder['record']['id'])}", f"free alias {alias!r}")
             freed_at = freed_at or time.monotonic()
         if target is None:
             return {"window_ms": None, "url": None}
@@ -549,13 +712,14 @@ class HoodyBackend(Backend):
             record = self._change(
                 "POST", "/api/v1/proxy/aliases", f"give alias {alias!r} to {target.name!r}", json=body
             )
+            record = _Answer("POST", "/api/v1/proxy/aliases", OutcomeUnknown).object(record, "data", ALIAS)
         except (OperationFailed, OperationConflict, OutcomeUnknown) as exc:
             found = [h for h in self.alias_holders(alias, options) if h["id"] == target.id]
             if not found:
                 raise OperationFailed(f"{exc}; {self._alias_restored(alias, holders)}") from None
             record = found[0]["record"]
         window = round((time.monotonic() - freed_at) * 1000) if freed_at is not None else None
-        return {"window_ms": window, "url": (record or {}).get("url")}
+        return {"window_ms": window, "url": record.get("url")}
 
     def _alias_restored(self, alias: str, holders: list[dict[str, Any]]) -> str:
         """After a failed move, give the alias back to its first previous holder; say who has it."""

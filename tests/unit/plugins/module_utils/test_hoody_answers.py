@@ -1,0 +1,364 @@
+"""Hoody answers the backend cannot use: each is a clear error naming the endpoint, never "absent" or a KeyError.
+
+HTTP is faked with ``responses``; the integration tests (tests/integration/test_rest_faults.py) drive the same
+faults through the Hoody test server and real ansible-playbook.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import responses
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
+from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
+
+API = "https://hoody.test"
+CID = "0123456789abcdef01234567"
+OTHER = "fedcba9876543210fedcba98"
+TOKEN = "hdy_secret_token_value"
+URL = f"{API}/api/v1/containers/{CID}"
+LIST = f"{API}/api/v1/containers/"
+
+
+def envelope(data, status=200):
+    return {"statusCode": status, "message": "ok", "data": data}
+
+
+def item(cid=CID, name="web", status="running"):
+    return {"id": cid, "name": name, "status": status, "project_id": "f" * 24}
+
+
+def page(items, total=None, page_no=1):
+    return envelope({"containers": items,
+                     "pagination": {"total": len(items) if total is None else total, "page": page_no, "limit": 100}})
+
+
+def log(n, command="start", time="2026-01-01T00:00:00.000Z"):
+    return {"id": f"{n:024x}", "container_id": CID, "from_status": "stopped", "to_status": "running",
+            "transition_time": time, "duration_ms": 5, "triggered_by": "user", "metadata": {"command": command}}
+
+
+def logs(entries, total_pages=1):
+    return envelope({"logs": entries, "pagination": {"total": len(entries), "page": 1, "limit": 100,
+                                                     "totalPages": total_pages}})
+
+
+@pytest.fixture
+def hoody():
+    backend = HoodyBackend(ApiClient(API, timeout=5, retries=0), TOKEN, realm=None, poll_interval=0.01)
+    yield backend
+    backend.close()
+
+
+def running() -> ContainerState:
+    return ContainerState(CID, "web", "running", "running", details=item())
+
+
+def answer(url: str, body, method=responses.GET, content_type="application/json") -> None:
+    """Register a 200 answer: ``body`` as JSON, or as-is when it is bytes."""
+    if isinstance(body, bytes):
+        responses.add(method, url, body=body, status=200, content_type=content_type)
+    else:
+        responses.add(method, url, json=body, status=200)
+
+
+# ------------------------------------------------------------------ one container's GET
+
+
+@pytest.mark.parametrize(
+    ("body", "got"),
+    [
+        (b"", "got an empty body"),
+        (b"   ", "got an empty body"),
+        (b"<html>Bad gateway</html>", "got text that is not JSON"),
+        ("just a string", "expected an object with data.id, data.status, got a string"),
+        (envelope(None), "expected an object with data.id, data.status, got null"),
+        (envelope([item()]), "got a list"),
+        (envelope({"name": "web", "status": "running"}), "got an object without data.id"),
+        (envelope({"id": CID, "name": "web"}), "got an object without data.status"),
+        (envelope(dict(item(), status=3)), "expected data.status to be a string, got a number"),
+        (envelope(dict(item(), name=["web"])), "expected data.name to be a string (or null), got a list"),
+        (envelope(item(cid=OTHER)), f"expected data.id to be {CID}, got another container's id ({OTHER})"),
+    ],
+    ids=["empty", "blank", "html", "string", "null data", "list", "no id", "no status", "status number",
+         "name list", "another id"],
+)
+@responses.activate
+def test_an_unusable_container_answer_is_an_error_never_absent(hoody, body, got):
+    answer(URL, body)
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        hoody.inspect(CID)
+    message = str(caught.value)
+    assert message.startswith(f"Hoody answered GET /api/v1/containers/{CID} with an unexpected body: expected ")
+    assert got in message and TOKEN not in message
+
+
+@responses.activate
+def test_an_empty_answer_fails_the_look_up_before_anything_is_deleted(hoody):
+    answer(URL, b"")
+    responses.delete(URL, json=envelope(None))
+    with pytest.raises(errors.ConnectionFailed, match="got an empty body"):
+        hoody.resolve([CID])  # how container_state (state: absent too) finds its one named target
+    assert [c.request.method for c in responses.calls] == ["GET"]
+
+
+@responses.activate
+def test_only_a_404_or_deleted_means_absent(hoody):
+    responses.get(URL, status=404, json={"statusCode": 404, "error": "Not Found", "message": "Container not found"})
+    assert hoody.inspect(CID).status == "absent"
+    responses.replace(responses.GET, URL, json=envelope(item(status="deleted")))
+    assert hoody.inspect(CID).status == "absent"
+
+
+# ------------------------------------------------------------------ listings and pagination
+
+
+@pytest.mark.parametrize(
+    ("body", "got"),
+    [
+        ("a string", "expected an object with data.containers, got a string"),
+        (envelope({"containers": "web"}), "expected data.containers to be a list, got a string"),
+        (envelope({"containers": [item(), "web"]}),
+         "expected an object with data.containers[1].id, data.containers[1].status, got a string"),
+        (envelope({"containers": [{"name": "web", "status": "running"}]}),
+         "got an object without data.containers[0].id"),
+        (envelope({"containers": [item()], "pagination": "1 of 1"}),
+         "expected data.pagination to be an object (or null), got a string"),
+        (envelope({"containers": [item()], "pagination": {"total": "1"}}),
+         "expected data.pagination.total to be a number (or null), got a string"),
+    ],
+    ids=["string", "containers string", "item string", "item without id", "pagination string", "total string"],
+)
+@responses.activate
+def test_an_unusable_listing_is_an_error_naming_the_page(hoody, body, got):
+    answer(LIST, body)
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        hoody.inspect("web")
+    assert "Hoody answered GET /api/v1/containers/ with an unexpected body" in str(caught.value)
+    assert got in str(caught.value)
+
+
+@responses.activate
+def test_a_listing_that_repeats_its_first_page_is_an_error_not_a_thousand_pages(hoody):
+    responses.get(LIST, json=page([item(cid=OTHER, name="other")], total=5))
+    with pytest.raises(errors.ConnectionFailed, match=f"expected page 2 of data.containers to hold other entries"
+                                                      f" than the pages before, got {OTHER} again"):
+        hoody.inspect("web")
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_without_a_total_a_full_page_is_followed_by_the_next(hoody, monkeypatch):
+    monkeypatch.setattr("ansible_collections.containerops.lifecycle.plugins.module_utils._hoody.PAGE_LIMIT", 1)
+    responses.get(LIST, json=envelope({"containers": [item(cid=OTHER, name="other")]}))
+    responses.get(LIST, json=envelope({"containers": [item()]}))
+    responses.get(LIST, json=envelope({"containers": []}))
+    responses.get(URL, json=envelope(item(status="paused")))
+    assert hoody.inspect("web").status == "paused"
+
+
+# ------------------------------------------------------------------ status logs
+
+
+@pytest.mark.parametrize(
+    ("body", "got"),
+    [
+        (b"", "got an empty body"),
+        (envelope({"logs": {"0": log(0)}}), "expected data.logs to be a list, got an object"),
+        (envelope({"logs": [dict(log(0), transition_time=None)]}),
+         "got an object without data.logs[0].transition_time"),
+        (envelope({"logs": [dict(log(0), metadata="start")]}),
+         "expected data.logs[0].metadata to be an object (or null), got a string"),
+        (envelope({"logs": [log(0, time="yesterday")]}),
+         "expected data.logs[0].transition_time to be an ISO 8601 time, got a string that is not one"),
+        (envelope({"logs": [log(0)], "pagination": {"totalPages": "many"}}),
+         "expected data.pagination.totalPages to be a number (or null), got a string"),
+    ],
+    ids=["empty", "logs object", "no time", "metadata string", "bad time", "totalPages string"],
+)
+@responses.activate
+def test_unusable_status_logs_are_an_error_naming_the_endpoint(hoody, body, got):
+    answer(f"{URL}/status-logs", body)
+    with pytest.raises(errors.OperationFailed) as caught:
+        hoody.status_history(CID, None, None)
+    assert f"Hoody answered GET /api/v1/containers/{CID}/status-logs with an unexpected body" in str(caught.value)
+    assert got in str(caught.value)
+
+
+@responses.activate
+def test_status_logs_that_repeat_a_page_are_an_error(hoody):
+    responses.get(f"{URL}/status-logs", json=logs([log(0), log(1)], total_pages=3))
+    with pytest.raises(errors.OperationFailed, match=r"page 2 of data\.logs to hold other entries"):
+        hoody.status_history(CID, None, None)
+
+
+@responses.activate
+def test_restart_evidence_that_cannot_be_read_is_a_connection_failure(hoody):
+    answer(f"{URL}/status-logs", envelope({"logs": "none"}))
+    with pytest.raises(errors.ConnectionFailed, match=r"expected data\.logs to be a list"):
+        hoody.evidence_mark(running(), "restart")
+
+
+# ------------------------------------------------------------------ lifecycle POST answers
+
+
+@pytest.mark.parametrize("body", [b"", b"OK", "accepted", envelope(["stop"]), envelope({"error": "yes"})],
+                         ids=["empty", "text", "string", "list", "error string"])
+@responses.activate
+def test_an_unreadable_post_answer_counts_only_once_the_effect_shows(hoody, body):
+    answer(f"{URL}/stop", body, method=responses.POST)
+    responses.get(URL, json=envelope(item(status="stopped")))
+    result = Converger(hoody, StateRequest("stopped")).converge(running())
+    assert "error" not in result and result["status"] == "stopped" and result["changed"]
+    assert [a["operation"] for a in result["actions"]] == ["stop"]
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+    assert any(f"Hoody answered POST /api/v1/containers/{CID}/stop with an unexpected body" in warning
+               for warning in hoody.warnings)
+
+
+@responses.activate
+def test_an_unreadable_post_answer_without_effect_fails_with_what_came(hoody):
+    answer(f"{URL}/stop", b"<html>proxy error</html>", method=responses.POST)
+    responses.get(URL, json=envelope(item(status="running")))
+    request = StateRequest("stopped", wait_timeout=1)
+    with pytest.raises(errors.OperationFailed) as caught:
+        Converger(hoody, request)._perform(running(), "stop", None)
+    assert "got text that is not JSON" in str(caught.value) and "shows no effect" in str(caught.value)
+
+
+# ------------------------------------------------------------------ env, snapshots, aliases, runtime
+
+
+@responses.activate
+def test_env_answers_are_checked(hoody):
+    responses.get(URL, json=envelope(item()))
+    answer(f"{URL}/env", envelope({"environment_vars": ["A=1"]}))
+    with pytest.raises(errors.OperationFailed, match=re.escape(
+            f"Hoody answered GET /api/v1/containers/{CID}/env with an unexpected body: expected "
+            "data.environment_vars to be an object (or null), got a list")):
+        hoody.read_config(running())
+
+
+@pytest.mark.parametrize(
+    ("body", "got"),
+    [
+        (envelope({"snapshots": "snap-1"}), "expected data.snapshots to be a list, got a string"),
+        (envelope({"snapshots": [{"alias": "x"}]}), "got an object without data.snapshots[0].name"),
+        (b"", "got an empty body"),
+    ],
+)
+@responses.activate
+def test_snapshot_lists_are_checked(hoody, body, got):
+    answer(f"{URL}/snapshots", body)
+    with pytest.raises(errors.OperationFailed) as caught:
+        hoody.snapshots(running())
+    assert f"GET /api/v1/containers/{CID}/snapshots with an unexpected body" in str(caught.value)
+    assert got in str(caught.value)
+
+
+@responses.activate
+def test_an_unreadable_snapshot_answer_is_resolved_from_the_list(hoody):
+    answer(f"{URL}/snapshots", envelope({"snapshot": "snap-1"}), method=responses.POST)
+    snapshot = {"name": "snap-0123456789ab", "alias": "before", "created_at": "2026-01-01T00:00:00.000Z"}
+    responses.get(f"{URL}/snapshots", json=envelope({"container_id": CID, "snapshots": [snapshot]}))
+    assert hoody.create_snapshot(running(), "before")["name"] == "snap-0123456789ab"
+    assert [c.request.method for c in responses.calls] == ["POST", "GET"]
+
+
+@responses.activate
+def test_alias_records_are_checked(hoody):
+    answer(f"{API}/api/v1/proxy/aliases", envelope({"aliases": [{"id": "a" * 24, "alias": "shop"}]}))
+    with pytest.raises(errors.OperationFailed, match=re.escape(
+            "Hoody answered GET /api/v1/proxy/aliases with an unexpected body: expected an object with "
+            "data.aliases[0].container_id, got an object without data.aliases[0].container_id")):
+        hoody.alias_holders("shop", {"program": "http"})
+
+
+@responses.activate
+def test_an_unreadable_alias_create_answer_is_resolved_from_the_records(hoody):
+    record = {"id": "a" * 24, "alias": "shop", "container_id": CID, "program": "http", "index": 1,
+              "target_path": None, "url": "https://shop.example/"}
+    answer(f"{API}/api/v1/proxy/aliases", b"Created", method=responses.POST)
+    responses.get(f"{API}/api/v1/proxy/aliases", json=envelope({"aliases": [record]}))
+    responses.get(URL, json=envelope(item()))
+    done = hoody.point_alias("shop", running(), [], {"program": "http"})
+    assert done["url"] == "https://shop.example/"
+    assert [c.request.method for c in responses.calls].count("POST") == 1
+
+
+@responses.activate
+def test_unusable_stats_are_reported_in_runtime_and_the_rest_kept(hoody):
+    responses.get(URL, json=envelope(dict(item(), runtime_info={"services": [{"name": "sshd"}]})))
+    answer(f"{URL}/stats", envelope({"memory": "lots", "network": []}))
+    runtime = hoody.describe(running(), runtime=True)["runtime"]
+    assert runtime["processes"] == [{"name": "sshd"}] and runtime["resource_usage"] is None
+    assert runtime["error"] == (f"Hoody answered GET /api/v1/containers/{CID}/stats with an unexpected body: "
+                                "expected data.memory to be an object (or null), got a string")
+
+
+@responses.activate
+def test_unusable_runtime_details_are_an_error(hoody):
+    responses.get(URL, json=envelope(dict(item(), runtime_info={"services": "sshd"})))
+    with pytest.raises(errors.OperationFailed, match=r"expected data\.runtime_info\.services to be a list"):
+        hoody.describe(running(), runtime=True)
+
+
+JUNK = [b"", b"nope", "x", 0, True, [], {}, envelope(None), envelope("x"), envelope([1]), envelope({}),
+        envelope({"containers": [None]}), envelope({"logs": [None]}), envelope({"snapshots": [1]}),
+        envelope({"aliases": [[]]}), envelope({"containers": [], "pagination": []})]
+
+
+@pytest.mark.parametrize("body", JUNK, ids=[json.dumps(b.decode() if isinstance(b, bytes) else b)[:40] for b in JUNK])
+@responses.activate
+def test_no_answer_ever_escapes_as_a_python_error(hoody, body):
+    """Whatever a 200 holds, every read ends in data or a ContainerOpsError, never a KeyError or TypeError."""
+    for method in (responses.GET, responses.POST):
+        if isinstance(body, bytes):
+            responses.add(method, re.compile(f"{re.escape(API)}/.*"), body=body, content_type="application/json")
+        else:
+            responses.add(method, re.compile(f"{re.escape(API)}/.*"), json=body)
+    reads = [
+        lambda: hoody.inspect(CID), lambda: hoody.inspect("web"), lambda: hoody.list({}),
+        lambda: hoody.list({"project": "p"}), lambda: hoody.status_history(CID, None, None),
+        lambda: hoody.evidence_mark(running(), "restart"), lambda: hoody.read_config(running()),
+        lambda: hoody.snapshots(running()), lambda: hoody.create_snapshot(running(), "a"),
+        lambda: hoody.alias_holders("shop", {}), lambda: hoody.describe(running(), runtime=True),
+        lambda: hoody.perform(running(), "stop", None),
+    ]
+    for read in reads:
+        hoody._directory = None
+        try:
+            read()
+        except errors.ContainerOpsError as exc:
+            assert "Hoody answered" in str(exc) or "HTTP" in str(exc), exc
+
+
+# ------------------------------------------------------------------ quoting
+
+
+@responses.activate
+def test_every_path_segment_from_user_or_server_data_is_quoted(hoody):
+    odd = ContainerState("a/../b", "odd", "running", "running")
+    quoted = "/api/v1/containers/a%2F..%2Fb"
+    responses.get(f"{API}/api/v1/projects/..%2Fp%3Fx%3D1/containers", json=envelope({"containers": []}))
+    responses.delete(f"{API}{quoted}/snapshots/snap%2F..%2Fx", json=envelope(None))
+    responses.delete(f"{API}{quoted}/env/A%2FB", json=envelope({"environment_vars": {}}))
+    responses.put(f"{API}{quoted}/snapshots/s%231", json=envelope({"success": True}))
+    responses.get(LIST, json=page([]))  # the restore's polls: the odd id is no container here
+    responses.delete(f"{API}/api/v1/proxy/aliases/r%2F1", json=envelope(None))
+    responses.post(f"{API}{quoted}/stop", json=envelope({"status": "running"}))
+    hoody.list({"project": "../p?x=1"})
+    hoody.delete_snapshot(odd, {"name": "snap/../x"})
+    hoody.update_config(odd, {"environment_vars": {"A/B": None}})
+    with pytest.raises(errors.WaitTimeout):
+        hoody.restore_snapshot(odd, {"name": "s#1"}, None, 0.01)
+    hoody.point_alias("shop", None, [{"record": {"id": "r/1"}, "name": "x", "id": "c"}], {})
+    hoody.perform(odd, "stop", None)
+    assert all("/../" not in call.request.path_url for call in responses.calls)
+    assert not [call for call in responses.calls if isinstance(call.response, Exception)]
