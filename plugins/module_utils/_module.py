@@ -111,7 +111,7 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _validated_filters(filters: Any) -> dict[str, Any]:
+def validated_filters(filters: Any) -> dict[str, Any]:
     """The filters with lists normalised; an empty one, or an empty value, is refused by name."""
     allowed = ", ".join(FILTER_KEYS)
     _require(isinstance(filters, dict), f"filters must be a dict with keys among {allowed}")
@@ -156,6 +156,77 @@ def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
     cert_dir = os.environ.get("DOCKER_CERT_PATH")
     candidate = os.path.join(cert_dir, filename) if cert_dir else None
     return candidate if candidate and os.path.exists(candidate) else None
+
+
+def missing_library(backend: str) -> Optional[tuple[str, str]]:
+    """The Python library ``backend`` needs and its import error, when it cannot be imported."""
+    if backend == "docker" and _docker.DOCKER_IMPORT_ERROR:
+        return "docker (Docker SDK for Python >= 7.0)", _docker.DOCKER_IMPORT_ERROR
+    if backend != "docker" and _http.REQUESTS_IMPORT_ERROR:
+        return "requests", _http.REQUESTS_IMPORT_ERROR
+    return None
+
+
+def _rest_setting(params: dict[str, Any], option: str, secret_found: Callable[[str], None]) -> Optional[str]:
+    """The option, else the backend's environment variables; a secret found there is reported to mask it."""
+    value = params[option]
+    for variable in REST_ENVIRONMENT[params["backend"]][option]:
+        if value:
+            break
+        value = os.environ.get(variable)
+        if value and option == "api_token":
+            secret_found(value)
+    return value
+
+
+def connect(params: dict[str, Any], secret_found: Callable[[str], None]) -> Backend:
+    """The backend the connection options in ``params`` (``CONNECTION_SPEC``) describe, connected.
+
+    Used by the modules and by the plugins that run on the controller; ``secret_found`` is told every
+    secret read from the environment, so the caller can keep it out of its output.
+    """
+    backend = params["backend"]
+    if backend == "docker":
+        return _docker.DockerBackend(
+            docker_host=params["docker_host"],
+            timeout=params["timeout"],
+            retries=params["retries"],
+            pool_size=params.get("parallel") or 1,
+            tls=bool(params["tls"]),
+            validate_certs=bool(params["validate_certs"]),
+            ca_path=_cert_path(params["ca_path"], "ca.pem"),
+            client_cert=_cert_path(params["client_cert"], "cert.pem"),
+            client_key=_cert_path(params["client_key"], "key.pem"),
+        )
+    api_url = _rest_setting(params, "api_url", secret_found) or DEFAULT_API_URL.get(backend)
+    if not api_url:
+        names = " / ".join(REST_ENVIRONMENT[backend]["api_url"])
+        raise BadInput(f"api_url is required for backend {backend} (or set {names})")
+    password = urlsplit(api_url).password
+    if password:
+        secret_found(password)
+    token = _rest_setting(params, "api_token", secret_found)
+    client = _http.ApiClient(
+        api_url,
+        timeout=params["timeout"],
+        retries=params["retries"],
+        validate_certs=params["validate_certs"] is not False,
+        ca_path=params["ca_path"],
+        client_cert=params["client_cert"],
+        client_key=params["client_key"],
+        pool_size=params.get("parallel") or 1,
+    )
+    poll_interval = params.get("poll_interval") or 0.5
+    if backend == "hoody":
+        return _hoody.HoodyBackend(client, token, params["api_realm"], poll_interval)
+    return _dockhand.DockhandBackend(
+        client,
+        environment=params["api_environment"],
+        token=token,
+        username=params["api_username"],
+        password=params["api_password"],
+        poll_interval=poll_interval,
+    )
 
 
 class LifecycleModule:
@@ -210,9 +281,6 @@ class LifecycleModule:
             bool(params["client_cert"]) == bool(params["client_key"]),
             "client_cert and client_key go together: give both, or neither",
         )
-        password = urlsplit(params["api_url"] or "").password
-        if password:
-            self.module.no_log_values.add(password)
 
     def _validate_targets(self) -> None:
         """A selection never widens by accident: every given name and filter must say something."""
@@ -228,7 +296,7 @@ class LifecycleModule:
                 self.valid_ref(name)
         if params["filters"] is not None or _given_options(("filters",)):
             _require(params["filters"] is not None, "filters is null: give at least one of " + ", ".join(FILTER_KEYS))
-            params["filters"] = _validated_filters(params["filters"])
+            params["filters"] = validated_filters(params["filters"])
 
     def valid_ref(self, ref: Any) -> str:
         """``ref`` when it is a container name or id this backend allows; else a ``BadInput`` naming it."""
@@ -251,68 +319,11 @@ class LifecycleModule:
         return self._backend
 
     def _make_backend(self) -> Backend:
-        params = self.params
-        if params["backend"] == "docker":
-            return self._docker_backend()
-        if _http.REQUESTS_IMPORT_ERROR:
-            self.module.fail_json(msg=missing_required_lib("requests"), exception=_http.REQUESTS_IMPORT_ERROR)
-        backend = params["backend"]
-        api_url = self._rest_setting(backend, "api_url") or DEFAULT_API_URL.get(backend)
-        if not api_url:
-            names = " / ".join(REST_ENVIRONMENT[backend]["api_url"])
-            raise BadInput(f"api_url is required for backend {backend} (or set {names})")
-        token = self._rest_setting(backend, "api_token")
-        client = _http.ApiClient(
-            api_url,
-            timeout=params["timeout"],
-            retries=params["retries"],
-            validate_certs=params["validate_certs"] is not False,
-            ca_path=params["ca_path"],
-            client_cert=params["client_cert"],
-            client_key=params["client_key"],
-            pool_size=params.get("parallel") or 1,
-        )
-        poll_interval = params.get("poll_interval") or 0.5
-        if backend == "hoody":
-            return _hoody.HoodyBackend(client, token, params["api_realm"], poll_interval)
-        return _dockhand.DockhandBackend(
-            client,
-            environment=params["api_environment"],
-            token=token,
-            username=params["api_username"],
-            password=params["api_password"],
-            poll_interval=poll_interval,
-        )
-
-    def _rest_setting(self, backend: str, option: str) -> Optional[str]:
-        """The option, else the backend's environment variables; secrets found there are masked too."""
-        value = self.params[option]
-        for variable in REST_ENVIRONMENT[backend][option]:
-            if value:
-                break
-            value = os.environ.get(variable)
-            if value and option == "api_token":
-                self.module.no_log_values.add(value)
-        return value
-
-    def _docker_backend(self) -> Backend:
-        params = self.params
-        if _docker.DOCKER_IMPORT_ERROR:
-            self.module.fail_json(
-                msg=missing_required_lib("docker (Docker SDK for Python >= 7.0)"),
-                exception=_docker.DOCKER_IMPORT_ERROR,
-            )
-        return _docker.DockerBackend(
-            docker_host=params["docker_host"],
-            timeout=params["timeout"],
-            retries=params["retries"],
-            pool_size=params.get("parallel") or 1,
-            tls=bool(params["tls"]),
-            validate_certs=bool(params["validate_certs"]),
-            ca_path=_cert_path(params["ca_path"], "ca.pem"),
-            client_cert=_cert_path(params["client_cert"], "cert.pem"),
-            client_key=_cert_path(params["client_key"], "key.pem"),
-        )
+        missing = missing_library(self.params["backend"])
+        if missing:
+            library, error = missing
+            self.module.fail_json(msg=missing_required_lib(library), exception=error)
+        return connect(self.params, self.module.no_log_values.add)
 
     def select_targets(self) -> list[ContainerState]:
         """The containers named (in order, each once), then those the filters match on the engine.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._module import _validated_filters
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import validated_filters
 
 
 @pytest.mark.parametrize(
@@ -14,7 +14,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._module imp
      {"name": "*", "label": ["tier=batch", "x"], "status": ["running", "paused"]}],
 )
 def test_filters_that_say_something_are_kept(filters):
-    result = _validated_filters(filters)
+    result = validated_filters(filters)
     for key, value in filters.items():
         assert result[key] == ([value] if key == "label" and isinstance(value, str) else value)
 
@@ -40,5 +40,5 @@ def test_filters_that_say_something_are_kept(filters):
 )
 def test_filters_that_would_widen_or_mean_nothing_are_refused_by_name(filters, words):
     with pytest.raises(errors.BadInput) as caught:
-        _validated_filters(filters)
+        validated_filters(filters)
     assert words in str(caught.value)
