@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The small interface every engine backend implements.
 
-The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker today, the REST
-platforms next) maps its own API and states onto it. One backend instance serves every worker
-thread of a task, so implementations share one client or HTTP session and must be thread-safe.
+The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker, Hoody, Dockhand)
+maps its own API and states onto it, and declares what it cannot do instead of being asked its name.
+One backend instance serves every worker thread of a task, so implementations share one client or
+HTTP session and must be thread-safe.
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ class Backend(abc.ABC):
     # Workflow building blocks (container_config, container_snapshot, container_alias). An engine
     # without the capability keeps these defaults, which refuse with the backend's name.
 
+    #: Whether a snapshot lives on after its container is deleted (and can restore it).
+    snapshots_outlive_container = False
     #: Settings ``read_config``/``update_config`` handle, as ``_config`` names them.
     config_settings: tuple[str, ...] = ()
     #: Of those, the settings a running container only takes up after a restart.

@@ -20,6 +20,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence, Union
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import OPERATIONS
+
 __all__ = [
     "DOCKER_EVENT_ACTIONS",
     "LIFECYCLE_OPERATIONS",
@@ -50,9 +52,7 @@ DOCKER_EVENT_ACTIONS: tuple[str, ...] = (
 )
 
 #: Operations that get an entry in :func:`compute_stats`, in report order.
-LIFECYCLE_OPERATIONS: tuple[str, ...] = (
-    "start", "stop", "force-stop", "restart", "pause", "resume", "delete",
-)  # fmt: skip
+LIFECYCLE_OPERATIONS: tuple[str, ...] = OPERATIONS
 
 #: A start this soon after a process ended on its own is attributed to the restart policy (engine).
 #: Docker's restart back-off doubles from 100 ms and is capped at 1 minute; 5 s of slack covers

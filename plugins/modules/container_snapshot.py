@@ -175,8 +175,8 @@ def run(lifecycle: LifecycleModule) -> dict:
     if not alias or len(alias) > MAX_ALIAS:
         raise BadInput(f"alias must be 1 to {MAX_ALIAS} characters, got {len(alias or '')}")
     backend = lifecycle.backend
-    # A Docker snapshot outlives its container, so it can be removed or restored after a delete.
-    container = lifecycle.the_container(must_exist=state == "present" or backend.name != "docker")
+    # Where a snapshot outlives its container, it can be removed or restored after a delete.
+    container = lifecycle.the_container(must_exist=state == "present" or not backend.snapshots_outlive_container)
     if container.status == PAUSED and state != "absent":
         raise BadInput(
             f"container {container.name!r} is paused: resume or stop it before a snapshot is taken or restored"
