@@ -5,18 +5,29 @@
 Docker's lifecycle calls are synchronous: ``stop`` returns once the container has exited. Waits that
 remain (transitional states, health) follow the engine's event stream, bounded by ``until``, so
 nothing sleeps in fixed steps.
+
+Every engine fault is translated once, here, at the backend's edge (``_engine``): what leaves this
+module is a ``ContainerOpsError``, never the SDK's, requests', urllib3's or the JSON parser's own
+exceptions. A read the engine does not answer is ``ConnectionFailed`` (naming ``docker_host`` and the
+timeout); an operation in flight when the engine stops answering is ``EngineLost``, since its outcome
+was not observed; an error answer or a malformed one is ``OperationFailed`` naming what was read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import functools
+import http.client
+import json
+import socket
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot, _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
-    STOP_MARGIN,
     ContainerState,
+    wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     AUTOSTART_POLICIES,
@@ -31,11 +42,15 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     BadInput,
     ConnectionFailed,
     ContainerNotFound,
+    ContainerOpsError,
+    EngineLost,
     OperationConflict,
     OperationFailed,
+    OperationRejected,
     WaitTimeout,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
+    ABSENT,
     FAILED,
     RUNNING,
     is_transitional,
@@ -45,14 +60,20 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._retry impo
 try:
     import docker
     import requests
+    import urllib3
     from docker.errors import APIError, DockerException, NotFound
     from docker.tls import TLSConfig
+    from docker.utils import convert_filters
 
     DOCKER_IMPORT_ERROR: Optional[str] = None
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     DOCKER_IMPORT_ERROR = str(_exc)
 
 _TRANSIENT_STATUS = (429, 502, 503, 504)
+
+# What a malformed answer makes the SDK or our parsing raise: JSON that does not parse (an empty body
+# included), or JSON of another shape than Docker's.
+_MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError)
 
 
 def _transient(exc: Exception) -> Optional[float]:
@@ -70,6 +91,67 @@ def _reason(exc: Exception) -> str:
             explanation = explanation.decode("utf-8", "replace")
         return str(explanation or exc)
     return str(exc)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (arguments, cause, context), each once."""
+    seen: set[int] = set()
+    queue: list[Optional[BaseException]] = [exc]
+    while queue:
+        current = queue.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        queue.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        queue.extend((current.__cause__, current.__context__))
+
+
+def _is_transport_fault(exc: BaseException) -> bool:
+    """A conversation with the engine broke, at whichever layer noticed: requests, urllib3 (event
+    streams are read from the raw response), http.client or the socket itself."""
+    return isinstance(
+        exc, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+    )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return any(
+        isinstance(link, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, socket.timeout))
+        for link in _chain(exc)
+    )
+
+
+def _cause(exc: BaseException) -> str:
+    """The root of a transport fault in a few words (``Connection refused``), else its text."""
+    links = list(_chain(exc))
+    words = [link.strerror for link in links if isinstance(link, OSError) and isinstance(link.errno, int)]
+    words += [str(link) for link in links if isinstance(link, http.client.HTTPException) and str(link)]
+    words += [str(link) for link in links if isinstance(link, urllib3.exceptions.ProtocolError)]
+    return words[0] if words else str(exc)
+
+
+def _malformed(exc: BaseException) -> str:
+    """What was wrong with an answer that could not be read."""
+    if isinstance(exc, json.JSONDecodeError):
+        return "an empty body" if not exc.doc.strip() else f"not JSON ({exc.msg} at character {exc.pos})"
+    if isinstance(exc, KeyError):
+        return f"it has no {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _edge(what: str, operation: Optional[str] = None) -> Callable:
+    """Decorate a public method: any engine fault it lets through is translated (see ``_engine``)."""
+
+    def decorate(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def guarded(self: DockerBackend, *args: Any, **kwargs: Any) -> Any:
+            with self._engine(what, operation):
+                return method(self, *args, **kwargs)
+
+        return guarded
+
+    return decorate
 
 
 class DockerBackend(DockerShapedBackend):
@@ -106,52 +188,137 @@ class DockerBackend(DockerShapedBackend):
                 max_pool_size=max(pool_size, 1) + 1,
             )
         except DockerException as exc:
+            if _timed_out(exc):
+                raise ConnectionFailed(
+                    f"the Docker engine at {docker_host} did not answer within {timeout}s (timeout). Check that "
+                    "dockerd is running and not hung, or give it a longer timeout."
+                ) from None
             raise ConnectionFailed(
-                f"cannot reach the Docker engine at {docker_host}: {exc}. Check that dockerd is running "
+                f"cannot reach the Docker engine at {docker_host}: {_cause(exc)}. Check that dockerd is running "
                 "and that this user may use its socket (docker_host / DOCKER_HOST)."
             ) from None
+
+    # The edge ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _engine(self, what: str, operation: Optional[str] = None) -> Iterator[None]:
+        """Translate any engine fault raised inside into the domain error that says what happened.
+
+        ``what`` says what was being done, for the message (``inspecting container 'web'``);
+        ``operation`` names the lifecycle operation in flight, if any: losing the engine then leaves
+        its outcome unknown (``EngineLost``), and an error answer refuses that operation.
+        """
+        try:
+            yield
+        except ContainerOpsError:
+            raise
+        except Exception as exc:
+            fault = self._fault(exc, what, operation)
+            if fault is None:
+                raise
+            raise fault from None
+
+    def _fault(self, exc: Exception, what: str, operation: Optional[str]) -> Optional[ContainerOpsError]:
+        """The domain error for an engine fault; None for an exception that is no engine fault."""
+        host = self.docker_host
+        if isinstance(exc, APIError):
+            status, reason = exc.status_code, _reason(exc)
+            if operation is None:
+                return OperationFailed(f"the Docker engine at {host} answered {status} while {what}: {reason}")
+            if status == 409:
+                return OperationConflict(f"{operation} refused by the engine: {reason}")
+            if status is not None and 400 <= status < 500 and status not in (404, 408, 429):
+                return OperationRejected(f"the engine rejected the {operation} ({status}): {reason}")
+            return OperationFailed(f"{operation} failed: {reason}")
+        if isinstance(exc, _MALFORMED):  # before transport faults: requests' JSONDecodeError is both
+            return OperationFailed(
+                f"the Docker engine at {host} sent a malformed answer while {what}: {_malformed(exc)}"
+            )
+        if _is_transport_fault(exc) or (
+            isinstance(exc, DockerException) and any(_is_transport_fault(link) for link in _chain(exc))
+        ):
+            if _timed_out(exc):
+                if operation is not None:
+                    return self._no_answer(
+                        operation,
+                        self.timeout,
+                        OperationFailed(
+                            f"{operation} got no answer within {self.timeout}s (timeout), although the engine "
+                            "still answers; its outcome is read again"
+                        ),
+                    )
+                return ConnectionFailed(
+                    f"the Docker engine at {host} did not answer within {self.timeout}s (timeout) while {what}"
+                )
+            if operation is not None:
+                return EngineLost(
+                    f"engine lost during {operation}: cannot reach the Docker engine at {host} ({_cause(exc)}); "
+                    f"whether the {operation} took effect is unknown"
+                )
+            return ConnectionFailed(f"cannot reach the Docker engine at {host} ({_cause(exc)}) while {what}")
+        if isinstance(exc, DockerException):
+            return OperationFailed(f"{operation or what} failed: {exc}")
+        return None
+
+    def _answers(self) -> bool:
+        """Whether the engine still answers a ping within ``timeout``."""
+        try:
+            return self.api.ping() is True
+        except Exception:  # any failure to answer is the answer
+            return False
+
+    def _no_answer(self, operation: str, waited: float, if_alive: ContainerOpsError) -> ContainerOpsError:
+        """The error for an operation whose answer did not come within ``waited`` seconds.
+
+        A ping tells a slow operation on a live engine (``if_alive``) from an engine that stopped answering.
+        """
+        if self._answers():
+            return if_alive
+        return EngineLost(
+            f"engine lost during {operation}: the Docker engine at {self.docker_host} did not answer it within "
+            f"{waited:.0f}s, nor a ping within {self.timeout}s (timeout); whether the {operation} took effect "
+            "is unknown"
+        )
 
     # Reads -------------------------------------------------------------------------------------
 
     def _read(self, method, *args, **kwargs):
-        try:
-            return call_with_retries(lambda: method(*args, **kwargs), self.retries, _transient)
-        except requests.exceptions.ConnectionError as exc:
-            raise ConnectionFailed(f"lost the Docker engine at {self.docker_host}: {exc}") from None
+        """An idempotent call, retried on transient faults; the caller's ``_engine`` translates the rest."""
+        return call_with_retries(lambda: method(*args, **kwargs), self.retries, _transient)
 
     def inspect(self, ref: str) -> ContainerState:
-        try:
-            return state_from_inspect(self._read(self.api.inspect_container, ref))
-        except NotFound:
-            return ContainerState.absent(ref)
-        except APIError as exc:
-            raise OperationFailed(f"cannot inspect container {ref!r}: {_reason(exc)}") from None
+        with self._engine(f"inspecting container {ref!r}"):
+            try:
+                data = self._read(self.api.inspect_container, ref)
+            except NotFound:
+                return ContainerState.absent(ref)
+            return state_from_inspect(data)
 
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
         labels = list(filters.get("label") or [])
         if filters.get("project"):
             labels.append(f"com.docker.compose.project={filters['project']}")
         api_filters = {"label": labels} if labels else None
-        summaries = self._read(self.api.containers, all=True, filters=api_filters)
         name_glob = filters.get("name")
         statuses = filters.get("status")
         found = []
-        for summary in summaries:
-            names = [name.lstrip("/") for name in summary.get("Names") or []]
-            if name_glob and not any(fnmatch.fnmatchcase(name, name_glob) for name in names):
-                continue
-            engine_status = summary.get("State")
-            status = STATUS_MAP.get(engine_status, FAILED)
-            if statuses and status not in statuses:
-                continue
-            found.append(
-                ContainerState(
-                    id=summary["Id"],
-                    name=names[0] if names else summary["Id"][:12],
-                    status=status,
-                    engine_status=engine_status,
+        with self._engine("listing containers"):
+            for summary in self._read(self.api.containers, all=True, filters=api_filters):
+                names = [name.lstrip("/") for name in summary.get("Names") or []]
+                if name_glob and not any(fnmatch.fnmatchcase(name, name_glob) for name in names):
+                    continue
+                engine_status = summary.get("State")
+                status = STATUS_MAP.get(engine_status, FAILED)
+                if statuses and status not in statuses:
+                    continue
+                found.append(
+                    ContainerState(
+                        id=summary["Id"],
+                        name=names[0] if names else summary["Id"][:12],
+                        status=status,
+                        engine_status=engine_status,
+                    )
                 )
-            )
         return found
 
     # Operations --------------------------------------------------------------------------------
@@ -162,87 +329,146 @@ class DockerBackend(DockerShapedBackend):
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
         ref = container.ref
         since = time.time()
-        try:
-            if operation == "start":
-                self.api.start(ref)
-            elif operation in ("stop", "restart"):
-                self._stop_or_restart(container, operation, stop_timeout)
-                return self._was_killed(ref, since)
-            elif operation == "force-stop":
-                self.api.kill(ref)
-                self.api.wait(ref, timeout=self.timeout, condition="not-running")
-                return True
-            elif operation == "pause":
-                self.api.pause(ref)
-            elif operation == "resume":
-                self.api.unpause(ref)
-            elif operation == "delete":
-                self.api.remove_container(ref)
-            else:
-                raise BadInput(f"unknown operation {operation!r}")
-        except NotFound:
-            raise ContainerNotFound(container.name, f"it disappeared during {operation}") from None
-        except APIError as exc:
-            if exc.status_code == 409:
-                raise OperationConflict(f"{operation} refused by the engine: {_reason(exc)}") from None
-            raise OperationFailed(f"{operation} failed: {_reason(exc)}") from None
-        except requests.exceptions.ReadTimeout:
-            raise WaitTimeout(f"{operation} did not finish within {self.timeout}s") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise OperationFailed(f"{operation} interrupted, lost the engine: {exc}") from None
-        return operation == "force-stop"
+        with self._engine(f"asking for the {operation} of {container.name!r}", operation):
+            try:
+                if operation == "start":
+                    self.api.start(ref)
+                elif operation in ("stop", "restart"):
+                    self._stop_or_restart(container, operation, stop_timeout)
+                    return self._was_killed(ref, since)
+                elif operation == "force-stop":
+                    self._kill(container)
+                    return True
+                elif operation == "pause":
+                    self.api.pause(ref)
+                elif operation == "resume":
+                    self.api.unpause(ref)
+                elif operation == "delete":
+                    self.api.remove_container(ref)
+                else:
+                    raise BadInput(f"unknown operation {operation!r}")
+            except NotFound:
+                raise ContainerNotFound(container.name, f"it disappeared during {operation}") from None
+        return False
 
     def _stop_or_restart(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> None:
         # docker-py's restart() always sends t=10 and overrides the container's own StopTimeout; we
         # send ``t`` only when the user gave one (0 included) and size the HTTP timeout to match.
+        # A restarting container (a crash loop) stops at once: the engine ends its restart loop.
         params = {} if stop_timeout is None else {"t": stop_timeout}
+        grace = self.stop_timeout_in_force(container, stop_timeout)
         deadline = self.stop_deadline(container, stop_timeout)
         url = self.api._url(f"/containers/{{0}}/{operation}", container.ref)
         try:
             response = self.api._post(url, params=params, timeout=deadline)
         except requests.exceptions.ReadTimeout:
-            raise WaitTimeout(
-                f"graceful {operation} did not finish within {deadline - STOP_MARGIN:.0f}s "
-                f"(stop_timeout) plus a {STOP_MARGIN}s margin"
+            raise self._no_answer(
+                operation,
+                deadline,
+                WaitTimeout(
+                    f"graceful {operation} did not finish within {grace}s (stop_timeout) "
+                    f"plus a {deadline - grace:.0f}s margin"
+                ),
             ) from None
         self.api._raise_for_status(response)
+
+    def _kill(self, container: ContainerState) -> None:
+        """SIGKILL, then wait until the engine no longer counts it as running."""
+        try:
+            self.api.kill(container.ref)
+        except APIError as exc:
+            if exc.status_code != 409 or "restarting" not in _reason(exc).lower():
+                raise
+            # Some engines refuse to signal a container between two runs of its restart loop; a stop
+            # without grace period ends the loop as surely, and the restart policy leaves it stopped.
+            self.api._raise_for_status(
+                self.api._post(self.api._url("/containers/{0}/stop", container.ref), params={"t": 0})
+            )
+        try:
+            self.api.wait(container.ref, timeout=self.timeout, condition="not-running")
+        except requests.exceptions.ReadTimeout:
+            raise self._no_answer(
+                "force-stop",
+                self.timeout,
+                WaitTimeout(f"force-stop: still not stopped {self.timeout}s (timeout) after SIGKILL"),
+            ) from None
 
     def _was_killed(self, ref: str, since: float) -> bool:
         """Whether the engine had to SIGKILL the container since ``since`` (a graceful stop escalated)."""
         try:
-            events = self.api.events(
-                since=since, until=time.time(), decode=True, filters={"container": ref, "event": "kill"}
-            )
-            return any(str(e.get("Actor", {}).get("Attributes", {}).get("signal")) == "9" for e in events)
-        except (APIError, requests.exceptions.RequestException):
-            return False
+            with self._engine(f"reading the kill events of {ref!r}"), self._subscribe(
+                {"container": ref, "event": "kill"}, since=since, until=time.time()
+            ) as events:
+                signals = [str(e.get("Actor", {}).get("Attributes", {}).get("signal")) for e in events]
+        except ContainerOpsError:
+            return False  # the stop itself succeeded; only whether it was forced is unknown
+        return "9" in signals
 
     # Waits -------------------------------------------------------------------------------------
 
-    def _events_until(self, ref: str, deadline: float, actions: Optional[list[str]] = None):
-        filters: dict[str, Any] = {"container": ref, "type": "container"}
+    @contextlib.contextmanager
+    def _subscribe(
+        self, filters: dict[str, Any], since: Optional[float] = None, until: Optional[float] = None,
+        read_timeout: Optional[float] = None,
+    ) -> Iterator[Iterator[dict[str, Any]]]:
+        """The engine's events matching ``filters``, subscribed on entry; the engine ends them at ``until``.
+
+        Unlike the SDK's ``events()``, reads time out (``read_timeout``, else ``timeout``): a frozen
+        engine cannot hold a wait, or a read of the history, forever.
+        """
+        params = {"since": since, "until": until, "filters": convert_filters(filters)}
+        response = self.api._get(
+            self.api._url("/events"), params=params, stream=True, timeout=read_timeout or self.timeout
+        )
+        try:
+            self.api._raise_for_status(response)
+            yield self.api._stream_helper(response, decode=True)
+        finally:
+            response.close()
+
+    @staticmethod
+    def _next_event(events: Iterator[dict[str, Any]]) -> bool:
+        """Whether another event came. A stream that ends, breaks or goes quiet ends the subscription:
+        the inspect that follows says whether the engine is still there."""
+        try:
+            next(events)
+        except StopIteration:
+            return False
+        except Exception as exc:
+            if isinstance(exc, (DockerException, *_MALFORMED)) or _is_transport_fault(exc):
+                return False
+            raise
+        return True
+
+    def _watch(
+        self, container: ContainerState, timeout: float, observe, what: Callable[[], str], actions=None
+    ) -> ContainerState:
+        """Re-inspect on every engine event until ``observe(state)`` is true; one read when it already is.
+
+        One subscription lasts at most ``timeout`` (the option) seconds, and its reads time out a little
+        later, so an engine that stops answering is noticed by the next inspect instead of holding
+        the wait until the engine comes back.
+        """
+        started = time.monotonic()
+        state = observe(self.inspect(container.ref))
+        filters: dict[str, Any] = {"container": container.ref, "type": "container"}
         if actions:
             filters["event"] = actions
-        return self.api.events(until=int(deadline) + 1, decode=True, filters=filters)
-
-    def _watch(self, container: ContainerState, timeout: float, observe, actions=None) -> ContainerState:
-        """Re-inspect on every engine event until ``observe(state)`` is true; one read when it already is."""
-        state = observe(self.inspect(container.ref))
-        if state is not None:
-            return state
-        stream = self._events_until(container.ref, time.time() + timeout, actions)
-        try:
-            # Whatever happened before the subscription took effect is caught by this read.
-            state = observe(self.inspect(container.ref))
-            if state is None:
-                for _event in stream:
+        while state is None:
+            remaining = timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                raise wait_timed_out(what(), started)
+            window = min(remaining, self.timeout)
+            subscribed = time.monotonic()
+            with self._engine(f"following the events of {container.name!r}"), self._subscribe(
+                filters, since=time.time() - 1, until=time.time() + window, read_timeout=window + 2
+            ) as events:
+                # Whatever happened before the subscription took effect is caught by this read.
+                state = observe(self.inspect(container.ref))
+                while state is None and self._next_event(events):
                     state = observe(self.inspect(container.ref))
-                    if state is not None:
-                        break
-        finally:
-            stream.close()
-        if state is None:
-            raise WaitTimeout(f"not there after {timeout:.0f}s")
+            if state is None and time.monotonic() - subscribed < min(window, 1.0):
+                time.sleep(min(0.5, max(timeout - (time.monotonic() - started), 0)))  # a broken stream: no busy loop
         return state
 
     def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
@@ -252,12 +478,9 @@ class DockerBackend(DockerShapedBackend):
             last[:] = [state]
             return state if state.status in statuses or not is_transitional(state.status) else None
 
-        try:
-            return self._watch(container, timeout, settled)
-        except WaitTimeout:
-            raise WaitTimeout(
-                f"still {last[0].status!r} after {timeout:.0f}s, waiting for {' or '.join(statuses)}"
-            ) from None
+        return self._watch(
+            container, timeout, settled, lambda: f"waiting for {' or '.join(statuses)}: still {last[0].status!r}"
+        )
 
     def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
         last: list[ContainerState] = []
@@ -266,57 +489,67 @@ class DockerBackend(DockerShapedBackend):
             last[:] = [check_health(state)]
             return state if state.health == "healthy" else None
 
-        try:
-            return self._watch(container, timeout, healthy, ["health_status", "die", "destroy", "stop"])
-        except WaitTimeout:
-            raise WaitTimeout(f"health check still {last[0].health!r} after {timeout:.0f}s") from None
+        return self._watch(
+            container,
+            timeout,
+            healthy,
+            lambda: f"waiting for a passing health check: still {last[0].health!r}",
+            ["health_status", "die", "destroy", "stop"],
+        )
 
     # Reports -----------------------------------------------------------------------------------
 
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
-        container = self.inspected(container)
-        info = info_from_inspect(container)
-        if runtime:
-            info["runtime"] = self._runtime(container)
+        """The ``container_info`` entry; ``ContainerNotFound`` when it was removed since it was listed."""
+        with self._engine(f"reading container {container.name!r}"):
+            container = self.inspected(container)
+            if container.status == ABSENT:
+                raise ContainerNotFound(container.name, "it was removed before it could be read")
+            info = info_from_inspect(container)
+            if runtime:
+                info["runtime"] = self._runtime(container)
         return info
 
     def _runtime(self, container: ContainerState) -> dict[str, Any]:
+        """Ports and networks, and for a running container processes and resource usage.
+
+        An engine that cannot give the latter (the container stopped meanwhile, an empty or malformed
+        answer) is reported in ``error``; a container removed meanwhile is ``ContainerNotFound``.
+        """
         runtime = network_runtime(container.details)
         if container.status != RUNNING:
             return runtime
         try:
-            top = self._read(self.api.top, container.ref)
-            titles = top.get("Titles") or []
-            runtime["processes"] = [dict(zip(titles, row)) for row in top.get("Processes") or []]
-            stats = self._read(self.api.stats, container.ref, stream=False, one_shot=True)
-        except (APIError, NotFound) as exc:
-            runtime["error"] = _reason(exc)
+            with self._engine(f"reading the runtime details of {container.name!r}"):
+                try:
+                    top = self._read(self.api.top, container.ref)
+                    stats = self._read(self.api.stats, container.ref, stream=False, one_shot=True)
+                except NotFound:
+                    raise ContainerNotFound(container.name, "it was removed while it was being read") from None
+                titles = top.get("Titles") or []
+                processes = [dict(zip(titles, row)) for row in top.get("Processes") or []]
+                memory = stats.get("memory_stats") or {}
+                usage = {
+                    "memory_usage_bytes": memory.get("usage"),
+                    "memory_limit_bytes": memory.get("limit"),
+                    "cpu_total_usage_ns": (stats.get("cpu_stats") or {}).get("cpu_usage", {}).get("total_usage"),
+                    "pids": (stats.get("pids_stats") or {}).get("current"),
+                }
+        except (OperationFailed, OperationConflict) as exc:
+            runtime["error"] = str(exc)
             return runtime
-        memory = stats.get("memory_stats") or {}
-        runtime["resource_usage"] = {
-            "memory_usage_bytes": memory.get("usage"),
-            "memory_limit_bytes": memory.get("limit"),
-            "cpu_total_usage_ns": (stats.get("cpu_stats") or {}).get("cpu_usage", {}).get("total_usage"),
-            "pids": (stats.get("pids_stats") or {}).get("current"),
-        }
+        runtime["processes"] = processes
+        runtime["resource_usage"] = usage
         return runtime
 
     def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
         state = self.inspect(ref)
         now = time.time()
         filters = {"container": state.id or ref, "type": "container", "event": list(_history.DOCKER_EVENT_ACTIONS)}
-        try:
-            events = list(
-                self.api.events(
-                    since=since if since is not None else 0,
-                    until=min(until, now) if until is not None else now,
-                    decode=True,
-                    filters=filters,
-                )
-            )
-        except APIError as exc:
-            raise OperationFailed(f"cannot read the engine's events for {ref!r}: {_reason(exc)}") from None
-        return _history.records_from_docker_events(events)
+        with self._engine(f"reading the engine's events for {ref!r}"), self._subscribe(
+            filters, since=since if since is not None else 0, until=min(until, now) if until is not None else now
+        ) as events:
+            return _history.records_from_docker_events(list(events))
 
     # Configuration -----------------------------------------------------------------------------
 
@@ -324,8 +557,16 @@ class DockerBackend(DockerShapedBackend):
     # fixed when a container is created.
     config_settings = ("autostart", "resources.memory", "resources.cpus")
 
+    def _existing(self, container: ContainerState, doing: str) -> ContainerState:
+        """The container with its inspect data; ``ContainerNotFound`` when it is gone."""
+        container = self.inspected(container)
+        if container.status == ABSENT:
+            raise ContainerNotFound(container.name, f"it was removed before {doing}")
+        return container
+
+    @_edge("reading a container's configuration")
     def read_config(self, container: ContainerState) -> dict[str, Any]:
-        data = self.inspected(container).details
+        data = self._existing(container, "its configuration could be read").details
         host = data.get("HostConfig") or {}
         env = dict(item.split("=", 1) if "=" in item else (item, "") for item in data["Config"].get("Env") or [])
         if host.get("NanoCpus"):
@@ -349,8 +590,9 @@ class DockerBackend(DockerShapedBackend):
             )
         return super().why_not_settable(setting)
 
+    @_edge("updating a container's configuration", operation="update")
     def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
-        host = self.inspected(container).details.get("HostConfig") or {}
+        host = self._existing(container, "it could be updated").details.get("HostConfig") or {}
         body: dict[str, Any] = {}
         if "autostart" in changes:
             body["RestartPolicy"] = {"Name": "unless-stopped" if changes["autostart"] else "no", "MaximumRetryCount": 0}
@@ -397,6 +639,7 @@ class DockerBackend(DockerShapedBackend):
             )
         return data["Name"]
 
+    @_edge("reading who holds an alias")
     def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
         network = self._alias_network(options)
         holders = []
@@ -407,6 +650,7 @@ class DockerBackend(DockerShapedBackend):
                 holders.append({"name": state.name, "id": state.id, "in_sync": True})
         return sorted(holders, key=lambda holder: holder["name"])
 
+    @_edge("moving an alias", operation="alias change")
     def point_alias(
         self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
     ) -> dict[str, Any]:
@@ -446,6 +690,10 @@ class DockerBackend(DockerShapedBackend):
 
     # Snapshots ---------------------------------------------------------------------------------
 
+    # A snapshot is a committed image: it outlives the container and can recreate it.
+    snapshots_outlive_container = True
+
+    @_edge("listing snapshots")
     def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
         images = self._read(self.api.images, filters={"label": f"{_docker_snapshot.LABEL_CONTAINER}={container.name}"})
         prefix = _docker_snapshot.REPOSITORY + "/"
@@ -455,6 +703,7 @@ class DockerBackend(DockerShapedBackend):
             if any(tag.startswith(prefix) for tag in image.get("RepoTags") or [])
         ]
 
+    @_edge("taking a snapshot", operation="snapshot")
     def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
         container = self.inspected(container)
         saved = _docker_snapshot.saved_config(container.details, container.status)
@@ -475,6 +724,7 @@ class DockerBackend(DockerShapedBackend):
             raise OperationFailed(f"could not commit {container.name!r}: {_reason(exc)}") from None
         return _docker_snapshot.snapshot_from_image(image)
 
+    @_edge("removing a snapshot", operation="snapshot removal")
     def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
         # Removing the tag ends the snapshot; a container restored from it keeps the image it runs on.
         # A replaced snapshot has lost its tag to the new one already: its image goes unless in use.
@@ -493,11 +743,13 @@ class DockerBackend(DockerShapedBackend):
             if tagged or exc.status_code != 409:
                 raise OperationFailed(f"could not remove snapshot {snapshot['name']!r}: {_reason(exc)}") from None
 
+    @_edge("reading the image of a container")
     def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
         if container.status == "absent":
             return False
         return self.inspected(container).details.get("Image") == snapshot["image_id"]
 
+    @_edge("restoring a snapshot", operation="restore")
     def restore_snapshot(
         self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
     ) -> ContainerState:

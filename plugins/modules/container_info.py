@@ -141,6 +141,7 @@ container:
 """
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import run_parallel
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import ContainerNotFound
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
 
@@ -156,7 +157,10 @@ def run(lifecycle: LifecycleModule) -> dict:
     def describe(container):
         if container.status == ABSENT:
             return {"name": container.name, "exists": False}
-        return backend.describe(container, runtime)
+        try:
+            return backend.describe(container, runtime)
+        except ContainerNotFound:  # removed since it was listed: it does not exist any more
+            return {"name": container.name, "exists": False}
 
     targets = lifecycle.select_targets()
     entries = run_parallel(targets, describe, lifecycle.params["parallel"])
