@@ -19,7 +19,9 @@ description:
   - V(hoody) changes O(autostart) and O(environment_vars); it has no resource limits. Running processes
     keep their old environment until restarted, so an environment change on a running container needs
     O(restart_to_apply=true).
-  - V(dockhand) has no API for any of these and refuses them.
+  - V(dockhand) (1.0.33 or later) applies O(autostart) and O(resources) to running containers at once,
+    through Dockhand's C(POST /api/containers/{id}/update-runtime), as Docker does. Like Docker it cannot
+    change the environment of an existing container, and refuses a different value in O(environment_vars).
 author:
   - containerops engineers (@containerops)
 extends_documentation_fragment:
@@ -51,7 +53,7 @@ options:
       - A null value (C(~) in YAML) means the variable must not be set; it is removed where it is.
     type: dict
   resources:
-    description: Resource limits (Docker).
+    description: Resource limits (Docker and Dockhand).
     type: dict
     suboptions:
       memory:
