@@ -317,6 +317,8 @@ class DockerBackend(DockerShapedBackend):
                         name=names[0] if names else summary["Id"][:12],
                         status=status,
                         engine_status=engine_status,
+                        # Under its own key: the summary's State is a string, inspect's a dict.
+                        details={"summary": summary},
                     )
                 )
         return found

@@ -289,6 +289,7 @@ class DockhandBackend(DockerShapedBackend):
                 status=STATUS_MAP.get(item.get("state"), FAILED),
                 engine_status=item.get("state"),
                 health=item.get("health"),
+                details={"summary": item},  # the listing entry (labels, image), as Docker's listing keeps it
             )
             if filters.get("name") and not fnmatch.fnmatchcase(state.name, filters["name"]):
                 continue

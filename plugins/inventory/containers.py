@@ -1,0 +1,503 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Like the modules, the plugin puts DOCUMENTATION and EXAMPLES before the imports.
+# ruff: noqa: E402
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: containers
+short_description: Containers of one or more engines (Docker, Hoody, Dockhand) as inventory hosts
+version_added: 0.2.0
+description:
+  - Lists the containers of every engine in O(engines) — any backend, several at once, read in parallel — and
+    makes each container an inventory host, so plays can target containers by status, engine, label or project.
+  - The configuration file's name must end in C(containers.yml) or C(containers.yaml).
+  - "Host name: the container's name. A name held on more than one engine becomes C(<name>@<engine>) on every
+    engine that holds it (so a host name never depends on which engine answered first); a name held twice on one
+    engine (Hoody allows that) becomes C(<id>@<engine>)."
+  - "Groups: C(status_<status>) (the canonical statuses: C(running), C(stopped), C(paused), C(failed), and the
+    transitional ones), C(engine_<name>), C(label_<key>_<value>) for the label keys in O(group_by_labels), and
+    C(project_<id>) (the Hoody project, or the Docker Compose project label C(com.docker.compose.project) on
+    V(docker) and V(dockhand)). Characters a group name cannot hold become C(_) (C(label_app_kubernetes_io_name_web))."
+  - "Host variables, all prefixed C(containerops_): C(id), C(name), C(status), C(engine_status), C(health), C(labels),
+    C(image), C(project), C(engine) (the engine's name) and C(connection): that engine's connection options
+    without its secrets (O(engines[].api_token), O(engines[].api_password) and a password written into
+    O(engines[].api_url) are left out), so a play can hand each host's engine to the modules with
+    C(module_defaults). The modules then take the secrets from the environment or from the play (vault)."
+  - Secrets never appear in host variables, in C(ansible-inventory --list), in the inventory cache or in messages.
+  - Everything comes from one listing call per engine (one paginated listing on Hoody); nothing is read per
+    container. Docker's listing gives the health of a container with a health check through its status text.
+  - An engine that cannot be read is a warning naming it; its containers are left out and the others are listed.
+    With O(strict=true) it is an error. A configuration mistake (an unknown option, a missing O(engines[].api_url)
+    for Dockhand, a label filter on Hoody) is always an error.
+  - With the inventory cache on, the cache is only written when every engine was read, so an engine that did not
+    answer is tried again on the next run instead of being cached as empty.
+author:
+  - containerops engineers (@containerops)
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+requirements:
+  - Docker SDK for Python >= 7.0 (C(docker)) on the controller, for engines with O(engines[].backend=docker)
+  - requests, for engines with O(engines[].backend=hoody) or O(engines[].backend=dockhand)
+options:
+  plugin:
+    description: The name of this plugin; makes the file an inventory source of this plugin.
+    required: true
+    type: str
+    choices: [containerops.lifecycle.containers]
+  engines:
+    description:
+      - The engines whose containers are listed, read in parallel.
+      - Each takes the connection options of the modules (M(containerops.lifecycle.container_state)), with the same
+        names, defaults and environment fallbacks, read on the controller, plus O(engines[].name) and
+        O(engines[].filters).
+      - String values are templated, so a secret can come from a lookup or a vault.
+      - The default is one Docker engine named C(local), with the connection options' defaults and environment
+        (E(DOCKER_HOST), E(CONTAINEROPS_BACKEND) and the others).
+    type: list
+    elements: dict
+    default: [{name: local}]
+    suboptions:
+      name:
+        description:
+          - The engine's name, used in C(engine_<name>) groups, C(<name>@<engine>) host names and
+            C(containerops_engine). Unique; letters, digits, C(_), C(.) and C(-), starting with a letter or digit.
+        type: str
+        required: true
+      filters:
+        description:
+          - This engine's target filters, used instead of O(filters) (for example without a label filter on a
+            Hoody engine, which has no labels).
+        type: dict
+      backend:
+        description: V(docker), V(hoody) or V(dockhand). If not set, E(CONTAINEROPS_BACKEND), then V(docker).
+        type: str
+        choices: [docker, hoody, dockhand]
+      docker_host:
+        description:
+          - V(docker), the daemon URL (C(unix://), C(tcp://), C(ssh://)). If not set, E(DOCKER_HOST), then
+            C(unix:///var/run/docker.sock).
+        type: str
+      tls:
+        description: V(docker), connect with TLS. If not set, E(DOCKER_TLS).
+        type: bool
+      validate_certs:
+        description:
+          - Verify the server's certificate. V(docker), if not set, E(DOCKER_TLS_VERIFY); REST backends verify
+            unless this is V(false).
+        type: bool
+        aliases: [tls_verify]
+      ca_path:
+        description: CA certificate. V(docker), defaults to C(ca.pem) in E(DOCKER_CERT_PATH).
+        type: path
+      client_cert:
+        description: Client certificate. V(docker), defaults to C(cert.pem) in E(DOCKER_CERT_PATH).
+        type: path
+      client_key:
+        description: Key of O(engines[].client_cert). V(docker), defaults to C(key.pem) in E(DOCKER_CERT_PATH).
+        type: path
+      api_url:
+        description:
+          - REST base URL. V(hoody), if not set, E(HOODY_API_URL) or E(HOODY_BASE_URL), then
+            C(https://api.hoody.icu); V(dockhand), required, if not set E(DOCKHAND_URL).
+          - A password written into it is left out of C(containerops_connection).
+        type: str
+      api_token:
+        description:
+          - V(hoody), the Bearer token (if not set, E(HOODY_TOKEN) or E(HOODY_API_TOKEN)); V(dockhand), a C(dh_)
+            API token (if not set, E(DOCKHAND_TOKEN)). Never in host variables, the cache or messages.
+        type: str
+      api_realm:
+        description: V(hoody), realm id for realm-scoped tokens. If not set, E(HOODY_REALM) or E(HOODY_REALM_ID).
+        type: str
+      api_username:
+        description: V(dockhand), user to log in as. If not set, E(DOCKHAND_USERNAME).
+        type: str
+      api_password:
+        description:
+          - V(dockhand), password of O(engines[].api_username). If not set, E(DOCKHAND_PASSWORD). Never in host
+            variables, the cache or messages.
+        type: str
+      api_environment:
+        description: V(dockhand), the environment id. Required for V(dockhand); if not set, E(DOCKHAND_ENV).
+        type: int
+      timeout:
+        description:
+          - Seconds to wait for one engine request, from 1 to 3600. If not set, E(CONTAINEROPS_TIMEOUT), then 60.
+          - An engine that does not answer holds the inventory up to this long (times O(engines[].retries) + 1).
+        type: int
+      retries:
+        description: How often a read that failed for a transient reason is tried again, from 0 to 10 (default 3).
+        type: int
+  filters:
+    description:
+      - Which containers to list, on every engine without its own O(engines[].filters); the target filters of
+        the modules (O(containerops.lifecycle.container_state#module:filters)), with the same rules.
+      - C(name) (glob), C(label) (list of C(k) or C(k=v)), C(status) (list of canonical statuses), C(project).
+      - Not set, every container of the engine is listed.
+    type: dict
+  group_by_labels:
+    description:
+      - Label keys that make groups C(label_<key>_<value>); a container with label C(tier=web) goes into
+        C(label_tier_web) when C(tier) is listed here.
+    type: list
+    elements: str
+    default: []
+notes:
+  - Hoody containers have no labels; Docker and Dockhand labels are read from the listing.
+  - The hosts are containers, not machines Ansible can log in to; a play that runs modules for them runs them
+    on the controller with C(connection=local) (see the collection's README, "Fleets across engines").
+seealso:
+  - module: containerops.lifecycle.container_state
+"""
+
+EXAMPLES = r"""
+# fleet.containers.yml: two Docker hosts and a Hoody account, grouped by status, engine and tier.
+plugin: containerops.lifecycle.containers
+engines:
+  - name: edge-1
+    docker_host: tcp://10.0.0.5:2376
+    tls: true
+    validate_certs: true
+  - name: edge-2
+    docker_host: ssh://ops@10.0.0.6
+  - name: hoody
+    backend: hoody
+    api_token: "{{ lookup('ansible.builtin.env', 'HOODY_TOKEN') }}"
+    filters: {status: [running, paused]}      # Hoody has no labels: its own filters
+filters:
+  label: [tier]
+  status: [running, paused]
+group_by_labels: [tier]
+
+# ansible-inventory -i fleet.containers.yml --graph
+# ansible-playbook -i fleet.containers.yml containerops.lifecycle.fleet \
+#   -e fleet_hosts='status_running:&label_tier_batch' -e fleet_state=stopped
+
+---
+# A Dockhand environment, with the constructed options and a cache of five minutes.
+plugin: containerops.lifecycle.containers
+engines:
+  - name: dockhand-prod
+    backend: dockhand
+    api_url: https://dockhand.example.com
+    api_username: ops                         # the password comes from DOCKHAND_PASSWORD
+    api_environment: 2
+compose:
+  restart_me: containerops_health == 'unhealthy'
+groups:
+  web: "'web' in containerops_name"
+keyed_groups:
+  - key: containerops_image | regex_replace(':.*$', '')
+    prefix: image
+strict: true                                  # an engine that cannot be read fails the inventory
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/containerops-inventory
+cache_timeout: 300
+"""
+
+import os
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible.errors import AnsibleParserError
+from ansible.inventory.group import to_safe_group_name
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+try:  # ansible-core 2.19 and later never template what a plugin sets unless it is marked as trusted
+    from ansible.template import trust_as_template  # noqa: F401 - only its presence matters
+
+    TEMPLATES_NEED_TRUST = True
+except ImportError:  # earlier: the engines' values (names, labels) must be marked unsafe
+    TEMPLATES_NEED_TRUST = False
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
+    BOUNDS,
+    CONNECTION_SPEC,
+    DEFAULT_API_URL,
+    REST_ENVIRONMENT,
+    connect,
+    missing_library,
+    validated_filters,
+)
+
+ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+COMPOSE_PROJECT = "com.docker.compose.project"
+# Docker's listing says a container's health only in its status text: "Up 2 minutes (healthy)".
+HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health:\s*starting)\)", re.IGNORECASE)
+# The connection options each backend uses; ``containerops_connection`` holds these, secrets excepted.
+COMMON_OPTIONS = ("backend", "validate_certs", "ca_path", "client_cert", "client_key", "timeout", "retries")
+BACKEND_OPTIONS = {
+    "docker": (*COMMON_OPTIONS, "docker_host", "tls"),
+    "hoody": (*COMMON_OPTIONS, "api_url", "api_realm"),
+    "dockhand": (*COMMON_OPTIONS, "api_url", "api_username", "api_environment"),
+}
+SECRET_OPTIONS = ("api_token", "api_password")
+MAX_READERS = 32
+MASK = "********"
+
+
+def without_password(url: str) -> str:
+    """``url`` with any password written into it removed (``https://ops:pw@host`` -> ``https://ops@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def engine_params(engine: dict[str, Any]) -> dict[str, Any]:
+    """The connection options of one engine entry: the modules' spec, defaults and environment fallbacks applied.
+
+    Raises ``BadInput`` naming what is wrong; ``name`` and ``filters`` are not connection options.
+    """
+    options = {key: value for key, value in engine.items() if key not in ("name", "filters")}
+    result = ArgumentSpecValidator(CONNECTION_SPEC).validate(options)
+    if result.error_messages:
+        raise BadInput("; ".join(result.error_messages))
+    params = {key: result.validated_parameters.get(key) for key in CONNECTION_SPEC}
+    for option in ("timeout", "retries"):
+        low, high, unit = BOUNDS[option]
+        if not low <= params[option] <= high:
+            raise BadInput(f"{option} must be between {low:g} and {high:g}{unit}, got {params[option]!r}")
+    return params
+
+
+def public_connection(params: dict[str, Any]) -> dict[str, Any]:
+    """What ``containerops_connection`` shows of an engine: the options it uses, set ones only, no secrets.
+
+    A REST ``api_url`` is given as the one used, from the option, the environment or the default.
+    """
+    backend = params["backend"]
+    shown = {key: params[key] for key in BACKEND_OPTIONS[backend] if params.get(key) is not None}
+    if backend != "docker":
+        url = params.get("api_url") or next(
+            (os.environ[name] for name in REST_ENVIRONMENT[backend]["api_url"] if os.environ.get(name)),
+            DEFAULT_API_URL.get(backend),
+        )
+        if url:
+            shown["api_url"] = without_password(url)
+    return shown
+
+
+def listing_facts(backend: str, state: ContainerState) -> dict[str, Any]:
+    """What a container's host variables say, read from its listing entry (never a read per container)."""
+    if backend == "hoody":
+        item = state.details
+        return {"labels": {}, "image": item.get("container_image"), "health": state.health,
+                "project": item.get("project_id")}  # fmt: skip
+    summary = state.details.get("summary") or {}
+    if backend == "docker":
+        labels, image = summary.get("Labels"), summary.get("Image")
+        health = state.health or (summary.get("Health") or {}).get("Status")
+        found = HEALTH_IN_STATUS.search(summary.get("Status") or "")
+        if health is None and found:
+            health = "starting" if "starting" in found[1].lower() else found[1].lower()
+    else:
+        labels, image, health = summary.get("labels"), summary.get("image"), state.health
+    labels = dict(labels) if isinstance(labels, dict) else {}
+    return {"labels": labels, "image": image, "health": health, "project": labels.get(COMPOSE_PROJECT)}
+
+
+def mask(text: str, secrets: set[str]) -> str:
+    """``text`` with every secret replaced, longest first (a secret may contain another)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def untrusted(value: Any) -> Any:
+    """A value read from an engine, which no template in it can ever run from (a label ``{{ lookup(...) }}``)."""
+    return value if TEMPLATES_NEED_TRUST else wrap_var(value)
+
+
+class EngineFailure(Exception):
+    """An engine that could not be read: ``where`` names it, ``reason`` says why (no secret in either)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where} cannot be read: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Containers of one or more engines as inventory hosts."""
+
+    NAME = "containerops.lifecycle.containers"
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(("containers.yml", "containers.yaml"))
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        update_cache = self.get_option("cache") and not cache
+        engines: Optional[list[dict[str, Any]]] = None
+        if use_cache:
+            try:
+                engines = self._cache[cache_key]
+            except KeyError:
+                update_cache = True
+        if engines is None:
+            engines, complete = self._read_engines()
+            if update_cache and complete:
+                self._cache[cache_key] = engines
+        self._populate(engines)
+
+    # Reading the engines ---------------------------------------------------------------------------
+
+    def _engine_configs(self) -> list[tuple[str, dict[str, Any], Optional[dict[str, Any]]]]:
+        """(name, connection params, filters) of every engine; a configuration mistake is an error."""
+        engines = self.templar.template(self.get_option("engines") or [{"name": "local"}])
+        default_filters = self.get_option("filters")
+        configs = []
+        seen: set[str] = set()
+        for index, engine in enumerate(engines):
+            if not isinstance(engine, dict):
+                raise AnsibleParserError(f"engines[{index}] must be a dict of connection options, got {engine!r}")
+            name = engine.get("name")
+            if not isinstance(name, str) or not ENGINE_NAME.fullmatch(name):
+                raise AnsibleParserError(
+                    f"engines[{index}].name must be letters, digits, _, . or - (starting with a letter or digit), "
+                    f"got {name!r}"
+                )
+            if name in seen:
+                raise AnsibleParserError(f"engines: the name {name!r} is given twice; engine names are unique")
+            seen.add(name)
+            filters = engine.get("filters", default_filters)
+            try:
+                params = engine_params(engine)
+                filters = validated_filters(filters) if filters is not None else None
+            except BadInput as exc:
+                raise AnsibleParserError(f"engine {name!r}: {mask(str(exc), self._secrets_of(engine))}") from None
+            configs.append((name, params, filters))
+        return configs
+
+    @staticmethod
+    def _secrets_of(options: dict[str, Any]) -> set[str]:
+        secrets = {str(options[key]) for key in SECRET_OPTIONS if options.get(key)}
+        url = options.get("api_url")
+        password = urlsplit(str(url)).password if url else None
+        return secrets | ({password} if password else set())
+
+    def _read_engines(self) -> tuple[list[dict[str, Any]], bool]:
+        """Every engine's containers, read in parallel; whether every engine could be read."""
+        configs = self._engine_configs()
+        with ThreadPoolExecutor(max_workers=min(len(configs), MAX_READERS)) as pool:
+            futures = [pool.submit(self._read_engine, *config) for config in configs]
+        engines, failures = [], []
+        for future in futures:
+            try:
+                engine, notes = future.result()
+            except BadInput as exc:
+                raise AnsibleParserError(str(exc)) from None
+            except EngineFailure as exc:
+                failures.append(exc)
+                continue
+            engines.append(engine)
+            for note in notes:
+                self.display.vv(note)
+        if failures and self.get_option("strict"):
+            raise AnsibleParserError("; ".join(map(str, failures)))
+        for failure in failures:
+            self.display.warning(
+                f"{failure.where} cannot be read, so its containers are left out of the inventory: {failure.reason}"
+            )
+        return engines, not failures
+
+    @staticmethod
+    def _read_engine(
+        name: str, params: dict[str, Any], filters: Optional[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """One engine's containers as the facts of their host variables, and notes for ``-vv``.
+
+        Runs in a worker thread, so it says nothing itself; ``EngineFailure`` when the engine cannot be read.
+        """
+        backend = params["backend"]
+        secrets = InventoryModule._secrets_of(params)
+        where = f"engine {name!r} ({backend} at {public_connection(params).get('api_url') or params['docker_host']})"
+        missing = missing_library(backend)
+        if missing:
+            raise EngineFailure(where, f"the Python library {missing[0]} is missing ({missing[1]})")
+        started = time.monotonic()
+        notes = []
+        client = None
+        try:
+            client = connect(params, secrets.add)
+            states = client.list(filters or {})
+        except BadInput as exc:
+            raise BadInput(f"{where}: {mask(str(exc), secrets)}") from None
+        except ContainerOpsError as exc:
+            raise EngineFailure(where, mask(str(exc), secrets)) from None
+        except Exception as exc:  # an engine fault the backend did not translate: still a named engine
+            raise EngineFailure(where, f"{type(exc).__name__}: {mask(str(exc), secrets)}") from None
+        finally:
+            if client is not None:
+                try:
+                    client.close()
+                except Exception as exc:  # closing must not lose what was read
+                    notes.append(f"{where}: closing the connection failed: {mask(str(exc), secrets)}")
+        notes.append(f"{where}: {len(states)} container(s) listed in {time.monotonic() - started:.2f}s")
+        containers = [
+            {"id": state.id, "name": state.name, "status": state.status, "engine_status": state.engine_status,
+             **listing_facts(backend, state)}
+            for state in states
+        ]  # fmt: skip
+        return {"name": name, "connection": public_connection(params), "containers": containers}, notes
+
+    # Hosts and groups ------------------------------------------------------------------------------
+
+    @staticmethod
+    def host_names(engines: list[dict[str, Any]]) -> list[list[str]]:
+        """Each engine's containers' host names, in order: the name, made unique as documented."""
+        across = Counter(name for engine in engines for name in {c["name"] for c in engine["containers"]})
+        names = []
+        for engine in engines:
+            within = Counter(c["name"] for c in engine["containers"])
+            names.append([
+                c["name"] if across[c["name"]] == 1 and within[c["name"]] == 1
+                else f"{c['name']}@{engine['name']}" if within[c["name"]] == 1
+                else f"{c['id']}@{engine['name']}"
+                for c in engine["containers"]
+            ])  # fmt: skip
+        return names
+
+    def _group(self, name: str, host: str) -> None:
+        group = self.inventory.add_group(to_safe_group_name(name, force=True, silent=True))
+        self.inventory.add_child(group, host)
+
+    def _populate(self, engines: list[dict[str, Any]]) -> None:
+        strict = self.get_option("strict")
+        by_labels = self.get_option("group_by_labels") or []
+        for engine, hosts in zip(engines, self.host_names(engines)):
+            for container, host in zip(engine["containers"], hosts):
+                self.inventory.add_host(host)
+                facts = dict(container, engine=engine["name"], connection=engine["connection"])
+                for key, value in facts.items():
+                    self.inventory.set_variable(host, f"containerops_{key}", untrusted(value))
+                self._group(f"status_{container['status']}", host)
+                self._group(f"engine_{engine['name']}", host)
+                for key in by_labels:
+                    if key in container["labels"]:
+                        self._group(f"label_{key}_{container['labels'][key]}", host)
+                if container.get("project"):
+                    self._group(f"project_{container['project']}", host)
+                variables = self.inventory.get_host(host).get_vars()
+                self._set_composite_vars(self.get_option("compose"), variables, host, strict)
+                self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict)
+                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict)
