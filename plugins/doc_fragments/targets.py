@@ -21,7 +21,8 @@ options:
     description:
       - Select containers on the engine. Every given key must match.
       - Matching no container is not an error; the result is an empty list.
-      - A selection never widens by accident. An empty O(filters), or a key given an empty value
+      - >-
+        A selection never widens by accident. An empty O(filters), or a key given an empty value
         (C(name: ""), C(label: []), C(status: []), C(project: ""), null), is an error before anything
         is read or changed, so a template that renders to nothing cannot select every container.
     type: dict
