@@ -646,9 +646,9 @@ def _has_label(labels: dict[str, str], wanted: str) -> bool:
 
 def _as_docker_event(item: dict[str, Any]) -> dict[str, Any]:
     """A Dockhand activity record in the Docker ``/events`` shape ``_history`` reads."""
-    moment = _engine_time(item["timestamp"])
+    moment = _engine_time(item.get("timestamp"))
     if moment is None:
-        raise _unexpected("GET /api/activity", f"a page of activity events (timestamp {item['timestamp']!r})")
+        raise _unexpected("GET /api/activity", f"a page of activity events (timestamp {item.get('timestamp')!r})")
     time_ns = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
     attributes = dict(item.get("actorAttributes") or {}) if isinstance(item.get("actorAttributes"), dict) else {}
     attributes.setdefault("name", item.get("containerName"))
