@@ -504,9 +504,7 @@ class DockerBackend(DockerShapedBackend):
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
         """The ``container_info`` entry; ``ContainerNotFound`` when it was removed since it was listed."""
         with self._engine(f"reading container {container.name!r}"):
-            container = self.inspected(container)
-            if container.status == ABSENT:
-                raise ContainerNotFound(container.name, "it was removed before it could be read")
+            container = self._existing(container, "it could be read")
             info = info_from_inspect(container)
             if runtime:
                 info["runtime"] = self._runtime(container)
@@ -560,11 +558,11 @@ class DockerBackend(DockerShapedBackend):
     config_settings = ("autostart", "resources.memory", "resources.cpus")
 
     def _existing(self, container: ContainerState, doing: str) -> ContainerState:
-        """The container with its inspect data; ``ContainerNotFound`` when it is gone."""
-        container = self.inspected(container)
-        if container.status == ABSENT:
+        """The container with its inspect data; ``ContainerNotFound`` (by the name asked for) when it is gone."""
+        inspected = self.inspected(container)
+        if inspected.status == ABSENT:
             raise ContainerNotFound(container.name, f"it was removed before {doing}")
-        return container
+        return inspected
 
     @_edge("reading a container's configuration")
     def read_config(self, container: ContainerState) -> dict[str, Any]:

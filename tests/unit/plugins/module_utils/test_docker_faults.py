@@ -289,9 +289,9 @@ def test_an_update_that_loses_the_engine_is_engine_lost(fake, backend):
 
 
 def test_configuration_of_a_container_removed_meanwhile_is_not_found(fake, backend):
-    fake.answer("GET", "/containers/web/json", 404, {"message": "No such container: web"})
+    fake.answer("GET", f"/containers/{CID}/json", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="container 'web' not found: it was removed before"):
-        backend.read_config(ContainerState(None, "web", "running", "running"))
+        backend.read_config(ContainerState(CID, "web", "running", "running"))  # listed: read by its id
     fake.answer("POST", f"/containers/{CID}/update", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="it disappeared during the update"):
         backend.update_config(running(), {"autostart": True})
@@ -353,8 +353,9 @@ def test_an_event_stream_broken_mid_history_is_a_connection_failure(fake, backen
 def test_describe_of_a_container_removed_since_it_was_listed_is_not_found(fake, backend):
     fake.answer("GET", f"/containers/{CID}/json", 404, {"message": "No such container"})
     listed = ContainerState(CID, "web", "running", "running")
-    with pytest.raises(errors.ContainerNotFound):
+    with pytest.raises(errors.ContainerNotFound) as caught:
         backend.describe(listed, runtime=False)
+    assert str(caught.value) == "container 'web' not found: it was removed before it could be read"
 
 
 def test_container_info_reports_a_container_removed_since_listing_as_absent(fake, backend):
