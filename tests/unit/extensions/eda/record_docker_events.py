@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Record the Docker engine's container events for the scenarios the event source's unit tests replay.
+
+Run against a real engine (root, image containerops/busybox:test): it creates one ``eda-rec-*`` container per
+scenario, does to it what the scenario says, reads back its events and removes it. Writes JSON
+``{scenario: [raw /events objects]}`` to stdout; ``fixtures/docker_events.json`` was made by
+
+    cd tests/unit/extensions/eda && ../../../../.venv/bin/python record_docker_events.py > fixtures/docker_events.json
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+
+import docker
+
+IMAGE = "containerops/busybox:test"
+GRACEFUL = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+STUBBORN = ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
+
+
+def wait_exited(container) -> None:
+    for _ in range(100):
+        container.reload()
+        if container.status == "exited":
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{container.name} did not exit")
+
+
+def crash(container) -> None:
+    """kill -9 of the process from the host: nobody asked the engine."""
+    os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+    wait_exited(container)
+
+
+SCENARIOS = {
+    "crash": (GRACEFUL, {}, crash),
+    "exit_3": (["sh", "-c", "sleep 0.3; exit 3"], {}, wait_exited),
+    "docker_stop": (GRACEFUL, {}, lambda c: c.stop(timeout=5)),
+    "docker_stop_escalated": (STUBBORN, {}, lambda c: c.stop(timeout=1)),
+    "docker_kill": (GRACEFUL, {}, lambda c: (c.kill(), wait_exited(c))),
+    "docker_restart": (GRACEFUL, {}, lambda c: c.restart(timeout=5)),
+    "pause_resume": (GRACEFUL, {}, lambda c: (c.pause(), c.unpause())),
+    "oom": (["sh", "-c", "x=xxxxxxxxxxxxxxxx; while true; do x=$x$x; done"], {"mem_limit": "8m", "memswap_limit": "8m"},
+            wait_exited),
+    "remove_force": (GRACEFUL, {}, lambda c: c.remove(force=True)),
+}
+
+
+def main() -> None:
+    client = docker.from_env()
+    recorded = {}
+    for scenario, (command, extra, act) in SCENARIOS.items():
+        name = f"eda-rec-{scenario.replace('_', '-')}"
+        with contextlib.suppress(docker.errors.NotFound):
+            client.containers.get(name).remove(force=True)
+        since = time.time() - 1
+        container = client.containers.create(IMAGE, command, name=name, labels={"containerops.autoheal": "true"},
+                                             **extra)  # fmt: skip
+        container.start()
+        container.reload()
+        time.sleep(0.2)
+        act(container)
+        time.sleep(0.5)
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+        events = client.api.events(since=since, until=time.time() + 0.5, filters={"container": name}, decode=True)
+        recorded[scenario] = list(events)
+    json.dump(recorded, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
