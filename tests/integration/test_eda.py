@@ -1,0 +1,360 @@
+"""Event-Driven Ansible on real parts: the real ansible-rulebook (Drools on Java 17) runs the autoheal rulebook
+(``extensions/eda/rulebooks/autoheal.yml``) with the source ``containerops.lifecycle.container_events`` from the
+installed collection, against the real Docker engine; the source alone follows a private dockerd that is killed
+and started again, and the Dockhand test server's activity log.
+
+One ansible-rulebook process serves the module (the JVM starts slowly). It runs its actions one after the other
+(the default), so "left alone" is proven without fixed sleeps: after the event a wrong rule would have acted on
+has come, a labelled sentinel is crashed; once the sentinel runs again, any action queued before its own has run.
+Crash-to-running times are written to ``.build/eda-heal-times.json``.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import docker
+import pytest
+
+from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, IMAGE
+from tests.integration.private_engine import private_engine_fixture  # noqa: F401 - the fixture, found here by pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RULEBOOK = os.path.join(ROOT, "extensions", "eda", "rulebooks", "autoheal.yml")
+TIMES = os.path.join(ROOT, ".build", "eda-heal-times.json")
+AUTOHEAL = {"containerops.autoheal": "true"}
+LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+START_WAIT = 120  # the JVM and the rule engine start slowly on 2 cores
+HEAL_BOUND = 30  # crash to running again, seconds; measured about 3 s
+RUNS = 5
+
+
+# ------------------------------------------------------------------------------------------ ansible-rulebook
+
+
+class Rulebook:
+    """A running ansible-rulebook and what it printed; ``events`` are its ``--print-events`` blocks, parsed."""
+
+    EVENT = re.compile(r"\[received event\] \*+\nRuleset: [^\n]*\nEvent:\n(.*?)\n\*{20,}", re.S)
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            with self._lock:
+                self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        with self._lock:
+            return "".join(self.lines)
+
+    def events(self, name: Optional[str] = None) -> list[dict[str, Any]]:
+        found = [ast.literal_eval(text)["containerops"] for text in self.EVENT.findall(self.output)]
+        return [e for e in found if name is None or e["name"] == name]
+
+    def wait_for(self, what: str, done: Callable[[], Any], timeout: float = 60) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = done()
+            if result:
+                return result
+            if self.process.poll() is not None:
+                pytest.fail(f"ansible-rulebook ended ({self.process.returncode}) waiting for {what}:\n{self.output}")
+            time.sleep(0.05)
+        pytest.fail(f"no {what} within {timeout}s; ansible-rulebook printed:\n{self.output[-6000:]}")
+
+    def wait_event(self, name: str, operation: str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_for(
+            f"{operation} event of {name}",
+            lambda: next((e for e in self.events(name) if e["operation"] == operation), None),
+            timeout,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+
+
+def rulebook_environment() -> dict[str, str]:
+    """The venv's tools first, the collection where Ansible (and so ansible-rulebook) finds it, no colours."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    if not env.get("ANSIBLE_COLLECTIONS_PATH"):
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".build", "pytest-tree")  # the checkout, by conftest.py
+    env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
+    env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", PYTHONUNBUFFERED="1")
+    for variable in ("CONTAINEROPS_BACKEND", "DOCKER_TLS", "DOCKER_TLS_VERIFY"):  # the local engine, plainly
+        env.pop(variable, None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def rulebook(engine, tmp_path_factory):
+    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml``, ready: it has seen a canary's start."""
+    env = rulebook_environment()
+    executable = shutil.which("ansible-rulebook", path=env["PATH"])
+    assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
+    assert shutil.which("java", path=env["PATH"]) or env.get("JAVA_HOME"), (
+        "ansible-rulebook needs Java 17: apt-get install -y openjdk-17-jre-headless (.ci/run does)"
+    )
+    workdir = tmp_path_factory.mktemp("eda")
+    inventory = workdir / "inventory.yml"
+    inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                         f"      ansible_python_interpreter: {env['ANSIBLE_PYTHON_INTERPRETER']}\n")  # fmt: skip
+    canary = "eda-canary"
+    with contextlib.suppress(docker.errors.NotFound):
+        engine.containers.get(canary).remove(force=True)
+    process = subprocess.Popen(
+        [executable, "-r", RULEBOOK, "-i", str(inventory), "--print-events"],
+        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        text=True, start_new_session=True,
+    )
+    running = Rulebook(process)
+    try:
+        started = time.monotonic()
+        container = engine.containers.run(IMAGE, LOOP, name=canary, labels=AUTOHEAL, detach=True)
+        # The source subscribes some time after the JVM is up and emits only what happens after that: restart
+        # the canary (an operation, never healed) until its event comes.
+        poked = 0.0
+
+        def ready() -> bool:
+            nonlocal poked
+            if running.events(canary):
+                return True
+            if time.monotonic() - poked > 3:
+                container.restart(timeout=0)
+                poked = time.monotonic()
+            return False
+
+        running.wait_for("the source's first event", ready, timeout=START_WAIT)
+        container.remove(force=True)
+        print(f"ansible-rulebook ready after {time.monotonic() - started:.1f}s")
+        yield running
+    finally:
+        running.stop()
+        with contextlib.suppress(docker.errors.NotFound):
+            engine.containers.get(canary).remove(force=True)
+
+
+def labelled(make_containers, *names: str, labels: Optional[dict[str, str]] = None) -> list:
+    """Running containers (``make_containers`` removes them afterwards)."""
+    client = docker.from_env()
+    containers = []
+    for name in make_containers(*names, labels=AUTOHEAL if labels is None else labels, command=LOOP):
+        container = client.containers.get(name)
+        container.start()
+        container.reload()
+        containers.append(container)
+    return containers
+
+
+def crash(container) -> float:
+    """``kill -9`` of the container's process from the host, as a crash looks to the engine; when it happened."""
+    container.reload()
+    pid = container.attrs["State"]["Pid"]
+    assert pid > 0, f"{container.name} is not running"
+    os.kill(pid, signal.SIGKILL)
+    return time.monotonic()
+
+
+def wait_running_again(rulebook: Rulebook, container, started_at: str, crashed: float) -> float:
+    """Seconds from the crash until the container runs a new run."""
+
+    def runs_again() -> Optional[float]:
+        container.reload()
+        state = container.attrs["State"]
+        if state["Running"] and state["StartedAt"] != started_at:
+            return time.monotonic() - crashed
+        return None
+
+    return rulebook.wait_for(f"{container.name} running again", runs_again, timeout=HEAL_BOUND)
+
+
+def heal_once(rulebook: Rulebook, container) -> float:
+    container.reload()
+    started_at = container.attrs["State"]["StartedAt"]
+    crashed = crash(container)
+    return wait_running_again(rulebook, container, started_at, crashed)
+
+
+def said(rulebook: Rulebook, name: str) -> list[str]:
+    """The playbook's report lines for ``name``."""
+    return re.findall(rf'"msg": "(autoheal: {re.escape(name)} \(.*?)"', rulebook.output)
+
+
+# ------------------------------------------------------------------------------------------ the rulebook
+
+
+def test_a_crashed_labelled_container_runs_again_within_a_bounded_time(rulebook, make_containers):
+    containers = labelled(make_containers, *(f"eda-heal-{n}" for n in range(1, RUNS + 1)))
+    times = []
+    for container in containers:
+        times.append(heal_once(rulebook, container))
+        rulebook.wait_for(f"the report on {container.name}", lambda c=container: said(rulebook, c.name))
+    for container in containers:
+        crashed = [e for e in rulebook.events(container.name) if e["operation"] == "exit"]
+        assert len(crashed) == 1 and crashed[0]["exit_code"] == 137 and crashed[0]["to_status"] == "stopped"
+        report = said(rulebook, container.name)[0]
+        assert "(exit, exit code 137); started again: running after" in report, report
+    os.makedirs(os.path.dirname(TIMES), exist_ok=True)
+    with open(TIMES, "w") as handle:
+        json.dump({"crash_to_running_s": [round(t, 2) for t in times]}, handle)
+    print("crash to running again, s:", ", ".join(f"{t:.2f}" for t in times))
+    assert max(times) < HEAL_BOUND
+
+
+def test_an_operator_stop_or_kill_is_left_alone(rulebook, make_containers):
+    stopped, killed, sentinel = labelled(make_containers, "eda-op-stop", "eda-op-kill", "eda-sentinel-op")
+    stopped.stop(timeout=5)  # docker stop: SIGTERM through the engine
+    killed.kill()  # docker kill: SIGKILL through the engine, exit code 137 like a crash
+    assert rulebook.wait_event("eda-op-stop", "stop")["exit_code"] == 0
+    assert rulebook.wait_event("eda-op-kill", "force-stop")["exit_code"] == 137
+    heal_once(rulebook, sentinel)
+    rulebook.wait_for("the report on the sentinel", lambda: said(rulebook, "eda-sentinel-op"))
+    for container in (stopped, killed):
+        container.reload()
+        assert container.status == "exited", container.name
+        assert not said(rulebook, container.name)
+        assert f"autoheal: {container.name} stopped unexpectedly" not in rulebook.output
+
+
+def test_an_unlabelled_container_gives_no_event(rulebook, make_containers):
+    (plain,) = labelled(make_containers, "eda-unlabelled", labels={})
+    (sentinel,) = labelled(make_containers, "eda-sentinel-plain")
+    crash(plain)
+    heal_once(rulebook, sentinel)
+    assert rulebook.events("eda-sentinel-plain"), "the sentinel's events came"
+    assert rulebook.events("eda-unlabelled") == []
+    plain.reload()
+    assert plain.status == "exited"
+
+
+def test_a_second_crash_within_the_window_is_reported_but_not_healed(rulebook, make_containers):
+    container, sentinel = labelled(make_containers, "eda-throttled", "eda-sentinel-throttle")
+    heal_once(rulebook, container)
+    rulebook.wait_for("the report on the first heal", lambda: said(rulebook, "eda-throttled"))
+    crash(container)
+    rulebook.wait_for("the second crash's report",
+                      lambda: rulebook.output.count("autoheal: eda-throttled stopped unexpectedly") == 2)  # fmt: skip
+    heal_once(rulebook, sentinel)
+    rulebook.wait_for("the report on the sentinel", lambda: said(rulebook, "eda-sentinel-throttle"))
+    container.reload()
+    assert container.status == "exited"
+    assert len(said(rulebook, "eda-throttled")) == 1
+
+
+# ------------------------------------------------------------------------------------------ the source alone
+
+
+def load_source():
+    from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events
+
+    return container_events
+
+
+async def follow(args: dict[str, Any], scenario: Callable[[asyncio.Queue], Any]) -> Any:
+    """Run the source's ``main`` while ``scenario(queue)`` (a coroutine function) runs; its result."""
+    queue: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(load_source().main(queue, args))
+    try:
+        return await scenario(queue)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def next_event(queue: asyncio.Queue, name: str, operation: str, seen: list, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = (await asyncio.wait_for(queue.get(), max(deadline - time.monotonic(), 0.01)))["containerops"]
+        seen.append(event)
+        if event["name"] == name and event["operation"] == operation:
+            return event
+
+
+def test_the_source_follows_an_engine_that_goes_away_and_comes_back(private_engine, caplog):
+    private_engine.ensure_running()
+    client = docker.DockerClient(base_url=private_engine.host, version="1.41")
+    private_engine.remove_containers("eda-")
+
+    def make(name: str):
+        return client.containers.run(IMAGE, LOOP, name=name, labels=AUTOHEAL, detach=True)
+
+    async def scenario(queue: asyncio.Queue) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        first = await asyncio.to_thread(make, "eda-rc-before")
+        await next_event(queue, "eda-rc-before", "create", seen)
+        await asyncio.to_thread(private_engine.kill)  # SIGKILL dockerd: the stream breaks
+        await asyncio.sleep(1.5)  # the source retries against a dead socket meanwhile
+        await asyncio.to_thread(private_engine.start)
+        second = await asyncio.to_thread(make, "eda-rc-after")
+        await next_event(queue, "eda-rc-after", "start", seen)
+        await asyncio.to_thread(second.reload)
+        os.kill(second.attrs["State"]["Pid"], signal.SIGKILL)
+        crashed = await next_event(queue, "eda-rc-after", "exit", seen)
+        assert crashed["exit_code"] == 137
+        await asyncio.to_thread(first.reload)
+        return seen
+
+    try:
+        args = {"docker_host": private_engine.host, "filters": {"label": ["containerops.autoheal=true"]}}
+        with caplog.at_level(logging.INFO, logger="containerops.lifecycle.container_events"):
+            seen = asyncio.run(follow(args, scenario))
+    finally:
+        private_engine.ensure_running()
+        private_engine.remove_containers("eda-")
+        client.close()
+    ids = [e["record_id"] for e in seen]
+    assert len(ids) == len(set(ids)), f"an event came twice: {ids}"
+    assert [e["operation"] for e in seen if e["name"] == "eda-rc-before"].count("create") == 1
+    assert "trying again in" in caplog.text and "following the event stream again" in caplog.text
+
+
+def test_the_source_reads_dockhand_activity(dockhand_server, make_containers):
+    (container,) = labelled(make_containers, "eda-dh-crash")
+    args = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
+            "api_password": DOCKHAND_PASSWORD, "api_environment": 1, "poll_interval": 0.2,
+            "filters": {"label": ["containerops.autoheal=true"], "name": "eda-dh-*"}}  # fmt: skip
+
+    async def scenario(queue: asyncio.Queue) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        await asyncio.sleep(1.0)  # the first poll notes where the activity log is
+        await asyncio.to_thread(crash, container)
+        await next_event(queue, "eda-dh-crash", "exit", seen)
+        await asyncio.to_thread(container.start)
+        await next_event(queue, "eda-dh-crash", "start", seen)
+        await asyncio.to_thread(container.stop, timeout=5)
+        await next_event(queue, "eda-dh-crash", "stop", seen)
+        return seen
+
+    seen = asyncio.run(follow(args, scenario))
+    assert [(e["operation"], e["exit_code"]) for e in seen] == [("exit", 137), ("start", None), ("stop", 0)]
+    assert all(e["engine"] == "dockhand" and "api_password" not in e["connection"] for e in seen)
+    assert DOCKHAND_PASSWORD not in json.dumps(seen)
