@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 import docker
 import pytest
 
-from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, IMAGE
+from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, HOODY_TOKEN, IMAGE
 from tests.integration.private_engine import private_engine_fixture  # noqa: F401 - the fixture, found here by pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -358,3 +358,37 @@ def test_the_source_reads_dockhand_activity(dockhand_server, make_containers):
     assert [(e["operation"], e["exit_code"]) for e in seen] == [("exit", 137), ("start", None), ("stop", 0)]
     assert all(e["engine"] == "dockhand" and "api_password" not in e["connection"] for e in seen)
     assert DOCKHAND_PASSWORD not in json.dumps(seen)
+
+
+def test_the_source_polls_hoody_status_logs(hoody_server, make_containers):
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _module
+
+    make_containers("eda-hoody-1")
+    args = {"backend": "hoody", "api_url": hoody_server.url, "api_token": HOODY_TOKEN, "poll_interval": 0.2,
+            "filters": {"name": "eda-hoody-*"}}  # fmt: skip
+    params = load_source().parse_options(args).params
+    backend = _module.connect(params, lambda secret: None)
+
+    def perform(operation: str) -> None:
+        backend.perform(backend.inspect("eda-hoody-1"), operation, None)
+
+    async def scenario(queue: asyncio.Queue) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        await asyncio.sleep(1.0)  # the first poll notes where each container's status log is
+        await asyncio.to_thread(perform, "start")
+        await next_event(queue, "eda-hoody-1", "start", seen)
+        await asyncio.to_thread(perform, "stop")
+        await next_event(queue, "eda-hoody-1", "stop", seen)
+        await asyncio.sleep(1.0)  # more polls: nothing comes twice
+        while not queue.empty():
+            seen.append(queue.get_nowait()["containerops"])
+        return seen
+
+    try:
+        seen = asyncio.run(follow(args, scenario))
+    finally:
+        backend.close()
+    assert [(e["from_status"], e["to_status"], e["operation"]) for e in seen] == [
+        ("stopped", "running", "start"), ("running", "stopped", "stop")]
+    assert all(e["engine"] == "hoody" and e["triggered_by"] == "user" for e in seen)
+    assert HOODY_TOKEN not in json.dumps(seen)
