@@ -548,3 +548,17 @@ def test_dockhand_follows_the_activity_log_after_the_last_row_id():
     # Later rounds page (limit 100) and bound the read by the newest timestamp seen, less a margin.
     assert "fromDate" in server.queries[-1] and server.queries[-1]["limit"] == ["100"]
     assert SECRET not in json.dumps(got)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-02T05:40:12.123456789Z", 1796190012123456789),
+        ("2026-12-02T06:40:12.5+01:00", 1796190012500000000),
+        ("2026-12-02T05:40:12Z", 1796190012000000000),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_the_engines_clock_is_read_to_the_nanosecond(text, expected):
+    assert ce._engine_ns(text) == expected
