@@ -212,6 +212,9 @@ def parse_options(args: dict[str, Any]) -> Options:
     given = {key: value for key, value in (args or {}).items() if key not in RULEBOOK_ARGS}
     result = ArgumentSpecValidator(SOURCE_SPEC).validate(given)
     secrets = {str(value) for value in result._no_log_values if value}
+    password = urlsplit(str(given.get("api_url") or "")).password
+    if password:  # masked before anything can fail and echo the arguments
+        secrets.add(password)
     options = Options(result.validated_parameters, {}, secrets)
     if result.error_messages:
         raise BadInput(options.mask("container_events: " + "; ".join(result.error_messages)))
@@ -228,6 +231,10 @@ def parse_options(args: dict[str, Any]) -> Options:
                            f"got {params['docker_host']!r}")  # fmt: skip
         if scheme == "unix" and (params["tls"] or params["validate_certs"]):
             raise BadInput("container_events: tls and validate_certs apply to a tcp:// docker_host, not to a socket")
+    if params["api_url"] == "":
+        raise BadInput("container_events: api_url is empty: give the API's base URL, or leave the option out")
+    if params["api_token"] is not None and (not params["api_token"].strip() or not params["api_token"].isprintable()):
+        raise BadInput("container_events: api_token is empty or holds control characters; it is not shown here")
     if bool(params["client_cert"]) != bool(params["client_key"]):
         raise BadInput("container_events: client_cert and client_key go together: give both, or neither")
     if params["filters"] is not None:

@@ -174,6 +174,8 @@ def test_options_take_env_fallbacks_and_keep_secrets_out_of_the_connection(monke
         ({"docker_host": "/var/run/docker.sock"}, "docker_host must be a unix, tcp"),
         ({"docker_hots": "unix:///x"}, "docker_hots. Supported parameters include"),
         ({"client_cert": "/c.pem"}, "client_cert and client_key go together"),
+        ({"backend": "hoody", "api_token": f"{SECRET}\n"}, "api_token is empty or holds control characters"),
+        ({"backend": "dockhand", "api_url": ""}, "api_url is empty"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(args, said):
@@ -185,6 +187,9 @@ def test_bad_arguments_are_refused_by_name(args, said):
 def test_a_refused_argument_never_shows_a_secret():
     with pytest.raises(BadInput) as caught:
         options(backend="hoody", api_token=SECRET, bogus=SECRET)
+    assert SECRET not in str(caught.value)
+    with pytest.raises(BadInput) as caught:
+        options(backend="hoody", api_url=f"https://ops:{SECRET}@hoody.test", bogus=SECRET)
     assert SECRET not in str(caught.value)
 
 
