@@ -415,15 +415,19 @@ class DockerBackend(DockerShapedBackend):
     ) -> Iterator[Iterator[dict[str, Any]]]:
         """The engine's events matching ``filters``, subscribed on entry; the engine ends them at ``until``.
 
-        Unlike the SDK's ``events()``, reads time out (``read_timeout``, else ``timeout``): a frozen
-        engine cannot hold a wait, or a read of the history, forever.
+        Unlike the SDK's ``events()``, reads time out: the subscription's answer within ``timeout``, each
+        read of the stream within ``read_timeout`` (else ``timeout``). A frozen engine cannot hold a
+        wait, or a read of the history, forever.
         """
         params = {"since": since, "until": until, "filters": convert_filters(filters)}
-        response = self.api._get(
-            self.api._url("/events"), params=params, stream=True, timeout=read_timeout or self.timeout
-        )
+        response = self.api._get(self.api._url("/events"), params=params, stream=True, timeout=self.timeout)
         try:
             self.api._raise_for_status(response)
+            if read_timeout is not None:
+                raw = self.api._get_raw_response_socket(response)
+                for sock in (raw, getattr(raw, "_sock", None)):
+                    if hasattr(sock, "settimeout"):
+                        sock.settimeout(read_timeout)
             yield self.api._stream_helper(response, decode=True)
         finally:
             response.close()

@@ -71,16 +71,17 @@ def entry(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def on_stop_signal(client: docker.APIClient, name: str, action: Callable[[], None]) -> Iterator[threading.Event]:
-    """Run ``action`` as soon as the engine sends ``name`` its SIGTERM (a graceful stop has begun)."""
+def on_event(client: docker.APIClient, name: str, action: str, then: Callable[[], None],
+             signal: Optional[str] = None) -> Iterator[threading.Event]:
+    """Call ``then`` as soon as the engine reports ``action`` (with ``signal``, for a kill) of container ``name``."""
     done = threading.Event()
-    events = client.events(filters={"container": name, "event": "kill"}, decode=True)
+    events = client.events(filters={"container": name, "event": action}, decode=True)
 
     def watch() -> None:
-        with contextlib.suppress(Exception):  # the stream breaks when the action kills the engine
+        with contextlib.suppress(Exception):  # the stream breaks when ``then`` kills the engine
             for event in events:
-                if event.get("Actor", {}).get("Attributes", {}).get("signal") == "15":
-                    action()
+                if signal is None or event.get("Actor", {}).get("Attributes", {}).get("signal") == signal:
+                    then()
                     done.set()
                     return
 
@@ -94,12 +95,19 @@ def on_stop_signal(client: docker.APIClient, name: str, action: Callable[[], Non
         watcher.join(timeout=10)
 
 
-def make(client: docker.APIClient, name: str, command: list[str], start: bool = True, **host: Any) -> str:
+def on_stop_signal(client: docker.APIClient, name: str, then: Callable[[], None]):
+    """Call ``then`` as soon as the engine sends ``name`` its SIGTERM: a graceful stop has begun."""
+    return on_event(client, name, "kill", then, signal="15")
+
+
+def make(client: docker.APIClient, name: str, command: list[str], start: bool = True,
+         healthcheck: Optional[dict[str, Any]] = None) -> str:
     """A container on the private engine, without network, started unless told otherwise."""
     with contextlib.suppress(docker.errors.NotFound):
         client.remove_container(name, force=True)
     created = client.create_container(
-        IMAGE, command, name=name, host_config=client.create_host_config(network_mode="none", **host),
+        IMAGE, command, name=name, host_config=client.create_host_config(network_mode="none"),
+        healthcheck=healthcheck,
         stop_timeout=1,  # what a restarted dockerd grants it when it stops leftover containers
     )
     if start:
@@ -170,6 +178,37 @@ def test_an_engine_frozen_mid_stop_leaves_the_status_unknown_and_a_rerun_converg
     again = run(tmp_path / "again", connection, ("container_state", "name: ef-fm\nstate: stopped"))
     assert not again["0"]["failed"] and not again["0"]["changed"]
     assert entry(again["0"])["status"] == "stopped"
+
+
+def test_an_engine_frozen_during_a_wait_ends_the_wait_and_a_rerun_converges(private, tmp_path):
+    # Its health check stays 'starting' for a minute: the task waits on the engine's event stream.
+    make(private.client, "ef-fw", GRACEFUL, start=False,
+         healthcheck={"test": ["CMD", "true"], "interval": 60 * 10**9, "start_period": 60 * 10**9})
+    connection = {"docker_host": private.host, "timeout": 3}
+
+    def freeze_soon() -> None:
+        threading.Timer(1.0, private.freeze).start()  # the start answered, the health wait begun
+
+    began = time.monotonic()
+    try:
+        with on_event(private.client, "ef-fw", "start", freeze_soon) as started:
+            out = run(tmp_path / "frozen", connection,
+                      ("container_state", "name: ef-fw\nstate: started\nhealthy: true\nwait_timeout: 8"))
+        assert started.is_set()
+    finally:
+        time.sleep(max(0.0, 1.5 - (time.monotonic() - began)))  # the timer has fired
+        private.thaw()
+    result, container = out["0"], entry(out["0"])
+    assert time.monotonic() - began < 60  # the frozen stream did not hold the wait
+    assert result["failed"]
+    assert container["error"].startswith(f"the Docker engine at {private.host} did not answer within 3s (timeout) "
+                                         "while "), container
+    assert container["status"].startswith("unknown"), container
+    assert [action["operation"] for action in container["actions"]] == ["start"]
+    assert engine_status(private.client, "ef-fw") == "running"
+
+    again = run(tmp_path / "again", connection, ("container_state", "name: ef-fw\nstate: started"))
+    assert not again["0"]["failed"] and not again["0"]["changed"]
 
 
 def test_an_engine_killed_mid_stop_is_engine_lost_and_a_rerun_after_its_restart_converges(private, tmp_path):
