@@ -54,6 +54,8 @@ options:
         names, defaults and environment fallbacks, read on the controller, plus O(engines[].name) and
         O(engines[].filters).
       - String values are templated, so a secret can come from a lookup or a vault.
+      - The environment is the controller's and every engine's fallback; a E(DOCKHAND_PASSWORD) applies to every
+        Dockhand engine that does not set O(engines[].api_password).
       - The default is one Docker engine named C(local), with the connection options' defaults and environment
         (E(DOCKER_HOST), E(CONTAINEROPS_BACKEND) and the others).
     type: list
@@ -207,18 +209,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
+import ansible.template
 from ansible.errors import AnsibleParserError
 from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-try:  # ansible-core 2.19 and later never template what a plugin sets unless it is marked as trusted
-    from ansible.template import trust_as_template  # noqa: F401 - only its presence matters
-
-    TEMPLATES_NEED_TRUST = True
-except ImportError:  # earlier: the engines' values (names, labels) must be marked unsafe
-    TEMPLATES_NEED_TRUST = False
+# ansible-core 2.19 and later never template what a plugin sets unless it is marked as trusted; before, the
+# engines' values (names, labels) must be marked unsafe.
+TEMPLATES_NEED_TRUST = hasattr(ansible.template, "trust_as_template")
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
