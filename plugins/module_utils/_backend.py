@@ -82,6 +82,10 @@ class Backend(abc.ABC):
     ref_pattern = re.compile(r"[^\x00-\x1f/\\?#%]{1,100}")
     ref_rule = "1 to 100 characters without control characters, /, \\, ?, # or %"
 
+    #: What an alias (``container_alias``) must look like on this engine, and how to say it.
+    alias_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
+    alias_rule = "a DNS name of 1 to 63 characters ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
+
     #: Lifecycle operations this engine cannot perform, each with why and what to do instead. The driver
     #: refuses a plan that needs one before anything is changed (in check mode too).
     missing_operations: dict[str, str] = {}

@@ -8,11 +8,14 @@ Backends read and write settings *flat* (``autostart``, ``environment_vars``, ``
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 SETTINGS = ("autostart", "environment_vars", "resources.memory", "resources.cpus")
 RESOURCE_KEYS = ("memory", "cpus")
@@ -51,8 +54,11 @@ def wanted_settings(
     if environment_vars is not None:
         env = {}
         for key, value in environment_vars.items():
-            if not key or "=" in key:
-                raise BadInput(f"environment_vars: {key!r} is not a valid variable name")
+            if not isinstance(key, str) or not ENV_NAME.fullmatch(key):
+                raise BadInput(
+                    f"environment_vars: {key!r} is not a variable name: "
+                    "letters, digits and '_', not starting with a digit"
+                )
             if isinstance(value, (dict, list)):
                 raise BadInput(f"environment_vars.{key} must be a string (or null to remove it), got {value!r}")
             # None: the variable must not be set.

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -104,10 +104,13 @@ class ApiClient:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             shown = (base_url or "").replace(f"{parts.netloc}", parts.netloc.rpartition("@")[2], 1)
             raise BadInput(f"api_url must be an http:// or https:// URL, got {shown!r}")
-        self.base_url = base_url.rstrip("/")
-        self.origin = (parts.scheme, parts.netloc)
-        # What messages name: the URL without any user:password written into it.
-        self.shown_url = self.base_url.replace(f"{parts.netloc}", parts.netloc.rpartition("@")[2], 1)
+        # Requests go to the URL without a user:password written into it (messages name it so too); those
+        # go as HTTP basic credentials, for a proxy in front of the API, when no token or session is ours.
+        host = parts.netloc.rpartition("@")[2]
+        self.base_url = base_url.rstrip("/").replace(parts.netloc, host, 1)
+        self.shown_url = self.base_url
+        self.origin = (parts.scheme, host)
+        self._basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         self.timeout = timeout
         self.retries = retries
         self.session = requests.Session()
@@ -162,8 +165,9 @@ class ApiClient:
             headers, cookies = self._credentials(url)
             if json is not None:
                 headers["Content-Type"] = "application/json"
+            basic = None if "Authorization" in headers else self._basic
             response = self.session.request(
-                method, url, params=params, json=json, headers=headers, cookies=cookies,
+                method, url, params=params, json=json, headers=headers, cookies=cookies, auth=basic,
                 timeout=timeout or self.timeout, allow_redirects=False,
             )
             if response.status_code in TRANSIENT_STATUS and (idempotent or response.status_code == 429):

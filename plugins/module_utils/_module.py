@@ -179,6 +179,37 @@ def _rest_setting(params: dict[str, Any], option: str, secret_found: Callable[[s
     return value
 
 
+def validate_connection(params: dict[str, Any]) -> None:
+    """The connection options' rules beyond their types; shared with the controller-side plugins."""
+    if params["backend"] == "docker":
+        scheme = urlsplit(params["docker_host"] or "").scheme
+        _require(
+            scheme in DOCKER_HOST_SCHEMES,
+            f"docker_host must be a {', '.join(s + '://' for s in DOCKER_HOST_SCHEMES)} URL, "
+            f"got {params['docker_host']!r}",
+        )
+        _require(
+            scheme != "unix" or not (params["tls"] or params["validate_certs"]),
+            f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {params['docker_host']}; "
+            "unset them (or DOCKER_TLS / DOCKER_TLS_VERIFY) or use tcp://",
+        )
+    _require(
+        bool(params["client_cert"]) == bool(params["client_key"]),
+        "client_cert and client_key go together: give both, or neither",
+    )
+    for option in ("ca_path", "client_cert", "client_key"):
+        _require(
+            not params[option] or os.path.isfile(params[option]),
+            f"{option} {params[option]!r} is not a readable file",
+        )
+    _require(params["api_url"] != "", "api_url is empty: give the API's base URL, or leave the option out")
+    token = params["api_token"]
+    _require(
+        token is None or (token.strip() != "" and token.isprintable() and " " not in token),
+        "api_token is empty or holds spaces or control characters (a stray newline?); it is not shown here",
+    )
+
+
 def connect(params: dict[str, Any], secret_found: Callable[[str], None]) -> Backend:
     """The backend the connection options in ``params`` (``CONNECTION_SPEC``) describe, connected.
 
@@ -247,6 +278,14 @@ class LifecycleModule:
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params = self.module.params
         self._backend: Optional[Backend] = None
+        password = urlsplit(self.params["api_url"] or "").password
+        if password:  # masked before anything can fail and echo the arguments
+            self.module.no_log_values.add(password)
+
+    @property
+    def backend_class(self) -> type[Backend]:
+        """The class of the backend the options select: its rules, before anything is connected."""
+        return BACKEND_CLASSES[self.params["backend"]]
 
     def validate(self) -> None:
         """What Ansible's type checks cannot express, refused before anything is read or changed."""
@@ -257,30 +296,11 @@ class LifecycleModule:
                 value is None or low <= value <= high,
                 f"{option} must be between {low:g} and {high:g}{unit}, got {value!r}",
             )
-        self._validate_connection()
+        validate_connection(self.params)
         if "filters" in params:
             self._validate_targets()
         elif isinstance(params.get("name"), str):
             self.valid_ref(params["name"])
-
-    def _validate_connection(self) -> None:
-        params = self.params
-        if params["backend"] == "docker":
-            scheme = urlsplit(params["docker_host"] or "").scheme
-            _require(
-                scheme in DOCKER_HOST_SCHEMES,
-                f"docker_host must be a {', '.join(s + '://' for s in DOCKER_HOST_SCHEMES)} URL, "
-                f"got {params['docker_host']!r}",
-            )
-            _require(
-                scheme != "unix" or not (params["tls"] or params["validate_certs"]),
-                f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {params['docker_host']}; "
-                "unset them (or DOCKER_TLS / DOCKER_TLS_VERIFY) or use tcp://",
-            )
-        _require(
-            bool(params["client_cert"]) == bool(params["client_key"]),
-            "client_cert and client_key go together: give both, or neither",
-        )
 
     def _validate_targets(self) -> None:
         """A selection never widens by accident: every given name and filter must say something."""
@@ -297,10 +317,15 @@ class LifecycleModule:
         if params["filters"] is not None or _given_options(("filters",)):
             _require(params["filters"] is not None, "filters is null: give at least one of " + ", ".join(FILTER_KEYS))
             params["filters"] = validated_filters(params["filters"])
+            project = params["filters"].get("project")
+            _require(
+                project is None or self.backend_class.ref_pattern.fullmatch(project) is not None,
+                f"filters.project {project!r} is not a project id: {self.backend_class.ref_rule}",
+            )
 
     def valid_ref(self, ref: Any) -> str:
         """``ref`` when it is a container name or id this backend allows; else a ``BadInput`` naming it."""
-        backend_class = BACKEND_CLASSES[self.params["backend"]]
+        backend_class = self.backend_class
         _require(
             isinstance(ref, str) and bool(ref.strip()),
             f"name must not be empty or blank, got {ref!r}: give a container name or id",

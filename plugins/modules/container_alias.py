@@ -156,6 +156,7 @@ ARGUMENT_SPEC = {
     "target_path": {"type": "str"},
 }
 ALIAS_OPTIONS = ("network", "program", "index", "port", "target_path")
+MAX_INDEX = 1000
 
 
 def _holder_lines(alias: str, names: list[str]) -> str:
@@ -165,12 +166,20 @@ def _holder_lines(alias: str, names: list[str]) -> str:
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
     alias, present, check_mode = params["alias"], params["state"] == "present", lifecycle.module.check_mode
+    rules = lifecycle.backend_class
     if not alias or not alias.strip():
         raise BadInput("alias must not be empty")
+    if not rules.alias_pattern.fullmatch(alias):
+        raise BadInput(f"alias {alias!r} is not an alias backend {rules.name} allows: {rules.alias_rule}")
+    if params["network"] is not None and not rules.ref_pattern.fullmatch(params["network"]):
+        raise BadInput(f"network {params['network']!r} is not a network name: {rules.ref_rule}")
     if params["port"] is not None and not 1 <= params["port"] <= 65535:
         raise BadInput(f"port must be 1 to 65535, got {params['port']}")
-    if params["index"] is not None and params["index"] < 1:
-        raise BadInput(f"index must be 1 or more, got {params['index']}")
+    if params["index"] is not None and not 1 <= params["index"] <= MAX_INDEX:
+        raise BadInput(f"index must be 1 to {MAX_INDEX}, got {params['index']}")
+    target_path = params["target_path"]
+    if target_path is not None and (".." in target_path.split("/") or not target_path.isprintable()):
+        raise BadInput(f"target_path {target_path!r} must be a plain path: no '..' segments or control characters")
     options = {key: params[key] for key in ALIAS_OPTIONS}
     backend = lifecycle.backend
     target = lifecycle.the_container() if present else None

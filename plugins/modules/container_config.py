@@ -218,7 +218,11 @@ def configure(lifecycle: LifecycleModule, wanted: dict, container: ContainerStat
             container, done = drive_to(backend, container, "stopped", params["stop_timeout"], check_mode)
             entry.update(actions=done, restarted=True, changed=True, status=container.status)
         if changes and not check_mode:
-            backend.update_config(container, changes)
+            try:
+                backend.update_config(container, changes)
+            except OperationFailed as exc:
+                asked = ", ".join(f"{name}={value}" for name, value in changes.items() if name != "environment_vars")
+                raise OperationFailed(f"{exc} (asked: {asked or ', '.join(_config.change_names(changes))})") from None
             container = backend.inspect(container.ref)
         entry.update(changed=bool(changes), id=container.id, status=container.status)
         if restart:

@@ -147,6 +147,7 @@ elapsed:
   type: float
 """
 
+import re
 from typing import Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
@@ -161,7 +162,7 @@ ARGUMENT_SPEC = dict(
     stop_timeout={"type": "int"},
     wait_timeout={"type": "int", "default": 300},
 )
-MAX_ALIAS = 100
+ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def _diff_text(aliases: list[str], restored_from: Optional[str]) -> str:
@@ -172,8 +173,10 @@ def _diff_text(aliases: list[str], restored_from: Optional[str]) -> str:
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
     alias, state, check_mode = params["alias"], params["state"], lifecycle.module.check_mode
-    if not alias or len(alias) > MAX_ALIAS:
-        raise BadInput(f"alias must be 1 to {MAX_ALIAS} characters, got {len(alias or '')}")
+    if not ALIAS.fullmatch(alias or ""):
+        raise BadInput(
+            f"alias {alias!r} must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
     backend = lifecycle.backend
     # Where a snapshot outlives its container, it can be removed or restored after a delete.
     container = lifecycle.the_container(must_exist=state == "present" or not backend.snapshots_outlive_container)

@@ -208,6 +208,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._driver imp
     StateRequest,
     run_parallel,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import DESIRED_STATES
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
 from ansible_collections.containerops.lifecycle.plugins.module_utils._results import task_result
@@ -226,6 +227,8 @@ ARGUMENT_SPEC = {
 
 def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
+    if params["healthy"] and params["state"] not in ("started", "restarted"):
+        raise BadInput(f"healthy: true applies to state started or restarted, not {params['state']}")
     request = StateRequest(
         state=params["state"],
         force=params["force"],

@@ -72,3 +72,15 @@ def test_a_password_in_api_url_is_never_shown():
     with pytest.raises(errors.BadInput) as caught:
         ApiClient("ftp://user:s3cret@host", timeout=1, retries=0)
     assert "s3cret" not in str(caught.value)
+
+
+@responses.activate
+def test_credentials_in_api_url_go_as_basic_auth_only_without_a_token():
+    responses.get(f"{API}/x", json={})
+    client = ApiClient("http://proxy-user:s3cret@127.0.0.1:9", timeout=5, retries=0)
+    client.request("GET", "/x")
+    assert responses.calls[-1].request.headers["Authorization"].startswith("Basic ")
+    assert responses.calls[-1].request.url == f"{API}/x"
+    client.set_bearer("tok")
+    client.request("GET", "/x")
+    assert responses.calls[-1].request.headers["Authorization"] == "Bearer tok"
