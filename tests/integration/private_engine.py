@@ -18,7 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import docker
 import pytest
@@ -53,14 +53,16 @@ def _alive(pid: int) -> bool:
 
 
 def _free_subnet() -> ipaddress.IPv4Network:
-    """A /24 in 10.213.0.0/16 that no route on this host overlaps."""
+    """A /24 in 10.213.200.0-10.213.255.0 that no route on this host overlaps (searched from a place that
+    depends on the process, so that two test processes rarely pick the same one at the same moment)."""
     routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
     used = []
     for line in routes.splitlines():
         with contextlib.suppress(ValueError, IndexError):
             used.append(ipaddress.ip_network(line.split()[0], strict=False))
-    for third in range(200, 256):
-        candidate = ipaddress.ip_network(f"10.213.{third}.0/24")
+    start = os.getpid() % 56
+    for step in range(56):
+        candidate = ipaddress.ip_network(f"10.213.{200 + (start + step) % 56}.0/24")
         if not any(candidate.overlaps(network) for network in used if network.prefixlen > 0):
             return candidate
     raise RuntimeError("no free 10.213.x.0/24 subnet for the private engine's bridge")
@@ -260,6 +262,10 @@ class PrivateEngine:
 
 # Fixture functions are named apart from their fixtures, so a test module can import them (pytest
 # finds fixtures in its namespace) without its test arguments shadowing the imports.
+#
+# Every module that imports the session fixture gets a fixture definition of its own, but they all share
+# one engine: started by the first, closed (and checked for leftovers) when the last one is finalized.
+_SHARED: dict[str, Any] = {"engine": None, "users": 0}
 
 
 @pytest.fixture(scope="session", name="private_engine")
@@ -267,16 +273,26 @@ def private_engine_fixture(engine) -> Iterator[PrivateEngine]:
     """The private engine, started once for the session, with the test image loaded."""
     if os.geteuid() != 0:
         pytest.skip("the private Docker engine needs root (it runs dockerd and creates a bridge)")
-    private = PrivateEngine()
+    if _SHARED["engine"] is None:
+        private = PrivateEngine()
+        try:
+            private.create_bridge()
+            private.start()
+            private.load_image(engine)
+        except BaseException:
+            private.close()
+            raise
+        _SHARED["engine"] = private
+    _SHARED["users"] += 1
     try:
-        private.create_bridge()
-        private.start()
-        private.load_image(engine)
-        yield private
+        yield _SHARED["engine"]
     finally:
-        private.close()
-    left = private.leftovers()
-    assert not left, f"the private engine left these behind: {left}"
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            private, _SHARED["engine"] = _SHARED["engine"], None
+            private.close()
+            left = private.leftovers()
+            assert not left, f"the private engine left these behind: {left}"
 
 
 @pytest.fixture(name="private")
