@@ -358,6 +358,8 @@ class DockerBackend(DockerShapedBackend):
         # send ``t`` only when the user gave one (0 included) and size the HTTP timeout to match.
         # A restarting container (a crash loop) stops at once: the engine ends its restart loop.
         params = {} if stop_timeout is None else {"t": stop_timeout}
+        if stop_timeout is None:
+            container = self.inspected(container)  # its own StopTimeout, read once for both below
         grace = self.stop_timeout_in_force(container, stop_timeout)
         deadline = self.stop_deadline(container, stop_timeout)
         url = self.api._url(f"/containers/{{0}}/{operation}", container.ref)
@@ -451,9 +453,9 @@ class DockerBackend(DockerShapedBackend):
     ) -> ContainerState:
         """Re-inspect on every engine event until ``observe(state)`` is true; one read when it already is.
 
-        One subscription lasts at most ``timeout`` (the option) seconds, and its reads time out a little
-        later, so an engine that stops answering is noticed by the next inspect instead of holding
-        the wait until the engine comes back.
+        One subscription lasts at most the ``timeout`` option's seconds, and its reads time out a little
+        later, so an engine that stops answering ends the subscription and is noticed by the next
+        request, instead of holding the wait until it comes back.
         """
         started = time.monotonic()
         state = observe(self.inspect(container.ref))
@@ -539,7 +541,7 @@ class DockerBackend(DockerShapedBackend):
                     "cpu_total_usage_ns": (stats.get("cpu_stats") or {}).get("cpu_usage", {}).get("total_usage"),
                     "pids": (stats.get("pids_stats") or {}).get("current"),
                 }
-        except (OperationFailed, OperationConflict) as exc:
+        except OperationFailed as exc:  # an error answer (409: not running any more) or a malformed one
             runtime["error"] = str(exc)
             return runtime
         runtime["processes"] = processes
