@@ -53,6 +53,7 @@ help:
 	@echo "  test         lint units sanity integration ansible-lint molecule (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
+	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
 	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
 	@echo "  ansible-lint ansible-lint (production profile) over roles/ and playbooks/"
 	@echo "  molecule     the roles' molecule scenarios against the local engine"
@@ -186,6 +187,14 @@ demo: venv image collection
 bench: venv image collection
 	@echo "==> benchmarks/run.py $(BENCH_ARGS)"
 	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/run.py $(BENCH_ARGS)
+
+# Never part of `make test` either (root: it runs three private dockerd): playbooks/fleet.yml over 1 engine x 300
+# containers against 3 engines x 100 and the SDK floor, and the module's peak memory at 300 and 1000 containers;
+# writes benchmarks/FLEET.md.
+.PHONY: bench-fleet
+bench-fleet: venv image collection
+	@echo "==> benchmarks/fleet.py $(BENCH_FLEET_ARGS)"
+	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/fleet.py $(BENCH_FLEET_ARGS)
 
 # Never part of `make test` either: prints, as Markdown, the timelines (from status logs) of a maintenance
 # window over 5 containers and of a blue-green swap, with how long the alias went unanswered.
