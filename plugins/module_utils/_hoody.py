@@ -23,7 +23,11 @@ from typing import Any, Optional, Union
 from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    LOST_ANSWER_WINDOW,
+    Backend,
+    ContainerState,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ConnectionFailed,
@@ -178,6 +182,9 @@ def _status(raw: Optional[str]) -> Optional[str]:
 
 class HoodyBackend(Backend):
     name = "hoody"
+    # The proxy's own rule for alias names (they become host names).
+    alias_pattern = re.compile(r"[a-z0-9][a-z0-9-]{1,59}[a-z0-9]")
+    alias_rule = "3 to 61 lowercase letters, digits and hyphens, no hyphen at either end"
 
     def __init__(self, client: ApiClient, token: Optional[str], realm: Optional[str], poll_interval: float) -> None:
         if not token:
@@ -356,8 +363,13 @@ class HoodyBackend(Backend):
         return mark
 
     def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
+        """Watched for as long as the operation may take on the platform (a stop: its grace period and margin).
+
+        A shorter watch would resend an operation the platform is still carrying out, only to be refused (409).
+        """
         expected = RESULT_OF[operation]
-        window = max(self.poll_interval * 4, 1.0)
+        stopping = operation in ("stop", "restart")
+        window = self.stop_deadline(container, None) if stopping else max(LOST_ANSWER_WINDOW, self.poll_interval * 4)
         try:
             if operation == "restart":
                 poll(lambda: self._restarted(container, mark), bool, window, self.poll_interval)

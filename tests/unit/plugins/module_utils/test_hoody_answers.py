@@ -13,6 +13,7 @@ import pytest
 import responses
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _hoody
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
@@ -223,7 +224,8 @@ def test_an_unreadable_post_answer_counts_only_once_the_effect_shows(hoody, body
 
 
 @responses.activate
-def test_an_unreadable_post_answer_without_effect_fails_with_what_came(hoody):
+def test_an_unreadable_post_answer_without_effect_fails_with_what_came(hoody, monkeypatch):
+    monkeypatch.setattr(hoody, "stop_deadline", lambda container, stop_timeout: 0.2)  # how long a stop may take
     answer(f"{URL}/stop", b"<html>proxy error</html>", method=responses.POST)
     responses.get(URL, json=envelope(item(status="running")))
     request = StateRequest("stopped", wait_timeout=1)
@@ -362,3 +364,13 @@ def test_every_path_segment_from_user_or_server_data_is_quoted(hoody):
     hoody.perform(odd, "stop", None)
     assert all("/../" not in call.request.path_url for call in responses.calls)
     assert not [call for call in responses.calls if isinstance(call.response, Exception)]
+
+
+@pytest.mark.parametrize(("operation", "window"), [("stop", 20), ("restart", 20), ("pause", 5.0), ("start", 5.0)])
+def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, monkeypatch, operation, window):
+    """A stop gets its grace period and margin (Hoody's default: 10 + 10 s), the others the lost-answer window:
+    watching less would resend an operation the platform is still carrying out (and have it refused, 409)."""
+    watched = []
+    monkeypatch.setattr(_hoody, "poll", lambda read, done, timeout, first_delay: watched.append(timeout))
+    assert hoody.took_effect(running(), operation, None)
+    assert watched == [window]
