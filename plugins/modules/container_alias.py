@@ -177,6 +177,8 @@ def run(lifecycle: LifecycleModule) -> dict:
         raise BadInput(f"port must be 1 to 65535, got {params['port']}")
     if params["index"] is not None and not 1 <= params["index"] <= MAX_INDEX:
         raise BadInput(f"index must be 1 to {MAX_INDEX}, got {params['index']}")
+    if not (params["program"] or "").strip() or not params["program"].isprintable():
+        raise BadInput(f"program must name a program (http, https, ssh or a built-in one), got {params['program']!r}")
     target_path = params["target_path"]
     if target_path is not None and (".." in target_path.split("/") or not target_path.isprintable()):
         raise BadInput(f"target_path {target_path!r} must be a plain path: no '..' segments or control characters")
