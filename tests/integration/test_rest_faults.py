@@ -7,6 +7,7 @@ which sits on the real Docker engine; faults are switched on through the server'
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -435,3 +436,18 @@ def test_a_restart_whose_answer_is_lost_after_it_happened_is_not_sent_again(
                            headers={"Authorization": f"Bearer {HOODY_TOKEN}"}).json()["data"]["logs"]
     assert [record["metadata"]["command"] for record in records] == ["restart"]  # the platform restarted it once
     assert engine.api.inspect_container("hf-lost")["State"]["StartedAt"] != started_at
+
+
+def test_hoody_a_huge_retry_after_fails_at_once_and_clearly(hoody_server, make_containers, tmp_path):
+    # Far beyond any date the platform's clock can show (time.gmtime overflows): still one clear message.
+    make_containers("hf-huge")
+    huge = "1000000000000000000"
+    hoody_server.admin("faults", {"status_429": 1000, "retry_after": huge, "only_methods": ["GET"]})
+    began = time.monotonic()
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: hf-huge")),
+                                {"connection": hoody_connection(hoody_server)})
+    assert out and out.get("failed"), process.stdout[-4000:]
+    assert f"the server asks to wait {huge}s before trying again" in out["msg"], out["msg"]
+    no_crash(process)
+    assert time.monotonic() - began < 30
+    assert [entry["status"] for entry in hoody_server.requests_log()] == [429]  # asked once, never resent
