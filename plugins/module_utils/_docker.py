@@ -286,8 +286,9 @@ class DockerBackend(DockerShapedBackend):
         """An idempotent call, retried on transient faults; the caller's ``_engine`` translates the rest."""
         return call_with_retries(lambda: method(*args, **kwargs), self.retries, _transient)
 
-    def inspect(self, ref: str) -> ContainerState:
-        with self._engine(f"inspecting container {ref!r}"):
+    def inspect(self, ref: str, shown_as: Optional[str] = None) -> ContainerState:
+        """The container by name or id; ``shown_as`` names it in messages (a name rather than its id)."""
+        with self._engine(f"inspecting container {shown_as or ref!r}"):
             try:
                 data = self._read(self.api.inspect_container, ref)
             except NotFound:
@@ -458,7 +459,7 @@ class DockerBackend(DockerShapedBackend):
         request, instead of holding the wait until it comes back.
         """
         started = time.monotonic()
-        state = observe(self.inspect(container.ref))
+        state = observe(self.inspect(container.ref, container.name))
         filters: dict[str, Any] = {"container": container.ref, "type": "container"}
         if actions:
             filters["event"] = actions
@@ -472,9 +473,9 @@ class DockerBackend(DockerShapedBackend):
                 filters, since=time.time() - 1, until=time.time() + window, read_timeout=window + 2
             ) as events:
                 # Whatever happened before the subscription took effect is caught by this read.
-                state = observe(self.inspect(container.ref))
+                state = observe(self.inspect(container.ref, container.name))
                 while state is None and self._next_event(events):
-                    state = observe(self.inspect(container.ref))
+                    state = observe(self.inspect(container.ref, container.name))
             if state is None and time.monotonic() - subscribed < min(window, 1.0):
                 time.sleep(min(0.5, max(timeout - (time.monotonic() - started), 0)))  # a broken stream: no busy loop
         return state
