@@ -20,6 +20,7 @@ import fnmatch
 import functools
 import http.client
 import json
+import re
 import socket
 import time
 from typing import Any, Callable, Iterator, Optional
@@ -70,6 +71,7 @@ except ImportError as _exc:  # pragma: no cover - reported by the module through
     DOCKER_IMPORT_ERROR = str(_exc)
 
 _TRANSIENT_STATUS = (429, 502, 503, 504)
+_FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 # What a malformed answer makes the SDK or our parsing raise: JSON that does not parse (an empty body
 # included), or JSON of another shape than Docker's.
@@ -288,7 +290,8 @@ class DockerBackend(DockerShapedBackend):
 
     def inspect(self, ref: str, shown_as: Optional[str] = None) -> ContainerState:
         """The container by name or id; ``shown_as`` names it in messages (a name rather than its id)."""
-        with self._engine(f"inspecting container {shown_as or ref!r}"):
+        shown = shown_as or (ref[:12] if _FULL_ID.fullmatch(ref) else ref)
+        with self._engine(f"inspecting container {shown!r}"):
             try:
                 data = self._read(self.api.inspect_container, ref)
             except NotFound:
