@@ -20,8 +20,9 @@ CACHE="${HOME}/.ansible/test/cache"
 die() { printf 'ansible-test-pip: ERROR: %s\n' "$*" >&2; exit 1; }
 [ -x "$PY" ] || die "python '$PY' not found (run 'make venv')"
 
-# The pip version ansible-test pins for its virtualenvs.
-PIP_VERSION="$("$PY" - <<'EOF'
+# The packages ansible-test pins for its virtualenvs' bootstrap, one "name==version" a line: pip, and on
+# ansible-core 2.16 and 2.17 also setuptools and wheel (installed by the same get-pip call).
+PINS="$("$PY" - <<'EOF'
 import os
 import re
 
@@ -29,28 +30,39 @@ try:
     from ansible_test._internal.host_configs import NativePythonConfig
     from ansible_test._internal.python_requirements import get_venv_packages
 
-    print(get_venv_packages(NativePythonConfig(version="3", path="python"))["pip"])
+    for name, version in get_venv_packages(NativePythonConfig(version="3", path="python")).items():
+        print(f"{name}=={version}")
 except Exception:  # internal API moved: fall back to reading the pin from the source
     import ansible_test
 
     path = os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")
     with open(path, encoding="utf-8") as f:
-        print(re.search(r"pip=['\"]([0-9][^'\"]*)['\"]", f.read()).group(1))
+        print("pip==" + re.search(r"pip=['\"]([0-9][^'\"]*)['\"]", f.read()).group(1))
 EOF
 )" || die "cannot determine the pip version ansible-test uses"
+PIP_VERSION="$(sed -n 's/^pip==//p' <<<"$PINS")"
+[ -n "$PIP_VERSION" ] || die "no pip pin among ansible-test's bootstrap packages: $PINS"
 
 SCRIPT="$CACHE/get_pip_${PIP_VERSION//./_}.py"
 WHEEL="$CACHE/pip-${PIP_VERSION}-py3-none-any.whl"
+# The wheels the stand-in installs from (pip's, and setuptools' and wheel's where pinned).
+wheels_present() {
+    local pin
+    while IFS= read -r pin; do
+        compgen -G "$CACHE/${pin%%==*}-${pin#*==}-*.whl" >/dev/null || return 1
+    done <<<"$PINS"
+}
 
-if [ -f "$SCRIPT" ] && { ! grep -q 'containerops stand-in' "$SCRIPT" || [ -f "$WHEEL" ]; }; then
+if [ -f "$SCRIPT" ] && { ! grep -q 'containerops stand-in' "$SCRIPT" || wheels_present; }; then
     exit 0
 fi
 
 mkdir -p "$CACHE"
-if [ ! -f "$WHEEL" ]; then
-    echo "ansible-test-pip: fetching pip ${PIP_VERSION} wheel for ansible-test's sanity virtualenvs" >&2
-    "$PY" -m pip download -q --no-deps --only-binary=:all: -d "$CACHE" "pip==${PIP_VERSION}" >/dev/null ||
-        die "pip download pip==${PIP_VERSION} failed (needs access to the package index)"
+if ! wheels_present; then
+    echo "ansible-test-pip: fetching $(tr '\n' ' ' <<<"$PINS")for ansible-test's sanity virtualenvs" >&2
+    # shellcheck disable=SC2086 # one argument per pin
+    "$PY" -m pip download -q --no-deps --only-binary=:all: -d "$CACHE" $PINS >/dev/null ||
+        die "pip download $(tr '\n' ' ' <<<"$PINS")failed (needs access to the package index)"
 fi
 [ -f "$WHEEL" ] || die "expected $WHEEL after download"
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The ansible-core version matrix: the collection promises requires_ansible >=2.16 (meta/runtime.yml);
+# the project venv (.venv) runs everything on the newest supported ansible-core, this runs the older ones.
+#
+#   tests/matrix.sh [VERSION...]        default: 2.16 2.17 2.18
+#
+# For each version, in parallel (one log each under .build/matrix/<version>/):
+#   venv         .build/matrix/<version>/venv: tests/requirements-matrix.txt + ansible-core==<version>.*
+#                (rebuilt only when that file or the version changes; pip's download cache is shared)
+#   units        pytest tests/unit
+#   sanity       ansible-test sanity --local over plugins/ in a copy of the collection tree of its own
+#                (MATRIX_SANITY_ARGS, default: every test but pylint, whose rules change per version
+#                and which the newest ansible-core runs in `make sanity`)
+#   integration  on the oldest version only: tests/integration/test_backends.py, the same playbook
+#                through the docker, hoody and dockhand backends on the real engine, run by that
+#                version's ansible-playbook against the installed collection (make collection)
+# A summary line per version and step at the end; exit 1 if any failed (the failed step's log is printed).
+#
+# Environment: PYTHON (python3), MATRIX_SANITY_ARGS, MATRIX_INTEGRATION (1: run it, 0: skip), MATRIX_DIR
+#              (.build/matrix), TREE_SRC (the tree `make tree` copies, .build/tree/ansible_collections/...),
+#              COLLECTIONS (the installed collection, default .build/collections), PY_VERSION (3.11).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+BUILD="${MATRIX_DIR:-$ROOT/.build/matrix}"
+TREE_SRC="${TREE_SRC:-$ROOT/.build/tree/ansible_collections/containerops/lifecycle}"
+COLLECTIONS="${COLLECTIONS:-$ROOT/.build/collections}"
+PY_VERSION="${PY_VERSION:-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
+MATRIX_SANITY_ARGS="${MATRIX_SANITY_ARGS:---skip-test pylint}"
+MATRIX_INTEGRATION="${MATRIX_INTEGRATION:-1}"
+REQUIREMENTS="$ROOT/tests/requirements-matrix.txt"
+
+if [ "$#" -gt 0 ]; then versions=("$@"); else versions=(2.16 2.17 2.18); fi
+oldest="$(printf '%s\n' "${versions[@]}" | sort -V | head -n 1)"
+
+die() { printf 'matrix: ERROR: %s\n' "$*" >&2; exit 1; }
+[ -d "$TREE_SRC" ] || die "no collection tree at $TREE_SRC (run 'make tree')"
+if [ "$MATRIX_INTEGRATION" = 1 ] && ! compgen -G "$COLLECTIONS/ansible_collections/containerops/lifecycle/MANIFEST.json" >/dev/null; then
+    die "the collection is not installed in $COLLECTIONS (run 'make collection')"
+fi
+
+# The pytest import path (see conftest.py): made once here, not by three pytest processes at once.
+link="$ROOT/.build/pytest-tree/ansible_collections/containerops/lifecycle"
+[ -L "$link" ] || { mkdir -p "$(dirname "$link")" && ln -s "$ROOT" "$link"; }
+
+stamp_of() {  # what a venv was built from
+    printf '%s\n' "$1"; cat "$REQUIREMENTS" "$ROOT/requirements.txt"
+}
+
+build_venv() {  # version
+    local dir="$BUILD/$1" venv="$BUILD/$1/venv"
+    if [ -x "$venv/bin/python" ] && [ -f "$venv/.stamp" ] && cmp -s <(stamp_of "$1") "$venv/.stamp"; then
+        echo "venv up to date: $venv"
+        return 0
+    fi
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv" &&
+        "$venv/bin/python" -m pip install -q -r "$REQUIREMENTS" "ansible-core==$1.*" &&
+        stamp_of "$1" > "$venv/.stamp"
+}
+
+run_units() {  # version
+    local venv="$BUILD/$1/venv"
+    (cd "$ROOT" && "$venv/bin/python" -m pytest tests/unit -q -p no:cacheprovider)
+}
+
+run_sanity() {  # version
+    local venv="$BUILD/$1/venv" tree="$BUILD/$1/tree/ansible_collections/containerops/lifecycle"
+    rm -rf "$BUILD/$1/tree"
+    mkdir -p "$(dirname "$tree")"
+    cp -a "$TREE_SRC" "$tree"
+    rm -rf "$tree/tests/output"
+    # shellcheck disable=SC2086 # MATRIX_SANITY_ARGS is a list of arguments
+    (cd "$tree" && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS PATH="$venv/bin:$PATH" \
+        "$venv/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no $MATRIX_SANITY_ARGS plugins/)
+}
+
+run_integration() {  # version
+    local venv="$BUILD/$1/venv"
+    (cd "$ROOT" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS" \
+        ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python" \
+        "$venv/bin/python" -m pytest tests/integration/test_backends.py -q -p no:cacheprovider)
+}
+
+step() {  # version step: run it, log it, record "<step> passed|FAILED <seconds>"
+    local version="$1" name="$2" start rc
+    start=$(date +%s)
+    echo "==> $name (ansible-core $version)" >> "$BUILD/$version/log"
+    "$name" "$version" >> "$BUILD/$version/log" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+        echo "$name passed $(( $(date +%s) - start ))" >> "$BUILD/$version/steps"
+    else
+        echo "$name FAILED $(( $(date +%s) - start ))" >> "$BUILD/$version/steps"
+    fi
+    return "$rc"
+}
+
+mkdir -p "$BUILD"
+for version in "${versions[@]}"; do
+    rm -rf "$BUILD/$version/log" "$BUILD/$version/steps"
+    mkdir -p "$BUILD/$version"
+done
+
+started=$(date +%s)
+# The venvs in parallel (downloads); the get-pip stand-ins one after the other (2.16 and 2.17 share one).
+pids=()
+for version in "${versions[@]}"; do
+    step "$version" build_venv &
+    pids+=("$!")
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+for version in "${versions[@]}"; do
+    [ -x "$BUILD/$version/venv/bin/python" ] && "$ROOT/tests/ansible-test-pip.sh" "$BUILD/$version/venv/bin/python"
+done
+
+pids=()
+for version in "${versions[@]}"; do
+    if grep -q '^build_venv passed' "$BUILD/$version/steps"; then
+        ( step "$version" run_units; step "$version" run_sanity
+          if [ "$MATRIX_INTEGRATION" = 1 ] && [ "$version" = "$oldest" ]; then step "$version" run_integration; fi
+          true ) &
+        pids+=("$!")
+    fi
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+
+failed=0
+echo "==> ansible-core matrix ($(( $(date +%s) - started )) s in all)"
+for version in "${versions[@]}"; do
+    core="$("$BUILD/$version/venv/bin/python" -c 'import ansible; print(ansible.__version__)' 2>/dev/null || echo '?')"
+    while read -r name outcome seconds; do
+        printf '  ansible-core %-8s %-16s %-7s %4s s\n' "$core" "$name" "$outcome" "$seconds"
+        if [ "$outcome" != passed ]; then
+            failed=1
+            printf '\n---- %s: the log of %s (ansible-core %s) ----\n' "$BUILD/$version/log" "$name" "$core"
+            sed -n "/^==> $name /,/^==> /p" "$BUILD/$version/log" | tail -n 80
+            echo
+        fi
+    done < "$BUILD/$version/steps"
+done
+exit "$failed"
