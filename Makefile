@@ -1,6 +1,6 @@
 # containerops.lifecycle — build, test and demo plumbing.
 #
-#   make test    the whole suite: lint units sanity integration ansible-lint molecule   (THE test command)
+#   make test    the whole suite: lint units sanity matrix integration ansible-lint molecule   (THE test command)
 #   make demo    run playbooks/demo.yml against the local Docker engine
 #   make help    list the targets
 #
@@ -50,12 +50,17 @@ help:
 	@echo "  units        pytest tests/unit"
 	@echo "  sanity       ansible-test sanity --local on plugins/"
 	@echo "  integration  ansible-test integration --local + pytest tests/integration"
-	@echo "  test         lint units sanity integration ansible-lint molecule (the whole suite)"
+	@echo "  matrix       units, sanity and one integration playbook on ansible-core 2.16, 2.17, 2.18 (tests/matrix.sh)"
+	@echo "  test         lint units sanity matrix integration ansible-lint molecule (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
 	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
-	@echo "  ansible-lint ansible-lint (production profile) over roles/ and playbooks/"
+	@echo "  ansible-lint ansible-lint (production profile) over the whole collection"
+	@echo "  changelog    lint the fragments; CHANGELOG.rst/.md + changelogs/changelog.yaml for galaxy.yml's version"
+	@echo "  release      [VERSION=x.y.z | BUMP=major|minor|patch]: set the version, changelog, build the tarball"
+	@echo "  docs         antsibull-docs lint-collection-docs + the HTML site in .build/docs/html (antsibull-docs, Sphinx)"
+	@echo "  ee           ansible-builder create: the execution environment's build context in .build/ee/context"
 	@echo "  molecule     the roles' molecule scenarios against the local engine"
 	@echo "  clean        remove .build and caches;  distclean: also .venv"
 
@@ -148,16 +153,17 @@ integration: venv image collection tree
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
 
-test: lint units sanity integration ansible-lint molecule
+test: lint units sanity matrix integration ansible-lint molecule
 	@echo "==> all tests passed"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
 .PHONY: ansible-lint molecule
-# ansible-lint, production profile (.ansible-lint), offline, over the roles and playbooks; the
+# ansible-lint, production profile (.ansible-lint), offline, over the whole collection root (galaxy.yml,
+# meta/, changelog, roles, playbooks, the execution environment; exclusions in .ansible-lint); the
 # collection installed in .build/collections resolves containerops.lifecycle.* in them.
-ANSIBLE_LINT_PATHS ?= roles/ playbooks/
+ANSIBLE_LINT_PATHS ?=
 ansible-lint: venv collection
-	@echo "==> ansible-lint --offline $(ANSIBLE_LINT_PATHS)"
+	@echo "==> ansible-lint --offline $(or $(ANSIBLE_LINT_PATHS),(the collection root))"
 	$(ANSIBLE_ENV) "$(BIN)/ansible-lint" --offline --nocolor $(ANSIBLE_LINT_PATHS)
 
 # Molecule scenarios (role:scenario) against the local Docker engine, one after the other; every
@@ -175,6 +181,60 @@ molecule: venv image collection
 	  fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make: molecule scenarios failed:$$failed" >&2; exit 1; fi
+
+# ---------------------------------------------------------------- release: changelog, tarball, docs, EE, matrix
+.PHONY: changelog release docs ee matrix
+GALAXY_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
+
+# The changelog of galaxy.yml's version (the one being prepared) from every fragment not recorded in an
+# earlier release, re-read each time: CHANGELOG.rst, CHANGELOG.md and changelogs/changelog.yaml.
+changelog: venv
+	@echo "==> changelog for $(GALAXY_VERSION)"
+	"$(BIN)/antsibull-changelog" lint
+	PATH="$(BIN):$$PATH" "$(BIN)/antsibull-changelog" release --version "$(GALAXY_VERSION)" --update-existing \
+	  --refresh-fragments --reload-plugins --refresh-plugins
+	"$(BIN)/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml
+
+# make release [VERSION=x.y.z | BUMP=major|minor|patch]: galaxy.yml's version set (or kept), its changelog,
+# then the tarball in .build/dist (installed into .build/collections, as `make collection` does).
+release: venv
+	@current="$(GALAXY_VERSION)"; new="$(VERSION)"; \
+	if [ -n "$(BUMP)" ]; then \
+	  new="$$("$(BIN)/python" -c 'import sys; v = [int(x) for x in sys.argv[1].split(".")]; \
+	    i = {"major": 0, "minor": 1, "patch": 2}[sys.argv[2]]; v[i] += 1; v[i + 1:] = [0] * (2 - i); \
+	    print(".".join(map(str, v)))' "$$current" "$(BUMP)")" || { echo "make: BUMP is major, minor or patch" >&2; exit 1; }; \
+	fi; \
+	if [ -n "$$new" ] && [ "$$new" != "$$current" ]; then \
+	  echo "$$new" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "make: VERSION must be x.y.z, not '$$new'" >&2; exit 1; }; \
+	  echo "==> galaxy.yml: version $$current -> $$new"; \
+	  sed -i "s/^version: .*/version: $$new/" galaxy.yml; \
+	fi
+	$(MAKE) --no-print-directory changelog
+	$(MAKE) --no-print-directory collection
+	@echo "==> released $$(sed -n 's/^version: *//p' galaxy.yml): $$(ls "$(DIST)"/containerops-lifecycle-*.tar.gz)"
+
+# The rendered docs: the lint antsibull-docs runs for docs.ansible.com (plugins and the roles' argument
+# specs), then every plugin, module and role of the installed collection as an HTML site (docs/site/).
+DOCS := $(BUILD)/docs
+docs: venv collection
+	@echo "==> antsibull-docs lint-collection-docs"
+	cd "$(COLLECTIONS)/ansible_collections/containerops/lifecycle" && $(ANSIBLE_ENV) \
+	  "$(BIN)/antsibull-docs" lint-collection-docs --plugin-docs --validate-collection-refs all --check-extra-docs-refs .
+	@echo "==> docs/site/build.sh $(DOCS)"
+	$(ANSIBLE_ENV) docs/site/build.sh "$(DOCS)"
+
+# The build context of execution-environment.yml (ansible-builder create: no network, no image built).
+ee: venv
+	@echo "==> ansible-builder create -f execution-environment.yml -c $(BUILD)/ee/context"
+	rm -rf "$(BUILD)/ee"
+	"$(BIN)/ansible-builder" create -f execution-environment.yml -c "$(BUILD)/ee/context" --container-runtime podman
+
+# The older ansible-core versions requires_ansible promises (the venv runs the newest): unit tests, sanity and
+# tests/integration/test_backends.py on the oldest, one venv per version, in parallel (tests/matrix.sh).
+MATRIX_VERSIONS ?= 2.16 2.17 2.18
+matrix: venv image collection tree
+	@echo "==> tests/matrix.sh $(MATRIX_VERSIONS)"
+	@tests/matrix.sh $(MATRIX_VERSIONS)
 
 # ---------------------------------------------------------------- demo
 demo: venv image collection
