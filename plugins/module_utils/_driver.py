@@ -42,6 +42,8 @@ R = TypeVar("R")
 
 # Extra rounds allowed beyond the first plan's length for re-planning after concurrent changes.
 SPARE_ROUNDS = 3
+# First pause before re-reading a container after a refused operation; it doubles each round.
+CONFLICT_PAUSE = 0.1
 # The status reported when the engine could not be asked after a failure: nobody observed one.
 UNKNOWN = "unknown"
 
@@ -171,8 +173,10 @@ class Converger:
             except UnexpectedStatus:
                 raise  # the engine did its part (a process that exits at once): repeating it would not help
             except (OperationConflict, OperationFailed, ContainerNotFound) as exc:
-                # Someone else may have moved the container: re-read, then plan from what is there now.
+                # Someone else may have moved the container (or an earlier request is still being carried
+                # out): after a short, growing pause, re-read, then plan from what is there now.
                 last_error = exc
+                time.sleep(min(CONFLICT_PAUSE * 2**_round, self._remaining(deadline), 2.0))
                 state = self.backend.inspect(state.ref)
                 if state.status == ABSENT and desired != "absent":
                     raise ContainerNotFound(target.name, f"it was removed while attempting {operation}") from None
@@ -250,7 +254,11 @@ class Converger:
         try:
             return self.backend.perform(state, operation, self.request.stop_timeout)
         except OutcomeUnknown as exc:
-            if self.backend.took_effect(state, operation, mark):
+            try:
+                done = self.backend.took_effect(state, operation, mark)
+            except ConnectionFailed as lost:
+                raise EngineLost(f"{operation}: its answer was lost and the engine could not be asked ({lost})") from None
+            if done:
                 return operation == "force-stop"
             raise OperationFailed(
                 f"{operation} may not have reached the engine ({exc}); the container shows no effect of it"

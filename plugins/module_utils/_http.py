@@ -65,8 +65,12 @@ def _retry_after(response: Any) -> float:
 
 
 def _wait_asked(seconds: float) -> str:
-    until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + seconds))
-    return f"the server asks to wait {seconds:.0f}s before trying again (until {until})"
+    asked = f"the server asks to wait {seconds:.0f}s before trying again"
+    try:
+        until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() + seconds))
+    except (OverflowError, OSError, ValueError):  # beyond any date this platform can show
+        return asked
+    return f"{asked} (until {until})"
 
 
 def _error_text(response: Any) -> tuple[str, Any]:

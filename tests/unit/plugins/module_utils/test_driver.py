@@ -308,3 +308,21 @@ def test_a_rejected_request_is_final():
     engine.faults["stop"] = [errors.OperationRejected("rejected stop (400: Invalid operation)")]
     result = drive(engine, state="stopped")
     assert engine.calls == ["stop"] and "rejected stop" in result["error"]
+
+
+class BlindEngine(LossyEngine):
+    """Loses the answer, then cannot be asked whether the operation happened."""
+
+    def took_effect(self, container, operation, mark):
+        raise errors.ConnectionFailed("cannot reach the engine")
+
+    def inspect(self, ref):
+        if self.lost:
+            raise errors.ConnectionFailed("cannot reach the engine")
+        return super().inspect(ref)
+
+
+def test_a_lost_answer_that_cannot_be_checked_is_recorded_and_leaves_the_status_unknown():
+    result = drive(BlindEngine("running", applied=False), state="paused")
+    assert result["actions"][0]["operation"] == "pause" and "could not be asked" in result["actions"][0]["error"]
+    assert result["status"] == "unknown" and not result["changed"]

@@ -84,3 +84,11 @@ def test_credentials_in_api_url_go_as_basic_auth_only_without_a_token():
     client.set_bearer("tok")
     client.request("GET", "/x")
     assert responses.calls[-1].request.headers["Authorization"] == "Bearer tok"
+
+
+@responses.activate
+def test_a_wait_beyond_any_date_is_still_said_plainly(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda _: None)
+    responses.get(f"{API}/x", status=429, headers={"Retry-After": str(10**18)})
+    with pytest.raises(ApiError, match=r"asks to wait 1000000000000000000s before trying again$"):
+        ApiClient(API, timeout=5, retries=3).request("GET", "/x")
