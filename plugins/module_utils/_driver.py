@@ -257,7 +257,8 @@ class Converger:
             try:
                 done = self.backend.took_effect(state, operation, mark)
             except ConnectionFailed as lost:
-                raise EngineLost(f"{operation}: its answer was lost and the engine could not be asked ({lost})") from None
+                why = f"{operation}: its answer was lost and the engine could not be asked ({lost})"
+                raise EngineLost(why) from None
             if done:
                 return operation == "force-stop"
             raise OperationFailed(
