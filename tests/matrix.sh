@@ -10,7 +10,7 @@
 #   units        pytest tests/unit
 #   sanity       ansible-test sanity --local over plugins/ in a copy of the collection tree of its own
 #                (MATRIX_SANITY_ARGS, default: every test but pylint, whose rules change per version
-#                and which the newest ansible-core runs in `make sanity`)
+#                and which the newest ansible-core runs in `make sanity`; on 2.16 not yamllint either)
 #   integration  on the oldest version only: tests/integration/test_backends.py, the same playbook
 #                through the docker, hoody and dockhand backends on the real engine, run by that
 #                version's ansible-playbook against the installed collection (make collection)
@@ -66,14 +66,18 @@ run_units() {  # version
 }
 
 run_sanity() {  # version
-    local venv="$BUILD/$1/venv" tree="$BUILD/$1/tree/ansible_collections/containerops/lifecycle"
+    local venv="$BUILD/$1/venv" tree="$BUILD/$1/tree/ansible_collections/containerops/lifecycle" skip=()
+    # ansible-core 2.16's yamllint test refuses an EXAMPLES of several YAML documents (the inventory plugin's:
+    # one config file each), which 2.17 allowed; the newer versions run yamllint over the same files. An
+    # ignore entry would do instead, but ansible-lint's sanity rule (Automation Hub's) does not permit it.
+    [ "$1" = 2.16 ] && skip=(--skip-test yamllint)
     rm -rf "$BUILD/$1/tree"
     mkdir -p "$(dirname "$tree")"
     cp -a "$TREE_SRC" "$tree"
     rm -rf "$tree/tests/output"
     # shellcheck disable=SC2086 # MATRIX_SANITY_ARGS is a list of arguments
     (cd "$tree" && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS PATH="$venv/bin:$PATH" \
-        "$venv/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no $MATRIX_SANITY_ARGS plugins/)
+        "$venv/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no "${skip[@]}" $MATRIX_SANITY_ARGS plugins/)
 }
 
 run_integration() {  # version
