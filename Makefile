@@ -227,7 +227,7 @@ docs: venv collection
 ee: venv
 	@echo "==> ansible-builder create -f execution-environment.yml -c $(BUILD)/ee/context"
 	rm -rf "$(BUILD)/ee"
-	"$(BIN)/ansible-builder" create -f execution-environment.yml -c "$(BUILD)/ee/context" --container-runtime podman
+	"$(BIN)/ansible-builder" create -f execution-environment.yml -c "$(BUILD)/ee/context" --output-filename Containerfile
 
 # The older ansible-core versions requires_ansible promises (the venv runs the newest): unit tests, sanity and
 # tests/integration/test_backends.py on the oldest, one venv per version, in parallel (tests/matrix.sh).
