@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,9 @@ sys.path.insert(0, ROOT)
 from tests.integration.engines import NumberedEngine, private_engines  # noqa: E402 - needs ROOT on sys.path
 
 IMAGE = "containerops/busybox:test"
-GRACEFUL = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+# Idle until SIGTERM, then exit at once: nothing is spawned while it runs, so 1000 of them leave the CPU alone
+# (a ``while sleep 0.2`` loop in each would fork 5000 processes a second and measure the machine's load instead).
+IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]
 LABEL = "containerops.bench=fleet"
 PARALLEL = 16
 FLEET = os.path.join(ROOT, "playbooks", "fleet.yml")
@@ -63,7 +66,7 @@ def create(api: docker.APIClient, wanted: list[str]) -> None:
     """Stopped containers of the benchmark's label, no network (cheaper to start, nothing to clean up)."""
 
     def one(name: str) -> None:
-        api.create_container(IMAGE, GRACEFUL, name=name, labels={"containerops.bench": "fleet"},
+        api.create_container(IMAGE, IDLE, name=name, labels={"containerops.bench": "fleet"},
                              host_config=api.create_host_config(network_mode="none"))  # fmt: skip
 
     with ThreadPoolExecutor(8) as pool:
@@ -199,9 +202,12 @@ def main() -> None:
     parser.add_argument("--engines", type=int, default=3, help="engines the fleet is spread over (default 3)")
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "FLEET.md"))
     args = parser.parse_args()
+    # A TERM (or an INT, which a background job ignores) unwinds the run, so the private engines are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmarks/fleet.py: terminated"))
     fleet_size, big = (int(size) for size in args.sizes.split(","))
     share = fleet_size // args.engines
     main_engine = docker.from_env()
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     memory: list[tuple[str, str, float, float]] = []
@@ -241,7 +247,8 @@ def main() -> None:
         f"# Fleets across engines\n\nMeasured {time.strftime('%Y-%m-%d', time.gmtime())} by `{command.strip()}` "
         f"(`make bench-fleet`), one run, {os.cpu_count()} cores, {args.engines} private Docker engines on this "
         f"machine; fleet.yml and the floor work on {PARALLEL} containers at a time per engine. The whole run took "
-        f"{time.monotonic() - started:.0f} s.\n\n"
+        f"{time.monotonic() - started:.0f} s; the load average (1 min) was {load_before:.1f} before it and "
+        f"{os.getloadavg()[0]:.1f} after it (other work shares the machine).\n\n"
     )
     print("\n" + markdown)
     with open(args.output, "w") as handle:
