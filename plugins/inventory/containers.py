@@ -229,6 +229,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._module imp
     REST_ENVIRONMENT,
     connect,
     missing_library,
+    validate_connection,
     validated_filters,
 )
 
@@ -273,6 +274,7 @@ def engine_params(engine: dict[str, Any]) -> dict[str, Any]:
         low, high, unit = BOUNDS[option]
         if not low <= params[option] <= high:
             raise BadInput(f"{option} must be between {low:g} and {high:g}{unit}, got {params[option]!r}")
+    validate_connection(params)
     return params
 
 

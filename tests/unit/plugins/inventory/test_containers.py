@@ -139,6 +139,16 @@ def test_engine_params_refuse_unknown_options_and_values_out_of_range():
         engine_params({"name": "x", "backend": "podman"})
 
 
+def test_engine_params_follow_the_modules_connection_rules():
+    with pytest.raises(BadInput, match="tls and validate_certs apply to a tcp:// docker_host"):
+        engine_params({"name": "x", "docker_host": "unix:///x.sock", "tls": True})
+    with pytest.raises(BadInput, match="docker_host must be"):
+        engine_params({"name": "x", "docker_host": "/var/run/docker.sock"})
+    with pytest.raises(BadInput, match="api_token is empty or holds spaces") as refused:
+        engine_params({"name": "x", "backend": "hoody", "api_token": "hdy_secret with space"})
+    assert "hdy_secret" not in str(refused.value)
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("https://ops:s3cret@dh.example.com:8443/base", "https://ops@dh.example.com:8443/base"),
     ("https://:s3cret@dh.example.com", "https://dh.example.com"),
