@@ -292,11 +292,16 @@ class DockerBackend(DockerShapedBackend):
         """The container by name or id; ``shown_as`` names it in messages (a name rather than its id)."""
         shown = shown_as or (ref[:12] if _FULL_ID.fullmatch(ref) else ref)
         with self._engine(f"inspecting container {shown!r}"):
-            try:
-                data = self._read(self.api.inspect_container, ref)
-            except NotFound:
-                return ContainerState.absent(ref)
-            return state_from_inspect(data)
+            for _attempt in range(2):
+                try:
+                    state = state_from_inspect(self._read(self.api.inspect_container, ref))
+                except NotFound:
+                    return ContainerState.absent(ref)
+                # A read that waited on the container while the engine removed it answers 'dead' once the
+                # removal is over: read again, so that a removal is not taken for a failure.
+                if state.engine_status != "dead":
+                    break
+            return state
 
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
         labels = list(filters.get("label") or [])

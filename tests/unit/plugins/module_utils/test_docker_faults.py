@@ -203,6 +203,29 @@ def test_a_connection_dropped_during_a_read_is_retried_then_named(fake):
     assert fake.requests.count(("GET", "/v1.41/containers/web/json")) == 2
 
 
+def answers_in_turn(*answers: tuple[int, Optional[dict]]) -> Callable[[Handler], None]:
+    """A route answering with each (status, body) in turn, then the last one again."""
+    queue = list(answers)
+
+    def answer(handler: Handler) -> None:
+        status, body = queue.pop(0) if len(queue) > 1 else queue[0]
+        handler.reply(status, body)
+
+    return answer
+
+
+def test_a_container_read_dead_just_after_its_removal_is_absent(fake, backend):
+    # Docker answers 'dead' to a read that waited on the container while it was being removed.
+    fake.route("GET", "/containers/web/json", answers_in_turn((200, inspect_body("dead")), (404, {"message": "gone"})))
+    assert backend.inspect("web").status == "absent"
+
+
+def test_a_container_that_stays_dead_is_failed(fake, backend):
+    fake.answer("GET", "/containers/web/json", 200, inspect_body("dead"))
+    assert backend.inspect("web").status == "failed"
+    assert fake.requests.count(("GET", "/v1.41/containers/web/json")) == 2
+
+
 # Operations ----------------------------------------------------------------------------------------
 
 
