@@ -4,7 +4,7 @@
 #
 #   tests/matrix.sh [VERSION...]        default: 2.16 2.17 2.18
 #
-# For each version, in parallel (one log each under .build/matrix/<version>/):
+# For each version, in parallel (a log per step in .build/matrix/<version>/):
 #   venv         .build/matrix/<version>/venv: tests/requirements-matrix.txt + ansible-core==<version>.*
 #                (rebuilt only when that file or the version changes; pip's download cache is shared)
 #   units        pytest tests/unit
@@ -30,6 +30,11 @@ PY_VERSION="${PY_VERSION:-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.versio
 MATRIX_SANITY_ARGS="${MATRIX_SANITY_ARGS:---skip-test pylint}"
 MATRIX_INTEGRATION="${MATRIX_INTEGRATION:-1}"
 REQUIREMENTS="$ROOT/tests/requirements-matrix.txt"
+# ansible-test keeps its sanity virtualenvs under ~/.ansible/test, keyed by their requirements: versions that
+# share a key would build the same one at once. Each version's ansible-test gets a HOME of its own; pip's
+# download cache stays the user's.
+PIP_CACHE_DIR="${PIP_CACHE_DIR:-$("$PYTHON" -m pip cache dir 2>/dev/null || echo "$HOME/.cache/pip")}"
+export PIP_CACHE_DIR
 
 if [ "$#" -gt 0 ]; then versions=("$@"); else versions=(2.16 2.17 2.18); fi
 oldest="$(printf '%s\n' "${versions[@]}" | sort -V | head -n 1)"
@@ -77,7 +82,8 @@ run_sanity() {  # version
     rm -rf "$tree/tests/output"
     # shellcheck disable=SC2086 # MATRIX_SANITY_ARGS is a list of arguments
     (cd "$tree" && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS PATH="$venv/bin:$PATH" \
-        "$venv/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no "${skip[@]}" $MATRIX_SANITY_ARGS plugins/)
+        HOME="$BUILD/$1/home" "$venv/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no \
+        "${skip[@]}" $MATRIX_SANITY_ARGS plugins/)
 }
 
 run_integration() {  # version
@@ -87,11 +93,10 @@ run_integration() {  # version
         "$venv/bin/python" -m pytest tests/integration/test_backends.py -q -p no:cacheprovider)
 }
 
-step() {  # version step: run it, log it, record "<step> passed|FAILED <seconds>"
+step() {  # version step: run it, log it (<version>/<step>.log), record "<step> passed|FAILED <seconds>"
     local version="$1" name="$2" start rc
     start=$(date +%s)
-    echo "==> $name (ansible-core $version)" >> "$BUILD/$version/log"
-    "$name" "$version" >> "$BUILD/$version/log" 2>&1
+    "$name" "$version" > "$BUILD/$version/$name.log" 2>&1
     rc=$?
     if [ "$rc" -eq 0 ]; then
         echo "$name passed $(( $(date +%s) - start ))" >> "$BUILD/$version/steps"
@@ -103,12 +108,12 @@ step() {  # version step: run it, log it, record "<step> passed|FAILED <seconds>
 
 mkdir -p "$BUILD"
 for version in "${versions[@]}"; do
-    rm -rf "$BUILD/$version/log" "$BUILD/$version/steps"
-    mkdir -p "$BUILD/$version"
+    rm -f "$BUILD/$version/"*.log "$BUILD/$version/steps"
+    mkdir -p "$BUILD/$version/home"
 done
 
 started=$(date +%s)
-# The venvs in parallel (downloads); the get-pip stand-ins one after the other (2.16 and 2.17 share one).
+# The venvs in parallel (downloads), then the get-pip stand-in of each ansible-test (in its HOME).
 pids=()
 for version in "${versions[@]}"; do
     step "$version" build_venv &
@@ -116,14 +121,20 @@ for version in "${versions[@]}"; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 for version in "${versions[@]}"; do
-    [ -x "$BUILD/$version/venv/bin/python" ] && "$ROOT/tests/ansible-test-pip.sh" "$BUILD/$version/venv/bin/python"
+    [ -x "$BUILD/$version/venv/bin/python" ] &&
+        HOME="$BUILD/$version/home" "$ROOT/tests/ansible-test-pip.sh" "$BUILD/$version/venv/bin/python"
 done
 
 pids=()
 for version in "${versions[@]}"; do
     if grep -q '^build_venv passed' "$BUILD/$version/steps"; then
-        ( step "$version" run_units; step "$version" run_sanity
-          if [ "$MATRIX_INTEGRATION" = 1 ] && [ "$version" = "$oldest" ]; then step "$version" run_integration; fi
+        # On the oldest, the integration playbook (waits on the engine) runs beside sanity (CPU-bound).
+        ( step "$version" run_units
+          if [ "$MATRIX_INTEGRATION" = 1 ] && [ "$version" = "$oldest" ]; then
+              step "$version" run_integration &
+          fi
+          step "$version" run_sanity
+          wait
           true ) &
         pids+=("$!")
     fi
@@ -138,8 +149,8 @@ for version in "${versions[@]}"; do
         printf '  ansible-core %-8s %-16s %-7s %4s s\n' "$core" "$name" "$outcome" "$seconds"
         if [ "$outcome" != passed ]; then
             failed=1
-            printf '\n---- %s: the log of %s (ansible-core %s) ----\n' "$BUILD/$version/log" "$name" "$core"
-            sed -n "/^==> $name /,/^==> /p" "$BUILD/$version/log" | tail -n 80
+            printf '\n---- %s (ansible-core %s), its last lines ----\n' "$BUILD/$version/$name.log" "$core"
+            tail -n 80 "$BUILD/$version/$name.log"
             echo
         fi
     done < "$BUILD/$version/steps"
