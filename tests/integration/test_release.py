@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tarfile
 
+import ansible
 import pytest
 import yaml
 
@@ -235,3 +236,17 @@ def test_ansible_builder_creates_a_complete_context_offline_that_collects_exactl
     assert requirement_lines(str(tmp_path / "requirements.txt")) == requirement_lines(
         os.path.join(ROOT, "requirements.txt")) == ["docker>=7.0", "requests>=2.28"]
     assert requirement_lines(str(tmp_path / "bindep.txt")) == requirement_lines(os.path.join(ROOT, "bindep.txt"))
+
+
+# ------------------------------------------------------------------ the ansible-core versions promised
+def test_the_matrix_covers_every_ansible_core_version_requires_ansible_promises():
+    """meta/runtime.yml's lower bound is tested: `make matrix` runs each minor from it up to the venv's."""
+    requires = load_yaml(os.path.join(ROOT, "meta", "runtime.yml"))["requires_ansible"]
+    lowest = re.fullmatch(r">=\s*(\d+)\.(\d+)(?:\.0)?", requires)
+    assert lowest, f"requires_ansible {requires!r} is not a plain lower bound"
+    newest = version_tuple(ansible.__version__.split("rc")[0].split("b")[0])[:2]
+    promised = [f"2.{minor}" for minor in range(int(lowest.group(2)), newest[1])]
+    with open(os.path.join(ROOT, "Makefile")) as handle:
+        matrix = re.search(r"^MATRIX_VERSIONS \?= (.*)$", handle.read(), re.M).group(1).split()
+    assert matrix == promised, f"requires_ansible {requires} and ansible-core {ansible.__version__} in the venv: " \
+        f"make matrix should run {promised}, it runs {matrix}"
