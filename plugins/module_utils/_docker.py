@@ -31,13 +31,14 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
-    AUTOSTART_POLICIES,
     STATUS_MAP,
     DockerShapedBackend,
     check_health,
+    config_from_inspect,
     info_from_inspect,
     network_runtime,
     state_from_inspect,
+    update_body,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -581,21 +582,7 @@ class DockerBackend(DockerShapedBackend):
 
     @_edge("reading a container's configuration")
     def read_config(self, container: ContainerState) -> dict[str, Any]:
-        data = self._existing(container, "its configuration could be read").details
-        host = data.get("HostConfig") or {}
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in data["Config"].get("Env") or [])
-        if host.get("NanoCpus"):
-            cpus = host["NanoCpus"] / 1e9
-        elif (host.get("CpuQuota") or 0) > 0:
-            cpus = host["CpuQuota"] / (host.get("CpuPeriod") or 100000)
-        else:
-            cpus = None
-        return {
-            "autostart": (host.get("RestartPolicy") or {}).get("Name") in AUTOSTART_POLICIES,
-            "environment_vars": env,
-            "resources.memory": host.get("Memory") or None,
-            "resources.cpus": round(cpus, 9) if cpus else None,
-        }
+        return config_from_inspect(self._existing(container, "its configuration could be read").details)
 
     def why_not_settable(self, setting: str) -> str:
         if setting == "environment_vars":
@@ -608,27 +595,7 @@ class DockerBackend(DockerShapedBackend):
     @_edge("updating a container's configuration", operation="update")
     def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
         host = self._existing(container, "it could be updated").details.get("HostConfig") or {}
-        body: dict[str, Any] = {}
-        if "autostart" in changes:
-            body["RestartPolicy"] = {"Name": "unless-stopped" if changes["autostart"] else "no", "MaximumRetryCount": 0}
-        if "resources.memory" in changes:
-            memory = changes["resources.memory"]
-            body["Memory"] = memory
-            # The engine wants the swap limit updated with the memory limit: keep the swap allowance the
-            # container had, Docker's default (as much swap as memory) when it had none, or unlimited.
-            old_memory, old_swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
-            if old_swap == -1:
-                body["MemorySwap"] = -1
-            elif old_memory > 0 and old_swap >= old_memory:
-                body["MemorySwap"] = memory + (old_swap - old_memory)
-            else:
-                body["MemorySwap"] = 2 * memory
-        if "resources.cpus" in changes:
-            cpus = changes["resources.cpus"]
-            if (host.get("CpuQuota") or 0) > 0 and not host.get("NanoCpus"):
-                body["CpuQuota"] = int(cpus * (host.get("CpuPeriod") or 100000))
-            else:
-                body["NanoCpus"] = int(cpus * 1e9)
+        body = update_body(host, changes)
         try:
             response = self.api._post_json(self.api._url("/containers/{0}/update", container.ref), data=body)
             self.api._raise_for_status(response)

@@ -113,6 +113,51 @@ def network_runtime(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def config_from_inspect(data: dict[str, Any]) -> dict[str, Any]:
+    """The flat settings ``container_config`` manages, read from a container's inspect data."""
+    host = data.get("HostConfig") if isinstance(data.get("HostConfig"), dict) else {}
+    config = data.get("Config") if isinstance(data.get("Config"), dict) else {}
+    env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
+    if host.get("NanoCpus"):
+        cpus = host["NanoCpus"] / 1e9
+    elif (host.get("CpuQuota") or 0) > 0:
+        cpus = host["CpuQuota"] / (host.get("CpuPeriod") or 100000)
+    else:
+        cpus = None
+    return {
+        "autostart": (host.get("RestartPolicy") or {}).get("Name") in AUTOSTART_POLICIES,
+        "environment_vars": env,
+        "resources.memory": host.get("Memory") or None,
+        "resources.cpus": round(cpus, 9) if cpus else None,
+    }
+
+
+def update_body(host: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Docker's ``POST /containers/{id}/update`` fields for flat settings (Dockhand's update-runtime takes them too)."""
+    body: dict[str, Any] = {}
+    if "autostart" in changes:
+        body["RestartPolicy"] = {"Name": "unless-stopped" if changes["autostart"] else "no", "MaximumRetryCount": 0}
+    if "resources.memory" in changes:
+        memory = changes["resources.memory"]
+        body["Memory"] = memory
+        # The engine wants the swap limit updated with the memory limit: keep the swap allowance the
+        # container had, Docker's default (as much swap as memory) when it had none, or unlimited.
+        old_memory, old_swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
+        if old_swap == -1:
+            body["MemorySwap"] = -1
+        elif old_memory > 0 and old_swap >= old_memory:
+            body["MemorySwap"] = memory + (old_swap - old_memory)
+        else:
+            body["MemorySwap"] = 2 * memory
+    if "resources.cpus" in changes:
+        cpus = changes["resources.cpus"]
+        if (host.get("CpuQuota") or 0) > 0 and not host.get("NanoCpus"):
+            body["CpuQuota"] = int(cpus * (host.get("CpuPeriod") or 100000))
+        else:
+            body["NanoCpus"] = int(cpus * 1e9)
+    return body
+
+
 class DockerShapedBackend(Backend):
     """What the Docker and Dockhand backends share: both read containers as Docker's inspect JSON."""
 

@@ -29,13 +29,14 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     ContainerState,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
-    AUTOSTART_POLICIES,
     STATUS_MAP,
     DockerShapedBackend,
     check_health,
+    config_from_inspect,
     info_from_inspect,
     network_runtime,
     state_from_inspect,
+    update_body,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -537,26 +538,11 @@ class DockhandBackend(DockerShapedBackend):
         current = self.inspected(container)
         if current.status == ABSENT:
             raise ContainerNotFound(container.name, "it disappeared before its settings were read")
-        data = current.details
-        host = data.get("HostConfig") if isinstance(data.get("HostConfig"), dict) else {}
-        config = data.get("Config") if isinstance(data.get("Config"), dict) else {}
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
-        if host.get("NanoCpus"):
-            cpus = host["NanoCpus"] / 1e9
-        elif (host.get("CpuQuota") or 0) > 0:
-            cpus = host["CpuQuota"] / (host.get("CpuPeriod") or 100000)
-        else:
-            cpus = None
-        return {
-            "autostart": (host.get("RestartPolicy") or {}).get("Name") in AUTOSTART_POLICIES,
-            "environment_vars": env,
-            "resources.memory": host.get("Memory") or None,
-            "resources.cpus": round(cpus, 9) if cpus else None,
-        }
+        return config_from_inspect(current.details)
 
     def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
         host = self.inspected(container).details.get("HostConfig") or {}
-        body = _update_body(host, changes)
+        body = update_body(host, changes)
         path = container_path(container.ref, "update-runtime")
         for attempt in (1, 2):
             try:
@@ -602,31 +588,6 @@ def _inspected_state(data: Any, endpoint: str) -> ContainerState:
         raise _unexpected(endpoint, "a container's inspect data (Id, Name, State)")
     return state_from_inspect(data)
 
-
-def _update_body(host: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Docker's ``POST /containers/{id}/update`` fields for flat settings, as Dockhand's update-runtime takes them."""
-    body: dict[str, Any] = {}
-    if "autostart" in changes:
-        body["RestartPolicy"] = {"Name": "unless-stopped" if changes["autostart"] else "no", "MaximumRetryCount": 0}
-    if "resources.memory" in changes:
-        memory = changes["resources.memory"]
-        body["Memory"] = memory
-        # The engine wants the swap limit updated with the memory limit: keep the swap allowance the
-        # container had, Docker's default (as much swap as memory) when it had none, or unlimited.
-        old_memory, old_swap = host.get("Memory") or 0, host.get("MemorySwap") or 0
-        if old_swap == -1:
-            body["MemorySwap"] = -1
-        elif old_memory > 0 and old_swap >= old_memory:
-            body["MemorySwap"] = memory + (old_swap - old_memory)
-        else:
-            body["MemorySwap"] = 2 * memory
-    if "resources.cpus" in changes:
-        cpus = changes["resources.cpus"]
-        if (host.get("CpuQuota") or 0) > 0 and not host.get("NanoCpus"):
-            body["CpuQuota"] = int(cpus * (host.get("CpuPeriod") or 100000))
-        else:
-            body["NanoCpus"] = int(cpus * 1e9)
-    return body
 
 
 def _engine_time(value: Any) -> Optional[datetime]:
