@@ -184,7 +184,7 @@ def test_make_release_bumps_writes_the_changelog_and_builds_the_tarball(tmp_path
     for shipped in ("CHANGELOG.md", "CHANGELOG.rst", "changelogs/changelog.yaml", "meta/runtime.yml",
                     "meta/execution-environment.yml", "requirements.txt", "bindep.txt", "docs/docsite/links.yml"):
         assert shipped in names, f"{shipped} is not in the tarball"
-    assert not any(name.startswith((".venv", ".build", "changelogs/.plugin-cache")) for name in names)
+    assert not any(name.startswith((".venv", ".build", "changelogs/.plugin-cache", "docs/site")) for name in names)
 
 
 # ------------------------------------------------------------------ execution environment
