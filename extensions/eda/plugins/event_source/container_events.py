@@ -472,6 +472,15 @@ class DockerFold:
 # the source
 
 
+def folded_events(records: list[Record], fold: DockerFold, engine: str, connection: dict[str, Any]) -> list[Event]:
+    """The events of records folded from Docker-shaped events, named and labelled as the fold last saw them."""
+    events = []
+    for record in records:
+        attributes = fold.attributes.get(record["container_id"], {})
+        events.append(event_of(record, engine, attributes.get("name"), labels_of(attributes), connection))
+    return events
+
+
 def _transport_errors() -> tuple[type[BaseException], ...]:
     """What a broken conversation with an engine raises, whichever layer notices."""
     errors: list[type[BaseException]] = [ContainerOpsError, OSError, http.client.HTTPException, ValueError]
@@ -643,13 +652,7 @@ class DockerFollower(Follower):
                 await self._emit_records(self.fold.feed(item, heard))
 
     async def _emit_records(self, records: list[Record]) -> None:
-        events = []
-        for record in records:
-            attributes = self.fold.attributes.get(record["container_id"], {})
-            events.append(
-                event_of(record, "docker", attributes.get("name"), labels_of(attributes), self.connection)
-            )
-        await self.emit(events)
+        await self.emit(folded_events(records, self.fold, "docker", self.connection))
 
 
 def _engine_ns(value: Any) -> Optional[int]:
@@ -873,13 +876,7 @@ class DockhandPoller(Poller):
                 self.newest = moment
 
     async def _emit_records(self, records: list[Record]) -> None:
-        events = []
-        for record in records:
-            attributes = self.fold.attributes.get(record["container_id"], {})
-            events.append(
-                event_of(record, "dockhand", attributes.get("name"), labels_of(attributes), self.connection)
-            )
-        await self.emit(events)
+        await self.emit(folded_events(records, self.fold, "dockhand", self.connection))
 
 
 def _dockhand_moment(value: Any) -> Optional[datetime]:
