@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: containers
 short_description: Containers of one or more engines (Docker, Hoody, Dockhand) as inventory hosts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Lists the containers of every engine in O(engines) — any backend, several at once, read in parallel — and
     makes each container an inventory host, so plays can target containers by status, engine, label or project.

@@ -589,7 +589,6 @@ def _inspected_state(data: Any, endpoint: str) -> ContainerState:
     return state_from_inspect(data)
 
 
-
 def _engine_time(value: Any) -> Optional[datetime]:
     """An engine timestamp (Docker's nanoseconds or Dockhand's milliseconds) as a UTC datetime, or None."""
     if not isinstance(value, str) or not value or value.startswith("0001-01-01"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: container_alias
 short_description: Point a named alias at exactly one container
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes one container, and only that one, hold an alias; or makes sure no container holds it. The
     building block of blue-green swaps.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: container_config
 short_description: Change the settings of existing containers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets whether a container starts with its engine, its environment variables and its resource limits.
   - Only the settings given are managed, and only those that differ are changed.
@@ -244,10 +244,20 @@ def configure(lifecycle: LifecycleModule, wanted: dict, container: ContainerStat
                 f"{', '.join(_config.change_names(still_different))}"
             )
     except ContainerOpsError as exc:
-        entry["error"] = str(exc)
+        entry.update(error=str(exc), status=_status_now(backend, container))
     except Exception as exc:  # a bug must still leave every container's report, not a traceback
-        entry["error"] = f"unexpected {type(exc).__name__}: {exc}"
+        entry.update(error=f"unexpected {type(exc).__name__}: {exc}", status=_status_now(backend, container))
     return entry
+
+
+def _status_now(backend, container: ContainerState) -> str:
+    """The status a failed container was left in, as the engine shows it now (``unknown`` if it cannot say)."""
+    if container.status == ABSENT:
+        return ABSENT
+    try:
+        return backend.inspect(container.ref).status
+    except ContainerOpsError:
+        return "unknown"
 
 
 def run(lifecycle: LifecycleModule) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: container_snapshot
 short_description: Take, remove and restore snapshots of a container
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Keeps one snapshot per O(alias) of a container, removes it, or puts the container back to it.
   - A paused container is refused, for taking and for restoring a snapshot.
