@@ -223,7 +223,8 @@ def run(lifecycle: LifecycleModule) -> dict:
     until = _time_bound("until", params["until"], now)
     if since and until and since > until:
         raise BadInput(f"since ({params['since']}) is later than until ({params['until']})")
-    records = lifecycle.backend.status_history(
+    # Nothing has happened after now: no engine is asked about the future (Docker refuses such a window).
+    records = [] if since and since > now else lifecycle.backend.status_history(
         params["name"],
         since=since.timestamp() if since else None,
         until=until.timestamp() if until else None,
