@@ -203,7 +203,7 @@ def test_the_bearer_lockout_fails_at_once_and_says_when_to_try_again(dockhand_se
     assert out["failed"], process.stdout[-3000:]
     message = out["msg"]
     assert "Dockhand refuses requests from this address for now" in message and "HTTP 429" in message
-    assert re.search(r"wait 300s before trying again \(until \d\d:\d\d:\d\d UTC\)", message), message
+    assert re.search(r"wait 300s before trying again \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)", message), message
     assert "for 5 minutes; check api_token" in message
     # Asked once, answered 429 once: not retried for 90 s (3 retries of 30 s) before failing.
     assert [entry["status"] for entry in dockhand_server.requests()].count(429) == 1
