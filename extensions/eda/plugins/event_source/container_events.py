@@ -552,8 +552,32 @@ class Follower:
 _EVENT, _END = "event", "end"
 
 
-class DockerFollower(Follower):
+class HoldsRecords:
+    """For followers that fold Docker-shaped events (``self.fold``), which may hold a record back a moment."""
+
+    fold: DockerFold
+    #: The ``engine`` of the events emitted.
+    engine_name = ""
+
+    async def _emit_records(self, records: list[Record]) -> None:
+        await self.emit(folded_events(records, self.fold, self.engine_name, self.connection))
+
+    async def wait_releasing(self, seconds: float) -> None:
+        """Wait ``seconds``, letting held records out as they fall due."""
+        until = self.clock() + seconds
+        while True:
+            now = self.clock()
+            await self._emit_records(self.fold.flush(now))
+            if now >= until:
+                return
+            deadline = self.fold.next_deadline()
+            await asyncio.sleep(max(min(until, deadline if deadline is not None else until) - now, 0.01))
+
+
+class DockerFollower(HoldsRecords, Follower):
     """The Docker engine's event stream, read by the SDK in a thread, folded into transitions."""
+
+    engine_name = "docker"
 
     def __init__(
         self, options: Options, queue: Any, heartbeat: float = HEARTBEAT_S, settle: float = SETTLE, **kwargs: Any
@@ -572,14 +596,7 @@ class DockerFollower(Follower):
 
     async def _pause(self, delay: float) -> None:
         """Wait before reconnecting; held records still come out when due."""
-        until = self.clock() + delay
-        while True:
-            now = self.clock()
-            await self._emit_records(self.fold.flush(now))
-            if now >= until:
-                return
-            deadline = self.fold.next_deadline()
-            await asyncio.sleep(max(min(until, deadline if deadline is not None else until) - now, 0.01))
+        await self.wait_releasing(delay)
 
     async def _follow(self) -> str:
         """Subscribe and read until the stream breaks; why it ended."""
@@ -651,8 +668,6 @@ class DockerFollower(Follower):
             if isinstance(item, dict) and self.cursor.accept(item):
                 await self._emit_records(self.fold.feed(item, heard))
 
-    async def _emit_records(self, records: list[Record]) -> None:
-        await self.emit(folded_events(records, self.fold, "docker", self.connection))
 
 
 def _engine_ns(value: Any) -> Optional[int]:
@@ -796,8 +811,10 @@ def hoody_record(record: Record) -> Record:
     return dict(record, metadata=metadata)
 
 
-class DockhandPoller(Poller):
+class DockhandPoller(HoldsRecords, Poller):
     """The environment's activity log (Docker's events as Dockhand collected them), after the last row's id."""
+
+    engine_name = "dockhand"
 
     def __init__(self, options: Options, queue: Any, settle: float = SETTLE, **kwargs: Any) -> None:
         super().__init__(options, queue, **kwargs)
@@ -808,14 +825,7 @@ class DockhandPoller(Poller):
 
     async def idle(self, seconds: float) -> None:
         """Wait, letting held records out when due."""
-        until = self.clock() + seconds
-        while True:
-            now = self.clock()
-            await self._emit_records(self.fold.flush(now))
-            if now >= until:
-                return
-            deadline = self.fold.next_deadline()
-            await asyncio.sleep(max(min(until, deadline if deadline is not None else until) - now, 0.01))
+        await self.wait_releasing(seconds)
 
     async def poll(self) -> bool:
         backend = await self.ensure_backend()
@@ -875,8 +885,6 @@ class DockhandPoller(Poller):
             if moment is not None and (self.newest is None or moment > self.newest):
                 self.newest = moment
 
-    async def _emit_records(self, records: list[Record]) -> None:
-        await self.emit(folded_events(records, self.fold, "dockhand", self.connection))
 
 
 def _dockhand_moment(value: Any) -> Optional[datetime]:
