@@ -112,7 +112,6 @@ class ApiClient:
         # go as HTTP basic credentials, for a proxy in front of the API, when no token or session is ours.
         host = parts.netloc.rpartition("@")[2]
         self.base_url = base_url.rstrip("/").replace(parts.netloc, host, 1)
-        self.shown_url = self.base_url
         self.origin = (parts.scheme, host)
         self._basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         self.timeout = timeout
@@ -191,11 +190,11 @@ class ApiClient:
         except _Transient as exc:
             response = exc.response
         except requests.exceptions.SSLError as exc:
-            raise ConnectionFailed(f"TLS error talking to {self.shown_url}: {exc}") from None
+            raise ConnectionFailed(f"TLS error talking to {self.base_url}: {exc}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             if not idempotent:
                 raise OutcomeUnknown(f"{method} {path} failed in flight ({type(exc).__name__})") from None
-            raise ConnectionFailed(f"cannot reach the API at {self.shown_url}: {type(exc).__name__}: {exc}") from None
+            raise ConnectionFailed(f"cannot reach the API at {self.base_url}: {type(exc).__name__}: {exc}") from None
         if 300 <= response.status_code < 400:
             raise ApiError(method, path, response.status_code,
                            f"redirect to {response.headers.get('Location')!r} not followed")

@@ -305,7 +305,8 @@ class LifecycleModule:
     def _validate_targets(self) -> None:
         """A selection never widens by accident: every given name and filter must say something."""
         params = self.params
-        if params["name"] is not None or _given_options(("name", "names", "id")):
+        given = _given_options(("name", "names", "id", "filters"))
+        if params["name"] is not None or given & {"name", "names", "id"}:
             names = params["name"]
             _require(
                 bool(names),
@@ -314,7 +315,7 @@ class LifecycleModule:
             )
             for name in names:
                 self.valid_ref(name)
-        if params["filters"] is not None or _given_options(("filters",)):
+        if params["filters"] is not None or "filters" in given:
             _require(params["filters"] is not None, "filters is null: give at least one of " + ", ".join(FILTER_KEYS))
             params["filters"] = validated_filters(params["filters"])
             project = params["filters"].get("project")

@@ -65,7 +65,7 @@ def test_a_body_that_is_not_json_names_the_endpoint():
 
 def test_a_password_in_api_url_is_never_shown():
     client = ApiClient("http://user:s3cret@127.0.0.1:9/base", timeout=1, retries=0)
-    assert client.shown_url == "http://127.0.0.1:9/base"
+    assert client.base_url == "http://127.0.0.1:9/base"
     with pytest.raises(errors.ConnectionFailed) as caught:
         client.request("GET", "/x")
     assert "s3cret" not in str(caught.value)
