@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported, WaitTimeout
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 
 _WARN_LOCK = threading.Lock()
 
@@ -76,6 +77,9 @@ class Backend(abc.ABC):
 
     #: The value of the ``backend`` option that selects this class.
     name = ""
+
+    #: First delay between two looks at a container; REST backends take theirs from ``poll_interval``.
+    poll_interval = 0.25
 
     #: What a container name or id must look like on this engine (matched whole), and how to say it. Checked
     #: before any request, so a name can never reach another container through its URL (``a/../b``).
@@ -143,20 +147,28 @@ class Backend(abc.ABC):
     def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
         """Whether an operation whose answer was lost has taken effect, watched for as long as it may take.
 
-        By default: the status the operation leads to is observed in time. A restart cannot be told
-        from its status, so without a backend's own evidence it counts as not done.
+        A stop or restart gets its grace period and margin; anything else the lost-answer window, and at
+        least four looks. It ends early when ``shows_effect`` says the effect cannot be told.
+        """
+        stopping = operation in ("stop", "restart")
+        window = self.stop_deadline(container, None) if stopping else max(LOST_ANSWER_WINDOW, self.poll_interval * 4)
+        try:
+            seen = poll(
+                lambda: self.shows_effect(container, operation, mark), lambda seen: seen is not False,
+                window, self.poll_interval,
+            )  # fmt: skip
+        except TimeoutError:
+            return False
+        return bool(seen)
+
+    def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
+        """One look for the effect of ``operation``; None when this engine cannot tell (then it counts as not done).
+
+        By default the status it leads to; a restart leaves the status as it was, so it cannot be told.
         """
         if operation == "restart":
-            return False
-        expected = RESULT_OF[operation]
-        window = self.stop_deadline(container, None) if operation == "stop" else LOST_ANSWER_WINDOW
-        deadline = time.monotonic() + window
-        while True:
-            if self.inspect(container.ref).status == expected:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.25)
+            return None
+        return self.inspect(container.ref).status == RESULT_OF[operation]
 
     def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
         """Seconds after which a graceful stop counts as hung: the stop timeout in force plus a margin."""

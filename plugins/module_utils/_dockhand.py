@@ -49,7 +49,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     Unsupported,
     WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError, poll
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     ALLOWED_OPERATIONS,
@@ -59,6 +59,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     STOPPED,
     is_transitional,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 
 SESSION_COOKIE = "dockhand_session"
 ACTIVITY_PAGE = 100
@@ -376,23 +377,15 @@ class DockhandBackend(DockerShapedBackend):
             return None
         return (self.inspected(container).details.get("State") or {}).get("StartedAt")
 
-    def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
-        """A restart whose answer was lost took effect when the container runs a run begun after ``mark``."""
+    def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
+        """A restart shows as a run begun after ``mark`` (its StartedAt); anything else as its status."""
         if operation != "restart":
-            return super().took_effect(container, operation, mark)
+            return super().shows_effect(container, operation, mark)
         if not mark:
-            return False
-
-        def restarted(state: ContainerState) -> bool:
-            started = (state.details.get("State") or {}).get("StartedAt")
-            return state.status == RUNNING and bool(started) and started != mark
-
-        window = self.stop_deadline(container, None)
-        try:
-            poll(lambda: self.inspect(container.ref), restarted, window, self.poll_interval)
-        except TimeoutError:
-            return False
-        return True
+            return None
+        state = self.inspect(container.ref)
+        started = (state.details.get("State") or {}).get("StartedAt")
+        return state.status == RUNNING and bool(started) and started != mark
 
     def _remove(self, container: ContainerState) -> None:
         body = self._json(

@@ -24,7 +24,6 @@ from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
-    LOST_ANSWER_WINDOW,
     Backend,
     ContainerState,
 )
@@ -39,16 +38,16 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OutcomeUnknown,
     WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError, poll
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     FAILED,
     PAUSED,
-    RESULT_OF,
     RUNNING,
     STOPPED,
     is_transitional,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 
 # Hoody's nine statuses onto the canonical vocabulary.
 STATUS_MAP = {
@@ -362,22 +361,11 @@ class HoodyBackend(Backend):
             self._restart_marks[container.id] = mark
         return mark
 
-    def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
-        """Watched for as long as the operation may take on the platform (a stop: its grace period and margin).
-
-        A shorter watch would resend an operation the platform is still carrying out, only to be refused (409).
-        """
-        expected = RESULT_OF[operation]
-        stopping = operation in ("stop", "restart")
-        window = self.stop_deadline(container, None) if stopping else max(LOST_ANSWER_WINDOW, self.poll_interval * 4)
-        try:
-            if operation == "restart":
-                poll(lambda: self._restarted(container, mark), bool, window, self.poll_interval)
-            else:
-                poll(lambda: self.inspect(container.ref).status, lambda s: s == expected, window, self.poll_interval)
-        except TimeoutError:
-            return False
-        return True
+    def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
+        """A restart shows as a status-log record newer than ``mark``; anything else as its status."""
+        if operation == "restart":
+            return self._restarted(container, mark)
+        return super().shows_effect(container, operation, mark)
 
     def _newest_log(self, container: ContainerState) -> Optional[dict[str, Any]]:
         """The newest status-log record (evidence of a restart): an unreadable answer is a ``ConnectionFailed``."""

@@ -14,7 +14,7 @@ import email.utils
 import math
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -218,27 +218,3 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
-
-
-def poll(
-    read: Callable[[], Any],
-    done: Callable[[Any], bool],
-    timeout: float,
-    first_delay: float,
-    max_delay: float = 5.0,
-) -> Any:
-    """Call ``read`` until ``done(result)``, sleeping from ``first_delay`` with 1.5x backoff.
-
-    Returns the last result when done; raises ``TimeoutError`` with the last result as its argument.
-    """
-    deadline = time.monotonic() + timeout
-    delay = first_delay
-    while True:
-        result = read()
-        if done(result):
-            return result
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(result)
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, max_delay)

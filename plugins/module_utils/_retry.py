@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -49,3 +49,27 @@ def call_with_retries(
                 raise
             attempt += 1
             (sleep or time.sleep)(backoff_delay(attempt, retry_after=retry_after or None))
+
+
+def poll(
+    read: Callable[[], Any],
+    done: Callable[[Any], bool],
+    timeout: float,
+    first_delay: float,
+    max_delay: float = 5.0,
+) -> Any:
+    """Call ``read`` until ``done(result)``, sleeping from ``first_delay`` with 1.5x backoff.
+
+    Returns the last result when done; raises ``TimeoutError`` with the last result as its argument.
+    """
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    while True:
+        result = read()
+        if done(result):
+            return result
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(result)
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, max_delay)

@@ -12,8 +12,8 @@ import re
 import pytest
 import responses
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _hoody
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
@@ -371,6 +371,6 @@ def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, m
     """A stop gets its grace period and margin (Hoody's default: 10 + 10 s), the others the lost-answer window:
     watching less would resend an operation the platform is still carrying out (and have it refused, 409)."""
     watched = []
-    monkeypatch.setattr(_hoody, "poll", lambda read, done, timeout, first_delay: watched.append(timeout))
+    monkeypatch.setattr(_backend, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
     assert hoody.took_effect(running(), operation, None)
     assert watched == [window]

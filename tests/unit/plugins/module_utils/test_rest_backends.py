@@ -13,8 +13,8 @@ import pytest
 import requests
 import responses
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _hoody
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
@@ -112,7 +112,7 @@ def test_a_lost_post_is_not_resent_when_the_status_shows_it_took_effect(hoody):
 
 @responses.activate
 def test_a_lost_post_without_effect_is_sent_again_only_after_the_status_shows_none(hoody, monkeypatch):
-    monkeypatch.setattr(_hoody, "LOST_ANSWER_WINDOW", 0.5)  # how long a pause may take to show
+    monkeypatch.setattr(_backend, "LOST_ANSWER_WINDOW", 0.5)  # how long a pause may take to show
     url = f"{API}/api/v1/containers/{CID}"
     responses.post(f"{url}/pause", status=503)
     responses.post(f"{url}/pause", json=envelope({"id": CID, "status": "running"}))
