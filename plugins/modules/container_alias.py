@@ -142,8 +142,14 @@ elapsed:
   type: float
 """
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, OperationFailed
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import OperationFailed
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
+from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
+    alias_not_moved,
+    alias_options,
+    alias_result,
+    plan_alias,
+)
 
 ARGUMENT_SPEC = {
     "alias": {"type": "str", "required": True},
@@ -155,74 +161,25 @@ ARGUMENT_SPEC = {
     "port": {"type": "int"},
     "target_path": {"type": "str"},
 }
-ALIAS_OPTIONS = ("network", "program", "index", "port", "target_path")
-MAX_INDEX = 1000
-
-
-def _holder_lines(alias: str, names: list[str]) -> str:
-    return "".join(f"{alias}: {name}\n" for name in names)
 
 
 def run(lifecycle: LifecycleModule) -> dict:
+    """Read the target and the alias's holders, plan, and move the alias unless it is in place (or in check mode)."""
     params = lifecycle.params
-    alias, present, check_mode = params["alias"], params["state"] == "present", lifecycle.module.check_mode
-    rules = lifecycle.backend_class
-    if not alias or not alias.strip():
-        raise BadInput("alias must not be empty")
-    if not rules.alias_pattern.fullmatch(alias):
-        raise BadInput(f"alias {alias!r} is not an alias backend {rules.name} allows: {rules.alias_rule}")
-    if params["network"] is not None and not rules.ref_pattern.fullmatch(params["network"]):
-        raise BadInput(f"network {params['network']!r} is not a network name: {rules.ref_rule}")
-    if params["port"] is not None and not 1 <= params["port"] <= 65535:
-        raise BadInput(f"port must be 1 to 65535, got {params['port']}")
-    if params["index"] is not None and not 1 <= params["index"] <= MAX_INDEX:
-        raise BadInput(f"index must be 1 to {MAX_INDEX}, got {params['index']}")
-    if not (params["program"] or "").strip() or not params["program"].isprintable():
-        raise BadInput(f"program must name a program (http, https, ssh or a built-in one), got {params['program']!r}")
-    target_path = params["target_path"]
-    if target_path is not None and (".." in target_path.split("/") or not target_path.isprintable()):
-        raise BadInput(f"target_path {target_path!r} must be a plain path: no '..' segments or control characters")
-    options = {key: params[key] for key in ALIAS_OPTIONS}
+    alias = params["alias"]
+    options = alias_options(alias, params, lifecycle.backend_class)
     backend = lifecycle.backend
-    target = lifecycle.the_container() if present else None
+    target = lifecycle.the_container() if params["state"] == "present" else None
     holders = backend.alias_holders(alias, options)
-    previous = [holder["name"] for holder in holders]
-    wanted = [(target.id, True)] if present else []
-    in_place = [(holder["id"], holder["in_sync"]) for holder in holders] == wanted
-
-    moved = {"window_ms": None, "url": None}
-    if in_place:
-        after = previous
-        moved["url"] = next((h["record"].get("url") for h in holders if h.get("record")), None)
-    elif check_mode:
-        after = [target.name] if present else []
-    else:
+    plan = plan_alias(alias, target, holders)
+    holders_after, moved = plan.holders, None
+    if not plan.in_place and not lifecycle.module.check_mode:
         moved = backend.point_alias(alias, target, holders, options)
-        after = [holder["name"] for holder in backend.alias_holders(alias, options)]
-        expected = [target.name] if present else []
-        if sorted(after) != expected:
-            raise OperationFailed(
-                f"alias {alias!r} should be held by {expected or 'no container'} but is held by {after or 'none'}"
-            )
-    moved_elsewhere = present and any(holder["id"] != target.id for holder in holders)
-    result = {
-        "changed": not in_place,
-        "alias": alias,
-        "target": {"id": target.id, "name": target.name} if target else None,
-        "previous": previous,
-        "holders": after,
-        "window_ms": moved["window_ms"] if moved_elsewhere else None,
-    }
-    if moved.get("url"):
-        result["url"] = moved["url"]
-    if lifecycle.module._diff:
-        result["diff"] = {
-            "before": _holder_lines(alias, previous),
-            "after": _holder_lines(alias, after),
-            "before_header": f"holders of {alias}",
-            "after_header": f"holders of {alias}",
-        }
-    return result
+        holders_after = [holder["name"] for holder in backend.alias_holders(alias, options)]
+        failure = alias_not_moved(plan, holders_after)
+        if failure:
+            raise OperationFailed(failure)
+    return alias_result(plan, holders_after, moved, lifecycle.module._diff)
 
 
 def main() -> None:

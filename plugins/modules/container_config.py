@@ -172,9 +172,16 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     ContainerOpsError,
     OperationFailed,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, PAUSED, RUNNING
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
 from ansible_collections.containerops.lifecycle.plugins.module_utils._results import task_result
+from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
+    config_entry,
+    config_not_applied,
+    config_report,
+    config_update_failed,
+    plan_config,
+)
 
 ARGUMENT_SPEC = dict(
     autostart={"type": "bool"},
@@ -191,58 +198,32 @@ ARGUMENT_SPEC = dict(
 def configure(lifecycle: LifecycleModule, wanted: dict, container: ContainerState) -> dict:
     """Bring one container's settings to ``wanted``; its entry of the result (``error`` when it failed)."""
     params, backend, check_mode = lifecycle.params, lifecycle.backend, lifecycle.module.check_mode
-    entry = {"id": container.id, "name": container.name, "status": container.status, "changed": False,
-             "before": None, "config": None, "changes": [], "restarted": False, "actions": []}
+    entry = config_entry(container)
     try:
         if container.status == ABSENT:
             raise ContainerNotFound(container.name)
-        before = backend.read_config(container)
-        changes = _config.config_changes(before, wanted)
-        entry.update(before=_config.nested(before), changes=_config.change_names(changes))
-        refused = [
-            f"{backend.why_not_settable(setting)} (asked: {', '.join(_config.change_names({setting: value}))})"
-            for setting, value in changes.items()
-            if setting not in backend.config_settings
-        ]
-        if refused:
-            raise BadInput("; ".join(refused))
-        awaiting_restart = [setting for setting in changes if setting in backend.settings_needing_restart]
-        restart = bool(awaiting_restart) and container.status in (RUNNING, PAUSED)
-        if restart and not params["restart_to_apply"]:
-            raise BadInput(
-                f"{', '.join(awaiting_restart)} only reach(es) the processes of {container.name!r} after a restart "
-                f"and it is {container.status}: set restart_to_apply: true (stop, change, start) or stop it first. "
-                "Nothing was changed."
-            )
-        if restart:
+        plan = plan_config(container, backend.read_config(container), wanted, backend, params["restart_to_apply"])
+        entry.update(before=_config.nested(plan.before), changes=_config.change_names(plan.changes))
+        if plan.refusal:
+            raise BadInput(plan.refusal)
+        if plan.restart:
             container, done = drive_to(backend, container, "stopped", params["stop_timeout"], check_mode)
             entry.update(actions=done, restarted=True, changed=True, status=container.status)
-        if changes and not check_mode:
+        if plan.changes and not check_mode:
             try:
-                backend.update_config(container, changes)
+                backend.update_config(container, plan.changes)
             except OperationFailed as exc:
-                asked = ", ".join(f"{name}={value}" for name, value in changes.items() if name != "environment_vars")
-                raise OperationFailed(f"{exc} (asked: {asked or ', '.join(_config.change_names(changes))})") from None
+                raise OperationFailed(config_update_failed(str(exc), plan.changes)) from None
             container = backend.inspect(container.ref)
-        entry.update(changed=bool(changes), id=container.id, status=container.status)
-        if restart:
+        entry.update(changed=bool(plan.changes), id=container.id, status=container.status)
+        if plan.restart:
             container, done = drive_to(backend, container, "started", None, check_mode)
             entry.update(actions=entry["actions"] + done, status=container.status)
-        after = _config.applied(before, changes) if check_mode or not changes else backend.read_config(container)
-        entry["config"] = _config.nested(after)
-        if lifecycle.module._diff:
-            entry["diff"] = {
-                "before": _config.diff_text(_config.managed(before, wanted)),
-                "after": _config.diff_text(_config.managed(after, wanted)),
-                "before_header": f"{container.name} settings",
-                "after_header": f"{container.name} settings",
-            }
-        still_different = _config.config_changes(after, wanted)
-        if still_different:
-            raise OperationFailed(
-                f"the engine accepted the change of {container.name!r} but still reports different "
-                f"{', '.join(_config.change_names(still_different))}"
-            )
+        after = plan.expected if check_mode or not plan.changes else backend.read_config(container)
+        entry.update(config_report(container.name, plan.before, after, wanted, lifecycle.module._diff))
+        failure = config_not_applied(container.name, after, wanted)
+        if failure:
+            raise OperationFailed(failure)
     except ContainerOpsError as exc:
         entry.update(error=str(exc), status=_status_now(backend, container))
     except Exception as exc:  # a bug must still leave every container's report, not a traceback

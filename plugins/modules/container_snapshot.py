@@ -147,12 +147,15 @@ elapsed:
   type: float
 """
 
-import re
-from typing import Optional
-
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import PAUSED
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import CONTAINER_SPEC, LifecycleModule
+from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
+    check_snapshot_alias,
+    plan_snapshot,
+    snapshot_needs_container,
+    snapshot_result,
+    snapshots_with_alias,
+)
 
 ARGUMENT_SPEC = dict(
     CONTAINER_SPEC,
@@ -162,75 +165,30 @@ ARGUMENT_SPEC = dict(
     stop_timeout={"type": "int"},
     wait_timeout={"type": "int", "default": 300},
 )
-ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
-def _diff_text(aliases: list[str], restored_from: Optional[str]) -> str:
-    lines = [f"snapshot: {alias}\n" for alias in aliases]
-    return "".join(lines) + (f"restored from: {restored_from}\n" if restored_from else "")
 
 
 def run(lifecycle: LifecycleModule) -> dict:
+    """Read the container and its snapshots, plan, and carry the plan out (nothing in check mode)."""
     params = lifecycle.params
-    alias, state, check_mode = params["alias"], params["state"], lifecycle.module.check_mode
-    if not ALIAS.fullmatch(alias or ""):
-        raise BadInput(
-            f"alias {alias!r} must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
-        )
-    backend = lifecycle.backend
-    # Where a snapshot outlives its container, it can be removed or restored after a delete.
-    container = lifecycle.the_container(must_exist=state == "present" or not backend.snapshots_outlive_container)
-    if container.status == PAUSED and state != "absent":
-        raise BadInput(
-            f"container {container.name!r} is paused: resume or stop it before a snapshot is taken or restored"
-        )
+    alias, state, backend = check_snapshot_alias(params["alias"]), params["state"], lifecycle.backend
+    container = lifecycle.the_container(must_exist=snapshot_needs_container(state, backend.snapshots_outlive_container))
     snapshots = backend.snapshots(container)
-    existing = [snap for snap in snapshots if snap["alias"] == alias]
-    snapshot = existing[0] if existing else None
-    restored_from = alias if snapshot and backend.is_restored_from(container, snapshot) else None
-    aliases_before = sorted({snap["alias"] or snap["name"] for snap in snapshots})
-    aliases_after = set(aliases_before)
-    actions: list[str] = []
-
-    if state == "present" and (snapshot is None or params["replace"]):
-        actions += ["create", "remove-replaced"] if existing else ["create"]
-        aliases_after.add(alias)
-        if not check_mode:
-            new = backend.create_snapshot(container, alias)
-            for old in existing:
-                backend.delete_snapshot(container, old)
-            snapshot = new
-    elif state == "absent" and existing:
-        actions.append("remove")
-        aliases_after.discard(alias)
-        if not check_mode:
-            for old in existing:
-                backend.delete_snapshot(container, old)
-        snapshot = None
-    elif state == "restored":
-        if snapshot is None:
-            raise BadInput(f"container {container.name!r} has no snapshot with alias {alias!r}")
-        if not restored_from:
-            actions.append("restore")
-            if not check_mode:
-                container = backend.restore_snapshot(
-                    container, snapshot, params["stop_timeout"], params["wait_timeout"]
-                )
-
-    result = {
-        "changed": bool(actions),
-        "snapshot": {key: value for key, value in snapshot.items() if key != "image_id"} if snapshot else None,
-        "container": {"id": container.id, "name": container.name, "status": container.status},
-        "actions": actions,
-    }
-    if lifecycle.module._diff:
-        result["diff"] = {
-            "before": _diff_text(aliases_before, restored_from),
-            "after": _diff_text(sorted(aliases_after), alias if state == "restored" else restored_from),
-            "before_header": f"{container.name} snapshots",
-            "after_header": f"{container.name} snapshots",
-        }
-    return result
+    current = snapshots_with_alias(snapshots, alias)
+    restored_from_alias = bool(current) and backend.is_restored_from(container, current[0])
+    plan = plan_snapshot(container, state, alias, params["replace"], snapshots, restored_from_alias)
+    if plan.refusal:
+        raise BadInput(plan.refusal)
+    taken = None
+    if not lifecycle.module.check_mode:
+        if plan.takes_snapshot:
+            taken = backend.create_snapshot(container, alias)
+        for old in plan.remove:
+            backend.delete_snapshot(container, old)
+        if plan.restore:
+            container = backend.restore_snapshot(
+                container, plan.restore, params["stop_timeout"], params["wait_timeout"]
+            )
+    return snapshot_result(plan, container, taken, lifecycle.module._diff)
 
 
 def main() -> None:
