@@ -36,6 +36,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     plan,
     simulate,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import Action, StateEntry
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -99,9 +100,9 @@ class Converger:
         self.backend = backend
         self.request = request
 
-    def converge(self, target: ContainerState) -> dict[str, Any]:
+    def converge(self, target: ContainerState) -> StateEntry:
         started = time.monotonic()
-        result: dict[str, Any] = {
+        result: StateEntry = {
             "id": target.id,
             "name": target.name,
             "status_before": target.status,
@@ -281,9 +282,9 @@ class Converger:
 
     @staticmethod
     def _record(
-        result: dict[str, Any], operation: str, began: float, forced: bool, error: Optional[str] = None
+        result: StateEntry, operation: str, began: float, forced: bool, error: Optional[str] = None
     ) -> None:
-        action: dict[str, Any] = {
+        action: Action = {
             "operation": operation,
             "duration_ms": _ms(time.monotonic() - began),
             "forced": forced,

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import OPERATIONS
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import StatusLogRecord
 
 __all__ = [
     "DOCKER_EVENT_ACTIONS",
@@ -97,7 +98,7 @@ _TIME_FORMS = (
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-Record = dict[str, Any]
+Record = StatusLogRecord  # a ``logs[]`` entry of container_status_logs
 StatusFilter = Optional[Union[str, Sequence[Optional[str]]]]
 
 
