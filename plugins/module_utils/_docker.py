@@ -37,6 +37,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_mod
     config_from_inspect,
     info_from_inspect,
     network_runtime,
+    resource_usage,
     state_from_inspect,
     update_body,
 )
@@ -58,6 +59,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     is_transitional,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, Runtime
 
 try:
     import docker
@@ -517,7 +519,7 @@ class DockerBackend(DockerShapedBackend):
 
     # Reports -----------------------------------------------------------------------------------
 
-    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+    def describe(self, container: ContainerState, runtime: bool) -> ContainerInfo:
         """The ``container_info`` entry; ``ContainerNotFound`` when it was removed since it was listed."""
         with self._engine(f"reading container {container.name!r}"):
             container = self._existing(container, "it could be read")
@@ -526,13 +528,13 @@ class DockerBackend(DockerShapedBackend):
                 info["runtime"] = self._runtime(container)
         return info
 
-    def _runtime(self, container: ContainerState) -> dict[str, Any]:
+    def _runtime(self, container: ContainerState) -> Runtime:
         """Ports and networks, and for a running container processes and resource usage.
 
         An engine that cannot give the latter (the container stopped meanwhile, an empty or malformed
-        answer) is reported in ``error``; a container removed meanwhile is ``ContainerNotFound``.
+        answer) is reported in ``error``, with both None; a container removed meanwhile is ``ContainerNotFound``.
         """
-        runtime = network_runtime(container.details)
+        runtime = network_runtime(container.details, container.status)
         if container.status != RUNNING:
             return runtime
         try:
@@ -544,13 +546,7 @@ class DockerBackend(DockerShapedBackend):
                     raise ContainerNotFound(container.name, "it was removed while it was being read") from None
                 titles = top.get("Titles") or []
                 processes = [dict(zip(titles, row)) for row in top.get("Processes") or []]
-                memory = stats.get("memory_stats") or {}
-                usage = {
-                    "memory_usage_bytes": memory.get("usage"),
-                    "memory_limit_bytes": memory.get("limit"),
-                    "cpu_total_usage_ns": (stats.get("cpu_stats") or {}).get("cpu_usage", {}).get("total_usage"),
-                    "pids": (stats.get("pids_stats") or {}).get("current"),
-                }
+                usage = resource_usage(stats)
         except OperationFailed as exc:  # an error answer (409: not running any more) or a malformed one
             runtime["error"] = str(exc)
             return runtime

@@ -23,6 +23,13 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RUNNING,
     STOPPED,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
+    ContainerInfo,
+    NetworkRuntime,
+    PortBinding,
+    ResourceUsage,
+    Runtime,
+)
 
 # Docker's ``State.Status`` onto the canonical vocabulary.
 STATUS_MAP = {
@@ -71,7 +78,7 @@ def check_health(state: ContainerState) -> ContainerState:
     return state
 
 
-def info_from_inspect(container: ContainerState) -> dict[str, Any]:
+def info_from_inspect(container: ContainerState) -> ContainerInfo:
     """The ``container_info`` entry of a container observed through its inspect data."""
     data = container.details
     state = data["State"]
@@ -93,23 +100,55 @@ def info_from_inspect(container: ContainerState) -> dict[str, Any]:
     }
 
 
-def network_runtime(data: dict[str, Any]) -> dict[str, Any]:
-    """Ports and networks from inspect data; processes and resource usage are the backend's to add."""
+def _ports(raw: Any) -> dict[str, Optional[list[PortBinding]]]:
+    """``NetworkSettings.Ports``: ``<port>/<protocol>`` -> host bindings, or None when not published."""
+    ports: dict[str, Optional[list[PortBinding]]] = {}
+    for port, bindings in (raw if isinstance(raw, dict) else {}).items():
+        ports[port] = [
+            {"HostIp": binding.get("HostIp") or "", "HostPort": str(binding.get("HostPort") or "")}
+            for binding in bindings
+            if isinstance(binding, dict)
+        ] if isinstance(bindings, list) else None  # fmt: skip
+    return ports
+
+
+def network_runtime(data: dict[str, Any], status: str) -> Runtime:
+    """The ``runtime`` that inspect data shows: ports and networks.
+
+    Processes are [] for a container that has none (not running, not paused) and None otherwise, and
+    resource usage None: filling those in, when it can, is the backend's job.
+    """
     settings = data.get("NetworkSettings") or {}
-    networks = {
+    networks: dict[str, NetworkRuntime] = {
         name: {
             "ip_address": net.get("IPAddress") or None,
             "gateway": net.get("Gateway") or None,
             "mac_address": net.get("MacAddress") or None,
-            "aliases": net.get("Aliases") or [],
+            "aliases": list(net.get("Aliases") or []),
         }
         for name, net in (settings.get("Networks") or {}).items()
+        if isinstance(net, dict)
     }
     return {
-        "processes": [],
-        "ports": settings.get("Ports") or {},
+        "processes": None if status in (RUNNING, PAUSED) else [],
+        "ports": _ports(settings.get("Ports")),
         "networks": networks,
         "resource_usage": None,
+    }
+
+
+def resource_usage(stats: dict[str, Any]) -> ResourceUsage:
+    """``resource_usage`` from one ``GET /containers/{id}/stats?stream=false&one-shot=true`` answer.
+
+    A one-shot answer has no earlier sample to compare with, so the CPU percentage is not known.
+    """
+    memory = stats.get("memory_stats") or {}
+    return {
+        "memory_usage_bytes": memory.get("usage"),
+        "memory_limit_bytes": memory.get("limit"),
+        "cpu_total_usage_ns": ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage"),
+        "cpu_usage_percent": None,
+        "pids": (stats.get("pids_stats") or {}).get("current"),
     }
 
 

@@ -60,6 +60,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     is_transitional,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo
 
 SESSION_COOKIE = "dockhand_session"
 ACTIVITY_PAGE = 100
@@ -447,12 +448,12 @@ class DockhandBackend(DockerShapedBackend):
 
     # Reports ---------------------------------------------------------------------------------------
 
-    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+    def describe(self, container: ContainerState, runtime: bool) -> ContainerInfo:
         container = self.inspected(container)
         info = info_from_inspect(container)
         if runtime:
-            # Dockhand exposes no process list or resource usage for one container.
-            info["runtime"] = network_runtime(container.details)
+            # Dockhand exposes no process list or resource usage for one container: those stay None.
+            info["runtime"] = network_runtime(container.details, container.status)
         return info
 
     def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:

@@ -48,6 +48,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     is_transitional,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
+    ContainerInfo,
+    NetworkRuntime,
+    PortBinding,
+    Runtime,
+)
 
 # Hoody's nine statuses onto the canonical vocabulary.
 STATUS_MAP = {
@@ -177,6 +183,53 @@ def _alias_fields(source: dict[str, Any]) -> dict[str, Any]:
 
 def _status(raw: Optional[str]) -> Optional[str]:
     return None if raw is None else STATUS_MAP.get(raw, FAILED)
+
+
+def _whole(value: Any) -> Optional[int]:
+    return None if value is None else int(value)
+
+
+def hoody_ports(sockets: list[dict[str, Any]]) -> dict[str, Optional[list[PortBinding]]]:
+    """``runtime.ports`` from ``runtime_info.network_services``: each listening port, published nowhere (None).
+
+    ``tcp6``/``udp6`` sockets are the same ports as ``tcp``/``udp``; a socket without a port number is left out.
+    """
+    ports: dict[str, Optional[list[PortBinding]]] = {}
+    for socket in sockets:
+        port = str(socket.get("port") or "")
+        protocol = (socket.get("protocol") or "tcp").lower().rstrip("46") or "tcp"
+        if port.isdigit():
+            ports[f"{int(port)}/{protocol}"] = None
+    return dict(sorted(ports.items(), key=lambda item: (int(item[0].split("/")[0]), item[0])))
+
+
+def _address(item: Any) -> Optional[str]:
+    """One entry of a stats interface's ``addresses``: ``10.0.0.2/24``, ``10.0.0.2`` or ``{address|ip|addr}``."""
+    if isinstance(item, dict):
+        item = item.get("address") or item.get("ip") or item.get("addr")
+    return (item.split("/", 1)[0] or None) if isinstance(item, str) else None
+
+
+def hoody_networks(interfaces: list[dict[str, Any]]) -> dict[str, NetworkRuntime]:
+    """``runtime.networks`` from the stats' ``network[]``, keyed by interface; the loopback is left out.
+
+    ``ip_address`` is the first IPv4 address (else the first address); Hoody gives no gateway, MAC address
+    or network aliases.
+    """
+    networks: dict[str, NetworkRuntime] = {}
+    for interface in interfaces:
+        name = interface.get("interface")
+        if not name or name == "lo" or interface.get("type") == "loopback":
+            continue
+        addresses = [address for address in map(_address, interface.get("addresses") or []) if address]
+        ipv4 = [address for address in addresses if ":" not in address]
+        networks[name] = {
+            "ip_address": (ipv4 or addresses or [None])[0],
+            "gateway": None,
+            "mac_address": None,
+            "aliases": [],
+        }
+    return networks
 
 
 class HoodyBackend(Backend):
@@ -453,9 +506,9 @@ class HoodyBackend(Backend):
 
     # Reports ---------------------------------------------------------------------------------------
 
-    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+    def describe(self, container: ContainerState, runtime: bool) -> ContainerInfo:
         data = container.details if "status" in container.details else self.inspect(container.ref).details
-        info: dict[str, Any] = {
+        info: ContainerInfo = {
             "exists": True,
             "id": container.id,
             "name": container.name,
@@ -474,18 +527,28 @@ class HoodyBackend(Backend):
             info["runtime"] = self._runtime(container)
         return info
 
-    def _runtime(self, container: ContainerState) -> dict[str, Any]:
+    def _runtime(self, container: ContainerState) -> Runtime:
+        """Processes and ports from ``runtime_info``; networks and resource usage from the stats of a running one.
+
+        Hoody's processes are its service units and its ports the sockets they listen on (published on no
+        host: proxy aliases reach them). What Hoody does not say (gateways, MAC addresses, CPU time) is None.
+        """
         path = f"/api/v1/containers/{_q(container.id)}"
         answer, details = self._read("GET", path, {"runtime_info": (dict, NULL)}, params={"runtime": "true"})
+        measured = details.get("runtime_info")
         runtime_info = answer.object(
-            details.get("runtime_info") or {},
+            measured or {},
             "data.runtime_info",
             {"services": (list, NULL), "network_services": (list, NULL)},
         )
-        runtime: dict[str, Any] = {
-            "processes": runtime_info.get("services") or [],
-            "ports": runtime_info.get("network_services") or [],
-            "networks": {},
+        sockets = answer.objects(runtime_info.get("network_services") or [], "data.runtime_info.network_services",
+                                 {"port": (int, str, NULL), "protocol": (str, NULL)})  # fmt: skip
+        # Nothing measured means no processes only when the container has none to measure.
+        nothing = [] if container.status in (STOPPED, FAILED) else None
+        runtime: Runtime = {
+            "processes": (runtime_info.get("services") or []) if measured is not None else nothing,
+            "ports": hoody_ports(sockets) if measured is not None else (None if nothing is None else {}),
+            "networks": None,
             "resource_usage": None,
         }
         if container.status != RUNNING:
@@ -497,17 +560,19 @@ class HoodyBackend(Backend):
             memory = answer.object(stats.get("memory") or {}, "data.memory", {"usage": (*NUMBER, NULL),
                                                                               "total": (*NUMBER, NULL)})  # fmt: skip
             cpu = answer.object(stats.get("cpu") or {}, "data.cpu", {"usage_percent": (*NUMBER, NULL)})
-            networks = answer.objects(stats.get("network") or [], "data.network", {"interface": (str, NULL)})
+            networks = answer.objects(stats.get("network") or [], "data.network",
+                                      {"interface": (str, NULL), "addresses": (list, NULL), "type": (str, NULL)})
         except ApiError as exc:
             runtime["error"] = exc.message
             return runtime
         except OperationFailed as exc:
             runtime["error"] = str(exc)
             return runtime
-        runtime["networks"] = {n["interface"]: n for n in networks if n.get("interface")}
+        runtime["networks"] = hoody_networks(networks)
         runtime["resource_usage"] = {
-            "memory_usage_bytes": memory.get("usage"),
-            "memory_limit_bytes": memory.get("total"),
+            "memory_usage_bytes": _whole(memory.get("usage")),
+            "memory_limit_bytes": _whole(memory.get("total")),
+            "cpu_total_usage_ns": None,  # Hoody's cpu.usage has no documented unit
             "cpu_usage_percent": cpu.get("usage_percent"),
             "pids": stats.get("processes"),
         }

@@ -111,24 +111,56 @@ containers:
       description: Exit code of its last run.
       type: int
     runtime:
-      description: With O(runtime=true) only.
+      description:
+        - With O(runtime=true) only. The same keys with every backend; a value the engine cannot tell is null,
+          never guessed.
+        - V(docker) fills every key but C(resource_usage.cpu_usage_percent).
+        - V(dockhand) gives no processes and no resource usage for one container, so
+          RV(containers[].runtime.processes) is null for a running or paused container and
+          RV(containers[].runtime.resource_usage) is always null.
+        - V(hoody) gives its service units as processes and the ports they listen on (published on no host, so
+          each is null); its networks are its interfaces, without gateway, MAC address or aliases; it gives no
+          CPU time. Networks and resource usage are read for a running container only (null otherwise).
       type: dict
       contains:
         processes:
-          description: Processes of a running container (as C(ps) shows them), empty otherwise.
+          description:
+            - The engine's own rows. V(docker), the columns of C(ps) (C(UID), C(PID), C(PPID), C(C), C(STIME),
+              C(TTY), C(TIME), C(CMD)); V(hoody), its service units (C(name), C(status), C(pid), ...).
+            - Empty for a container that is neither running nor paused (it has no processes); null when they were
+              not read (V(docker) does not read them for a paused container) or the engine does not say.
           type: list
           elements: dict
+          sample: [{UID: root, PID: "4242", PPID: "4221", C: "0", STIME: "10:02", TTY: "?", TIME: "00:00:00",
+                    CMD: sleep 300}]
         ports:
-          description: Published ports.
+          description:
+            - Ports the container offers, keyed C(<port>/<protocol>) (V(tcp) or V(udp)).
+            - Each value is the list of host bindings C({HostIp, HostPort}) (C(HostPort) a string), or null for a
+              port not published on the host.
           type: dict
+          sample: {"8080/tcp": [{HostIp: 127.0.0.1, HostPort: "32768"}], "9000/tcp": null}
         networks:
-          description: Per network, C(ip_address), C(gateway), C(mac_address), C(aliases).
+          description:
+            - One entry per network (V(hoody), per network interface, loopback left out), each with
+              C(ip_address), C(gateway), C(mac_address) (strings or null) and C(aliases) (a list of strings).
+            - Null when the engine was not asked or could not answer (see RV(containers[].runtime.error)).
           type: dict
+          sample: {bridge: {ip_address: 172.17.0.2, gateway: 172.17.0.1, mac_address: "02:42:ac:11:00:02", aliases: []}}
         resource_usage:
-          description: >-
-            C(memory_usage_bytes), C(memory_limit_bytes), C(cpu_total_usage_ns), C(pids) of a running
-            container; null otherwise.
+          description:
+            - Of a running container; null otherwise, or when the engine does not give it.
+            - C(memory_usage_bytes), C(memory_limit_bytes), C(cpu_total_usage_ns) (CPU time used since the
+              start, in nanoseconds), C(cpu_usage_percent) (V(hoody) only) and C(pids) (number of processes);
+              each is null when the engine does not give it.
           type: dict
+          sample: {memory_usage_bytes: 712704, memory_limit_bytes: 2147483648, cpu_total_usage_ns: 18728843,
+                   cpu_usage_percent: null, pids: 1}
+        error:
+          description: >-
+            Why part of the runtime details could not be read (for instance the container stopped meanwhile);
+            present only then, and the parts not read are null.
+          type: str
 elapsed:
   description: Seconds the module spent, from its start to its answer.
   returned: success

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import DOCKHAND_PASSWORD, DOCKHAND_USER, HOODY_TOKEN, run_playbook
+from tests.integration.conftest import (
+    CONNECTED_PLAY,
+    DOCKHAND_PASSWORD,
+    DOCKHAND_USER,
+    HOODY_TOKEN,
+    run_playbook,
+    task_results,
+)
 
 
 def connection(backend: str, request) -> dict:
@@ -28,3 +35,64 @@ def test_same_playbook_on_every_backend(backend, request, make_containers):
     process = run_playbook("lifecycle.yml", {"connection": connection(backend, request), "names": names})
     assert process.returncode == 0, process.stdout[-6000:] + process.stderr[-3000:]
     assert "failed=0" in process.stdout, process.stdout[-6000:]
+
+
+# container_info's runtime: the documented keys and types from every backend (nulls where the engine cannot tell).
+RUNTIME_PLAY = CONNECTED_PLAY.format(tasks="""
+    - containerops.lifecycle.container_info:
+        name: "{{ names }}"
+        runtime: true
+      register: info
+    - ansible.builtin.set_fact:
+        out: "{{ info }}"
+""")
+RUNTIME_KEYS = ("processes", "ports", "networks", "resource_usage")
+NETWORK_KEYS = ("ip_address", "gateway", "mac_address", "aliases")
+USAGE_KEYS = ("memory_usage_bytes", "memory_limit_bytes", "cpu_total_usage_ns", "cpu_usage_percent", "pids")
+
+
+def runtime_types(runtime: dict) -> dict:
+    """What each documented key holds, as type names (``None`` for null), checking the parts' own shapes."""
+    assert tuple(runtime) == RUNTIME_KEYS, runtime  # no ``error``: everything could be read
+    for port, bindings in (runtime["ports"] or {}).items():
+        assert port.split("/")[0].isdigit() and port.split("/")[1] in ("tcp", "udp"), port
+        assert bindings is None or all(tuple(binding) == ("HostIp", "HostPort") for binding in bindings), bindings
+    for network in (runtime["networks"] or {}).values():
+        assert tuple(network) == NETWORK_KEYS, network
+        assert isinstance(network["aliases"], list)
+        assert all(isinstance(network[key], (str, type(None))) for key in NETWORK_KEYS[:3]), network
+    if runtime["resource_usage"] is not None:
+        assert tuple(runtime["resource_usage"]) == USAGE_KEYS, runtime["resource_usage"]
+        assert all(isinstance(value, (int, float, type(None))) for value in runtime["resource_usage"].values())
+    return {key: type(value).__name__ if value is not None else None for key, value in runtime.items()}
+
+
+def test_container_info_runtime_has_one_shape_on_every_backend(request, make_containers, engine, tmp_path):
+    seen = {}
+    for backend in ("docker", "hoody", "dockhand"):
+        running, stopped = make_containers(f"rt-{backend}-run", f"rt-{backend}-stop",
+                                           ports={"8080/tcp": ("127.0.0.1", None)})
+        engine.containers.get(running).start()
+        (tmp_path / backend).mkdir()
+        process, out = task_results(tmp_path / backend, RUNTIME_PLAY,
+                                    {"connection": connection(backend, request), "names": [running, stopped]})
+        assert out and not out.get("failed"), process.stdout[-6000:] + process.stderr[-3000:]
+        run, stop = (entry["runtime"] for entry in out["containers"])
+        seen[backend] = (runtime_types(run), runtime_types(stop))
+        # A stopped container has no processes and uses nothing, whoever says so.
+        assert stop["processes"] == [] and stop["resource_usage"] is None, (backend, stop)
+        assert "8080/tcp" in run["ports"], (backend, run)
+        networks = list(run["networks"].values())
+        assert networks and all(network["ip_address"] for network in networks), (backend, run)
+        if backend != "dockhand":  # Dockhand gives no processes or usage for one container
+            usage = run["resource_usage"]
+            assert run["processes"] and usage["memory_usage_bytes"] > 0 and usage["pids"] >= 1, (backend, run)
+    dict_or_null = {"dict", None}
+    for key in RUNTIME_KEYS:  # the same type on every backend, or null where that engine cannot tell
+        for index in (0, 1):
+            kinds = {seen[backend][index][key] for backend in seen}
+            assert kinds <= ({"list", None} if key == "processes" else dict_or_null), (key, index, seen)
+    assert seen["docker"][0] == {"processes": "list", "ports": "dict", "networks": "dict", "resource_usage": "dict"}
+    assert seen["hoody"][0] == seen["docker"][0]
+    assert seen["dockhand"][0] == dict(seen["docker"][0], processes=None, resource_usage=None)
+    assert seen["hoody"][1] == {"processes": "list", "ports": "dict", "networks": None, "resource_usage": None}

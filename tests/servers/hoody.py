@@ -13,6 +13,14 @@ state), paused -> ``paused``, created and exited -> ``stopped``, dead -> ``faile
 call; sticky until delete or reset) and ``deleting`` (async delete). While an operation is pending,
 the status accepted is held until the Docker call has finished and its log row is written.
 
+Runtime details: ``GET /api/v1/containers/{id}?runtime=true`` (or a JSON object of sections, ``{}`` for all) adds
+``runtime_info`` with ``services`` (the ``docker top`` processes as service units) and ``network_services`` (the
+exposed and published ports as sockets listening on 0.0.0.0, with null pid/user/program), null unless the
+container runs; the list ignores ``runtime``. ``GET /api/v1/containers/{id}/stats`` answers Docker's one-shot
+stats in Hoody's shape: ``processes``, ``cpu {usage (ns), allocated_time: null, usage_percent (average since
+the start)}``, ``memory {usage, total, usage_percent}`` and ``network[]`` (``lo``, then ``eth<n>`` per Docker
+network with ``addresses`` as ``ip/prefix``); those are null (``network`` empty) unless it runs. Units are guesses.
+
 Beyond the lifecycle: ``PUT /api/v1/containers/{id}`` (partial update; ``autostart`` becomes the Docker
 restart policy ``unless-stopped``/``no``, ``name`` a Docker rename, the rest is kept in SQLite); the env
 endpoints (the Hoody env lives in SQLite, seeded from Docker's ``Config.Env`` minus ``PATH``, since Docker
@@ -152,6 +160,7 @@ DOCKER_STATUS = {
 }
 AUTOSTART_POLICIES = ("always", "unless-stopped")
 CONTAINER_SORTS = ("id", "name", "status", "created_at", "updated_at")
+RUNTIME_SECTIONS = ("services", "network_services")  # of runtime_info; no displays or terminals here
 LOG_SORTS = ("transition_time", "created_at", "to_status", "from_status")
 INVALID_STATE_MODES = (409, 400, "data_error")
 # The fault counters, in the order a request meets them (one at most per request).
@@ -1409,6 +1418,89 @@ class Platform:
             delay = self.faults.accept_delay
         self._spawn(self._run, cid, "delete", item["status"], delay)
 
+    # ------------------------------------------------------------------ runtime details and stats
+    def runtime_info(self, cid: str, sections: Optional[set[str]]) -> Optional[dict[str, Any]]:
+        """``runtime_info`` (only ``sections``, None: all) of a running container, from Docker; else null.
+
+        ``services`` are the processes ``docker top`` shows, as service units (one per process, named after its
+        command); ``network_services`` are the container's exposed and published ports, as sockets listening on
+        every address (Docker does not say which process listens, so ``pid``, ``user``, ``program``... are null).
+        """
+        attrs = self._require(cid)
+        if not attrs["State"].get("Running") or attrs["State"].get("Paused"):
+            return None
+        info: dict[str, Any] = {}
+        if sections is None or "services" in sections:
+            try:
+                top = self.docker.api.top(attrs["Id"])
+            except docker.errors.APIError:  # stopped meanwhile: nothing measured
+                return None
+            titles = top.get("Titles") or []
+            info["services"] = []
+            for row in top.get("Processes") or []:
+                process = dict(zip(titles, row))
+                command = process.get("CMD") or process.get("COMMAND") or ""
+                name = (command.split() or ["unknown"])[0].rsplit("/", 1)[-1]
+                pid = int(process["PID"]) if str(process.get("PID", "")).isdigit() else None
+                info["services"].append({
+                    "name": name, "unit": f"{name}.service", "status": "running", "load": "loaded",
+                    "active": "active", "sub": "running", "description": command, "pid": pid, "main_pid": pid,
+                })  # fmt: skip
+        if sections is None or "network_services" in sections:
+            ports = set(attrs["Config"].get("ExposedPorts") or {}) | set(attrs["NetworkSettings"].get("Ports") or {})
+            info["network_services"] = [
+                {"protocol": protocol, "port": int(port), "ip": "0.0.0.0", "pid": None, "user": None,
+                 "program": None, "path": None, "args": None}
+                for port, protocol in sorted(key.split("/", 1) for key in ports)
+            ]  # fmt: skip
+        return info
+
+    def stats(self, cid: str) -> dict[str, Any]:
+        """``GET /containers/{id}/stats`` from Docker's one-shot stats; the measured parts are null unless running.
+
+        ``cpu.usage`` is Docker's total CPU time in ns and ``cpu.usage_percent`` its average since the start
+        (Hoody documents neither unit); ``network[]`` holds ``lo`` and one ``eth<n>`` per Docker network, in the
+        order Docker lists them, with ``addresses`` as ``ip/prefix`` strings.
+        """
+        attrs = self._require(cid)
+        state = attrs["State"]
+        data: dict[str, Any] = {
+            "id": cid, "project_id": project_of(attrs), "status": self._status(cid, state["Status"]),
+            "started_at": docker_time(state.get("StartedAt")), "processes": None, "cpu": None, "memory": None,
+            "network": [],
+        }  # fmt: skip
+        if not state.get("Running") or state.get("Paused"):
+            return data
+        try:
+            raw = self.docker.api.stats(attrs["Id"], stream=False, one_shot=True)
+        except docker.errors.APIError:  # stopped meanwhile
+            return data
+        memory, cpu = raw.get("memory_stats") or {}, raw.get("cpu_stats") or {}
+        total = (cpu.get("cpu_usage") or {}).get("total_usage")
+        started = datetime.fromisoformat(docker_time(state["StartedAt"]).replace("Z", "+00:00"))
+        elapsed_ns = max((datetime.now(timezone.utc) - started).total_seconds(), 1e-3) * 1e9
+        cpus = cpu.get("online_cpus") or 1
+        data["processes"] = (raw.get("pids_stats") or {}).get("current")
+        data["cpu"] = {"usage": total, "allocated_time": None,
+                       "usage_percent": round(100 * total / elapsed_ns / cpus, 3) if total is not None else None}
+        data["memory"] = {"usage": memory.get("usage"), "total": memory.get("limit"),
+                          "usage_percent": round(100 * memory["usage"] / memory["limit"], 3)
+                          if memory.get("usage") is not None and memory.get("limit") else None}  # fmt: skip
+        counters = raw.get("networks") or {}
+        interfaces = [{"interface": "lo", "addresses": ["127.0.0.1/8"], "counters": {}, "state": "up",
+                       "type": "loopback"}]  # fmt: skip
+        for index, settings in enumerate((attrs["NetworkSettings"].get("Networks") or {}).values()):
+            addresses = []
+            if settings.get("IPAddress"):
+                addresses.append(f"{settings['IPAddress']}/{settings.get('IPPrefixLen') or 32}")
+            if settings.get("GlobalIPv6Address"):
+                addresses.append(f"{settings['GlobalIPv6Address']}/{settings.get('GlobalIPv6PrefixLen') or 128}")
+            name = f"eth{index}"
+            interfaces.append({"interface": name, "addresses": addresses, "counters": counters.get(name) or {},
+                               "state": "up", "type": "ethernet"})  # fmt: skip
+        data["network"] = interfaces
+        return data
+
     def force_fail(self, cid: str) -> dict[str, Any]:
         """Fault injection: put the container into ``failed`` (logged as triggered by the system)."""
         with self._lock:
@@ -1651,11 +1743,36 @@ def create_app(platform: Platform) -> Flask:
         check_id(project_id)
         return list_response(project_id)
 
+    def runtime_sections() -> Optional[set[str]]:
+        """The ``runtime`` query: None when not asked, else the sections asked (``true`` or ``{}``: all)."""
+        raw = request.args.get("runtime")
+        if raw is None or raw == "false":
+            return None
+        if raw == "true":
+            return set(RUNTIME_SECTIONS)
+        try:
+            asked = json.loads(raw)
+        except ValueError:
+            asked = None
+        if not isinstance(asked, dict):
+            raise validation_error("querystring", "runtime", 'must be "true", "false" or a JSON object')
+        return {key for key, wanted in asked.items() if wanted and key in RUNTIME_SECTIONS} if asked else set(
+            RUNTIME_SECTIONS)
+
     @app.get("/api/v1/containers/<cid>")
     def get_container(cid: str) -> Response:
         check_id(cid)
         proxy_domains = query_choice("include_proxy_domains", "false", ("true", "false")) == "true"
-        return ok(platform.get(cid, proxy_domains), "Container retrieved successfully")
+        sections = runtime_sections()
+        item = platform.get(cid, proxy_domains)
+        if sections is not None:
+            item["runtime_info"] = platform.runtime_info(cid, sections)
+        return ok(item, "Container retrieved successfully")
+
+    @app.get("/api/v1/containers/<cid>/stats")
+    def container_stats(cid: str) -> Response:
+        check_id(cid)
+        return ok(platform.stats(cid), "Container stats retrieved successfully")
 
     @app.put("/api/v1/containers/<cid>")
     def update_container(cid: str) -> Response:
