@@ -149,11 +149,10 @@ class Converger:
 
     def _drive(self, target: ContainerState, result: dict[str, Any], deadline: float) -> ContainerState:
         request = self.request
-        desired = request.state
-        if target.status == ABSENT and desired != "absent":
+        if target.status == ABSENT and request.state != "absent":
             raise ContainerNotFound(target.name)
         state = self._settle(target, deadline)
-        operations = self._plan(state.status, desired)
+        operations = self._plan(state.status, request.state)
         if request.healthy and self.backend.has_health_check(state) is False:
             raise BadInput("healthy: true, but the container has no health check; nothing was changed")
         if request.check_mode:
@@ -163,10 +162,20 @@ class Converger:
             result["changed"] = bool(operations)
             result["status"] = simulate(state.status, operations)
             return state
+        state = self._carry_out(state, operations, result, deadline)
+        if request.healthy and request.wait:
+            state = self.backend.wait_healthy(state, self._remaining(deadline))
+        return state
+
+    def _carry_out(
+        self, state: ContainerState, operations: tuple[str, ...], result: dict[str, Any], deadline: float
+    ) -> ContainerState:
+        """Perform the plan one operation at a time, re-planning from what the engine shows after a refusal."""
+        desired = self.request.state
         last_error: Optional[Exception] = None
         for _round in range(len(operations) + SPARE_ROUNDS):
             if not operations:
-                break
+                return state
             operation = operations[0]
             final = len(operations) == 1
             try:
@@ -180,19 +189,16 @@ class Converger:
                 time.sleep(min(CONFLICT_PAUSE * 2**_round, self._remaining(deadline), 2.0))
                 state = self.backend.inspect(state.ref)
                 if state.status == ABSENT and desired != "absent":
-                    raise ContainerNotFound(target.name, f"it was removed while attempting {operation}") from None
+                    raise ContainerNotFound(result["name"], f"it was removed while attempting {operation}") from None
                 state = self._settle(state, deadline)
             else:
                 if desired == "restarted" and operation in ("restart", "start"):
                     desired = "started"  # the restart has happened; from here on, keep it running
-                if final and not request.wait:
+                if final and not self.request.wait:
                     return state
             operations = self._plan(state.status, desired)
-        else:
-            if operations:
-                raise OperationFailed(f"gave up after repeated attempts; last error: {last_error}")
-        if request.healthy and request.wait:
-            state = self.backend.wait_healthy(state, self._remaining(deadline))
+        if operations:
+            raise OperationFailed(f"gave up after repeated attempts; last error: {last_error}")
         return state
 
     def _plan(self, status: str, desired: str) -> tuple[str, ...]:
