@@ -29,7 +29,7 @@ MINIMUMS = {
     "maintenance_window_probe_retries": 1,
 }
 
-# The steps a container can fail at, in the order they run.
+# The steps a container can fail at (its ``failed_step``), in the order they run.
 STEPS = ("plan", "snapshot", "stop", "configure", "start", "verify", "probe")
 # Failed at one of these, the container was touched: roll it back (start it again) ...
 TOUCHED = ("stop", "configure", "start", "verify", "probe")
@@ -485,6 +485,10 @@ def settle(state: State, batch: list[str], check_mode: bool = False) -> State:
     return _update(state, updates)
 
 
+# The steps ``record`` records.
+RECORDED_STEPS = ("health", "snapshot", "stop", "configure", "start", "verify", "probe", "rollback", "outcome")
+
+
 def record(state: State, step: str, result: Optional[dict] = None, names: Optional[list[str]] = None,
            alias: Optional[str] = None, healthy: bool = False, probe: bool = False, probe_url: str = "",
            probe_network: str = "", probe_status_code: Optional[list[int]] = None, probe_contains: str = "",
@@ -520,9 +524,6 @@ def record(state: State, step: str, result: Optional[dict] = None, names: Option
     if step == "outcome":
         return settle(state, names, check_mode)
     raise ValueError(f"unknown step {step!r}; expected one of {', '.join(RECORDED_STEPS)}")
-
-
-RECORDED_STEPS = ("health", "snapshot", "stop", "configure", "start", "verify", "probe", "rollback", "outcome")
 
 
 # ---------------------------------------------------------------- the report

@@ -89,6 +89,15 @@ def test_merge_is_recursive_for_dicts_and_replaces_the_rest():
     assert w.merge({"a": {"b": 2}}, {"a": 3}) == {"a": 3}
 
 
+def test_vocabulary_matches_the_readme():
+    """roles/maintenance_window/README.md: failed_step and outcome values, and which steps are rolled back."""
+    assert w.STEPS == ("plan", "snapshot", "stop", "configure", "start", "verify", "probe")
+    assert set(w.TOUCHED) | set(w.UNTOUCHED) == set(w.STEPS) and not set(w.TOUCHED) & set(w.UNTOUCHED)
+    assert set(w.RECONFIGURED) == set(w.TOUCHED) - {"stop"}
+    assert {w.CHANGED, w.UNCHANGED, w.PLANNED, w.ROLLED_BACK, w.FAILED, w.NOT_ATTEMPTED} == {
+        "changed", "unchanged", "planned", "rolled_back", "failed", "not_attempted"}
+
+
 def test_a_new_entry_has_the_summary_shape():
     assert list(w.new_entry("x")) == ["name", "outcome", "changes", "before", "snapshot", "actions", "failed_step",
                                       "error", "rolled_back", "rollback_error", "status"]
