@@ -201,7 +201,6 @@ cache_connection: ~/.cache/containerops-inventory
 cache_timeout: 300
 """
 
-import os
 import re
 import time
 from collections import Counter
@@ -220,13 +219,11 @@ from ansible.utils.unsafe_proxy import wrap_var
 # engines' values (names, labels) must be marked unsafe.
 TEMPLATES_NEED_TRUST = hasattr(ansible.template, "trust_as_template")
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
+    BACKEND_CLASSES,
     BOUNDS,
     CONNECTION_SPEC,
-    DEFAULT_API_URL,
-    REST_ENVIRONMENT,
     connect,
     missing_library,
     validate_connection,
@@ -234,16 +231,9 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._module imp
 )
 
 ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-COMPOSE_PROJECT = "com.docker.compose.project"
-# Docker's listing says a container's health only in its status text: "Up 2 minutes (healthy)".
-HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health:\s*starting)\)", re.IGNORECASE)
-# The connection options each backend uses; ``containerops_connection`` holds these, secrets excepted.
+# The connection options every engine takes; ``containerops_connection`` holds these and the engine's own
+# (``Backend.connection_options``), secrets excepted.
 COMMON_OPTIONS = ("backend", "validate_certs", "ca_path", "client_cert", "client_key", "timeout", "retries")
-BACKEND_OPTIONS = {
-    "docker": (*COMMON_OPTIONS, "docker_host", "tls"),
-    "hoody": (*COMMON_OPTIONS, "api_url", "api_realm"),
-    "dockhand": (*COMMON_OPTIONS, "api_url", "api_username", "api_environment"),
-}
 SECRET_OPTIONS = ("api_token", "api_password")
 MAX_READERS = 32
 MASK = "********"
@@ -283,35 +273,14 @@ def public_connection(params: dict[str, Any]) -> dict[str, Any]:
 
     A REST ``api_url`` is given as the one used, from the option, the environment or the default.
     """
-    backend = params["backend"]
-    shown = {key: params[key] for key in BACKEND_OPTIONS[backend] if params.get(key) is not None}
-    if backend != "docker":
-        url = params.get("api_url") or next(
-            (os.environ[name] for name in REST_ENVIRONMENT[backend]["api_url"] if os.environ.get(name)),
-            DEFAULT_API_URL.get(backend),
-        )
+    backend_class = BACKEND_CLASSES[params["backend"]]
+    options = (*COMMON_OPTIONS, *backend_class.connection_options)
+    shown = {key: params[key] for key in options if key not in SECRET_OPTIONS and params.get(key) is not None}
+    if "api_url" in backend_class.connection_options:
+        url = backend_class.option(params, "api_url", lambda secret: None) or backend_class.default_api_url
         if url:
             shown["api_url"] = without_password(url)
     return shown
-
-
-def listing_facts(backend: str, state: ContainerState) -> dict[str, Any]:
-    """What a container's host variables say, read from its listing entry (never a read per container)."""
-    if backend == "hoody":
-        item = state.details
-        return {"labels": {}, "image": item.get("container_image"), "health": state.health,
-                "project": item.get("project_id")}  # fmt: skip
-    summary = state.details.get("summary") or {}
-    if backend == "docker":
-        labels, image = summary.get("Labels"), summary.get("Image")
-        health = state.health or (summary.get("Health") or {}).get("Status")
-        found = HEALTH_IN_STATUS.search(summary.get("Status") or "")
-        if health is None and found:
-            health = "starting" if "starting" in found[1].lower() else found[1].lower()
-    else:
-        labels, image, health = summary.get("labels"), summary.get("image"), state.health
-    labels = dict(labels) if isinstance(labels, dict) else {}
-    return {"labels": labels, "image": image, "health": health, "project": labels.get(COMPOSE_PROJECT)}
 
 
 def mask(text: str, secrets: set[str]) -> str:
@@ -384,7 +353,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             filters = engine.get("filters", default_filters)
             try:
                 params = engine_params(engine)
-                filters = validated_filters(filters) if filters is not None else None
+                backend_class = BACKEND_CLASSES[params["backend"]]
+                filters = validated_filters(filters, backend_class) if filters is not None else None
             except BadInput as exc:
                 raise AnsibleParserError(f"engine {name!r}: {mask(str(exc), self._secrets_of(engine))}") from None
             configs.append((name, params, filters))
@@ -457,7 +427,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         notes.append(f"{where}: {len(states)} container(s) listed in {time.monotonic() - started:.2f}s")
         containers = [
             {"id": state.id, "name": state.name, "status": state.status, "engine_status": state.engine_status,
-             **listing_facts(backend, state)}
+             **BACKEND_CLASSES[backend].listed_facts(state)}
             for state in states
         ]  # fmt: skip
         return {"name": name, "connection": public_connection(params), "containers": containers}, notes

@@ -11,13 +11,20 @@ HTTP session and must be thread-safe.
 from __future__ import annotations
 
 import abc
+import fnmatch
+import os
 import re
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported, WaitTimeout
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
+    Unsupported,
+    WaitTimeout,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF, wait_over
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 
 _WARN_LOCK = threading.Lock()
@@ -27,6 +34,8 @@ DEFAULT_STOP_TIMEOUT = 10
 STOP_MARGIN = 10
 # How long an operation whose answer was lost (other than a stop) may take to show its effect.
 LOST_ANSWER_WINDOW = 5.0
+# Connection options whose values are secrets: one read from the environment is reported to be masked.
+SECRET_OPTIONS = ("api_token", "api_password")
 
 
 class ContainerState:
@@ -63,6 +72,32 @@ class ContainerState:
         return f"ContainerState({self.name!r}, {self.status!r}, engine_status={self.engine_status!r})"
 
 
+def matching(
+    states: list[ContainerState],
+    filters: dict[str, Any],
+    labels_of: Optional[Callable[[ContainerState], dict[str, str]]] = None,
+) -> list[ContainerState]:
+    """The listed containers ``filters`` select, for the filters an engine's listing cannot apply itself.
+
+    ``name`` is a glob on the container's name, ``status`` a list of statuses and, when ``labels_of``
+    reads a container's labels, every ``label`` (``key`` or ``key=value``) must hold. ``project`` is
+    each engine's own (a listing path, or a Compose label the engine adds to ``label``).
+    """
+    labels = (filters.get("label") or []) if labels_of else []
+
+    def has(state_labels: dict[str, str], wanted: str) -> bool:
+        key, sep, value = wanted.partition("=")
+        return key in state_labels and (not sep or state_labels[key] == value)
+
+    return [
+        state
+        for state in states
+        if (not filters.get("name") or fnmatch.fnmatchcase(state.name, filters["name"]))
+        and (not filters.get("status") or state.status in filters["status"])
+        and all(has(labels_of(state), wanted) for wanted in labels)  # type: ignore[misc]
+    ]
+
+
 def wait_timed_out(what: str, started: float) -> WaitTimeout:
     """The one timeout message of every wait: what was still true, after the time really spent.
 
@@ -93,6 +128,73 @@ class Backend(abc.ABC):
     #: Lifecycle operations this engine cannot perform, each with why and what to do instead. The driver
     #: refuses a plan that needs one before anything is changed (in check mode too).
     missing_operations: dict[str, str] = {}
+
+    #: Whether containers on this engine have labels (and ``filters.label`` can select them).
+    has_labels = True
+
+    #: Whether an operation the engine accepted is over when it answers (Docker, Dockhand). An engine that
+    #: carries it out afterwards (Hoody) may still show the status from before, so a wait on it only ends
+    #: early on a status that rules the wanted one out (see ``_lifecycle.wait_over``).
+    settles_at_once = True
+
+    # Connection -----------------------------------------------------------------------------------
+    # ``_module.connect`` builds a backend from the task's connection options through these; the
+    # inventory plugin and the event source use them too.
+
+    #: The connection options (keys of ``_module.CONNECTION_SPEC``) this engine uses, secrets included,
+    #: besides the ones every engine takes (``timeout``, ``retries``, ``validate_certs``, the TLS files).
+    connection_options: tuple[str, ...] = ()
+    #: Environment variables read, in order, for a connection option the task leaves unset.
+    environment: dict[str, tuple[str, ...]] = {}
+    #: The API URL used when neither ``api_url`` nor the environment gives one; None: it must be given.
+    default_api_url: Optional[str] = None
+    #: The Python library this engine needs (as a user would install it) and, when it cannot be
+    #: imported here, the import error.
+    library: tuple[str, Optional[str]] = ("", None)
+
+    @classmethod
+    def validate_options(cls, params: dict[str, Any]) -> None:
+        """This engine's rules for its connection options beyond their types; ``BadInput`` names the slip."""
+        return None
+
+    @classmethod
+    @abc.abstractmethod
+    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> Backend:
+        """A backend connected as the connection options in ``params`` say.
+
+        ``secret_found`` is told every secret read from elsewhere than the options (the environment, a
+        password written into a URL), so the caller can keep it out of its output.
+        """
+
+    @classmethod
+    def option(cls, params: dict[str, Any], option: str, secret_found: Callable[[str], None]) -> Any:
+        """The option's value, else the first of this engine's environment variables for it that is set."""
+        value = params.get(option)
+        for variable in cls.environment.get(option, ()):
+            if value:
+                break
+            value = os.environ.get(variable)
+            if value and option in SECRET_OPTIONS:
+                secret_found(value)
+        return value
+
+    @classmethod
+    def api_url(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> str:
+        """The REST API's base URL: the option, the environment, else the default; a password in it is a secret."""
+        api_url = cls.option(params, "api_url", secret_found) or cls.default_api_url
+        if not api_url:
+            names = " / ".join(cls.environment.get("api_url", ()))
+            raise BadInput(f"api_url is required for backend {cls.name}" + (f" (or set {names})" if names else ""))
+        password = urlsplit(api_url).password
+        if password:
+            secret_found(password)
+        return api_url
+
+    @classmethod
+    def listed_facts(cls, state: ContainerState) -> dict[str, Any]:
+        """What a listing entry (``list``) says of ``labels``, ``image``, ``health`` and ``project``, for the
+        inventory plugin: no read per container. Unknown is None (labels: empty)."""
+        return {"labels": {}, "image": None, "health": state.health, "project": None}
 
     @abc.abstractmethod
     def inspect(self, ref: str) -> ContainerState:
@@ -178,17 +280,67 @@ class Backend(abc.ABC):
         """The grace period a stop will really get; engines with per-container defaults override this."""
         return DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout
 
-    @abc.abstractmethod
+    # Waits: one waiter for every engine. ``wait_for`` and ``wait_healthy`` say what ends the wait;
+    # ``watch`` is how this engine observes (by default polling ``observe`` with backoff; Docker
+    # follows its event stream).
+
     def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
         """Wait until the container's status is one of ``statuses`` and return that observation.
 
-        Returns early with a settled status that is not wanted (e.g. ``failed``); the caller decides.
+        Returns early with a status that rules them out (``_lifecycle.wait_over``); the caller decides.
         Raises ``WaitTimeout`` after ``timeout`` seconds.
         """
+        evidence = self.awaited_evidence(container, statuses)
 
-    @abc.abstractmethod
+        def over(state: ContainerState) -> bool:
+            if not wait_over(state.status, statuses, self.settles_at_once):
+                return False
+            return evidence is None or state.status not in statuses or evidence()
+
+        return self.watch(
+            container, over, timeout, lambda state: f"waiting for {' or '.join(statuses)}: still {state.status!r}"
+        )
+
     def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
-        """Wait until the health check passes; raise ``Unhealthy`` as soon as it fails."""
+        """Wait until the health check passes; ``check_health`` ends it early when it cannot."""
+        return self.watch(
+            container,
+            lambda state: self.check_health(state).health == "healthy",
+            timeout,
+            lambda state: f"waiting for a passing health check: still {state.health!r}",
+            health=True,
+        )
+
+    def check_health(self, state: ContainerState) -> ContainerState:
+        """``state`` while a passing health check may still come; raise ``Unhealthy`` or ``BadInput`` when not."""
+        raise BadInput(f"healthy: true is not supported by backend {self.name} (its containers have no health check)")
+
+    def awaited_evidence(self, container: ContainerState, statuses: tuple[str, ...]) -> Optional[Callable[[], bool]]:
+        """For a status the container may already show before the request took effect (a restart leaves it
+        running): a look that says whether the effect is there. None: the status alone tells."""
+        return None
+
+    def watch(
+        self,
+        container: ContainerState,
+        over: Callable[[ContainerState], bool],
+        timeout: float,
+        still: Callable[[ContainerState], str],
+        health: bool = False,
+    ) -> ContainerState:
+        """Observe the container until ``over(state)``; ``WaitTimeout`` says ``still(last state)`` after ``timeout``.
+
+        ``health`` says the wait is for a health check, for engines that can listen for just that.
+        """
+        started = time.monotonic()
+        try:
+            return poll(lambda: self.observe(container), over, timeout, self.poll_interval)
+        except TimeoutError as exc:
+            raise wait_timed_out(still(exc.args[0]), started) from None
+
+    def observe(self, container: ContainerState) -> ContainerState:
+        """One look at a container during a wait."""
+        return self.inspect(container.ref)
 
     def has_health_check(self, container: ContainerState) -> Optional[bool]:
         """Whether the container defines a health check; ``None`` when the engine cannot tell."""

@@ -11,31 +11,39 @@ module is a ``ContainerOpsError``, never the SDK's, requests', urllib3's or the 
 exceptions. A read the engine does not answer is ``ConnectionFailed`` (naming ``docker_host`` and the
 timeout); an operation in flight when the engine stops answering is ``EngineLost``, since its outcome
 was not observed; an error answer or a malformed one is ``OperationFailed`` naming what was read.
+
+The SDK's public calls serve everywhere but three places, which use its request helpers (``_post``,
+``_get``, ``_post_json``) for what no public call offers: a stop or restart whose HTTP timeout is the
+grace period plus a margin (``stop()`` adds the client timeout, ``restart()`` always sends ``t=10``),
+an event subscription whose reads time out (``events()`` blocks), and an update with ``NanoCpus``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import functools
 import http.client
 import json
+import os
 import re
 import socket
 import time
 from typing import Any, Callable, Iterator, Optional
+from urllib.parse import urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot, _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
+    matching,
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
+    COMPOSE_PROJECT,
     STATUS_MAP,
     DockerShapedBackend,
-    check_health,
     config_from_inspect,
     info_from_inspect,
+    listed_facts,
     network_runtime,
     resource_usage,
     state_from_inspect,
@@ -56,7 +64,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     ABSENT,
     FAILED,
     RUNNING,
-    is_transitional,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, Runtime
@@ -79,6 +86,11 @@ _FULL_ID = re.compile(r"[0-9a-f]{64}")
 # What a malformed answer makes the SDK or our parsing raise: JSON that does not parse (an empty body
 # included), or JSON of another shape than Docker's.
 _MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError)
+DOCKER_HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+# Docker's listing says a container's health only in its status text: "Up 2 minutes (healthy)".
+HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health:\s*starting)\)", re.IGNORECASE)
+# The events that can end a wait for a health check: a health status, or the end of the container's run.
+HEALTH_EVENTS = ["health_status", "die", "destroy", "stop"]
 
 
 def _transient(exc: Exception) -> Optional[float]:
@@ -118,6 +130,15 @@ def _is_transport_fault(exc: BaseException) -> bool:
     return isinstance(
         exc, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
     )
+
+
+def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
+    """An explicit path, else the file of that name in ``DOCKER_CERT_PATH`` when it exists."""
+    if explicit:
+        return explicit
+    cert_dir = os.environ.get("DOCKER_CERT_PATH")
+    candidate = os.path.join(cert_dir, filename) if cert_dir else None
+    return candidate if candidate and os.path.exists(candidate) else None
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -161,6 +182,45 @@ def _edge(what: str, operation: Optional[str] = None) -> Callable:
 
 class DockerBackend(DockerShapedBackend):
     name = "docker"
+    connection_options = ("docker_host", "tls")
+    library = ("docker (Docker SDK for Python >= 7.0)", DOCKER_IMPORT_ERROR)
+
+    @classmethod
+    def validate_options(cls, params: dict[str, Any]) -> None:
+        scheme = urlsplit(params["docker_host"] or "").scheme
+        if scheme not in DOCKER_HOST_SCHEMES:
+            raise BadInput(
+                f"docker_host must be a {', '.join(s + '://' for s in DOCKER_HOST_SCHEMES)} URL, "
+                f"got {params['docker_host']!r}"
+            )
+        if scheme == "unix" and (params["tls"] or params["validate_certs"]):
+            raise BadInput(
+                f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {params['docker_host']}; "
+                "unset them (or DOCKER_TLS / DOCKER_TLS_VERIFY) or use tcp://"
+            )
+
+    @classmethod
+    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> DockerBackend:
+        return cls(
+            docker_host=params["docker_host"],
+            timeout=params["timeout"],
+            retries=params["retries"],
+            pool_size=params.get("parallel") or 1,
+            tls=bool(params["tls"]),
+            validate_certs=bool(params["validate_certs"]),
+            ca_path=_cert_path(params["ca_path"], "ca.pem"),
+            client_cert=_cert_path(params["client_cert"], "cert.pem"),
+            client_key=_cert_path(params["client_key"], "key.pem"),
+        )
+
+    @classmethod
+    def listed_facts(cls, state: ContainerState) -> dict[str, Any]:
+        summary = state.details.get("summary") or {}
+        health = state.health or (summary.get("Health") or {}).get("Status")
+        found = HEALTH_IN_STATUS.search(summary.get("Status") or "")
+        if health is None and found:
+            health = "starting" if "starting" in found[1].lower() else found[1].lower()
+        return listed_facts(summary.get("Labels"), summary.get("Image"), health)
 
     def __init__(
         self,
@@ -309,31 +369,21 @@ class DockerBackend(DockerShapedBackend):
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
         labels = list(filters.get("label") or [])
         if filters.get("project"):
-            labels.append(f"com.docker.compose.project={filters['project']}")
-        api_filters = {"label": labels} if labels else None
-        name_glob = filters.get("name")
-        statuses = filters.get("status")
-        found = []
+            labels.append(f"{COMPOSE_PROJECT}={filters['project']}")
         with self._engine("listing containers"):
-            for summary in self._read(self.api.containers, all=True, filters=api_filters):
-                names = [name.lstrip("/") for name in summary.get("Names") or []]
-                if name_glob and not any(fnmatch.fnmatchcase(name, name_glob) for name in names):
-                    continue
-                engine_status = summary.get("State")
-                status = STATUS_MAP.get(engine_status, FAILED)
-                if statuses and status not in statuses:
-                    continue
-                found.append(
-                    ContainerState(
-                        id=summary["Id"],
-                        name=names[0] if names else summary["Id"][:12],
-                        status=status,
-                        engine_status=engine_status,
-                        # Under its own key: the summary's State is a string, inspect's a dict.
-                        details={"summary": summary},
-                    )
+            summaries = self._read(self.api.containers, all=True, filters={"label": labels} if labels else None)
+            listed = [
+                ContainerState(
+                    id=summary["Id"],
+                    name=(summary.get("Names") or ["/" + summary["Id"][:12]])[0].lstrip("/"),
+                    status=STATUS_MAP.get(summary.get("State"), FAILED),
+                    engine_status=summary.get("State"),
+                    # Under its own key: the summary's State is a string, inspect's a dict.
+                    details={"summary": summary},
                 )
-        return found
+                for summary in summaries
+            ]
+        return matching(listed, filters)  # the engine applied the labels
 
     # Operations --------------------------------------------------------------------------------
 
@@ -397,9 +447,7 @@ class DockerBackend(DockerShapedBackend):
                 raise
             # Some engines refuse to signal a container between two runs of its restart loop; a stop
             # without grace period ends the loop as surely, and the restart policy leaves it stopped.
-            self.api._raise_for_status(
-                self.api._post(self.api._url("/containers/{0}/stop", container.ref), params={"t": 0})
-            )
+            self.api.stop(container.ref, timeout=0)
         try:
             self.api.wait(container.ref, timeout=self.timeout, condition="not-running")
         except requests.exceptions.ReadTimeout:
@@ -460,62 +508,47 @@ class DockerBackend(DockerShapedBackend):
             raise
         return True
 
-    def _watch(
-        self, container: ContainerState, timeout: float, observe, what: Callable[[], str], actions=None
+    def watch(
+        self,
+        container: ContainerState,
+        over: Callable[[ContainerState], bool],
+        timeout: float,
+        still: Callable[[ContainerState], str],
+        health: bool = False,
     ) -> ContainerState:
-        """Re-inspect on every engine event until ``observe(state)`` is true; one read when it already is.
+        """Re-inspect on every engine event until ``over(state)``; one read when it already is.
 
         One subscription lasts at most the ``timeout`` option's seconds, and its reads time out a little
         later, so an engine that stops answering ends the subscription and is noticed by the next
         request, instead of holding the wait until it comes back.
         """
         started = time.monotonic()
-        state = observe(self.inspect(container.ref, container.name))
+        state = self.observe(container)
+        done = over(state)
         filters: dict[str, Any] = {"container": container.ref, "type": "container"}
-        if actions:
-            filters["event"] = actions
-        while state is None:
+        if health:
+            filters["event"] = HEALTH_EVENTS
+        while not done:
             remaining = timeout - (time.monotonic() - started)
             if remaining <= 0:
-                raise wait_timed_out(what(), started)
+                raise wait_timed_out(still(state), started)
             window = min(remaining, self.timeout)
             subscribed = time.monotonic()
             with self._engine(f"following the events of {container.name!r}"), self._subscribe(
                 filters, since=time.time() - 1, until=time.time() + window, read_timeout=window + 2
             ) as events:
                 # Whatever happened before the subscription took effect is caught by this read.
-                state = observe(self.inspect(container.ref, container.name))
-                while state is None and self._next_event(events):
-                    state = observe(self.inspect(container.ref, container.name))
-            if state is None and time.monotonic() - subscribed < min(window, 1.0):
+                state = self.observe(container)
+                done = over(state)
+                while not done and self._next_event(events):
+                    state = self.observe(container)
+                    done = over(state)
+            if not done and time.monotonic() - subscribed < min(window, 1.0):
                 time.sleep(min(0.5, max(timeout - (time.monotonic() - started), 0)))  # a broken stream: no busy loop
         return state
 
-    def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
-        last: list[ContainerState] = []
-
-        def settled(state: ContainerState) -> Optional[ContainerState]:
-            last[:] = [state]
-            return state if state.status in statuses or not is_transitional(state.status) else None
-
-        return self._watch(
-            container, timeout, settled, lambda: f"waiting for {' or '.join(statuses)}: still {last[0].status!r}"
-        )
-
-    def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
-        last: list[ContainerState] = []
-
-        def healthy(state: ContainerState) -> Optional[ContainerState]:
-            last[:] = [check_health(state)]
-            return state if state.health == "healthy" else None
-
-        return self._watch(
-            container,
-            timeout,
-            healthy,
-            lambda: f"waiting for a passing health check: still {last[0].health!r}",
-            ["health_status", "die", "destroy", "stop"],
-        )
+    def observe(self, container: ContainerState) -> ContainerState:
+        return self.inspect(container.ref, container.name)
 
     # Reports -----------------------------------------------------------------------------------
 
@@ -592,7 +625,7 @@ class DockerBackend(DockerShapedBackend):
     def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
         host = self._existing(container, "it could be updated").details.get("HostConfig") or {}
         body = update_body(host, changes)
-        try:
+        try:  # update_container() has no NanoCpus, which resources.cpus sets: the same POST, done here
             response = self.api._post_json(self.api._url("/containers/{0}/update", container.ref), data=body)
             self.api._raise_for_status(response)
         except NotFound:
@@ -753,8 +786,7 @@ class DockerBackend(DockerShapedBackend):
             if old is not None:
                 self.api.rename(old.ref, set_aside)
             body, later_networks = _docker_snapshot.create_body(saved, snapshot["image_id"])
-            response = self.api._post_json(self.api._url("/containers/create"), data=body, params={"name": name})
-            new_id = self.api._result(response, True)["Id"]
+            new_id = self.api.create_container_from_config(body, name=name)["Id"]
             for network, endpoint in later_networks:
                 self.api.connect_container_to_network(
                     new_id,

@@ -44,6 +44,8 @@ STATUS_MAP = {
 
 _NEVER = "0001-01-01"
 AUTOSTART_POLICIES = ("always", "unless-stopped")
+# The label Docker Compose puts its project in: ``filters.project`` and the inventory's project read it.
+COMPOSE_PROJECT = "com.docker.compose.project"
 
 
 def _timestamp(value: Optional[str]) -> Optional[str]:
@@ -62,20 +64,6 @@ def state_from_inspect(data: dict[str, Any]) -> ContainerState:
         health=(state.get("Health") or {}).get("Status"),
         details=data,
     )
-
-
-def check_health(state: ContainerState) -> ContainerState:
-    """Raise as soon as waiting for health is pointless: stopped, no health check, or unhealthy."""
-    if state.status != RUNNING:
-        exit_code = state.details.get("State", {}).get("ExitCode")
-        raise Unhealthy(f"it became {state.status!r} (exit code {exit_code}) while waiting to be healthy")
-    if state.health is None:
-        raise BadInput("healthy: true, but the container has no health check (HEALTHCHECK / healthcheck)")
-    if state.health == "unhealthy":
-        log = (state.details["State"].get("Health") or {}).get("Log") or [{}]
-        output = (log[-1].get("Output") or "").strip()
-        raise Unhealthy("its health check reports unhealthy" + (f": {output[:300]}" if output else ""))
-    return state
 
 
 def info_from_inspect(container: ContainerState) -> ContainerInfo:
@@ -197,6 +185,12 @@ def update_body(host: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
     return body
 
 
+def listed_facts(labels: Any, image: Optional[str], health: Optional[str]) -> dict[str, Any]:
+    """``Backend.listed_facts`` of a Docker-shaped listing entry; the project is the Compose project label."""
+    labels = dict(labels) if isinstance(labels, dict) else {}
+    return {"labels": labels, "image": image, "health": health, "project": labels.get(COMPOSE_PROJECT)}
+
+
 class DockerShapedBackend(Backend):
     """What the Docker and Dockhand backends share: both read containers as Docker's inspect JSON."""
 
@@ -214,6 +208,19 @@ class DockerShapedBackend(Backend):
         config = self.inspected(container).details.get("Config") or {}
         test = (config.get("Healthcheck") or {}).get("Test") or ["NONE"]
         return test[0] != "NONE"
+
+    def check_health(self, state: ContainerState) -> ContainerState:
+        """Raise as soon as waiting for health is pointless: stopped, no health check, or unhealthy."""
+        if state.status != RUNNING:
+            exit_code = state.details.get("State", {}).get("ExitCode")
+            raise Unhealthy(f"it became {state.status!r} (exit code {exit_code}) while waiting to be healthy")
+        if state.health is None:
+            raise BadInput("healthy: true, but the container has no health check (HEALTHCHECK / healthcheck)")
+        if state.health == "unhealthy":
+            log = (state.details["State"].get("Health") or {}).get("Log") or [{}]
+            output = (log[-1].get("Output") or "").strip()
+            raise Unhealthy("its health check reports unhealthy" + (f": {output[:300]}" if output else ""))
+        return state
 
     def own_stop_timeout(self, container: ContainerState) -> int:
         """The container's own StopTimeout (``docker run --stop-timeout``), else the engine's default."""

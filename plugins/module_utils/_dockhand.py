@@ -17,23 +17,24 @@ the activity log (restart) tells. Each password login is a 24-hour session, ende
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import re
 import threading
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
+    matching,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
+    COMPOSE_PROJECT,
     STATUS_MAP,
     DockerShapedBackend,
-    check_health,
     config_from_inspect,
     info_from_inspect,
+    listed_facts,
     network_runtime,
     state_from_inspect,
     update_body,
@@ -47,9 +48,13 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationFailed,
     OutcomeUnknown,
     Unsupported,
-    WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
+    DEFAULT_POLL_INTERVAL,
+    REQUESTS_IMPORT_ERROR,
+    ApiClient,
+    ApiError,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     ALLOWED_OPERATIONS,
@@ -57,9 +62,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     PAUSED,
     RUNNING,
     STOPPED,
-    is_transitional,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo
 
 SESSION_COOKIE = "dockhand_session"
@@ -92,6 +95,26 @@ class DockhandBackend(DockerShapedBackend):
             "stop with the container's own stop timeout (docker run --stop-timeout)"
         ),
     }
+
+    connection_options = ("api_url", "api_token", "api_username", "api_password", "api_environment")
+    environment = {"api_url": ("DOCKHAND_URL",), "api_token": ("DOCKHAND_TOKEN",)}
+    library = ("requests", REQUESTS_IMPORT_ERROR)
+
+    @classmethod
+    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> DockhandBackend:
+        return cls(
+            ApiClient.from_options(cls.api_url(params, secret_found), params),
+            environment=params["api_environment"],
+            token=cls.option(params, "api_token", secret_found),
+            username=params["api_username"],
+            password=params["api_password"],
+            poll_interval=params.get("poll_interval") or DEFAULT_POLL_INTERVAL,
+        )
+
+    @classmethod
+    def listed_facts(cls, state: ContainerState) -> dict[str, Any]:
+        summary = state.details.get("summary") or {}
+        return listed_facts(summary.get("labels"), summary.get("image"), state.health)
 
     def __init__(
         self,
@@ -279,30 +302,22 @@ class DockhandBackend(DockerShapedBackend):
             raise _unexpected("GET /api/containers", "a list of containers")
         if not items:
             self._raise_if_engine_down()
-        labels = list(filters.get("label") or [])
-        if filters.get("project"):
-            labels.append(f"com.docker.compose.project={filters['project']}")
-        found = []
+        listed = []
         for item in items:
             if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("name"), str)):
                 raise _unexpected("GET /api/containers", "a list of containers (an entry has no id or name)")
-            state = ContainerState(
+            listed.append(ContainerState(
                 id=item["id"],
                 name=item["name"],
                 status=STATUS_MAP.get(item.get("state"), FAILED),
                 engine_status=item.get("state"),
                 health=item.get("health"),
                 details={"summary": item},  # the listing entry (labels, image), as Docker's listing keeps it
-            )
-            if filters.get("name") and not fnmatch.fnmatchcase(state.name, filters["name"]):
-                continue
-            if filters.get("status") and state.status not in filters["status"]:
-                continue
-            item_labels = item.get("labels") if isinstance(item.get("labels"), dict) else {}
-            if not all(_has_label(item_labels, label) for label in labels):
-                continue
-            found.append(state)
-        return found
+            ))  # fmt: skip
+        labels = list(filters.get("label") or [])
+        if filters.get("project"):
+            labels.append(f"{COMPOSE_PROJECT}={filters['project']}")
+        return matching(listed, dict(filters, label=labels), _listed_labels)
 
     # Operations ------------------------------------------------------------------------------------
 
@@ -418,33 +433,6 @@ class DockhandBackend(DockerShapedBackend):
         return OperationFailed(
             f"Dockhand answered {exc.status} {exc.message!r} to {operation}; the container is {after.status!r}"
         )
-
-    # Waits -----------------------------------------------------------------------------------------
-
-    def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
-        """Dockhand's calls finish before they answer; poll only through transitional states."""
-        try:
-            return poll(
-                lambda: self.inspect(container.ref),
-                lambda state: state.status in statuses or not is_transitional(state.status),
-                timeout,
-                self.poll_interval,
-            )
-        except TimeoutError as exc:
-            raise WaitTimeout(
-                f"still {exc.args[0].status!r} after {timeout:.0f}s, waiting for {' or '.join(statuses)}"
-            ) from None
-
-    def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
-        try:
-            return poll(
-                lambda: check_health(self.inspect(container.ref)),
-                lambda state: state.health == "healthy",
-                timeout,
-                self.poll_interval,
-            )
-        except TimeoutError as exc:
-            raise WaitTimeout(f"health check still {exc.args[0].health!r} after {timeout:.0f}s") from None
 
     # Reports ---------------------------------------------------------------------------------------
 
@@ -593,9 +581,9 @@ def _engine_time(value: Any) -> Optional[datetime]:
         return None
 
 
-def _has_label(labels: dict[str, str], wanted: str) -> bool:
-    key, sep, value = wanted.partition("=")
-    return key in labels and (not sep or labels[key] == value)
+def _listed_labels(state: ContainerState) -> dict[str, str]:
+    labels = state.details["summary"].get("labels")
+    return labels if isinstance(labels, dict) else {}
 
 
 def _as_docker_event(item: dict[str, Any]) -> dict[str, Any]:

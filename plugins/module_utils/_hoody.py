@@ -15,17 +15,17 @@ from user or server data is percent-quoted.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import threading
 import time
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
+    matching,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -36,9 +36,13 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationFailed,
     OperationRejected,
     OutcomeUnknown,
-    WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient, ApiError
+from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
+    DEFAULT_POLL_INTERVAL,
+    REQUESTS_IMPORT_ERROR,
+    ApiClient,
+    ApiError,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     FAILED,
@@ -47,7 +51,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     STOPPED,
     is_transitional,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     ContainerInfo,
     NetworkRuntime,
@@ -234,9 +237,32 @@ def hoody_networks(interfaces: list[dict[str, Any]]) -> dict[str, NetworkRuntime
 
 class HoodyBackend(Backend):
     name = "hoody"
+    settles_at_once = False  # an accepted operation is carried out after the answer
+    has_labels = False
     # The proxy's own rule for alias names (they become host names).
     alias_pattern = re.compile(r"[a-z0-9][a-z0-9-]{1,59}[a-z0-9]")
     alias_rule = "3 to 61 lowercase letters, digits and hyphens, no hyphen at either end"
+
+    connection_options = ("api_url", "api_token", "api_realm")
+    environment = {"api_url": ("HOODY_API_URL", "HOODY_BASE_URL"), "api_token": ("HOODY_TOKEN", "HOODY_API_TOKEN")}
+    default_api_url = "https://api.hoody.icu"
+    library = ("requests", REQUESTS_IMPORT_ERROR)
+
+    @classmethod
+    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> HoodyBackend:
+        return cls(
+            ApiClient.from_options(cls.api_url(params, secret_found), params),
+            token=cls.option(params, "api_token", secret_found),
+            realm=params["api_realm"],
+            poll_interval=params.get("poll_interval") or DEFAULT_POLL_INTERVAL,
+        )
+
+    @classmethod
+    def listed_facts(cls, state: ContainerState) -> dict[str, Any]:
+        """Hoody containers have no labels; the project is Hoody's own."""
+        item = state.details
+        return {"labels": {}, "image": item.get("container_image"), "health": state.health,
+                "project": item.get("project_id")}  # fmt: skip
 
     def __init__(self, client: ApiClient, token: Optional[str], realm: Optional[str], poll_interval: float) -> None:
         if not token:
@@ -357,18 +383,11 @@ class HoodyBackend(Backend):
         return self._state(data)
 
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
-        if filters.get("label"):
-            raise BadInput("filters.label is not supported by backend hoody (Hoody containers have no labels)")
         if filters.get("project"):
             items = self._list_pages(f"/api/v1/projects/{_q(filters['project'])}/containers")
         else:
             items = self._all_containers()
-        states = [self._state(item) for item in items if item.get("status") != "deleted"]
-        if filters.get("name"):
-            states = [s for s in states if fnmatch.fnmatchcase(s.name, filters["name"])]
-        if filters.get("status"):
-            states = [s for s in states if s.status in filters["status"]]
-        return states
+        return matching([self._state(item) for item in items if item.get("status") != "deleted"], filters)
 
     # Operations ------------------------------------------------------------------------------------
 
@@ -440,46 +459,45 @@ class HoodyBackend(Backend):
 
     # Waits -----------------------------------------------------------------------------------------
 
-    def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
-        """Poll until one of ``statuses``; stop early on ``failed``, ``absent`` or ``deleting`` if unwanted.
+    def awaited_evidence(self, container: ContainerState, statuses: tuple[str, ...]) -> Optional[Callable[[], bool]]:
+        """After a restart, 'running' counts only once the restart's status-log record is there.
 
-        After a restart, 'running' counts only once the restart's status-log record is there (bounded
-        by the stop deadline, after which the status alone is trusted, with a warning).
+        Bounded by the stop deadline, after which the status alone is trusted, with a warning.
         """
-        give_up = {FAILED, ABSENT, "deleting"} - set(statuses)
-        if ABSENT in statuses:
-            give_up.discard("deleting")
         with self._marks_lock:
-            confirm_restart = RUNNING in statuses and container.id in self._restart_marks
-            restart_mark = self._restart_marks.pop(container.id, None) if confirm_restart else None
+            if RUNNING not in statuses or container.id not in self._restart_marks:
+                return None
+            restart_mark = self._restart_marks.pop(container.id)
         trust_status_at = time.monotonic() + self.stop_deadline(container, None)
 
-        def done(state: ContainerState) -> bool:
-            if state.status in give_up:
-                return True
-            if state.status not in statuses:
-                return False
-            if not confirm_restart or self._restarted(container, restart_mark):
+        def restarted() -> bool:
+            if self._restarted(container, restart_mark):
                 return True
             if time.monotonic() >= trust_status_at:
                 self.warn("a restart could not be confirmed from Hoody's status logs; trusting the status")
                 return True
             return False
 
+        return restarted
+
+    def watch(
+        self,
+        container: ContainerState,
+        over: Callable[[ContainerState], bool],
+        timeout: float,
+        still: Callable[[ContainerState], str],
+        health: bool = False,
+    ) -> ContainerState:
+        """Polls, counted: from ``SHARED_POLL_WAITERS`` waiters on, they share one listing per round."""
         with self._snapshot_lock:
             self._waiters += 1
         try:
-            return poll(lambda: self._observe(container), done, timeout, self.poll_interval)
-        except TimeoutError as exc:
-            last = exc.args[0]
-            raise WaitTimeout(
-                f"still {last.status!r} after {timeout:.0f}s, waiting for {' or '.join(statuses)}"
-            ) from None
+            return super().watch(container, over, timeout, still, health)
         finally:
             with self._snapshot_lock:
                 self._waiters -= 1
 
-    def _observe(self, container: ContainerState) -> ContainerState:
+    def observe(self, container: ContainerState) -> ContainerState:
         """One poll: a direct read, or with many waiters, a look-up in one listing shared by all of them.
 
         The shared listing is refreshed at most once per ``poll_interval``, so N workers waiting at once
@@ -500,9 +518,6 @@ class HoodyBackend(Backend):
 
     def has_health_check(self, container: ContainerState) -> Optional[bool]:
         return False
-
-    def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
-        raise BadInput("healthy: true is not supported by backend hoody (Hoody containers have no health check)")
 
     # Reports ---------------------------------------------------------------------------------------
 
@@ -727,13 +742,12 @@ class HoodyBackend(Backend):
         def settled(state: ContainerState) -> bool:
             return state.details.get("last_used_snapshot") == name and not is_transitional(state.status)
 
-        try:
-            return poll(lambda: self.inspect(container.ref), settled, wait_timeout, self.poll_interval)
-        except TimeoutError as exc:
-            raise WaitTimeout(
-                f"restore of {container.name!r} from {name!r} not finished after {wait_timeout:.0f}s "
-                f"(status {exc.args[0].status!r})"
-            ) from None
+        return self.watch(
+            container,
+            settled,
+            wait_timeout,
+            lambda state: f"waiting for the restore of {container.name!r} from {name!r}: still {state.status!r}",
+        )
 
     # Proxy aliases ---------------------------------------------------------------------------------
 

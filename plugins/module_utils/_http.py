@@ -36,6 +36,8 @@ except ImportError as _exc:  # pragma: no cover - reported by the module through
 IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE")
 TRANSIENT_STATUS = (429, 502, 503, 504)
 USER_AGENT = "containerops.lifecycle"
+# First delay between two looks at a container on a REST engine, when the task does not say.
+DEFAULT_POLL_INTERVAL = 0.5
 
 
 class ApiError(ContainerOpsError):
@@ -90,8 +92,36 @@ class _Transient(Exception):
         self.response = response
 
 
+def _answered(method: str, path: str, response: Any, ok: tuple[int, ...]) -> Any:
+    """The response of a successful answer (2xx, or a status in ``ok``); ``ApiError`` for any other."""
+    if 300 <= response.status_code < 400:
+        raise ApiError(method, path, response.status_code,
+                       f"redirect to {response.headers.get('Location')!r} not followed")  # fmt: skip
+    if response.status_code >= 400 and response.status_code not in ok:
+        text, body = _error_text(response)
+        wait = _retry_after(response) if response.status_code in TRANSIENT_STATUS else 0
+        if wait:
+            text = f"{text}; {_wait_asked(wait)}"
+        raise ApiError(method, path, response.status_code, text, body)
+    return response
+
+
 class ApiClient:
     """A ``requests.Session`` bound to one API base URL; thread-safe for the worker pool."""
+
+    @classmethod
+    def from_options(cls, api_url: str, params: dict[str, Any]) -> ApiClient:
+        """A client as the connection options in ``params`` say (``validate_certs`` unset means verify)."""
+        return cls(
+            api_url,
+            timeout=params["timeout"],
+            retries=params["retries"],
+            validate_certs=params["validate_certs"] is not False,
+            ca_path=params["ca_path"],
+            client_cert=params["client_cert"],
+            client_key=params["client_key"],
+            pool_size=params.get("parallel") or 1,
+        )
 
     def __init__(
         self,
@@ -195,16 +225,7 @@ class ApiClient:
             if not idempotent:
                 raise OutcomeUnknown(f"{method} {path} failed in flight ({type(exc).__name__})") from None
             raise ConnectionFailed(f"cannot reach the API at {self.base_url}: {type(exc).__name__}: {exc}") from None
-        if 300 <= response.status_code < 400:
-            raise ApiError(method, path, response.status_code,
-                           f"redirect to {response.headers.get('Location')!r} not followed")
-        if response.status_code >= 400 and response.status_code not in ok:
-            text, body = _error_text(response)
-            wait = _retry_after(response) if response.status_code in TRANSIENT_STATUS else 0
-            if wait:
-                text = f"{text}; {_wait_asked(wait)}"
-            raise ApiError(method, path, response.status_code, text, body)
-        return response
+        return _answered(method, path, response, ok)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """``request`` and decode the JSON body (``None`` for an empty one)."""

@@ -101,6 +101,21 @@ def must_settle(status: str, desired: str) -> bool:
     return is_transitional(status) and (desired, status) not in _GRACEFUL_PLANS
 
 
+def wait_over(status: str, wanted: tuple[str, ...], settles_at_once: bool) -> bool:
+    """Whether a wait for one of the ``wanted`` statuses ends when the container shows ``status``.
+
+    It ends on a wanted status, or on one that rules them out. On an engine whose operations are over
+    when it answers, any settled status rules them out. An engine that carries an operation out after
+    answering may still show the status from before it, so there only ``failed``, ``absent`` and a
+    deletion under way (unless ``absent`` is wanted) end the wait early.
+    """
+    if status in wanted:
+        return True
+    if settles_at_once:
+        return not is_transitional(status)
+    return status in (FAILED, ABSENT) or (status == "deleting" and ABSENT not in wanted)
+
+
 def plan(status: str, desired: str, force: bool = False) -> tuple[str, ...]:
     """Return the operations that drive a container in ``status`` to ``desired``.
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, env_fallback, missing_required_lib
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody, _http
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -24,14 +24,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
 
-BACKENDS = ("docker", "hoody", "dockhand")
-
-# Per-backend environment fallbacks of the options two REST backends share.
-REST_ENVIRONMENT = {
-    "hoody": {"api_url": ("HOODY_API_URL", "HOODY_BASE_URL"), "api_token": ("HOODY_TOKEN", "HOODY_API_TOKEN")},
-    "dockhand": {"api_url": ("DOCKHAND_URL",), "api_token": ("DOCKHAND_TOKEN",)},
+# The registry of engines: the ``backend`` option's choices, in the order the docs give them. A class
+# brings its own name, connection options and capabilities (see ``Backend``).
+BACKEND_CLASSES: dict[str, type[Backend]] = {
+    cls.name: cls for cls in (_docker.DockerBackend, _hoody.HoodyBackend, _dockhand.DockhandBackend)
 }
-DEFAULT_API_URL = {"hoody": "https://api.hoody.icu"}
+BACKENDS = tuple(BACKEND_CLASSES)
 
 CONNECTION_SPEC: dict[str, dict[str, Any]] = {
     "backend": {
@@ -73,12 +71,6 @@ CONTAINER_SPEC: dict[str, dict[str, Any]] = {
 
 FILTER_KEYS = ("name", "label", "status", "project")
 
-BACKEND_CLASSES: dict[str, type[Backend]] = {
-    "docker": _docker.DockerBackend,
-    "hoody": _hoody.HoodyBackend,
-    "dockhand": _dockhand.DockhandBackend,
-}
-
 # The documented range of every number option, inclusive: a value outside is a slip (10**12 seconds is
 # 31,700 years), refused with the range before anything is read. (low, high, unit)
 BOUNDS: dict[str, tuple[float, float, str]] = {
@@ -89,8 +81,6 @@ BOUNDS: dict[str, tuple[float, float, str]] = {
     "wait_timeout": (1, 86400, " seconds"),
     "poll_interval": (0.05, 60, " seconds"),
 }
-
-DOCKER_HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -111,8 +101,23 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def validated_filters(filters: Any) -> dict[str, Any]:
-    """The filters with lists normalised; an empty one, or an empty value, is refused by name."""
+def _string_list(filters: dict[str, Any], key: str) -> Optional[list[str]]:
+    """``filters[key]`` as a list of non-empty strings (one string is a list of one); None when not given."""
+    value = filters.get(key)
+    if isinstance(value, str):
+        value = [value]
+    _require(
+        value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+        f"filters.{key} must be a list of strings, got {value!r}",
+    )
+    blank = [v for v in value or [] if not v.strip() or v.startswith("=")]
+    _require(not blank, f"filters.{key} holds an empty entry {blank[0]!r}" if blank else "")
+    return value
+
+
+def validated_filters(filters: Any, backend_class: type[Backend]) -> dict[str, Any]:
+    """The filters with lists normalised; an empty one, an empty value, or one the engine cannot apply is
+    refused by name."""
     allowed = ", ".join(FILTER_KEYS)
     _require(isinstance(filters, dict), f"filters must be a dict with keys among {allowed}")
     unknown = sorted(set(filters) - set(FILTER_KEYS))
@@ -127,18 +132,7 @@ def validated_filters(filters: Any) -> dict[str, Any]:
         f"filters.{', filters.'.join(empty)} is empty (a template that rendered to nothing?); an empty filter "
         "would select every container, so give it a value or leave the key out",
     )
-    result = dict(filters)
-    for key in ("label", "status"):
-        value = result.get(key)
-        if isinstance(value, str):
-            value = [value]
-        _require(
-            value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
-            f"filters.{key} must be a list of strings, got {value!r}",
-        )
-        blank = [v for v in value or [] if not v.strip() or v.startswith("=")]
-        _require(not blank, f"filters.{key} holds an empty entry {blank[0]!r}" if blank else "")
-        result[key] = value
+    result = dict(filters, label=_string_list(filters, "label"), status=_string_list(filters, "status"))
     bad = sorted(set(result.get("status") or []) - set(STATUSES))
     _require(not bad, f"filters.status: unknown status(es) {', '.join(bad)}; allowed: {', '.join(STATUSES)}")
     for key in ("name", "project"):
@@ -146,53 +140,28 @@ def validated_filters(filters: Any) -> dict[str, Any]:
             result.get(key) is None or isinstance(result[key], str),
             f"filters.{key} must be a string, got {result.get(key)!r}",
         )
+    _require(
+        not result.get("label") or backend_class.has_labels,
+        f"filters.label is not supported by backend {backend_class.name} (its containers have no labels); "
+        "use filters.name, filters.status or filters.project",
+    )
+    project = result.get("project")
+    _require(
+        project is None or backend_class.ref_pattern.fullmatch(project) is not None,
+        f"filters.project {project!r} is not a project id: {backend_class.ref_rule}",
+    )
     return result
-
-
-def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
-    """An explicit path, else the file of that name in ``DOCKER_CERT_PATH`` when it exists."""
-    if explicit:
-        return explicit
-    cert_dir = os.environ.get("DOCKER_CERT_PATH")
-    candidate = os.path.join(cert_dir, filename) if cert_dir else None
-    return candidate if candidate and os.path.exists(candidate) else None
 
 
 def missing_library(backend: str) -> Optional[tuple[str, str]]:
     """The Python library ``backend`` needs and its import error, when it cannot be imported."""
-    if backend == "docker" and _docker.DOCKER_IMPORT_ERROR:
-        return "docker (Docker SDK for Python >= 7.0)", _docker.DOCKER_IMPORT_ERROR
-    if backend != "docker" and _http.REQUESTS_IMPORT_ERROR:
-        return "requests", _http.REQUESTS_IMPORT_ERROR
-    return None
-
-
-def _rest_setting(params: dict[str, Any], option: str, secret_found: Callable[[str], None]) -> Optional[str]:
-    """The option, else the backend's environment variables; a secret found there is reported to mask it."""
-    value = params[option]
-    for variable in REST_ENVIRONMENT[params["backend"]][option]:
-        if value:
-            break
-        value = os.environ.get(variable)
-        if value and option == "api_token":
-            secret_found(value)
-    return value
+    library, error = BACKEND_CLASSES[backend].library
+    return (library, error) if error else None
 
 
 def validate_connection(params: dict[str, Any]) -> None:
     """The connection options' rules beyond their types; shared with the controller-side plugins."""
-    if params["backend"] == "docker":
-        scheme = urlsplit(params["docker_host"] or "").scheme
-        _require(
-            scheme in DOCKER_HOST_SCHEMES,
-            f"docker_host must be a {', '.join(s + '://' for s in DOCKER_HOST_SCHEMES)} URL, "
-            f"got {params['docker_host']!r}",
-        )
-        _require(
-            scheme != "unix" or not (params["tls"] or params["validate_certs"]),
-            f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {params['docker_host']}; "
-            "unset them (or DOCKER_TLS / DOCKER_TLS_VERIFY) or use tcp://",
-        )
+    BACKEND_CLASSES[params["backend"]].validate_options(params)
     _require(
         bool(params["client_cert"]) == bool(params["client_key"]),
         "client_cert and client_key go together: give both, or neither",
@@ -216,48 +185,7 @@ def connect(params: dict[str, Any], secret_found: Callable[[str], None]) -> Back
     Used by the modules and by the plugins that run on the controller; ``secret_found`` is told every
     secret read from the environment, so the caller can keep it out of its output.
     """
-    backend = params["backend"]
-    if backend == "docker":
-        return _docker.DockerBackend(
-            docker_host=params["docker_host"],
-            timeout=params["timeout"],
-            retries=params["retries"],
-            pool_size=params.get("parallel") or 1,
-            tls=bool(params["tls"]),
-            validate_certs=bool(params["validate_certs"]),
-            ca_path=_cert_path(params["ca_path"], "ca.pem"),
-            client_cert=_cert_path(params["client_cert"], "cert.pem"),
-            client_key=_cert_path(params["client_key"], "key.pem"),
-        )
-    api_url = _rest_setting(params, "api_url", secret_found) or DEFAULT_API_URL.get(backend)
-    if not api_url:
-        names = " / ".join(REST_ENVIRONMENT[backend]["api_url"])
-        raise BadInput(f"api_url is required for backend {backend} (or set {names})")
-    password = urlsplit(api_url).password
-    if password:
-        secret_found(password)
-    token = _rest_setting(params, "api_token", secret_found)
-    client = _http.ApiClient(
-        api_url,
-        timeout=params["timeout"],
-        retries=params["retries"],
-        validate_certs=params["validate_certs"] is not False,
-        ca_path=params["ca_path"],
-        client_cert=params["client_cert"],
-        client_key=params["client_key"],
-        pool_size=params.get("parallel") or 1,
-    )
-    poll_interval = params.get("poll_interval") or 0.5
-    if backend == "hoody":
-        return _hoody.HoodyBackend(client, token, params["api_realm"], poll_interval)
-    return _dockhand.DockhandBackend(
-        client,
-        environment=params["api_environment"],
-        token=token,
-        username=params["api_username"],
-        password=params["api_password"],
-        poll_interval=poll_interval,
-    )
+    return BACKEND_CLASSES[params["backend"]].from_options(params, secret_found)
 
 
 class LifecycleModule:
@@ -317,12 +245,7 @@ class LifecycleModule:
                 self.valid_ref(name)
         if params["filters"] is not None or "filters" in given:
             _require(params["filters"] is not None, "filters is null: give at least one of " + ", ".join(FILTER_KEYS))
-            params["filters"] = validated_filters(params["filters"])
-            project = params["filters"].get("project")
-            _require(
-                project is None or self.backend_class.ref_pattern.fullmatch(project) is not None,
-                f"filters.project {project!r} is not a project id: {self.backend_class.ref_rule}",
-            )
+            params["filters"] = validated_filters(params["filters"], self.backend_class)
 
     def valid_ref(self, ref: Any) -> str:
         """``ref`` when it is a container name or id this backend allows; else a ``BadInput`` naming it."""

@@ -295,6 +295,8 @@ HOODY_ROWS = [
         "filters.project", group="hoody", gated=True, watch=(H_RUN,)),
     row("hoody-filters-project-traversal", "container_info", {"filters": {"project": "../x"}},
         "filters.project", "../x", group="hoody"),
+    row("hoody-filters-label", "container_state", {"filters": {"label": ["tier=web"]}, "state": "stopped"},
+        "filters.label", "no labels", group="hoody", watch=(H_RUN,)),
     row("hoody-api-url-ftp", "container_info", {"name": H_RUN, "api_url": "ftp://x"}, "api_url", "ftp://x",
         group="hoody"),
     row("hoody-api-url-empty", "container_info", {"name": H_RUN, "api_url": "", "retries": 0, "timeout": 5},

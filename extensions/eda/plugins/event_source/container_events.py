@@ -203,7 +203,7 @@ class Options:
         """The engine, for log messages."""
         if self.backend == "docker":
             return f"the Docker engine at {self.params['docker_host']}"
-        url = self.connection().get("api_url") or _module.DEFAULT_API_URL.get(self.backend, "")
+        url = self.connection().get("api_url") or _module.BACKEND_CLASSES[self.backend].default_api_url
         return f"{self.backend} at {url}" if url else self.backend
 
 
@@ -224,27 +224,15 @@ def parse_options(args: dict[str, Any]) -> Options:
         value = params[option]
         if not low <= value <= high:
             raise BadInput(f"container_events: {option} must be between {low:g} and {high:g}{unit}, got {value!r}")
-    if options.backend == "docker":
-        scheme = urlsplit(params["docker_host"] or "").scheme
-        if scheme not in _module.DOCKER_HOST_SCHEMES:
-            raise BadInput(f"container_events: docker_host must be a {', '.join(_module.DOCKER_HOST_SCHEMES)} URL, "
-                           f"got {params['docker_host']!r}")  # fmt: skip
-        if scheme == "unix" and (params["tls"] or params["validate_certs"]):
-            raise BadInput("container_events: tls and validate_certs apply to a tcp:// docker_host, not to a socket")
-    if params["api_url"] == "":
-        raise BadInput("container_events: api_url is empty: give the API's base URL, or leave the option out")
-    if params["api_token"] is not None and (not params["api_token"].strip() or not params["api_token"].isprintable()):
-        raise BadInput("container_events: api_token is empty or holds control characters; it is not shown here")
-    if bool(params["client_cert"]) != bool(params["client_key"]):
-        raise BadInput("container_events: client_cert and client_key go together: give both, or neither")
+    try:
+        _module.validate_connection(params)
+    except BadInput as exc:
+        raise BadInput(f"container_events: {exc}") from None
     if params["filters"] is not None:
         try:
-            options.filters = _module.validated_filters(params["filters"])
+            options.filters = _module.validated_filters(params["filters"], _module.BACKEND_CLASSES[options.backend])
         except BadInput as exc:
             raise BadInput(f"container_events: {exc}") from None
-    if options.backend == "hoody" and options.filters.get("label"):
-        raise BadInput("container_events: filters.label is not supported by backend hoody (Hoody containers "
-                       "have no labels); use filters.project or filters.name")  # fmt: skip
     missing = _module.missing_library(options.backend)
     if missing:
         raise BadInput(f"container_events: backend {options.backend} needs the Python library {missing[0]}: "

@@ -171,10 +171,10 @@ def test_options_take_env_fallbacks_and_keep_secrets_out_of_the_connection(monke
         ({"filters": {"status": ["crashed"]}}, "unknown status(es) crashed"),
         ({"backend": "hoody", "api_token": "t", "filters": {"label": ["a=b"]}}, "not supported by backend hoody"),
         ({"poll_interval": 0}, "poll_interval must be between 0.05 and 60"),
-        ({"docker_host": "/var/run/docker.sock"}, "docker_host must be a unix, tcp"),
+        ({"docker_host": "/var/run/docker.sock"}, "docker_host must be a unix://, tcp://"),
         ({"docker_hots": "unix:///x"}, "docker_hots. Supported parameters include"),
         ({"client_cert": "/c.pem"}, "client_cert and client_key go together"),
-        ({"backend": "hoody", "api_token": f"{SECRET}\n"}, "api_token is empty or holds control characters"),
+        ({"backend": "hoody", "api_token": f"{SECRET}\n"}, "api_token is empty or holds spaces or control characters"),
         ({"backend": "dockhand", "api_url": ""}, "api_url is empty"),
     ],
 )

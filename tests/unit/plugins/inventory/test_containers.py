@@ -18,7 +18,6 @@ from ansible_collections.containerops.lifecycle.plugins.inventory import contain
 from ansible_collections.containerops.lifecycle.plugins.inventory.containers import (
     InventoryModule,
     engine_params,
-    listing_facts,
     public_connection,
     without_password,
 )
@@ -27,6 +26,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     BadInput,
     ConnectionFailed,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
 
 try:  # ansible-core 2.19+ templates only what the inventory file (trusted) says
     from ansible.template import trust_as_template as trusted
@@ -190,7 +190,7 @@ def test_public_connection_names_the_url_really_used(monkeypatch):
 ])  # fmt: skip
 def test_docker_facts_come_from_the_summary(text, health):
     state = docker_state("web", labels={"tier": "web", "com.docker.compose.project": "shop"}, text=text)
-    assert listing_facts("docker", state) == {
+    assert BACKEND_CLASSES["docker"].listed_facts(state) == {
         "labels": {"tier": "web", "com.docker.compose.project": "shop"}, "image": "busybox:test",
         "health": health, "project": "shop",
     }  # fmt: skip
@@ -200,10 +200,13 @@ def test_dockhand_and_hoody_facts():
     item = {"id": "f" * 64, "name": "api", "state": "running", "health": "healthy", "image": "nginx:1",
             "labels": {"tier": "web"}}  # fmt: skip
     dockhand = ContainerState(item["id"], "api", "running", "running", health="healthy", details={"summary": item})
-    assert listing_facts("dockhand", dockhand) == {"labels": {"tier": "web"}, "image": "nginx:1", "health": "healthy",
-                                                   "project": None}  # fmt: skip
+    assert BACKEND_CLASSES["dockhand"].listed_facts(dockhand) == {
+        "labels": {"tier": "web"}, "image": "nginx:1", "health": "healthy", "project": None,
+    }  # fmt: skip
     hoody = hoody_state("api", "a" * 24)
-    assert listing_facts("hoody", hoody) == {"labels": {}, "image": "alpine:3", "health": None, "project": "ab" * 12}
+    assert BACKEND_CLASSES["hoody"].listed_facts(hoody) == {
+        "labels": {}, "image": "alpine:3", "health": None, "project": "ab" * 12,
+    }  # fmt: skip
 
 
 # Host names --------------------------------------------------------------------------------------------------
@@ -320,11 +323,19 @@ def test_a_bug_in_an_engine_is_still_named_and_a_bad_input_is_an_error(monkeypat
     run = Run(monkeypatch, engines, engines=[{"name": "a", "docker_host": "unix:///a.sock"}]).parse()
     assert "engine 'a' (docker at unix:///a.sock) cannot be read" in run.warnings[0]
     assert "KeyError" in run.warnings[0]
-    engines = {"http://127.0.0.1:1": FakeEngine([], error=BadInput("filters.label is not supported by backend hoody"))}
+    engines = {"http://127.0.0.1:1": FakeEngine([], error=BadInput("api_token is required for backend hoody"))}
+    run = Run(monkeypatch, engines, engines=[{"name": "h", "backend": "hoody", "api_url": "http://127.0.0.1:1"}])
+    with pytest.raises(AnsibleParserError, match=r"engine 'h' .*api_token is required"):
+        run.parse()
+
+
+def test_a_filter_the_engine_cannot_apply_is_refused_before_any_engine_is_read(monkeypatch):
+    engines = {"http://127.0.0.1:1": FakeEngine([])}
     run = Run(monkeypatch, engines, filters={"label": ["tier"]}, engines=[
         {"name": "h", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN}])
-    with pytest.raises(AnsibleParserError, match=r"engine 'h' .*filters\.label is not supported"):
+    with pytest.raises(AnsibleParserError, match=r"engine 'h': filters\.label is not supported by backend hoody"):
         run.parse()
+    assert run.connected == []
 
 
 def test_engines_are_read_in_parallel(monkeypatch):

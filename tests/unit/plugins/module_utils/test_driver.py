@@ -28,6 +28,10 @@ class FakeEngine(Backend):
         self.faults: dict[str, list[Exception]] = {}
         self.side_effects: dict[str, str] = {}
 
+    @classmethod
+    def from_options(cls, params, secret_found):
+        return cls(params["status"])
+
     def _state(self) -> ContainerState:
         return ContainerState("c1", "web", self.status, "engine-" + self.status, self.health)
 

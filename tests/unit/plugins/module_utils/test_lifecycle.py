@@ -120,3 +120,29 @@ def test_any_sequence_of_requests_converges_and_repeats_are_no_ops(start, desire
 def test_only_a_crash_loop_is_acted_on_before_it_settles(status, desired):
     acts_at_once = status == "restarting" and desired in ("stopped", "absent")
     assert lc.must_settle(status, desired) is not acts_at_once
+
+
+WANTS = [(status,) for status in lc.STATUSES] + [lc.SETTLED, (lc.STOPPED, lc.ABSENT)]
+
+
+@pytest.mark.parametrize("wanted", WANTS)
+@pytest.mark.parametrize("status", lc.STATUSES)
+@pytest.mark.parametrize("settles_at_once", [True, False])
+def test_a_wait_ends_on_a_wanted_status_or_one_that_rules_them_out(status, wanted, settles_at_once):
+    over = lc.wait_over(status, wanted, settles_at_once)
+    if status in wanted:
+        assert over
+    elif settles_at_once:
+        # The engine has done what it was asked when it answered: anything settled is the outcome.
+        assert over == (status not in lc.TRANSITIONAL)
+    else:
+        # It may still show the status from before the request: only these end the wait early.
+        ends = {lc.FAILED, lc.ABSENT} | ({"deleting"} if lc.ABSENT not in wanted else set())
+        assert over == (status in ends)
+
+
+def test_an_asynchronous_engine_still_showing_the_old_status_is_waited_on():
+    assert not lc.wait_over(lc.RUNNING, (lc.STOPPED,), settles_at_once=False)
+    assert lc.wait_over(lc.RUNNING, (lc.STOPPED,), settles_at_once=True)
+    assert not lc.wait_over("deleting", (lc.ABSENT,), settles_at_once=False)
+    assert lc.wait_over("deleting", (lc.RUNNING,), settles_at_once=False)

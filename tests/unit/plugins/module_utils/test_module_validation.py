@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._module import validated_filters
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES, validated_filters
+
+DOCKER = BACKEND_CLASSES["docker"]
 
 
 @pytest.mark.parametrize(
@@ -14,7 +16,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._module imp
      {"name": "*", "label": ["tier=batch", "x"], "status": ["running", "paused"]}],
 )
 def test_filters_that_say_something_are_kept(filters):
-    result = validated_filters(filters)
+    result = validated_filters(filters, DOCKER)
     for key, value in filters.items():
         assert result[key] == ([value] if key == "label" and isinstance(value, str) else value)
 
@@ -40,5 +42,19 @@ def test_filters_that_say_something_are_kept(filters):
 )
 def test_filters_that_would_widen_or_mean_nothing_are_refused_by_name(filters, words):
     with pytest.raises(errors.BadInput) as caught:
-        validated_filters(filters)
+        validated_filters(filters, DOCKER)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("backend", "filters", "words"),
+    [
+        ("hoody", {"label": ["a=b"]}, "filters.label is not supported by backend hoody (its containers have no"),
+        ("docker", {"project": "a/../b"}, "filters.project 'a/../b' is not a project id"),
+        ("hoody", {"project": "p?all=1"}, "filters.project 'p?all=1' is not a project id"),
+    ],
+)
+def test_filters_an_engine_cannot_apply_are_refused_before_it_is_asked(backend, filters, words):
+    with pytest.raises(errors.BadInput) as caught:
+        validated_filters(filters, BACKEND_CLASSES[backend])
     assert words in str(caught.value)

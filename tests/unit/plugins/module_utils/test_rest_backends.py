@@ -175,11 +175,6 @@ def test_wait_fails_fast_on_failed(hoody):
     assert state.status == "failed"
 
 
-def test_label_filters_are_refused_clearly(hoody):
-    with pytest.raises(errors.BadInput, match=r"filters\.label is not supported by backend hoody"):
-        hoody.list({"label": ["a=b"]})
-
-
 def test_hoody_needs_a_token():
     with pytest.raises(errors.BadInput, match="api_token is required"):
         HoodyBackend(ApiClient(API, timeout=5, retries=0), None, None, 0.5)

@@ -1,0 +1,134 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The parts every backend shares: the one waiter, the connection options and the registry."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible_collections.containerops.lifecycle.plugins.doc_fragments.connection import ModuleDocFragment
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _module
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, WaitTimeout
+
+
+class Scripted(Backend):
+    """An engine that shows the statuses (or ``(status, health)`` pairs) of a script, one per look."""
+
+    name = "scripted"
+    poll_interval = 0.001
+
+    def __init__(self, *looks, settles_at_once: bool = True) -> None:
+        self.looks = list(looks)
+        self.seen = 0
+        self.settles_at_once = settles_at_once
+
+    @classmethod
+    def from_options(cls, params, secret_found):
+        return cls(*params["looks"])
+
+    def inspect(self, ref):
+        look = self.looks[min(self.seen, len(self.looks) - 1)]
+        self.seen += 1
+        status, health = look if isinstance(look, tuple) else (look, None)
+        return ContainerState("c1", "web", status, status, health)
+
+    def list(self, filters):
+        return []
+
+    def perform(self, container, operation, stop_timeout):
+        return False
+
+    def describe(self, container, runtime):
+        return {}
+
+    def status_history(self, ref, since, until):
+        return []
+
+    def close(self):
+        pass
+
+
+WEB = ContainerState("c1", "web", "running", "running")
+
+
+def test_a_wait_returns_the_first_look_at_a_wanted_status():
+    engine = Scripted("restarting", "removing", "stopped", "running")
+    assert engine.wait_for(WEB, ("stopped",), 5).status == "stopped"
+    assert engine.seen == 3
+
+
+def test_an_engine_that_settles_at_once_ends_the_wait_on_any_settled_status():
+    engine = Scripted("restarting", "failed", "stopped")
+    assert engine.wait_for(WEB, ("stopped",), 5).status == "failed"
+
+
+def test_an_engine_that_acts_after_answering_is_waited_on_while_it_shows_the_old_status():
+    engine = Scripted("running", "running", "stopped", settles_at_once=False)
+    assert engine.wait_for(WEB, ("stopped",), 5).status == "stopped"
+    assert engine.seen == 3
+
+
+def test_evidence_is_asked_for_before_a_status_it_may_show_already_counts():
+    asked = []
+
+    class Restarting(Scripted):
+        def awaited_evidence(self, container, statuses):
+            return lambda: asked.append(self.seen) or len(asked) == 2
+
+    engine = Restarting("running")
+    assert engine.wait_for(WEB, ("running",), 5).status == "running"
+    assert asked == [1, 2]
+
+
+def test_one_timeout_message_for_every_wait():
+    with pytest.raises(WaitTimeout) as caught:
+        Scripted("restarting").wait_for(WEB, ("stopped",), 0.05)
+    assert str(caught.value) == "waiting for stopped: still 'restarting' after 0s"
+    with pytest.raises(WaitTimeout) as caught:
+        Scripted(("running", "starting")).watch(
+            WEB, lambda state: state.health == "healthy", 0.05, lambda state: f"waiting: still {state.health!r}"
+        )
+    assert str(caught.value) == "waiting: still 'starting' after 0s"
+
+
+def test_an_engine_without_health_checks_says_so_instead_of_waiting():
+    with pytest.raises(BadInput, match="not supported by backend scripted"):
+        Scripted(("running", None)).wait_healthy(WEB, 5)
+
+
+def test_an_option_falls_back_to_the_engines_variables_in_order(monkeypatch):
+    class Env(Scripted):
+        environment = {"api_url": ("FIRST_URL", "SECOND_URL"), "api_token": ("THE_TOKEN",)}
+        default_api_url = "https://default.example"
+
+    found = []
+    params = {"api_url": None, "api_token": None}
+    assert Env.api_url(params, found.append) == "https://default.example"
+    monkeypatch.setenv("SECOND_URL", "https://ops:pw@second.example")
+    assert Env.api_url(params, found.append) == "https://ops:pw@second.example"
+    monkeypatch.setenv("FIRST_URL", "https://first.example")
+    assert Env.api_url(params, found.append) == "https://first.example"
+    assert Env.api_url({"api_url": "https://given.example"}, found.append) == "https://given.example"
+    monkeypatch.setenv("THE_TOKEN", "s3cret")
+    assert Env.option(params, "api_token", found.append) == "s3cret"
+    assert found == ["pw", "s3cret"]  # the password in a URL and a token from the environment are secrets
+
+
+def test_an_api_url_nobody_gave_names_where_it_can_come_from(monkeypatch):
+    class Env(Scripted):
+        environment = {"api_url": ("ENGINE_URL",)}
+
+    monkeypatch.delenv("ENGINE_URL", raising=False)
+    with pytest.raises(BadInput, match=r"api_url is required for backend scripted \(or set ENGINE_URL\)"):
+        Env.api_url({"api_url": None}, lambda secret: None)
+
+
+def test_the_registry_is_what_the_backend_option_and_its_docs_offer():
+    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["backend"]["choices"]
+    assert list(_module.BACKEND_CLASSES) == documented == _module.CONNECTION_SPEC["backend"]["choices"]
+    for name, backend_class in _module.BACKEND_CLASSES.items():
+        assert backend_class.name == name
+        assert set(backend_class.connection_options) <= set(_module.CONNECTION_SPEC)
+        assert set(backend_class.environment) <= set(backend_class.connection_options)
