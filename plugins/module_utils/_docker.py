@@ -740,14 +740,14 @@ class DockerBackend(DockerShapedBackend):
         # Removing the tag ends the snapshot; a container restored from it keeps the image it runs on.
         # A replaced snapshot has lost its tag to the new one already: its image goes unless in use.
         try:
-            tagged = self._read(self.api.inspect_image, snapshot["name"])["Id"] == snapshot["image_id"]
+            tagged = self._read(self.api.inspect_image, snapshot["name"])["Id"] == snapshot["private"]["image_id"]
         except NotFound:
             tagged = False
         try:
             if tagged:
                 self.api.remove_image(snapshot["name"], force=True)
             else:
-                self.api.remove_image(snapshot["image_id"])
+                self.api.remove_image(snapshot["private"]["image_id"])
         except NotFound:
             pass
         except APIError as exc:
@@ -758,7 +758,7 @@ class DockerBackend(DockerShapedBackend):
     def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
         if container.status == "absent":
             return False
-        return self.inspected(container).details.get("Image") == snapshot["image_id"]
+        return self.inspected(container).details.get("Image") == snapshot["private"]["image_id"]
 
     @_edge("restoring a snapshot", operation="restore")
     def restore_snapshot(
@@ -770,7 +770,7 @@ class DockerBackend(DockerShapedBackend):
         exists; if anything fails, the replacement is removed and the original put back as it was.
         """
         try:
-            image = self._read(self.api.inspect_image, snapshot["image_id"])
+            image = self._read(self.api.inspect_image, snapshot["private"]["image_id"])
         except NotFound:
             raise OperationFailed(f"snapshot {snapshot['name']!r} disappeared") from None
         saved = _docker_snapshot.saved_from_image(image)
@@ -785,7 +785,7 @@ class DockerBackend(DockerShapedBackend):
         try:
             if old is not None:
                 self.api.rename(old.ref, set_aside)
-            body, later_networks = _docker_snapshot.create_body(saved, snapshot["image_id"])
+            body, later_networks = _docker_snapshot.create_body(saved, snapshot["private"]["image_id"])
             new_id = self.api.create_container_from_config(body, name=name)["Id"]
             for network, endpoint in later_networks:
                 self.api.connect_container_to_network(

@@ -95,7 +95,7 @@ def snapshot_from_image(image: dict[str, Any]) -> dict[str, Any]:
         "created_at": labels.get(LABEL_CREATED),
         "stateful": False,
         "size": image.get("Size"),
-        "image_id": image["Id"],
+        "private": {"image_id": image["Id"]},
     }
 
 

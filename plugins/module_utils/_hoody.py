@@ -695,7 +695,7 @@ class HoodyBackend(Backend):
 
     @staticmethod
     def _snapshot_entry(container: ContainerState, item: dict[str, Any]) -> dict[str, Any]:
-        keys = ("name", "alias", "created_at", "last_used_at", "expires_at", "stateful", "size")
+        keys = ("name", "alias", "created_at", "stateful", "size")
         return dict({key: item.get(key) for key in keys}, container=container.name)
 
     def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
@@ -763,7 +763,8 @@ class HoodyBackend(Backend):
                     "name": owner.get("name") or record["container_id"],
                     "id": record["container_id"],
                     "in_sync": _alias_fields(options).items() <= _alias_fields(record).items(),
-                    "record": record,
+                    "url": record.get("url"),
+                    "private": record,
                 }
             )
         return holders
@@ -774,13 +775,13 @@ class HoodyBackend(Backend):
         """Proxy aliases cannot be repointed: delete the old record(s), then create one on the target."""
         mine = [holder for holder in holders if target is not None and holder["id"] == target.id]
         if mine and len(holders) == 1:
-            record = mine[0]["record"]
+            record = mine[0]["private"]
             self._change("PATCH", f"/api/v1/proxy/aliases/{_q(record['id'])}", f"update alias {alias!r}",
                          json=_alias_fields(options))  # fmt: skip
             return {"window_ms": None, "url": record.get("url")}
         freed_at = None
         for holder in holders:
-            self._change("DELETE", f"/api/v1/proxy/aliases/{_q(holder['record']['id'])}", f"free alias {alias!r}")
+            self._change("DELETE", f"/api/v1/proxy/aliases/{_q(holder['private']['id'])}", f"free alias {alias!r}")
             freed_at = freed_at or time.monotonic()
         if target is None:
             return {"window_ms": None, "url": None}
@@ -796,7 +797,7 @@ class HoodyBackend(Backend):
             found = [h for h in self.alias_holders(alias, options) if h["id"] == target.id]
             if not found:
                 raise OperationFailed(f"{exc}; {self._alias_restored(alias, holders)}") from None
-            record = found[0]["record"]
+            record = found[0]["private"]
         window = round((time.monotonic() - freed_at) * 1000) if freed_at is not None else None
         return {"window_ms": window, "url": record.get("url")}
 
@@ -804,7 +805,7 @@ class HoodyBackend(Backend):
         """After a failed move, give the alias back to its first previous holder; say who has it."""
         if not holders:
             return f"alias {alias!r} is held by no container"
-        previous = holders[0]["record"]
+        previous = holders[0]["private"]
         body = {key: previous.get(key) for key in ("alias", "program", "index", "target_path", "container_id")}
         try:
             self._call("POST", "/api/v1/proxy/aliases", json=body)

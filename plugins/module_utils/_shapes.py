@@ -182,8 +182,7 @@ class Snapshot(TypedDict):
 class SnapshotRecord(Snapshot, total=False):
     """A backend's snapshot: the public ``Snapshot`` plus what only that backend reads back.
 
-    ``private`` holds it (Docker: ``image_id``; Hoody: ``last_used_at``, ``expires_at``); modules return
-    ``public(Snapshot, record)``.
+    ``private`` holds it (Docker: the ``image_id`` it restores from); modules return ``public(Snapshot, record)``.
     """
 
     private: dict[str, Any]
@@ -217,9 +216,11 @@ class _AliasHolder(TypedDict):
 class AliasHolder(_AliasHolder, total=False):
     """A backend's holder of an alias (``alias_holders``); only ``name`` reaches results.
 
-    ``private`` is what the backend needs to move the alias again (Hoody: the proxy-alias record).
+    ``url`` is the alias's public URL where the engine gives one (Hoody). ``private`` is what the backend
+    needs to move the alias again (Hoody: the proxy-alias record).
     """
 
+    url: Optional[str]
     private: dict[str, Any]
 
 

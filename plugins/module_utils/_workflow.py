@@ -19,12 +19,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _con
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import PAUSED, RUNNING
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import Snapshot, public
 
 # Snapshots ---------------------------------------------------------------------------------------
 
 SNAPSHOT_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-#: Keys of a backend's snapshot that are its own business (Docker's ``image_id``), never reported.
-PRIVATE_SNAPSHOT_KEYS = ("image_id",)
 
 
 def check_snapshot_alias(alias: Optional[str]) -> str:
@@ -45,11 +44,9 @@ def snapshots_with_alias(snapshots: list[dict[str, Any]], alias: str) -> list[di
     return [snapshot for snapshot in snapshots if snapshot["alias"] == alias]
 
 
-def public_snapshot(snapshot: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
-    """The snapshot as the task reports it: without the backend's private keys."""
-    if snapshot is None:
-        return None
-    return {key: value for key, value in snapshot.items() if key not in PRIVATE_SNAPSHOT_KEYS}
+def public_snapshot(snapshot: Optional[dict[str, Any]]) -> Optional[Snapshot]:
+    """The snapshot as the task reports it: the documented keys, never the backend's ``private`` part."""
+    return None if snapshot is None else public(Snapshot, snapshot)
 
 
 @dataclass(frozen=True)
@@ -269,8 +266,8 @@ def alias_options(alias: Optional[str], params: dict[str, Any], engine: type[Bac
 
 
 def recorded_url(holders: list[dict[str, Any]]) -> Optional[str]:
-    """The alias's public URL from an engine's record of a holder (Hoody's ``record``), if any holder has one."""
-    return next((holder["record"].get("url") for holder in holders if holder.get("record")), None)
+    """The alias's public URL, when the engine gives its holders one (Hoody's proxy aliases)."""
+    return next((holder["url"] for holder in holders if holder.get("url")), None)
 
 
 @dataclass(frozen=True)

@@ -117,5 +117,5 @@ def test_snapshot_view_of_an_image():
         "created_at": "2026-11-23T10:00:00Z",
         "stateful": False,
         "size": 42,
-        "image_id": "sha256:1",
+        "private": {"image_id": "sha256:1"},
     }

@@ -360,7 +360,7 @@ def test_every_path_segment_from_user_or_server_data_is_quoted(hoody):
     hoody.update_config(odd, {"environment_vars": {"A/B": None}})
     with pytest.raises(errors.WaitTimeout):
         hoody.restore_snapshot(odd, {"name": "s#1"}, None, 0.01)
-    hoody.point_alias("shop", None, [{"record": {"id": "r/1"}, "name": "x", "id": "c"}], {})
+    hoody.point_alias("shop", None, [{"private": {"id": "r/1"}, "name": "x", "id": "c"}], {})
     hoody.perform(odd, "stop", None)
     assert all("/../" not in call.request.path_url for call in responses.calls)
     assert not [call for call in responses.calls if isinstance(call.response, Exception)]

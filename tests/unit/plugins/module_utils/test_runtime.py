@@ -193,9 +193,8 @@ def test_hoody_unreadable_stats_leave_networks_and_usage_null(hoody):
 
 def test_public_keeps_only_the_documented_keys():
     docker_snapshot = {"name": "containerops-snapshot/web:a", "alias": "a", "container": "web", "created_at": None,
-                       "stateful": False, "size": 1, "image_id": "sha256:0"}  # fmt: skip
-    hoody_snapshot = dict(docker_snapshot, name="snap-1", image_id=None, last_used_at="x", expires_at=None,
-                          private={"k": 1})  # fmt: skip
+                       "stateful": False, "size": 1, "private": {"image_id": "sha256:0"}}  # fmt: skip
+    hoody_snapshot = dict(docker_snapshot, name="snap-1", private={"k": 1})
     for snapshot in (docker_snapshot, hoody_snapshot):
         assert set(_shapes.public(_shapes.Snapshot, snapshot)) == {"name", "alias", "container", "created_at",
                                                                    "stateful", "size"}  # fmt: skip

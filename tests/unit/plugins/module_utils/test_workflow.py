@@ -19,8 +19,9 @@ def container(status: str = "running", name: str = "app", id: str = "c1") -> Con
 
 # Snapshots ---------------------------------------------------------------------------------------
 
-PRE = {"name": "containerops-snapshot/app:pre", "alias": "pre", "container": "app", "image_id": "sha256:1"}
-OTHER = {"name": "containerops-snapshot/app:other", "alias": "other", "container": "app", "image_id": "sha256:2"}
+PRE = {"name": "containerops-snapshot/app:pre", "alias": "pre", "container": "app", "private": {"image_id": "sha256:1"}}
+OTHER = {"name": "containerops-snapshot/app:other", "alias": "other", "container": "app",
+         "private": {"image_id": "sha256:2"}}
 UNNAMED = {"name": "snap0", "alias": None, "container": "app"}  # Hoody: a snapshot taken without an alias
 
 SNAPSHOT_CASES = list(
@@ -93,7 +94,7 @@ def test_a_snapshot_taken_in_check_mode_is_reported_as_none_yet():
 
 def test_a_replaced_snapshot_reports_the_new_one_and_in_check_mode_the_old_one():
     plan = wf.plan_snapshot(container(), "present", "pre", True, [PRE], False)
-    new = dict(PRE, image_id="sha256:9", created_at="later")
+    new = dict(PRE, private={"image_id": "sha256:9"}, created_at="later")
     assert plan.actions == ("create", "remove-replaced") and plan.remove == (PRE,)
     assert wf.snapshot_result(plan, container(), new, with_diff=False)["snapshot"]["created_at"] == "later"
     assert wf.snapshot_result(plan, container(), None, with_diff=False)["snapshot"] == wf.public_snapshot(PRE)
@@ -121,12 +122,12 @@ def test_removing_a_snapshot_a_container_was_restored_from_keeps_saying_so():
     assert plan.diff_after == "restored from: pre\n"
 
 
-def test_the_private_image_id_never_reaches_the_result():
+def test_the_private_part_never_reaches_the_result():
     assert wf.public_snapshot(PRE) == {"name": PRE["name"], "alias": "pre", "container": "app"}
-    assert "image_id" in PRE  # the backend's own dict is left alone
+    assert "private" in PRE  # the backend's own dict is left alone
     assert wf.public_snapshot(None) is None
     plan = wf.plan_snapshot(container(), "present", "pre", False, [PRE], False)
-    assert "image_id" not in wf.snapshot_result(plan, container(), None, with_diff=False)["snapshot"]
+    assert "private" not in wf.snapshot_result(plan, container(), None, with_diff=False)["snapshot"]
 
 
 @pytest.mark.parametrize(
@@ -272,7 +273,7 @@ BLUE, GREEN = container(name="blue", id="b1"), container(name="green", id="g1")
 def holder(state: ContainerState, in_sync: bool = True, url: str | None = None) -> dict:
     entry = {"name": state.name, "id": state.id, "in_sync": in_sync}
     if url:
-        entry["record"] = {"id": "r-" + state.id, "url": url}
+        entry.update(url=url, private={"id": "r-" + state.id, "url": url})
     return entry
 
 

@@ -55,7 +55,7 @@ class Engine:
 
     def create_snapshot(self, container, alias):
         self.calls.append(("create", alias))
-        new = {"name": f"snap/{alias}:new", "alias": alias, "container": "app", "image_id": "sha256:new"}
+        new = {"name": f"snap/{alias}:new", "alias": alias, "container": "app", "private": {"image_id": "sha256:new"}}
         self.stored.append(new)
         return new
 
@@ -118,7 +118,7 @@ def lifecycle(engine: Engine, check_mode: bool = False, diff: bool = False, **pa
 
 # container_snapshot ------------------------------------------------------------------------------
 
-PRE = {"name": "snap/pre:old", "alias": "pre", "container": "app", "image_id": "sha256:old"}
+PRE = {"name": "snap/pre:old", "alias": "pre", "container": "app", "private": {"image_id": "sha256:old"}}
 
 
 def snapshot_task(engine: Engine, check_mode: bool = False, **given: Any) -> dict:
