@@ -65,7 +65,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     FAILED,
     RUNNING,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import call_with_retries
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import TRANSIENT_STATUS, call_with_retries
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, Runtime
 
 try:
@@ -80,7 +80,6 @@ try:
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     DOCKER_IMPORT_ERROR = str(_exc)
 
-_TRANSIENT_STATUS = (429, 502, 503, 504)
 _FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 # What a malformed answer makes the SDK or our parsing raise: JSON that does not parse (an empty body
@@ -96,7 +95,7 @@ HEALTH_EVENTS = ["health_status", "die", "destroy", "stop"]
 def _transient(exc: Exception) -> Optional[float]:
     if isinstance(exc, requests.exceptions.ConnectionError):
         return 0
-    if isinstance(exc, APIError) and exc.status_code in _TRANSIENT_STATUS:
+    if isinstance(exc, APIError) and exc.status_code in TRANSIENT_STATUS:
         return 0
     return None
 

@@ -20,7 +20,6 @@ REPOSITORY = "containerops-snapshot"
 LABEL_CONTAINER = "containerops.snapshot.container"
 LABEL_ALIAS = "containerops.snapshot.alias"
 LABEL_CREATED = "containerops.snapshot.created"
-MAX_ALIAS = 100
 
 # Inspect ``Config`` keys that are part of how a container was created (``Image`` is the snapshot's).
 _CONFIG_KEYS = (

@@ -25,7 +25,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
 
 __all__ = [
     "DOCKER_EVENT_ACTIONS",
-    "LIFECYCLE_OPERATIONS",
     "SORT_KEYS",
     "compute_stats",
     "format_time",
@@ -51,9 +50,6 @@ DOCKER_EVENT_ACTIONS: tuple[str, ...] = (
     "restart",
     "destroy",
 )
-
-#: Operations that get an entry in :func:`compute_stats`, in report order.
-LIFECYCLE_OPERATIONS: tuple[str, ...] = OPERATIONS
 
 #: A start this soon after a process ended on its own is attributed to the restart policy (engine).
 #: Docker's restart back-off doubles from 100 ms and is capped at 1 minute; 5 s of slack covers
@@ -539,7 +535,7 @@ def operation_of(record: Record) -> Optional[str]:
 def compute_stats(records: Iterable[Record]) -> dict[str, Any]:
     """Per-operation ``{count, avg_duration_ms, max_duration_ms}`` plus ``failures``.
 
-    Only operations in :data:`LIFECYCLE_OPERATIONS` present in ``records`` get a key. Averages are
+    Only operations in :data:`_lifecycle.OPERATIONS` present in ``records`` get a key. Averages are
     over records with a duration, rounded to 0.1 ms; None when no record has one. ``failures``
     counts each record at most once: to_status ``failed``, operation ``oom``, or ``exit`` with a
     non-zero exit code.
@@ -557,14 +553,14 @@ def compute_stats(records: Iterable[Record]) -> dict[str, Any]:
             or (operation == "exit" and exit_code not in (None, 0))
         ):
             failures += 1
-        if operation not in LIFECYCLE_OPERATIONS:
+        if operation not in OPERATIONS:
             continue
         counts[operation] = counts.get(operation, 0) + 1
         duration = record.get("duration_ms")
         if isinstance(duration, (int, float)) and not isinstance(duration, bool):
             durations.setdefault(operation, []).append(duration)
     stats: dict[str, Any] = {}
-    for operation in LIFECYCLE_OPERATIONS:
+    for operation in OPERATIONS:
         if operation not in counts:
             continue
         values = durations.get(operation, [])

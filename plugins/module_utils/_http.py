@@ -23,7 +23,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     ContainerOpsError,
     OutcomeUnknown,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import MAX_DELAY, call_with_retries
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import (
+    MAX_DELAY,
+    TRANSIENT_STATUS,
+    call_with_retries,
+)
 
 try:
     import requests
@@ -34,7 +38,6 @@ except ImportError as _exc:  # pragma: no cover - reported by the module through
     REQUESTS_IMPORT_ERROR = str(_exc)
 
 IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE")
-TRANSIENT_STATUS = (429, 502, 503, 504)
 USER_AGENT = "containerops.lifecycle"
 # First delay between two looks at a container on a REST engine, when the task does not say.
 DEFAULT_POLL_INTERVAL = 0.5

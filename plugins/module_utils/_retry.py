@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 BASE_DELAY = 0.25
 MAX_DELAY = 30.0
+# HTTP answers that say "try again later", from a REST API or the Docker Engine alike.
+TRANSIENT_STATUS = (429, 502, 503, 504)
 
 
 def backoff_delay(attempt: int, base: float = BASE_DELAY, retry_after: Optional[float] = None) -> float:
