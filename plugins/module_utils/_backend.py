@@ -77,13 +77,16 @@ def matching(
     filters: dict[str, Any],
     labels_of: Optional[Callable[[ContainerState], dict[str, str]]] = None,
 ) -> list[ContainerState]:
-    """The listed containers ``filters`` select, for the filters an engine's listing cannot apply itself.
+    """The listed containers ``filters`` select: ``name`` is a glob on the container's name, ``status`` a
+    list of statuses, and every ``label`` (``key`` or ``key=value``) must hold on what ``labels_of`` reads.
 
-    ``name`` is a glob on the container's name, ``status`` a list of statuses and, when ``labels_of``
-    reads a container's labels, every ``label`` (``key`` or ``key=value``) must hold. ``project`` is
+    Applied even where the engine filtered already, so that a listing which ignored a filter can never
+    widen the selection; a label filter without ``labels_of`` is refused, not ignored. ``project`` is
     each engine's own (a listing path, or a Compose label the engine adds to ``label``).
     """
-    labels = (filters.get("label") or []) if labels_of else []
+    labels = filters.get("label") or []
+    if labels and labels_of is None:
+        raise BadInput("filters.label cannot be applied: this engine's listing does not say a container's labels")
 
     def has(state_labels: dict[str, str], wanted: str) -> bool:
         key, sep, value = wanted.partition("=")

@@ -131,6 +131,10 @@ def _is_transport_fault(exc: BaseException) -> bool:
     )
 
 
+def _listed_labels(state: ContainerState) -> dict[str, str]:
+    return state.details["summary"].get("Labels") or {}
+
+
 def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
     """An explicit path, else the file of that name in ``DOCKER_CERT_PATH`` when it exists."""
     if explicit:
@@ -382,7 +386,7 @@ class DockerBackend(DockerShapedBackend):
                 )
                 for summary in summaries
             ]
-        return matching(listed, filters)  # the engine applied the labels
+        return matching(listed, dict(filters, label=labels), _listed_labels)
 
     # Operations --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import yaml
 
 from ansible_collections.containerops.lifecycle.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _module
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState, matching
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, WaitTimeout
 
 
@@ -132,3 +132,36 @@ def test_the_registry_is_what_the_backend_option_and_its_docs_offer():
         assert backend_class.name == name
         assert set(backend_class.connection_options) <= set(_module.CONNECTION_SPEC)
         assert set(backend_class.environment) <= set(backend_class.connection_options)
+
+
+LISTED = [
+    ContainerState("1", "web-1", "running", "running", details={"labels": {"tier": "web", "env": "prod"}}),
+    ContainerState("2", "web-2", "stopped", "exited", details={"labels": {"tier": "web"}}),
+    ContainerState("3", "db-1", "running", "running", details={"labels": {}}),
+]
+
+
+def labels(state):
+    return state.details["labels"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "selected"),
+    [
+        ({"name": "web-*"}, ["web-1", "web-2"]),
+        ({"status": ["running"]}, ["web-1", "db-1"]),
+        ({"label": ["tier=web"]}, ["web-1", "web-2"]),
+        ({"label": ["tier=web", "env"]}, ["web-1"]),
+        ({"label": ["tier=db"]}, []),
+        ({"name": "web-*", "status": ["stopped"], "label": ["tier"]}, ["web-2"]),
+    ],
+)
+def test_one_listing_filter_for_every_engine(filters, selected):
+    assert [state.name for state in matching(LISTED, filters, labels)] == selected
+
+
+def test_a_label_filter_an_engine_cannot_read_is_refused_not_ignored():
+    # Ignoring it would widen "the web tier" to every container listed.
+    with pytest.raises(BadInput, match=r"filters\.label cannot be applied"):
+        matching(LISTED, {"label": ["tier=web"]})
+    assert len(matching(LISTED, {"status": ["running", "stopped"]})) == 3
