@@ -16,6 +16,7 @@ import os
 import re
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -99,6 +100,19 @@ def matching(
         and (not filters.get("status") or state.status in filters["status"])
         and all(has(labels_of(state), wanted) for wanted in labels)  # type: ignore[misc]
     ]
+
+
+@dataclass(frozen=True)
+class Wait:
+    """What ends a wait (``over``), what its timeout says of the last look (``still``), and how long it lasts.
+
+    ``health`` marks a wait for a health check, for engines that can listen for just that.
+    """
+
+    over: Callable[[ContainerState], bool]
+    still: Callable[[ContainerState], str]
+    timeout: float
+    health: bool = False
 
 
 def wait_timed_out(what: str, started: float) -> WaitTimeout:
@@ -301,17 +315,19 @@ class Backend(abc.ABC):
             return evidence is None or state.status not in statuses or evidence()
 
         return self.watch(
-            container, over, timeout, lambda state: f"waiting for {' or '.join(statuses)}: still {state.status!r}"
+            container, Wait(over, lambda state: f"waiting for {' or '.join(statuses)}: still {state.status!r}", timeout)
         )
 
     def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
         """Wait until the health check passes; ``check_health`` ends it early when it cannot."""
         return self.watch(
             container,
-            lambda state: self.check_health(state).health == "healthy",
-            timeout,
-            lambda state: f"waiting for a passing health check: still {state.health!r}",
-            health=True,
+            Wait(
+                lambda state: self.check_health(state).health == "healthy",
+                lambda state: f"waiting for a passing health check: still {state.health!r}",
+                timeout,
+                health=True,
+            ),
         )
 
     def check_health(self, state: ContainerState) -> ContainerState:
@@ -323,23 +339,13 @@ class Backend(abc.ABC):
         running): a look that says whether the effect is there. None: the status alone tells."""
         return None
 
-    def watch(
-        self,
-        container: ContainerState,
-        over: Callable[[ContainerState], bool],
-        timeout: float,
-        still: Callable[[ContainerState], str],
-        health: bool = False,
-    ) -> ContainerState:
-        """Observe the container until ``over(state)``; ``WaitTimeout`` says ``still(last state)`` after ``timeout``.
-
-        ``health`` says the wait is for a health check, for engines that can listen for just that.
-        """
+    def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
+        """Observe the container until ``wait.over(state)``; ``WaitTimeout`` after ``wait.timeout``."""
         started = time.monotonic()
         try:
-            return poll(lambda: self.observe(container), over, timeout, self.poll_interval)
+            return poll(lambda: self.observe(container), wait.over, wait.timeout, self.poll_interval)
         except TimeoutError as exc:
-            raise wait_timed_out(still(exc.args[0]), started) from None
+            raise wait_timed_out(wait.still(exc.args[0]), started) from None
 
     def observe(self, container: ContainerState) -> ContainerState:
         """One look at a container during a wait."""

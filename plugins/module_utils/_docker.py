@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot, _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
+    Wait,
     matching,
     wait_timed_out,
 )
@@ -511,30 +512,24 @@ class DockerBackend(DockerShapedBackend):
             raise
         return True
 
-    def watch(
-        self,
-        container: ContainerState,
-        over: Callable[[ContainerState], bool],
-        timeout: float,
-        still: Callable[[ContainerState], str],
-        health: bool = False,
-    ) -> ContainerState:
-        """Re-inspect on every engine event until ``over(state)``; one read when it already is.
+    def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
+        """Re-inspect on every engine event until ``wait.over(state)``; one read when it already is.
 
         One subscription lasts at most the ``timeout`` option's seconds, and its reads time out a little
         later, so an engine that stops answering ends the subscription and is noticed by the next
         request, instead of holding the wait until it comes back.
         """
+        over, timeout = wait.over, wait.timeout
         started = time.monotonic()
         state = self.observe(container)
         done = over(state)
         filters: dict[str, Any] = {"container": container.ref, "type": "container"}
-        if health:
+        if wait.health:
             filters["event"] = HEALTH_EVENTS
         while not done:
             remaining = timeout - (time.monotonic() - started)
             if remaining <= 0:
-                raise wait_timed_out(still(state), started)
+                raise wait_timed_out(wait.still(state), started)
             window = min(remaining, self.timeout)
             subscribed = time.monotonic()
             with self._engine(f"following the events of {container.name!r}"), self._subscribe(

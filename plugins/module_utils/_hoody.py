@@ -25,6 +25,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _his
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
+    Wait,
     matching,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -480,19 +481,12 @@ class HoodyBackend(Backend):
 
         return restarted
 
-    def watch(
-        self,
-        container: ContainerState,
-        over: Callable[[ContainerState], bool],
-        timeout: float,
-        still: Callable[[ContainerState], str],
-        health: bool = False,
-    ) -> ContainerState:
+    def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
         """Polls, counted: from ``SHARED_POLL_WAITERS`` waiters on, they share one listing per round."""
         with self._snapshot_lock:
             self._waiters += 1
         try:
-            return super().watch(container, over, timeout, still, health)
+            return super().watch(container, wait)
         finally:
             with self._snapshot_lock:
                 self._waiters -= 1
@@ -742,12 +736,11 @@ class HoodyBackend(Backend):
         def settled(state: ContainerState) -> bool:
             return state.details.get("last_used_snapshot") == name and not is_transitional(state.status)
 
-        return self.watch(
-            container,
+        return self.watch(container, Wait(
             settled,
-            wait_timeout,
             lambda state: f"waiting for the restore of {container.name!r} from {name!r}: still {state.status!r}",
-        )
+            wait_timeout,
+        ))  # fmt: skip
 
     # Proxy aliases ---------------------------------------------------------------------------------
 

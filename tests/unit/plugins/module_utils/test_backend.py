@@ -9,7 +9,12 @@ import yaml
 
 from ansible_collections.containerops.lifecycle.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _module
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState, matching
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    Backend,
+    ContainerState,
+    Wait,
+    matching,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, WaitTimeout
 
 
@@ -88,7 +93,7 @@ def test_one_timeout_message_for_every_wait():
     assert str(caught.value) == "waiting for stopped: still 'restarting' after 0s"
     with pytest.raises(WaitTimeout) as caught:
         Scripted(("running", "starting")).watch(
-            WEB, lambda state: state.health == "healthy", 0.05, lambda state: f"waiting: still {state.health!r}"
+            WEB, Wait(lambda state: state.health == "healthy", lambda state: f"waiting: still {state.health!r}", 0.05)
         )
     assert str(caught.value) == "waiting: still 'starting' after 0s"
 
