@@ -75,6 +75,11 @@ def _loop_results(registered: Optional[dict]) -> list[dict]:
     return [result for result in (registered or {}).get("results") or [] if not result.get("skipped")]
 
 
+def _results_by_container(registered: Optional[dict], entries: dict[str, dict]) -> list[tuple[str, dict]]:
+    """``(name, result)`` of a task looped over container names, for the containers the window knows."""
+    return [(_loop_item(result), result) for result in _loop_results(registered) if _loop_item(result) in entries]
+
+
 def _by_name(entries: Optional[list]) -> dict[str, dict]:
     """Per-container entries of a module result (``containers``), by name; the first of a name wins."""
     found: dict[str, dict] = {}
@@ -259,10 +264,7 @@ def record_snapshots(state: State, registered: Optional[dict], alias: str) -> St
     """Record a looped ``container_snapshot`` task (one item per container)."""
     entries = _entries(state)
     updates = {}
-    for result in _loop_results(registered):
-        name = _loop_item(result)
-        if name not in entries:
-            continue
+    for name, result in _results_by_container(registered, entries):
         if result.get("failed"):
             updates[name] = {"failed_step": "snapshot", "error": result.get("msg", "snapshot failed")}
         else:
@@ -357,10 +359,7 @@ def record_probes(state: State, registered: Optional[dict], status_code: list[in
     failed, or whose body lacks ``contains``, fails its container at ``probe``."""
     entries = _entries(state)
     updates = {}
-    for result in _loop_results(registered):
-        name = _loop_item(result)
-        if name not in entries:
-            continue
+    for name, result in _results_by_container(registered, entries):
         actions = [*entries[name]["actions"], "probe"]
         if result.get("failed") or (contains and contains not in _text(result.get("content", ""))):
             if result.get("status", -1) in status_code:
