@@ -56,6 +56,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
     ContainerInfo,
     NetworkRuntime,
     PortBinding,
+    ResourceUsage,
     Runtime,
 )
 
@@ -562,30 +563,32 @@ class HoodyBackend(Backend):
         }
         if container.status != RUNNING:
             return runtime
-        spec: dict[str, Kinds] = {"memory": (dict, NULL), "cpu": (dict, NULL), "network": (list, NULL),
-                                  "processes": (int, NULL)}  # fmt: skip
         try:  # resource usage is a bonus: when it cannot be had, say why and report the rest
-            answer, stats = self._read("GET", f"{path}/stats", spec)
-            memory = answer.object(stats.get("memory") or {}, "data.memory", {"usage": (*NUMBER, NULL),
-                                                                              "total": (*NUMBER, NULL)})  # fmt: skip
-            cpu = answer.object(stats.get("cpu") or {}, "data.cpu", {"usage_percent": (*NUMBER, NULL)})
-            networks = answer.objects(stats.get("network") or [], "data.network",
-                                      {"interface": (str, NULL), "addresses": (list, NULL), "type": (str, NULL)})
+            runtime["networks"], runtime["resource_usage"] = self._stats(path)
         except ApiError as exc:
             runtime["error"] = exc.message
-            return runtime
         except OperationFailed as exc:
             runtime["error"] = str(exc)
-            return runtime
-        runtime["networks"] = hoody_networks(networks)
-        runtime["resource_usage"] = {
+        return runtime
+
+    def _stats(self, path: str) -> tuple[dict[str, NetworkRuntime], ResourceUsage]:
+        """The networks and resource usage of a running container, from ``GET .../stats``."""
+        spec: dict[str, Kinds] = {"memory": (dict, NULL), "cpu": (dict, NULL), "network": (list, NULL),
+                                  "processes": (int, NULL)}  # fmt: skip
+        answer, stats = self._read("GET", f"{path}/stats", spec)
+        memory = answer.object(stats.get("memory") or {}, "data.memory", {"usage": (*NUMBER, NULL),
+                                                                          "total": (*NUMBER, NULL)})  # fmt: skip
+        cpu = answer.object(stats.get("cpu") or {}, "data.cpu", {"usage_percent": (*NUMBER, NULL)})
+        networks = answer.objects(stats.get("network") or [], "data.network",
+                                  {"interface": (str, NULL), "addresses": (list, NULL), "type": (str, NULL)})
+        usage: ResourceUsage = {
             "memory_usage_bytes": _whole(memory.get("usage")),
             "memory_limit_bytes": _whole(memory.get("total")),
             "cpu_total_usage_ns": None,  # Hoody's cpu.usage has no documented unit
             "cpu_usage_percent": cpu.get("usage_percent"),
             "pids": stats.get("processes"),
         }
-        return runtime
+        return hoody_networks(networks), usage
 
     def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
         container_id = self._resolve(ref)
