@@ -115,6 +115,11 @@ class Wait:
     health: bool = False
 
 
+def refusal(backend_name: str, what: str, why: str) -> str:
+    """The one way to say that an engine lacks a capability; it is said before anything is changed."""
+    return f"backend {backend_name} cannot {what}: {why}; nothing was changed"
+
+
 def wait_timed_out(what: str, started: float) -> WaitTimeout:
     """The one timeout message of every wait: what was still true, after the time really spent.
 
@@ -332,7 +337,7 @@ class Backend(abc.ABC):
 
     def check_health(self, state: ContainerState) -> ContainerState:
         """``state`` while a passing health check may still come; raise ``Unhealthy`` or ``BadInput`` when not."""
-        raise BadInput(f"healthy: true is not supported by backend {self.name} (its containers have no health check)")
+        raise Unsupported(refusal(self.name, "wait for a health check", "its containers have none"))
 
     def awaited_evidence(self, container: ContainerState, statuses: tuple[str, ...]) -> Optional[Callable[[], bool]]:
         """For a status the container may already show before the request took effect (a restart leaves it
@@ -391,7 +396,7 @@ class Backend(abc.ABC):
     settings_needing_restart: tuple[str, ...] = ()
 
     def _unsupported(self, what: str) -> Unsupported:
-        return Unsupported(f"backend {self.name} does not support {what}")
+        return Unsupported(refusal(self.name, what, "it has no API for that"))
 
     def why_not_settable(self, setting: str) -> str:
         """Why ``setting`` is not in ``config_settings``, for the error message."""
@@ -399,41 +404,41 @@ class Backend(abc.ABC):
 
     def read_config(self, container: ContainerState) -> dict[str, Any]:
         """The container's settings, flat: ``autostart``, ``environment_vars``, ``resources.memory``…"""
-        raise self._unsupported("changing container configuration")
+        raise self._unsupported("change container settings")
 
     def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
         """Apply flat settings (only those that differ); ``environment_vars`` holds the keys to set."""
-        raise self._unsupported("changing container configuration")
+        raise self._unsupported("change container settings")
 
     def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
         """The container's snapshots, each ``{name, alias, container, created_at, stateful, size}``."""
-        raise self._unsupported("snapshots")
+        raise self._unsupported("take, list or restore snapshots")
 
     def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
-        raise self._unsupported("snapshots")
+        raise self._unsupported("take, list or restore snapshots")
 
     def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
-        raise self._unsupported("snapshots")
+        raise self._unsupported("take, list or restore snapshots")
 
     def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
         """Whether the container is the snapshot's restore, untouched by a later restore."""
-        raise self._unsupported("snapshots")
+        raise self._unsupported("take, list or restore snapshots")
 
     def restore_snapshot(
         self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
     ) -> ContainerState:
         """Put the container back to the snapshot and return its settled state."""
-        raise self._unsupported("snapshots")
+        raise self._unsupported("take, list or restore snapshots")
 
     def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
         """Who holds the alias now: ``{name, id}`` per container, plus engine details."""
-        raise self._unsupported("aliases")
+        raise self._unsupported("manage aliases")
 
     def point_alias(
         self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
     ) -> dict[str, Any]:
         """Make ``target`` (None: nobody) the only holder; returns ``{window_ms, url}``."""
-        raise self._unsupported("aliases")
+        raise self._unsupported("manage aliases")
 
     @abc.abstractmethod
     def close(self) -> None:

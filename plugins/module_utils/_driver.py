@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState, refusal
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ConnectionFailed,
@@ -65,7 +65,7 @@ def missing_capability(
         needed.append("force-stop")
     for operation in needed:
         if operation in missing:
-            return f"backend {backend_name} cannot {operation}: {missing[operation]}; nothing was changed"
+            return refusal(backend_name, operation, missing[operation])
     return None
 
 

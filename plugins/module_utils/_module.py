@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule, _load_params, env_fallback, missing_required_lib
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState, refusal
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ContainerNotFound,
@@ -142,8 +142,8 @@ def validated_filters(filters: Any, backend_class: type[Backend]) -> dict[str, A
         )
     _require(
         not result.get("label") or backend_class.has_labels,
-        f"filters.label is not supported by backend {backend_class.name} (its containers have no labels); "
-        "use filters.name, filters.status or filters.project",
+        refusal(backend_class.name, "apply filters.label", "its containers have no labels; select them by "
+                "filters.name, filters.status or filters.project"),
     )
     project = result.get("project")
     _require(

@@ -194,7 +194,7 @@ def plan_config(
         if setting not in engine.config_settings
     ]
     if refused:
-        return ConfigPlan(before, changes, refusal="; ".join(refused))
+        return ConfigPlan(before, changes, refusal="; ".join(refused) + "; nothing was changed")
     awaiting_restart = [setting for setting in changes if setting in engine.settings_needing_restart]
     restart = bool(awaiting_restart) and container.status in (RUNNING, PAUSED)
     if restart and not restart_to_apply:

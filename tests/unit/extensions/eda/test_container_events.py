@@ -169,7 +169,7 @@ def test_options_take_env_fallbacks_and_keep_secrets_out_of_the_connection(monke
         ({"filters": {}}, "filters is empty"),
         ({"filters": {"label": []}}, "filters.label is empty"),
         ({"filters": {"status": ["crashed"]}}, "unknown status(es) crashed"),
-        ({"backend": "hoody", "api_token": "t", "filters": {"label": ["a=b"]}}, "not supported by backend hoody"),
+        ({"backend": "hoody", "api_token": "t", "filters": {"label": ["a=b"]}}, "hoody cannot apply filters.label"),
         ({"poll_interval": 0}, "poll_interval must be between 0.05 and 60"),
         ({"docker_host": "/var/run/docker.sock"}, "docker_host must be a unix://, tcp://"),
         ({"docker_hots": "unix:///x"}, "docker_hots. Supported parameters include"),

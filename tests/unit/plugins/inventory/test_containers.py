@@ -333,7 +333,7 @@ def test_a_filter_the_engine_cannot_apply_is_refused_before_any_engine_is_read(m
     engines = {"http://127.0.0.1:1": FakeEngine([])}
     run = Run(monkeypatch, engines, filters={"label": ["tier"]}, engines=[
         {"name": "h", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN}])
-    with pytest.raises(AnsibleParserError, match=r"engine 'h': filters\.label is not supported by backend hoody"):
+    with pytest.raises(AnsibleParserError, match=r"engine 'h': backend hoody cannot apply filters\.label"):
         run.parse()
     assert run.connected == []
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -15,7 +17,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Wait,
     matching,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, WaitTimeout
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unsupported, WaitTimeout
 
 
 class Scripted(Backend):
@@ -99,7 +101,7 @@ def test_one_timeout_message_for_every_wait():
 
 
 def test_an_engine_without_health_checks_says_so_instead_of_waiting():
-    with pytest.raises(BadInput, match="not supported by backend scripted"):
+    with pytest.raises(Unsupported, match="backend scripted cannot wait for a health check: its containers have none"):
         Scripted(("running", None)).wait_healthy(WEB, 5)
 
 
@@ -170,3 +172,22 @@ def test_a_label_filter_an_engine_cannot_read_is_refused_not_ignored():
     with pytest.raises(BadInput, match=r"filters\.label cannot be applied"):
         matching(LISTED, {"label": ["tier=web"]})
     assert len(matching(LISTED, {"status": ["running", "stopped"]})) == 3
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        lambda engine: engine.read_config(WEB),
+        lambda engine: engine.update_config(WEB, {"autostart": True}),
+        lambda engine: engine.snapshots(WEB),
+        lambda engine: engine.create_snapshot(WEB, "pre"),
+        lambda engine: engine.restore_snapshot(WEB, {}, None, 5),
+        lambda engine: engine.alias_holders("web", {}),
+        lambda engine: engine.point_alias("web", WEB, [], {}),
+        lambda engine: engine.wait_healthy(WEB, 5),
+    ],
+)
+def test_every_missing_capability_is_refused_in_one_shape(ask):
+    with pytest.raises(Unsupported) as caught:
+        ask(Scripted("running"))
+    assert re.fullmatch(r"backend scripted cannot [^:]+: .+; nothing was changed", str(caught.value))

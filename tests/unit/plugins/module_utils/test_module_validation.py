@@ -49,7 +49,7 @@ def test_filters_that_would_widen_or_mean_nothing_are_refused_by_name(filters, w
 @pytest.mark.parametrize(
     ("backend", "filters", "words"),
     [
-        ("hoody", {"label": ["a=b"]}, "filters.label is not supported by backend hoody (its containers have no"),
+        ("hoody", {"label": ["a=b"]}, "backend hoody cannot apply filters.label: its containers have no labels"),
         ("docker", {"project": "a/../b"}, "filters.project 'a/../b' is not a project id"),
         ("hoody", {"project": "p?all=1"}, "filters.project 'p?all=1' is not a project id"),
     ],

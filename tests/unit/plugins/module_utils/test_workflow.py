@@ -213,11 +213,12 @@ def test_refusals_name_each_setting_and_what_was_asked():
     plan = wf.plan_config(container(), {}, asked, HOODY_LIKE, True)
     assert plan.refusal == (
         "backend hoody cannot change resources.cpus (asked: resources.cpus); "
-        "backend hoody cannot change resources.memory (asked: resources.memory)"
+        "backend hoody cannot change resources.memory (asked: resources.memory); nothing was changed"
     )
     plan = wf.plan_config(container(), {}, asked, DOCKER_LIKE, True)
     assert plan.refusal == (
-        "backend docker cannot change environment_vars (asked: environment_vars.A, environment_vars.B)"
+        "backend docker cannot change environment_vars (asked: environment_vars.A, environment_vars.B); "
+        "nothing was changed"
     )
 
 
