@@ -713,6 +713,7 @@ class Platform:
         self._own_docker = docker_client is None
         self.docker = docker_client or docker.from_env(timeout=DOCKER_TIMEOUT)
         self.db = Database(db)
+        self._ephemeral = db == ":memory:"
         self.logs = StatusLogStore(self.db)
         self.store = StateStore(self.db)
         self._defaults = Faults()
@@ -1511,12 +1512,19 @@ class Platform:
             return self.get(cid)
 
     def close(self, timeout: float = 30) -> None:
-        """Wait for background operations, then release the database (and the Docker client if ours)."""
+        """Wait for background operations, then release the database (and the Docker client if ours).
+
+        A server whose state lives only in memory removes the images of the snapshots it still holds.
+        """
         deadline = time.monotonic() + timeout
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
             thread.join(max(deadline - time.monotonic(), 0))
+        if self._ephemeral:  # nobody can come back for these snapshots: their images go with the server
+            with self._lock:
+                images = self.store.forget()
+            self._remove_images(images)
         if self._own_docker:
             self.docker.close()
         self.db.close()
