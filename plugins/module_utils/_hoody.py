@@ -268,7 +268,8 @@ class HoodyBackend(Backend):
 
     def __init__(self, client: ApiClient, token: Optional[str], realm: Optional[str], poll_interval: float) -> None:
         if not token:
-            raise BadInput("api_token is required for backend hoody (or set HOODY_TOKEN / HOODY_API_TOKEN)")
+            variables = " / ".join(self.environment["api_token"])
+            raise BadInput(f"api_token is required for backend hoody (or set {variables})")
         self.client = client
         self.realm = realm
         self.poll_interval = poll_interval
