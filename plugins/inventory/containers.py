@@ -219,6 +219,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 # engines' values (names, labels) must be marked unsafe.
 TEMPLATES_NEED_TRUST = hasattr(ansible.template, "trust_as_template")
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import SECRET_OPTIONS
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
     BACKEND_CLASSES,
@@ -234,7 +235,6 @@ ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # The connection options every engine takes; ``containerops_connection`` holds these and the engine's own
 # (``Backend.connection_options``), secrets excepted.
 COMMON_OPTIONS = ("backend", "validate_certs", "ca_path", "client_cert", "client_key", "timeout", "retries")
-SECRET_OPTIONS = ("api_token", "api_password")
 MAX_READERS = 32
 MASK = "********"
 

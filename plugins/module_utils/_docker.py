@@ -39,11 +39,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
-    COMPOSE_PROJECT,
     STATUS_MAP,
     DockerShapedBackend,
     config_from_inspect,
     info_from_inspect,
+    label_filters,
     listed_facts,
     network_runtime,
     resource_usage,
@@ -371,9 +371,7 @@ class DockerBackend(DockerShapedBackend):
             return state
 
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
-        labels = list(filters.get("label") or [])
-        if filters.get("project"):
-            labels.append(f"{COMPOSE_PROJECT}={filters['project']}")
+        labels = label_filters(filters)
         with self._engine("listing containers"):
             summaries = self._read(self.api.containers, all=True, filters={"label": labels} if labels else None)
             listed = [

@@ -185,6 +185,15 @@ def update_body(host: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
     return body
 
 
+def label_filters(filters: dict[str, Any]) -> list[str]:
+    """``filters.label`` plus ``filters.project`` as the Compose project label: what a Docker-shaped engine
+    selects by."""
+    labels = list(filters.get("label") or [])
+    if filters.get("project"):
+        labels.append(f"{COMPOSE_PROJECT}={filters['project']}")
+    return labels
+
+
 def listed_facts(labels: Any, image: Optional[str], health: Optional[str]) -> dict[str, Any]:
     """``Backend.listed_facts`` of a Docker-shaped listing entry; the project is the Compose project label."""
     labels = dict(labels) if isinstance(labels, dict) else {}

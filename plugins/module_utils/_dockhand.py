@@ -29,11 +29,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     matching,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
-    COMPOSE_PROJECT,
     STATUS_MAP,
     DockerShapedBackend,
     config_from_inspect,
     info_from_inspect,
+    label_filters,
     listed_facts,
     network_runtime,
     state_from_inspect,
@@ -314,10 +314,7 @@ class DockhandBackend(DockerShapedBackend):
                 health=item.get("health"),
                 details={"summary": item},  # the listing entry (labels, image), as Docker's listing keeps it
             ))  # fmt: skip
-        labels = list(filters.get("label") or [])
-        if filters.get("project"):
-            labels.append(f"{COMPOSE_PROJECT}={filters['project']}")
-        return matching(listed, dict(filters, label=labels), _listed_labels)
+        return matching(listed, dict(filters, label=label_filters(filters)), _listed_labels)
 
     # Operations ------------------------------------------------------------------------------------
 

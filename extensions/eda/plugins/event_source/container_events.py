@@ -101,6 +101,7 @@ _put_collection_on_path()
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _dockhand, _history, _module  # noqa: E402
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import SECRET_OPTIONS  # noqa: E402
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (  # noqa: E402
     BadInput,
     ContainerNotFound,
@@ -148,7 +149,6 @@ SOURCE_SPEC: dict[str, dict[str, Any]] = dict(
 )
 # Arguments ansible-rulebook itself adds to every source's.
 RULEBOOK_ARGS = ("eda_feedback_queue",)
-SECRET_OPTIONS = ("api_token", "api_password")
 MASK = "********"
 # Docker event attributes that are not container labels.
 EVENT_ATTRIBUTES = ("name", "image", "exitCode", "signal", "execDuration")
