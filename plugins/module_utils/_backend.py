@@ -73,6 +73,39 @@ class ContainerState:
         return f"ContainerState({self.name!r}, {self.status!r}, engine_status={self.engine_status!r})"
 
 
+SHORT_ID = re.compile(r"[0-9a-f]{12}")
+_FULL_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def named_exactly(state: ContainerState, ref: str) -> bool:
+    """Whether ``ref`` names this container: its name, its full id, or the 12-hex short id ``docker ps``
+    prints for a 64-hex id -- exactly, never a prefix, on any engine."""
+    if state.status == ABSENT:
+        return False
+    if ref == state.name or ref == state.id:
+        return True
+    return bool(state.id) and _FULL_ID.fullmatch(state.id) is not None and SHORT_ID.fullmatch(ref) is not None and (
+        state.id[:12] == ref
+    )
+
+
+def exactly(state: ContainerState, ref: str) -> ContainerState:
+    """``state`` when ``ref`` names it exactly; else ``absent``, whatever the engine made of ``ref``."""
+    return state if named_exactly(state, ref) else ContainerState.absent(ref)
+
+
+def named_in(listed: list[ContainerState], ref: str) -> Optional[ContainerState]:
+    """The listed container that ``ref`` names exactly; a name wins over an id, as on Docker."""
+    for rank in (lambda s: s.name == ref, lambda s: s.id == ref, lambda s: named_exactly(s, ref)):
+        found = [state for state in listed if state.status != ABSENT and rank(state)]
+        if len(found) > 1:
+            ids = ", ".join(state.id or state.name for state in found)
+            raise BadInput(f"name {ref!r} names {len(found)} containers ({ids}): use the full id")
+        if found:
+            return found[0]
+    return None
+
+
 def matching(
     states: list[ContainerState],
     filters: dict[str, Any],
@@ -219,36 +252,32 @@ class Backend(abc.ABC):
         return {"labels": {}, "image": None, "health": state.health, "project": None}
 
     @abc.abstractmethod
+    def look_up(self, ref: str) -> ContainerState:
+        """The engine's own answer for a name or id; status ``absent`` when it has none.
+
+        Engines may resolve id prefixes here (Docker does): only ``inspect`` calls this, and it keeps an
+        answer only when it names the container exactly.
+        """
+
     def inspect(self, ref: str) -> ContainerState:
-        """Current state of one container by name or id; status ``absent`` when it does not exist."""
+        """Current state of the container that ``ref`` names exactly (``named_exactly``), else ``absent``."""
+        return exactly(self.look_up(ref), ref)
 
     @abc.abstractmethod
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
         """Every container matching ``filters`` (keys ``name``, ``label``, ``status``, ``project``)."""
 
     def resolve(self, refs: list[str]) -> list[ContainerState]:
-        """Several containers by name or id, in order: one listing call instead of one read each.
+        """The containers that ``refs`` name exactly, in order; ``absent`` for a ref that names none.
 
-        A single name is read directly. A listing may leave containers out (Dockhand hides some, and
-        lists a dead environment as empty), so a name it does not hold is read directly before it is
-        called ``absent``.
+        A single ref is read directly. Several are looked up in one listing instead of one read each; a
+        listing may leave containers out (Dockhand hides some, and lists a dead environment as empty), so a
+        ref it does not hold is read directly before it is called ``absent``.
         """
         if len(refs) == 1:
             return [self.inspect(refs[0])]
         listed = self.list({})
-        by_key: dict[str, ContainerState] = {}
-        for state in listed:
-            by_key.setdefault(state.name, state)
-            if state.id:
-                by_key.setdefault(state.id, state)
-        resolved = []
-        for ref in refs:
-            state = by_key.get(ref)
-            if state is None:
-                prefixed = [s for s in listed if s.id and s.id.startswith(ref)] if len(ref) >= 4 else []
-                state = prefixed[0] if len(prefixed) == 1 else self.inspect(ref)
-            resolved.append(state)
-        return resolved
+        return [named_in(listed, ref) or self.inspect(ref) for ref in refs]
 
     @abc.abstractmethod
     def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:

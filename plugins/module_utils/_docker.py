@@ -35,6 +35,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _doc
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
     Wait,
+    exactly,
     matching,
     wait_timed_out,
 )
@@ -355,7 +356,7 @@ class DockerBackend(DockerShapedBackend):
         """An idempotent call, retried on transient faults; the caller's ``_engine`` translates the rest."""
         return call_with_retries(lambda: method(*args, **kwargs), self.retries, _transient)
 
-    def inspect(self, ref: str, shown_as: Optional[str] = None) -> ContainerState:
+    def look_up(self, ref: str, shown_as: Optional[str] = None) -> ContainerState:
         """The container by name or id; ``shown_as`` names it in messages (a name rather than its id)."""
         shown = shown_as or (ref[:12] if _FULL_ID.fullmatch(ref) else ref)
         with self._engine(f"inspecting container {shown!r}"):
@@ -544,7 +545,7 @@ class DockerBackend(DockerShapedBackend):
         return state
 
     def observe(self, container: ContainerState) -> ContainerState:
-        return self.inspect(container.ref, container.name)
+        return exactly(self.look_up(container.ref, container.name), container.ref)
 
     # Reports -----------------------------------------------------------------------------------
 

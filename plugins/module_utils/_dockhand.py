@@ -284,7 +284,7 @@ class DockhandBackend(DockerShapedBackend):
 
     # Reads -----------------------------------------------------------------------------------------
 
-    def inspect(self, ref: str) -> ContainerState:
+    def look_up(self, ref: str) -> ContainerState:
         path = container_path(ref)
         try:
             data = self._json("GET", path, params=self._env())

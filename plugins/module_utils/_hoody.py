@@ -378,7 +378,7 @@ class HoodyBackend(Backend):
             raise BadInput(f"name {ref!r} matches {len(matches)} Hoody containers ({', '.join(matches)}); use the id")
         return matches[0] if matches else None
 
-    def inspect(self, ref: str) -> ContainerState:
+    def look_up(self, ref: str) -> ContainerState:
         container_id = self._resolve(ref)
         data = self._get_container(container_id) if container_id else None
         if data is None or data.get("status") == "deleted":

@@ -35,7 +35,7 @@ class FakeEngine(Backend):
     def _state(self) -> ContainerState:
         return ContainerState("c1", "web", self.status, "engine-" + self.status, self.health)
 
-    def inspect(self, ref):
+    def look_up(self, ref):
         return self._state()
 
     def list(self, filters):
@@ -294,10 +294,10 @@ class VanishingEngine(FakeEngine):
         self.gone = True
         raise errors.EngineLost(f"engine lost during {operation}: connection reset")
 
-    def inspect(self, ref):
+    def look_up(self, ref):
         if getattr(self, "gone", False):
             raise errors.ConnectionFailed("cannot reach the engine")
-        return super().inspect(ref)
+        return super().look_up(ref)
 
 
 def test_engine_lost_mid_stop_reports_the_attempt_and_an_unknown_status():
@@ -320,10 +320,10 @@ class BlindEngine(LossyEngine):
     def took_effect(self, container, operation, mark):
         raise errors.ConnectionFailed("cannot reach the engine")
 
-    def inspect(self, ref):
+    def look_up(self, ref):
         if self.lost:
             raise errors.ConnectionFailed("cannot reach the engine")
-        return super().inspect(ref)
+        return super().look_up(ref)
 
 
 def test_a_lost_answer_that_cannot_be_checked_is_recorded_and_leaves_the_status_unknown():
