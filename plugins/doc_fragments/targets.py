@@ -11,6 +11,11 @@ options:
   name:
     description:
       - Names or ids of the containers to work on. A plain string is one container.
+      - An entry names a container whose name is exactly that, whose full id is exactly that, or whose
+        12-hex short id (the one C(docker ps) prints for a 64-hex id) is exactly that. Nothing else:
+        never an id prefix, on any backend. An entry that names no container is C(absent) (an error for
+        O(containerops.lifecycle.container_state#module:state) other than C(absent)), even where the
+        engine's own CLI would take it for an id prefix.
       - At least one of O(name) and O(filters) is required; containers matched by both are worked on once.
       - An empty or null O(name), or an empty name in it, is an error; so is a name the backend does not
         allow (see O(backend)).

@@ -77,16 +77,19 @@ SHORT_ID = re.compile(r"[0-9a-f]{12}")
 _FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 
-def named_exactly(state: ContainerState, ref: str) -> bool:
-    """Whether ``ref`` names this container: its name, its full id, or the 12-hex short id ``docker ps``
-    prints for a 64-hex id -- exactly, never a prefix, on any engine."""
-    if state.status == ABSENT:
-        return False
-    if ref == state.name or ref == state.id:
+def names(ref: str, name: Optional[str], container_id: Optional[str]) -> bool:
+    """Whether ``ref`` names the container called ``name`` with id ``container_id``: its name, its full id,
+    or the 12-hex short id ``docker ps`` prints for a 64-hex id -- exactly, never a prefix, on any engine."""
+    if ref in (name, container_id):
         return True
-    return bool(state.id) and _FULL_ID.fullmatch(state.id) is not None and SHORT_ID.fullmatch(ref) is not None and (
-        state.id[:12] == ref
+    return bool(container_id and _FULL_ID.fullmatch(container_id) and SHORT_ID.fullmatch(ref)) and (
+        container_id[:12] == ref
     )
+
+
+def named_exactly(state: ContainerState, ref: str) -> bool:
+    """Whether ``ref`` names this existing container (``names``)."""
+    return state.status != ABSENT and names(ref, state.name, state.id)
 
 
 def exactly(state: ContainerState, ref: str) -> ContainerState:

@@ -37,6 +37,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Wait,
     exactly,
     matching,
+    names,
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
@@ -183,6 +184,14 @@ def _edge(what: str, operation: Optional[str] = None) -> Callable:
         return guarded
 
     return decorate
+
+
+def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
+    """Whether a container event is of the container ``state``, or, for a removed one, of one ``ref`` names."""
+    actor = event.get("Actor") or {}
+    if state.id:
+        return actor.get("ID") == state.id
+    return names(ref, (actor.get("Attributes") or {}).get("name"), actor.get("ID"))
 
 
 class DockerBackend(DockerShapedBackend):
@@ -591,7 +600,11 @@ class DockerBackend(DockerShapedBackend):
         with self._engine(f"reading the engine's events for {ref!r}"), self._subscribe(
             filters, since=since if since is not None else 0, until=min(until, now) if until is not None else now
         ) as events:
-            return _history.records_from_docker_events(list(events))
+            # The engine's ``container`` filter matches id and name prefixes ('web' takes in 'web-1'): keep the
+            # events of the container the ref names exactly, or of every earlier container of exactly that name.
+            return _history.records_from_docker_events(
+                [event for event in events if _event_of(event, state, ref)]
+            )
 
     # Configuration -----------------------------------------------------------------------------
 
