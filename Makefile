@@ -1,11 +1,12 @@
 # containerops.lifecycle — build, test and demo plumbing.
 #
-#   make test    the whole suite: lint units sanity matrix integration ansible-lint molecule   (THE test command)
+#   make test    the whole suite: setup lint units sanity matrix integration ansible-lint molecule   (THE test command)
 #   make demo    run playbooks/demo.yml against the local Docker engine
 #   make help    list the targets
 #
-# Everything Ansible runs from the project virtualenv (.venv); nothing is installed globally
-# except what tests/engine.sh and tests/images/build-test-image.sh install with apt as root.
+# Everything Ansible runs from the project virtualenv (.venv); nothing is installed globally except what
+# tests/setup.sh (make test), tests/engine.sh and tests/images/build-test-image.sh (make demo) install with apt
+# as root.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -37,10 +38,11 @@ ANSIBLE_TEST_ENV := env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS
 # pytest exit status 5 means "no tests collected": not a failure of the suite.
 run_pytest = rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "make: note: pytest collected no tests in $(2)"; rc=0; fi; exit $$rc
 
-.PHONY: help venv collection engine image tree lint units sanity integration test demo bench timeline clean distclean
+.PHONY: help setup venv collection engine image tree lint units sanity integration test demo bench timeline clean distclean
 
 help:
 	@echo "targets:"
+	@echo "  setup        what the suite needs on the machine: installed as root on Debian when missing, else named"
 	@echo "  venv         .venv with tests/requirements.txt (re-run when requirement files change)"
 	@echo "  collection   build the collection tarball and install it into .build/collections"
 	@echo "  engine       make sure a Docker engine answers (tests/engine.sh ensure)"
@@ -51,7 +53,7 @@ help:
 	@echo "  sanity       ansible-test sanity --local on plugins/"
 	@echo "  integration  ansible-test integration --local + pytest tests/integration"
 	@echo "  matrix       units, sanity and one integration playbook on ansible-core 2.16, 2.17, 2.18 (tests/matrix.sh)"
-	@echo "  test         lint units sanity matrix integration ansible-lint molecule (the whole suite)"
+	@echo "  test         setup lint units sanity matrix integration ansible-lint molecule (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
@@ -63,6 +65,12 @@ help:
 	@echo "  ee           ansible-builder create: the execution environment's build context in .build/ee/context"
 	@echo "  molecule     the roles' molecule scenarios against the local engine"
 	@echo "  clean        remove .build and caches;  distclean: also .venv"
+
+# ---------------------------------------------------------------- machine set-up
+# The programs the suite runs (Docker, Chromium, Java 17, busybox-static, ...): apt-installed as root on Debian
+# when missing; otherwise tests/setup.sh names them and fails (the suite skips nothing it cannot run).
+setup:
+	@tests/setup.sh
 
 # ---------------------------------------------------------------- virtualenv
 venv: $(VENV_STAMP)
@@ -153,7 +161,7 @@ integration: venv image collection tree
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
 
-test: lint units sanity matrix integration ansible-lint molecule
+test: setup lint units sanity matrix integration ansible-lint molecule
 	@echo "==> all tests passed"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
