@@ -21,6 +21,9 @@ PY_VERSION  ?= $(shell { "$(BIN)/python" -V 2>/dev/null || $(PYTHON) -V; } | sed
 VENV        := $(CURDIR)/.venv
 BIN         := $(VENV)/bin
 VENV_STAMP  := $(VENV)/.requirements.stamp
+# `make collection` builds and installs the tarball with ansible-galaxy from a venv of ansible-core alone.
+GALAXY_VENV := $(CURDIR)/.build/galaxy-venv
+GALAXY_CORE := ansible-core>=2.16
 BUILD       := $(CURDIR)/.build
 DIST        := $(BUILD)/dist
 COLLECTIONS := $(BUILD)/collections
@@ -44,7 +47,7 @@ help:
 	@echo "targets:"
 	@echo "  setup        what the suite needs on the machine: installed as root on Debian when missing, else named"
 	@echo "  venv         .venv with tests/requirements.txt (re-run when requirement files change)"
-	@echo "  collection   build the collection tarball and install it into .build/collections"
+	@echo "  collection   build the collection tarball and install it into .build/collections (ansible-core alone)"
 	@echo "  engine       make sure a Docker engine answers (tests/engine.sh ensure)"
 	@echo "  image        engine + build $(IMAGE) (no registry needed)"
 	@echo "  tree         copy the checkout to .build/tree/ansible_collections/containerops/lifecycle"
@@ -85,12 +88,22 @@ $(VENV_STAMP): requirements.txt tests/requirements.txt
 	touch "$@"
 
 # ---------------------------------------------------------------- collection
-collection: venv
+# The tarball needs nothing but ansible-galaxy: a venv of its own with ansible-core alone (not the dev toolset),
+# remade when GALAXY_CORE changes.
+collection:
+	@if [ "$$(cat "$(GALAXY_VENV)/.stamp" 2>/dev/null)" != "$(GALAXY_CORE)" ]; then \
+	  echo "==> $(GALAXY_VENV): $(GALAXY_CORE)"; \
+	  rm -rf "$(GALAXY_VENV)"; \
+	  $(PYTHON) -m venv "$(GALAXY_VENV)" || { \
+	    echo "make: '$(PYTHON) -m venv' failed; on Debian install python3-venv (apt-get install -y python3-venv)" >&2; exit 1; }; \
+	  "$(GALAXY_VENV)/bin/python" -m pip install -q "$(GALAXY_CORE)"; \
+	  echo "$(GALAXY_CORE)" > "$(GALAXY_VENV)/.stamp"; \
+	fi
 	@echo "==> building and installing containerops.lifecycle into $(COLLECTIONS)"
 	rm -rf "$(DIST)"
 	mkdir -p "$(DIST)" "$(COLLECTIONS)"
-	"$(BIN)/ansible-galaxy" collection build --force --output-path "$(DIST)" "$(CURDIR)"
-	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" "$(BIN)/ansible-galaxy" collection install --force \
+	"$(GALAXY_VENV)/bin/ansible-galaxy" collection build --force --output-path "$(DIST)" "$(CURDIR)"
+	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS)" "$(GALAXY_VENV)/bin/ansible-galaxy" collection install --force \
 	  -p "$(COLLECTIONS)" "$(DIST)"/containerops-lifecycle-*.tar.gz
 
 # ---------------------------------------------------------------- engine / image
