@@ -159,7 +159,8 @@ containers:
         error:
           description: >-
             Why part of the runtime details could not be read (for instance the container stopped meanwhile);
-            present only then, and the parts not read are null.
+            the parts not read are null.
+          returned: when part of the runtime details could not be read
           type: str
 elapsed:
   description: Seconds the module spent, from its start to its answer.

@@ -174,6 +174,10 @@ containers:
             The container's processes were SIGKILLed: a force-stop, or a graceful stop that the engine
             escalated after O(stop_timeout).
           type: bool
+        error:
+          description: Why this operation failed (a graceful stop that was escalated, or the failed operation).
+          returned: when this operation failed
+          type: str
       sample: [{operation: resume, duration_ms: 21, forced: false}, {operation: stop, duration_ms: 10250, forced: true}]
     escalated:
       description: A graceful stop hung or failed and was replaced by a force-stop (O(force_on_timeout)).
@@ -185,7 +189,8 @@ containers:
       description: Time spent on this container, waits included.
       type: int
     error:
-      description: Why this container failed; present only then.
+      description: Why this container failed.
+      returned: when this container failed
       type: str
       sample: "stop failed: ..."
 container:
