@@ -25,7 +25,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     Unsupported,
     WaitTimeout,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF, wait_over
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
+    ABSENT,
+    PAUSED,
+    RESULT_OF,
+    wait_over,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 
 _WARN_LOCK = threading.Lock()
@@ -37,6 +42,9 @@ STOP_MARGIN = 10
 LOST_ANSWER_WINDOW = 5.0
 # Connection options whose values are secrets: one read from the environment is reported to be masked.
 SECRET_OPTIONS = ("api_token", "api_password")
+# The key of the connection parameters under which the caller records where the options the task did not
+# give took their values ({option: environment variable, or "default"}; ``_module.option_sources``).
+OPTION_SOURCES = "option_sources"
 
 
 class ContainerState:
@@ -237,6 +245,30 @@ class Backend(abc.ABC):
         return value
 
     @classmethod
+    def origin(cls, params: dict[str, Any], option: str) -> Optional[str]:
+        """Where ``option``'s value came from when the task did not give it: the environment variable that gave
+        it, or ``default``; None when the task gave it."""
+        if params.get(option):
+            return (params.get(OPTION_SOURCES) or {}).get(option)
+        return next((name for name in cls.environment.get(option, ()) if os.environ.get(name)), "default")
+
+    @classmethod
+    def source(cls, params: dict[str, Any], option: str) -> str:
+        """``option`` and where its value came from, for messages: ``api_url`` (the task gave it),
+        ``api_url, from HOODY_API_URL`` or ``docker_host's default``."""
+        origin = cls.origin(params, option)
+        if origin is None:
+            return option
+        return f"{option}'s default" if origin == "default" else f"{option}, from {origin}"
+
+    @classmethod
+    def named(cls, params: dict[str, Any], option: str) -> str:
+        """``option`` for a message about its value: ``api_token``, or ``api_token (from HOODY_TOKEN)`` when the
+        environment gave it."""
+        origin = cls.origin(params, option)
+        return f"{option} (from {origin})" if origin not in (None, "default") else option
+
+    @classmethod
     def api_url(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> str:
         """The REST API's base URL: the option, the environment, else the default; a password in it is a secret."""
         api_url = cls.option(params, "api_url", secret_found) or cls.default_api_url
@@ -354,6 +386,16 @@ class Backend(abc.ABC):
         return self.watch(
             container, Wait(over, lambda state: f"waiting for {' or '.join(statuses)}: still {state.status!r}", timeout)
         )
+
+    def wait_while_paused(self, container: ContainerState, timeout: float) -> tuple[ContainerState, float]:
+        """The first look at the container out of ``paused`` within ``timeout`` seconds, else the last look;
+        and how long the wait lasted."""
+        started = time.monotonic()
+        try:
+            state = self.watch(container, Wait(lambda state: state.status != PAUSED, lambda state: "paused", timeout))
+        except WaitTimeout:
+            state = self.inspect(container.ref)
+        return state, time.monotonic() - started
 
     def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
         """Wait until the health check passes; ``check_health`` ends it early when it cannot."""

@@ -75,6 +75,16 @@ def _snapshot_diff_text(aliases: list[str], restored_from: Optional[str]) -> str
     return "".join(lines) + (f"restored from: {restored_from}\n" if restored_from else "")
 
 
+#: How long a snapshot waits for a paused container to be resumed: another task's snapshot pauses the container
+#: while the engine copies its files (Docker's commit), and resumes it within seconds.
+PAUSE_GRACE = 10.0
+
+
+def waits_out_pause(container: ContainerState, state: str) -> bool:
+    """Whether a snapshot ``state`` must first wait for a paused container to be resumed (``PAUSE_GRACE``)."""
+    return container.status == PAUSED and state != "absent"
+
+
 def plan_snapshot(
     container: ContainerState,
     state: str,
@@ -82,15 +92,17 @@ def plan_snapshot(
     replace: bool,
     snapshots: list[dict[str, Any]],
     restored_from_alias: bool,
+    paused_for: float = 0.0,
 ) -> SnapshotPlan:
     """Plan ``state`` (``present``, ``absent``, ``restored``) for the snapshot ``alias`` of ``container``.
 
     ``snapshots`` are all the container's snapshots; ``restored_from_alias`` whether the container is the
-    restore of the one with ``alias``, untouched since.
+    restore of the one with ``alias``, untouched since; ``paused_for`` how long it was watched staying paused.
     """
     if container.status == PAUSED and state != "absent":
         return SnapshotPlan(
-            refusal=f"container {container.name!r} is paused: resume or stop it before a snapshot is taken or restored"
+            refusal=f"container {container.name!r} stayed paused for {paused_for:.0f}s (a pause of another task's "
+            "snapshot is over sooner): resume or stop it before a snapshot is taken or restored"
         )
     existing = snapshots_with_alias(snapshots, alias)
     current = existing[0] if existing else None

@@ -10,7 +10,9 @@ short_description: Take, remove and restore snapshots of a container
 version_added: 0.1.0
 description:
   - Keeps one snapshot per O(alias) of a container, removes it, or puts the container back to it.
-  - A paused container is refused, for taking and for restoring a snapshot.
+  - A paused container is waited on for up to 10 seconds (another task's snapshot pauses a container for a
+    moment while the engine copies its files); one that stays paused is refused, for taking and for
+    restoring a snapshot.
   - With V(docker), a snapshot is the container's filesystem committed to the image
     C(containerops-snapshot/<name>:<alias>), labelled C(containerops.snapshot.container) and
     C(containerops.snapshot.alias) and carrying the container's configuration. Restoring recreates the
@@ -150,11 +152,13 @@ elapsed:
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import CONTAINER_SPEC, LifecycleModule
 from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
+    PAUSE_GRACE,
     check_snapshot_alias,
     plan_snapshot,
     snapshot_needs_container,
     snapshot_result,
     snapshots_with_alias,
+    waits_out_pause,
 )
 
 ARGUMENT_SPEC = dict(
@@ -172,10 +176,13 @@ def run(lifecycle: LifecycleModule) -> dict:
     params = lifecycle.params
     alias, state, backend = check_snapshot_alias(params["alias"]), params["state"], lifecycle.backend
     container = lifecycle.the_container(must_exist=snapshot_needs_container(state, backend.snapshots_outlive_container))
+    paused_for = 0.0
+    if waits_out_pause(container, state):
+        container, paused_for = backend.wait_while_paused(container, PAUSE_GRACE)
     snapshots = backend.snapshots(container)
     current = snapshots_with_alias(snapshots, alias)
     restored_from_alias = bool(current) and backend.is_restored_from(container, current[0])
-    plan = plan_snapshot(container, state, alias, params["replace"], snapshots, restored_from_alias)
+    plan = plan_snapshot(container, state, alias, params["replace"], snapshots, restored_from_alias, paused_for)
     if plan.refusal:
         raise BadInput(plan.refusal)
     taken = None

@@ -191,3 +191,12 @@ def test_every_missing_capability_is_refused_in_one_shape(ask):
     with pytest.raises(Unsupported) as caught:
         ask(Scripted("running"))
     assert re.fullmatch(r"backend scripted cannot [^:]+: .+; nothing was changed", str(caught.value))
+
+
+def test_a_pause_is_waited_out_and_a_lasting_one_reported_with_its_length():
+    engine = Scripted("paused", "paused", "running")
+    state, waited = engine.wait_while_paused(WEB, 5)
+    assert state.status == "running" and engine.seen == 3 and waited < 5
+    lasting = Scripted("paused")
+    state, waited = lasting.wait_while_paused(WEB, 0.05)
+    assert state.status == "paused" and waited >= 0.05

@@ -39,7 +39,7 @@ SNAPSHOT_CASES = list(
 def expected_snapshot_actions(status, state, exists, replace, restored_from):
     """The documented behaviour, row by row: a refusal's key words, or the actions."""
     if status == "paused" and state != "absent":
-        return "is paused"
+        return "stayed paused"
     if state == "present":
         return () if exists and not replace else ("create", "remove-replaced") if exists else ("create",)
     if state == "absent":

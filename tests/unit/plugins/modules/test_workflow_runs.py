@@ -47,6 +47,13 @@ class Engine:
         self.calls.append(("inspect", ref))
         return self.state
 
+    def wait_while_paused(self, container, timeout):
+        """Another task's snapshot ends its pause during the wait when ``resumed_by_others`` is set."""
+        self.calls.append(("wait_while_paused", timeout))
+        if getattr(self, "resumed_by_others", False):
+            self.state = ContainerState("c1", "app", "running", "running")
+        return self.state, 1.0 if self.state.status == "running" else timeout
+
     def snapshots(self, container):
         return list(self.stored)
 
@@ -168,8 +175,16 @@ def test_a_deleted_container_can_be_restored_where_snapshots_outlive_it():
         snapshot_task(engine, state="restored")
 
 
+def test_a_snapshot_waits_out_another_task_s_pause():
+    engine = Engine(status="paused", snapshots=[PRE])
+    engine.resumed_by_others = True
+    result = snapshot_task(engine, alias="other")
+    assert ("wait_while_paused", 10.0) in engine.calls and ("create", "other") in engine.calls
+    assert result["changed"] is True
+
+
 @pytest.mark.parametrize(("status", "given", "message"), [
-    ("paused", {}, "is paused"),
+    ("paused", {}, "stayed paused for 10s"),
     ("running", {"state": "restored", "alias": "nope"}, "has no snapshot with alias 'nope'"),
     ("running", {"alias": "a b"}, "must be 1 to 100 letters"),
 ])  # fmt: skip
