@@ -103,9 +103,10 @@ EXAMPLES = r"""
   check_mode: true
   register: preview
 
-- name: Every API container starts with the engine, four at a time
+- name: The API containers of the Compose project "shop" start with the engine, four at a time
   containerops.lifecycle.container_config:
     filters:
+      project: shop
       label: [app=api]
     autostart: true
     parallel: 4

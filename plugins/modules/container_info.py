@@ -53,9 +53,10 @@ EXAMPLES = r"""
       - db.container.status == 'running'
       - db.container.health in [none, 'healthy']
 
-- name: Everything paused right now, with processes and ports
+- name: The containers of the Compose project "shop" paused right now, with processes and ports
   containerops.lifecycle.container_info:
     filters:
+      project: shop
       status: [paused]
     runtime: true
   register: paused

@@ -89,9 +89,10 @@ EXAMPLES = r"""
     state: stopped
     stop_timeout: 5
 
-- name: Stop every non-critical container, 20 at a time
+- name: Stop the batch containers of the Compose project "shop", 20 at a time
   containerops.lifecycle.container_state:
     filters:
+      project: shop
       label: [tier=batch]
       status: [running, paused]
     state: stopped

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import docker
 import pytest
 
+from tests.integration.lookalikes import LookAlikes
 from tests.servers import dockhand, hoody
 
 IMAGE = "containerops/busybox:test"
@@ -85,6 +86,16 @@ def make_containers(engine):
     for name in created:  # by name: a restored container has a new id
         with contextlib.suppress(docker.errors.NotFound):
             engine.containers.get(name).remove(force=True)
+
+
+@pytest.fixture
+def look_alikes(engine):
+    """Containers like a user's own, labelled as the examples select (``tier=web``, ``tier=batch``, ``app=api``),
+    running, paused and never started, for a test to check it left them exactly as they were; removed afterwards."""
+    created = LookAlikes(engine, IMAGE, GRACEFUL)
+    created.create()
+    yield created
+    created.remove()
 
 
 def run_playbook(playbook: str, extra_vars: dict[str, Any], *args: str) -> subprocess.CompletedProcess:

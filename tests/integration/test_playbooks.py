@@ -1,5 +1,7 @@
 """The shipped playbooks, run as operators run them.
 
+- ``demo.yml`` (``make demo``) on the real Docker engine among look-alike containers (``lookalikes.py``), which it
+  must leave exactly as they were.
 - ``off_hours.yml`` on the real Docker engine: the evening pauses the running labelled containers, the
   morning resumes them; a stopped one and an unlabelled one are left alone.
 - ``maintenance.yml`` and ``blue_green.yml`` through the Hoody test server (which sits on the same real
@@ -14,6 +16,8 @@ import json
 import os
 import re
 
+import docker
+import pytest
 import requests
 
 from tests.integration.conftest import HOODY_TOKEN, hoody_connection, run_playbook
@@ -87,6 +91,34 @@ def test_off_hours_pauses_in_the_evening_and_resumes_in_the_morning(make_contain
     assert "say which phase: --tags evening or --tags morning, or -e off_hours_phase=evening|morning" in no_phase.stdout
     assert "Traceback" not in no_phase.stdout + no_phase.stderr
     assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
+
+
+def test_demo_acts_only_on_its_own_containers(make_containers, engine, look_alikes):
+    """``make demo`` on an engine holding the user's containers: look-alikes of its selections stay exactly as they
+    were, what an earlier run left is replaced, nothing of its own is left behind, and a container of one of its
+    names that it did not create stops it before anything changes."""
+    demo = os.path.join(ROOT, "playbooks", "demo.yml")
+    leftover = make_containers("demo-web-1", labels={"containerops.demo": "true", "tier": "web"})[0]
+    leftover_id = engine.containers.get(leftover).id
+
+    process = run_playbook(demo, {})
+    output = process.stdout + process.stderr
+    assert process.returncode == 0, output[-6000:]
+    assert "restart:  ['running', 'running', 'running']" in process.stdout, process.stdout[-6000:]
+    assert engine.containers.list(all=True, filters={"label": "containerops.demo=true"}) == []
+    with pytest.raises(docker.errors.NotFound):
+        engine.containers.get(leftover_id)
+    assert look_alikes.changed() == {}, "the demo changed containers it did not create (before, after)"
+    assert look_alikes.named_in(output) == [], "the demo selected containers it did not create"
+
+    stranger = make_containers("demo-worker")[0]
+    process = run_playbook(demo, {})
+    assert process.returncode != 0 and recap(process)["changed"] == 0, process.stdout[-6000:]
+    assert ("not created by the demo (no label containerops.demo=true): demo-worker. The demo leaves them alone"
+            in process.stdout), process.stdout[-6000:]
+    assert engine.containers.get(stranger).status == "created"
+    assert [c.name for c in engine.containers.list(all=True, filters={"name": "demo-"})] == ["demo-worker"]
+    assert look_alikes.changed() == {}
 
 
 def hoody_get(server, engine, name: str, what: str):
