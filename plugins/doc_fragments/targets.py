@@ -12,7 +12,7 @@ options:
     description:
       - Names or ids of the containers to work on. A plain string is one container.
       - An entry names a container whose name is exactly that, whose full id is exactly that, or whose
-        12-hex short id (the one C(docker ps) prints for a 64-hex id) is exactly that. Nothing else:
+        12-hex short id (the one C(docker ps) prints for a 64-hex id) is exactly that; nothing else,
         never an id prefix, on any backend. An entry that names no container is C(absent) (an error for
         O(containerops.lifecycle.container_state#module:state) other than C(absent)), even where the
         engine's own CLI would take it for an id prefix.
