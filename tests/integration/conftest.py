@@ -88,10 +88,11 @@ def make_containers(engine):
             engine.containers.get(name).remove(force=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def look_alikes(engine):
     """Containers like a user's own, labelled as the examples select (``tier=web``, ``tier=batch``, ``app=api``),
-    running, paused and never started, for a test to check it left them exactly as they were; removed afterwards."""
+    running, paused and never started, for a test to check it left them exactly as they were (``states()`` before
+    and after); created once per test file, removed afterwards."""
     created = LookAlikes(engine, IMAGE, GRACEFUL)
     created.create()
     yield created
