@@ -15,7 +15,8 @@ options:
       - V(docker) is the Docker Engine API through the Docker SDK for Python.
       - V(hoody) is the Hoody API v1 (container platform, Bearer token).
       - V(dockhand) is a Dockhand server's REST API (session login or API token).
-      - The same playbook works on every backend; only the connection options differ.
+      - The same playbook works on every backend; only the connection options differ. What each backend can
+        and cannot do is in R(Backends and what each can do,ansible_collections.containerops.lifecycle.docsite.guide_backends).
       - Container names and ids are checked before anything is sent; V(docker) and V(dockhand) take
         Docker's names (C([a-zA-Z0-9][a-zA-Z0-9_.-]*)) or hex ids, V(hoody) names of 1 to 100 characters
         without C(/), C(\\), C(?), C(#), C(%) or control characters, or 24-hex ids.
@@ -79,6 +80,12 @@ options:
   docker_host:
     description:
       - The Docker daemon to connect to, as C(unix://), C(tcp://) or C(ssh://) URL.
+      - C(ssh://[user@]host[:port]) goes through the system's C(ssh) client, as the docker CLI does: each
+        connection runs C(ssh -o BatchMode=yes -T [-l user] [-p port] -- host docker system dial-stdio), so
+        C(~/.ssh/config) (host aliases, ports, keys, C(ProxyJump)), the ssh agent and C(known_hosts) apply,
+        and paramiko is not needed. The host needs the C(docker) CLI; the user must be able to use its
+        engine (for example be in the C(docker) group). ssh never prompts: an unknown host key or a key
+        that needs a passphrase without an agent is an error that says so.
       - O(tls) and O(validate_certs) are refused with a C(unix://) socket.
       - If not set, the environment variable E(DOCKER_HOST) is used.
     type: str

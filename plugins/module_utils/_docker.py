@@ -26,12 +26,11 @@ import http.client
 import json
 import os
 import re
-import socket
 import time
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot, _history
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_context, _docker_snapshot, _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
     Wait,
@@ -70,6 +69,14 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import TRANSIENT_STATUS, call_with_retries
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, Runtime
+from ansible_collections.containerops.lifecycle.plugins.module_utils._ssh import SshFailed, ssh_api_client
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
+from ansible_collections.containerops.lifecycle.plugins.module_utils._tls import PinnedTLS, TlsFiles, unverified_warning
+from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import (
+    causes,
+    tls_problem,
+    why_unreachable,
+)
 
 try:
     import docker
@@ -78,6 +85,13 @@ try:
     from docker.errors import APIError, DockerException, NotFound
     from docker.tls import TLSConfig
     from docker.utils import convert_filters
+
+    class TlsPinnedAPIClient(PinnedTLS, docker.APIClient):
+        """The SDK's client, its TLS what the options say whatever REQUESTS_CA_BUNDLE says (``_tls.PinnedTLS``)."""
+
+        def __init__(self, tls_files: TlsFiles, **kwargs: Any) -> None:
+            self.tls_files = tls_files  # before the SDK's first request (the version check)
+            super().__init__(**kwargs)
 
     DOCKER_IMPORT_ERROR: Optional[str] = None
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
@@ -96,7 +110,7 @@ HEALTH_EVENTS = ["health_status", "die", "destroy", "stop"]
 
 
 def _transient(exc: Exception) -> Optional[float]:
-    if isinstance(exc, requests.exceptions.ConnectionError):
+    if isinstance(exc, requests.exceptions.ConnectionError) and tls_problem(exc) is None:
         return 0
     if isinstance(exc, APIError) and exc.status_code in TRANSIENT_STATUS:
         return 0
@@ -104,26 +118,8 @@ def _transient(exc: Exception) -> Optional[float]:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, APIError):
-        explanation = exc.explanation
-        if isinstance(explanation, bytes):
-            explanation = explanation.decode("utf-8", "replace")
-        return str(explanation or exc)
-    return str(exc)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps (arguments, cause, context), each once."""
-    seen: set[int] = set()
-    queue: list[Optional[BaseException]] = [exc]
-    while queue:
-        current = queue.pop(0)
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        queue.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        queue.extend((current.__cause__, current.__context__))
+    """What the engine said of an error, fit for a message (``engine_text``)."""
+    return engine_text((exc.explanation or exc) if isinstance(exc, APIError) else exc)
 
 
 def _is_transport_fault(exc: BaseException) -> bool:
@@ -138,29 +134,16 @@ def _listed_labels(state: ContainerState) -> dict[str, str]:
     return state.details["summary"].get("Labels") or {}
 
 
-def _cert_path(explicit: Optional[str], filename: str) -> Optional[str]:
-    """An explicit path, else the file of that name in ``DOCKER_CERT_PATH`` when it exists."""
-    if explicit:
-        return explicit
-    cert_dir = os.environ.get("DOCKER_CERT_PATH")
-    candidate = os.path.join(cert_dir, filename) if cert_dir else None
-    return candidate if candidate and os.path.exists(candidate) else None
-
-
 def _timed_out(exc: BaseException) -> bool:
-    return any(
-        isinstance(link, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, socket.timeout))
-        for link in _chain(exc)
-    )
+    return why_unreachable(exc) == "timed out"
 
 
-def _cause(exc: BaseException) -> str:
-    """The root of a transport fault in a few words (``Connection refused``), else its text."""
-    links = list(_chain(exc))
-    words = [link.strerror for link in links if isinstance(link, OSError) and isinstance(link.errno, int)]
-    words += [str(link) for link in links if isinstance(link, http.client.HTTPException) and str(link)]
-    words += [str(link) for link in links if isinstance(link, urllib3.exceptions.ProtocolError)]
-    return words[0] if words else str(exc)
+# What to check, by why the engine could not be reached.
+_CHECK = {
+    "no such socket file": "Check that dockerd is running and that docker_host names its socket",
+    "connection refused": "Check that dockerd is running and listens there",
+    "permission denied": "Check that this user may use its socket (the docker group, or root)",
+}
 
 
 def _malformed(exc: BaseException) -> str:
@@ -196,35 +179,37 @@ def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
 
 class DockerBackend(DockerShapedBackend):
     name = "docker"
-    connection_options = ("docker_host", "tls")
+    connection_options = ("docker_host", "docker_context", "tls")
+    environment = {"docker_host": ("DOCKER_HOST",), "docker_context": ("DOCKER_CONTEXT",)}
     library = ("docker (Docker SDK for Python >= 7.0)", DOCKER_IMPORT_ERROR)
 
     @classmethod
     def validate_options(cls, params: dict[str, Any]) -> None:
-        scheme = urlsplit(params["docker_host"] or "").scheme
+        """The endpoint must be one the SDK can reach (a Docker context must exist, and not come with
+        ``docker_host``); ``tls`` or ``validate_certs`` given for a socket are refused."""
+        endpoint = _docker_context.endpoint(params, os.environ)
+        scheme = urlsplit(endpoint.host).scheme
         if scheme not in DOCKER_HOST_SCHEMES:
             raise BadInput(
                 f"docker_host must be a {', '.join(s + '://' for s in DOCKER_HOST_SCHEMES)} URL, "
-                f"got {params['docker_host']!r}"
+                f"got {endpoint.host!r} ({endpoint.source})"
             )
         if scheme == "unix" and (params["tls"] or params["validate_certs"]):
             raise BadInput(
-                f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {params['docker_host']}; "
-                "unset them (or DOCKER_TLS / DOCKER_TLS_VERIFY) or use tcp://"
+                f"tls and validate_certs apply to a tcp:// docker_host, not to the socket {endpoint.host} "
+                f"({endpoint.source}); unset them or use tcp://"
             )
 
     @classmethod
     def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> DockerBackend:
+        endpoint = _docker_context.endpoint(params, os.environ)
         return cls(
-            docker_host=params["docker_host"],
+            docker_host=endpoint.host,
+            docker_host_source=endpoint.source,
             timeout=params["timeout"],
             retries=params["retries"],
             pool_size=params.get("parallel") or 1,
-            tls=bool(params["tls"]),
-            validate_certs=bool(params["validate_certs"]),
-            ca_path=_cert_path(params["ca_path"], "ca.pem"),
-            client_cert=_cert_path(params["client_cert"], "cert.pem"),
-            client_key=_cert_path(params["client_key"], "key.pem"),
+            tls=endpoint.tls,
         )
 
     @classmethod
@@ -242,40 +227,51 @@ class DockerBackend(DockerShapedBackend):
         timeout: int,
         retries: int,
         pool_size: int,
-        tls: bool = False,
-        validate_certs: bool = False,
-        ca_path: Optional[str] = None,
-        client_cert: Optional[str] = None,
-        client_key: Optional[str] = None,
+        tls: Optional[TlsFiles] = None,
+        docker_host_source: str = "docker_host",
     ) -> None:
+        """``docker_host_source`` says where ``docker_host`` came from (``_docker_context.Endpoint.source``), for
+        messages; ``tls`` the TLS files (None: no TLS)."""
         self.docker_host = docker_host
+        self.where = f"the Docker engine at {docker_host} ({docker_host_source})"
         self.timeout = timeout
         self.retries = retries
+        self.tls = tls
         tls_config = None
-        if tls or validate_certs:
-            cert = (client_cert, client_key) if client_cert and client_key else None
+        if tls is not None:
+            cert = (tls.cert, tls.key) if tls.cert and tls.key else None
             try:
-                tls_config = TLSConfig(client_cert=cert, ca_cert=ca_path, verify=bool(validate_certs))
+                tls_config = TLSConfig(client_cert=cert, ca_cert=tls.ca, verify=tls.verify)
             except DockerException as exc:
-                raise BadInput(f"TLS settings for {docker_host} are not usable: {exc}") from None
+                raise BadInput(f"TLS settings for {self.where} are not usable: {exc}") from None
+            if not tls.verify:
+                self.warn(unverified_warning(self.where, "validate_certs is false, or the context skips verification"))
         try:
-            self.api = docker.APIClient(
-                base_url=docker_host,
-                version="auto",
-                timeout=timeout,
-                tls=tls_config,
-                max_pool_size=max(pool_size, 1) + 1,
-            )
+            if urlsplit(docker_host).scheme == "ssh":
+                self.api = ssh_api_client(docker_host, timeout, max_pool_size=max(pool_size, 1) + 1)
+            else:
+                self.api = TlsPinnedAPIClient(
+                    tls,
+                    base_url=docker_host,
+                    version="auto",
+                    timeout=timeout,
+                    tls=tls_config,
+                    max_pool_size=max(pool_size, 1) + 1,
+                )
+        except SshFailed as exc:
+            raise ConnectionFailed(f"cannot reach {self.where}: {exc.reason}") from None
         except DockerException as exc:
+            problem = tls_problem(exc)
+            if problem and tls is not None:
+                raise ConnectionFailed(f"TLS to {self.where} failed: {problem}; {tls.described(os.environ)}") from None
             if _timed_out(exc):
                 raise ConnectionFailed(
-                    f"the Docker engine at {docker_host} did not answer within {timeout}s (timeout). Check that "
-                    "dockerd is running and not hung, or give it a longer timeout."
+                    f"{self.where} did not answer within {timeout}s (timeout). Check that dockerd is running and "
+                    "not hung, or give it a longer timeout."
                 ) from None
-            raise ConnectionFailed(
-                f"cannot reach the Docker engine at {docker_host}: {_cause(exc)}. Check that dockerd is running "
-                "and that this user may use its socket (docker_host / DOCKER_HOST)."
-            ) from None
+            reason = why_unreachable(exc)
+            check = _CHECK.get(reason, "Check that dockerd is running and that this user may use its socket")
+            raise ConnectionFailed(f"cannot reach {self.where}: {reason}. {check}.") from None
 
     # The edge ----------------------------------------------------------------------------------
 
@@ -314,7 +310,7 @@ class DockerBackend(DockerShapedBackend):
                 f"the Docker engine at {host} sent a malformed answer while {what}: {_malformed(exc)}"
             )
         if _is_transport_fault(exc) or (
-            isinstance(exc, DockerException) and any(_is_transport_fault(link) for link in _chain(exc))
+            isinstance(exc, DockerException) and any(_is_transport_fault(link) for link in causes(exc))
         ):
             if _timed_out(exc):
                 if operation is not None:
@@ -326,15 +322,13 @@ class DockerBackend(DockerShapedBackend):
                             "still answers; its outcome is read again"
                         ),
                     )
-                return ConnectionFailed(
-                    f"the Docker engine at {host} did not answer within {self.timeout}s (timeout) while {what}"
-                )
+                return ConnectionFailed(f"{self.where} did not answer within {self.timeout}s (timeout) while {what}")
             if operation is not None:
                 return EngineLost(
-                    f"engine lost during {operation}: cannot reach the Docker engine at {host} ({_cause(exc)}); "
+                    f"engine lost during {operation}: cannot reach {self.where}: {why_unreachable(exc)}; "
                     f"whether the {operation} took effect is unknown"
                 )
-            return ConnectionFailed(f"cannot reach the Docker engine at {host} ({_cause(exc)}) while {what}")
+            return ConnectionFailed(f"cannot reach {self.where} while {what}: {why_unreachable(exc)}")
         if isinstance(exc, DockerException):
             return OperationFailed(f"{operation or what} failed: {exc}")
         return None
@@ -354,7 +348,7 @@ class DockerBackend(DockerShapedBackend):
         if self._answers():
             return if_alive
         return EngineLost(
-            f"engine lost during {operation}: the Docker engine at {self.docker_host} did not answer it within "
+            f"engine lost during {operation}: {self.where} did not answer it within "
             f"{waited:.0f}s, nor a ping within {self.timeout}s (timeout); whether the {operation} took effect "
             "is unknown"
         )
