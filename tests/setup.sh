@@ -14,6 +14,7 @@
 #   busybox        busybox-static           the registry-free test image (tests/images/build-test-image.sh)
 #   java (17+)     openjdk-17-jre-headless  ansible-rulebook's rule engine (tests/integration/test_eda.py)
 #   chromium       chromium                 looks at the rendered docs (tests/integration/test_docs.py)
+#   sshd, ssh      openssh-server           docker_host: ssh:// through a real sshd (tests/integration/test_ssh.py)
 #   make           make                     (needed to get here: .ci/run installs it first)
 #
 # Quiet when everything is there. Not root, or not Debian, and something missing: the list and the command that
@@ -56,6 +57,7 @@ requirements=(
     "busybox-static|has_static_busybox"
     "openjdk-17-jre-headless|has_java17"
     "chromium|has_chromium"
+    "openssh-server|test -x /usr/sbin/sshd && command -v ssh && command -v ssh-keygen"
     "make|command -v make"
 )
 

@@ -80,12 +80,12 @@ options:
   docker_host:
     description:
       - The Docker daemon to connect to, as C(unix://), C(tcp://) or C(ssh://) URL.
-      - C(ssh://[user@]host[:port]) goes through the system's C(ssh) client, as the docker CLI does: each
+      - C(ssh://[user@]host[:port]) goes through the system's C(ssh) client, as the docker CLI does. Each
         connection runs C(ssh -o BatchMode=yes -T [-l user] [-p port] -- host docker system dial-stdio), so
         C(~/.ssh/config) (host aliases, ports, keys, C(ProxyJump)), the ssh agent and C(known_hosts) apply,
-        and paramiko is not needed. The host needs the C(docker) CLI; the user must be able to use its
-        engine (for example be in the C(docker) group). ssh never prompts: an unknown host key or a key
-        that needs a passphrase without an agent is an error that says so.
+        and paramiko is not needed. The host needs the C(docker) CLI, and the user must be able to use its
+        engine (for example be in the C(docker) group). ssh never prompts; an unknown host key, or a key
+        that needs a passphrase without an agent, is an error that says so.
       - O(tls) and O(validate_certs) are refused with a C(unix://) socket.
       - If not set, the environment variable E(DOCKER_HOST) is used.
     type: str
