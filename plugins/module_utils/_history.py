@@ -61,6 +61,14 @@ ENGINE_RESTART_WINDOW_NS = 65 * 10**9
 #: gap means the container was already stopped and the restart only started it.
 RESTART_FOLD_WINDOW_NS = 2 * 10**9
 
+#: A process that exits by itself (not by a signal) this soon after the engine sent it a requested signal
+#: was stopped on request: the default stop timeout plus the margin a graceful stop is given.
+REQUESTED_EXIT_WINDOW_NS = 20 * 10**9
+
+#: The signals of one stop (SIGTERM, then the escalation's SIGKILL after the stop timeout) lie at most
+#: this far apart; an older requested signal belongs to an earlier, handled request.
+STOP_CHAIN_WINDOW_NS = 10 * 60 * 10**9
+
 # Linux signal numbers (Docker reports the number the engine sent; the controller's OS may differ).
 _LINUX_SIGNALS = {
     1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
@@ -215,6 +223,42 @@ def _event_fields(event: dict[str, Any]) -> Optional[tuple[str, str, int, dict[s
     return str(container_id), base, time_ns, dict(actor.get("Attributes") or {})
 
 
+def fatal_signal(exit_code: Optional[int]) -> Optional[str]:
+    """The signal that killed a container's process, from its exit code (128 + the signal's number)."""
+    if exit_code is None or not 128 < exit_code <= 128 + max(_LINUX_SIGNALS):
+        return None
+    return _LINUX_SIGNALS[exit_code - 128]
+
+
+def requested_stop_opening(
+    kills: list[tuple[int, str]], die_ns: int, exit_code: Optional[int]
+) -> Optional[tuple[int, str]]:
+    """The kill that opened a requested stop ending in this die, or None when the process ended by itself.
+
+    ``kills`` are the engine's kill events since the last start, as (time_ns, signal name). A process killed by
+    a signal (exit code 128 + N) was stopped on request only when the engine sent that signal: a SIGKILL
+    from anywhere else (the kernel, a user's ``kill -9`` on the host, a crash) is an exit, however many
+    signals the engine delivered before. A process that exited by itself after a requested signal was
+    stopped on request only when the signal came within ``REQUESTED_EXIT_WINDOW_NS``: an application that
+    handled a SIGQUIT and crashed an hour later was not stopped. Notify signals (SIGHUP, SIGUSR1, ...)
+    never open a stop. The opening is the first requested signal of the stop (SIGTERM before an
+    escalation's SIGKILL) within ``STOP_CHAIN_WINDOW_NS`` of the one that ended it.
+    """
+    requested = [(time_ns, name) for time_ns, name in kills if name not in _NOTIFY_SIGNALS]
+    fatal = fatal_signal(exit_code)
+    if fatal is not None:
+        closing = [time_ns for time_ns, name in requested if name == fatal]
+        if not closing:
+            return None
+        last = closing[-1]
+    else:
+        recent = [time_ns for time_ns, _name in requested if die_ns - time_ns <= REQUESTED_EXIT_WINDOW_NS]
+        if not recent:
+            return None
+        last = recent[-1]
+    return next((time_ns, name) for time_ns, name in requested if last - time_ns <= STOP_CHAIN_WINDOW_NS)
+
+
 class _Container:
     """Fold state for one container while its events are replayed."""
 
@@ -258,7 +302,8 @@ class _Container:
     def on_die(self, time_ns: int, attrs: dict[str, Any]) -> None:
         """The process ended: a requested stop, a kill, an OOM kill or an exit of its own."""
         signals = [name for _kill_ns, name in self.kills]
-        opening = next(((t, s) for t, s in self.kills if s not in _NOTIFY_SIGNALS), None)
+        exit_code = _to_int(attrs.get("exitCode"))
+        opening = requested_stop_opening(self.kills, time_ns, exit_code)
         escalated = False
         if self.oom:
             operation, triggered_by = "oom", "engine"
@@ -273,7 +318,7 @@ class _Container:
         record = self.add(
             time_ns, self.status or "running", "stopped", operation, triggered_by,
             duration_ms=_ms(time_ns - kill_ns) if kill_ns is not None else None,
-            events=[*self.folded, "die"], exit_code=_to_int(attrs.get("exitCode")),
+            events=[*self.folded, "die"], exit_code=exit_code,
             signals=signals, escalated=escalated,
         )  # fmt: skip
         self.last_die = (record, time_ns, kill_ns, False)

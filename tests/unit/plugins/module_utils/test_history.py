@@ -666,6 +666,84 @@ def test_other_event_types_and_empty_input_are_ignored():
     )
 
 
+# Captured on Docker 20.10: sh traps SIGQUIT and goes on; `docker kill -s QUIT`; 2 s later the process is
+# killed with `kill -9` on the host, outside the engine (a crash, the kernel, an operator on the host).
+_ID_QUIT = "9a1c0ffee0d15ea5e5eed0000000000000000000000000000000000000000001"
+QUIT_THEN_CRASH = _docker_events(
+    {_ID_QUIT: "lead-quit"},
+    [
+        (_ID_QUIT, "create", 1796531119351372952, {}),
+        (_ID_QUIT, "start", 1796531120135088270, {}),
+        (_ID_QUIT, "kill", 1796531121263435684, {"signal": "3"}),
+        (_ID_QUIT, "die", 1796531123503215416, {"exitCode": "137"}),
+    ],
+)
+# Captured on Docker 20.10: sh traps SIGTERM with `exit 0`; `docker kill -s TERM` (no docker stop).
+_ID_TERM = "7e57ab1e0d15ea5e5eed0000000000000000000000000000000000000000002"
+TERM_HANDLED = _docker_events(
+    {_ID_TERM: "lead-term"},
+    [
+        (_ID_TERM, "create", 1796531124849722464, {}),
+        (_ID_TERM, "start", 1796531125437774792, {}),
+        (_ID_TERM, "kill", 1796531126509343111, {"signal": "15"}),
+        (_ID_TERM, "die", 1796531126693506761, {"exitCode": "0"}),
+    ],
+)
+
+
+@pytest.mark.parametrize("later", [0, 5, 3600])
+def test_a_crash_after_a_handled_signal_is_an_exit_however_soon(later):
+    records = _history.records_from_docker_events(_shift(QUIT_THEN_CRASH, 3, later))
+    assert _summary(records)[2] == ("running", "stopped", "exit", None, "engine")
+    assert records[2]["metadata"]["signals"] == ["SIGQUIT"] and records[2]["metadata"]["exit_code"] == 137
+
+
+def test_a_signal_the_process_handles_by_exiting_is_a_requested_stop():
+    assert _summary(_history.records_from_docker_events(TERM_HANDLED))[2] == ("running", "stopped", "stop", 184, "api")
+
+
+def test_an_exit_of_its_own_long_after_a_handled_signal_is_an_exit():
+    records = _history.records_from_docker_events(_shift(TERM_HANDLED, 3, 1800))
+    assert _summary(records)[2] == ("running", "stopped", "exit", None, "engine")
+
+
+def test_a_docker_kill_long_after_a_handled_signal_opens_its_own_force_stop():
+    kill = copy.deepcopy(QUIT_THEN_CRASH[2])
+    kill["Actor"]["Attributes"]["signal"] = "9"
+    kill["timeNano"] = QUIT_THEN_CRASH[3]["timeNano"] + 3600 * 10**9 - 30_000_000
+    events = _shift(QUIT_THEN_CRASH, 3, 3600)
+    records = _history.records_from_docker_events([*events[:3], kill, events[3]])
+    assert _summary(records)[2] == ("running", "stopped", "force-stop", 30, "api")
+    assert records[2]["metadata"]["signals"] == ["SIGQUIT", "SIGKILL"]
+
+
+@pytest.mark.parametrize(("exit_code", "signal"), [
+    (137, "SIGKILL"), (143, "SIGTERM"), (131, "SIGQUIT"), (129, "SIGHUP"), (159, "SIGSYS"),
+    (0, None), (1, None), (128, None), (160, None), (255, None), (None, None),
+])  # fmt: skip
+def test_the_fatal_signal_is_read_from_the_exit_code(exit_code, signal):
+    assert _history.fatal_signal(exit_code) == signal
+
+
+S = 10**9
+
+
+@pytest.mark.parametrize(("kills", "die_ns", "exit_code", "opening"), [
+    ([], 10 * S, 137, None),  # killed, but not through the engine
+    ([(0, "SIGQUIT")], 10 * S, 137, None),  # the engine sent a signal, but not the one that killed it
+    ([(0, "SIGTERM"), (10 * S, "SIGKILL")], 10 * S, 137, (0, "SIGTERM")),  # an escalated stop
+    ([(0, "SIGTERM")], 1 * S, 143, (0, "SIGTERM")),  # killed by the engine's SIGTERM
+    ([(0, "SIGHUP"), (1 * S, "SIGTERM")], 2 * S, 0, (1 * S, "SIGTERM")),  # a notify signal opens nothing
+    ([(0, "SIGHUP")], 1 * S, 0, None),
+    ([(0, "SIGTERM")], 20 * S, 0, (0, "SIGTERM")),  # a graceful exit within the window
+    ([(0, "SIGTERM")], 20 * S + 1, 0, None),  # ... and just after it
+    ([(0, "SIGTERM"), (3600 * S, "SIGKILL")], 3600 * S, 137, (3600 * S, "SIGKILL")),  # an old request is over
+    ([(0, "SIGTERM"), (600 * S, "SIGKILL")], 600 * S, 137, (0, "SIGTERM")),  # a long stop timeout
+])  # fmt: skip
+def test_which_kill_opens_a_requested_stop(kills, die_ns, exit_code, opening):
+    assert _history.requested_stop_opening(kills, die_ns, exit_code) == opening
+
+
 @pytest.mark.parametrize(
     ("raw", "name", "operation"),
     [("15", "SIGTERM", "stop"), ("9", "SIGKILL", "force-stop"), ("2", "SIGINT", "stop"),
@@ -675,6 +753,8 @@ def test_other_event_types_and_empty_input_are_ignored():
 def test_kill_signal_names(raw, name, operation):
     events = copy.deepcopy(KILL)
     events[2]["Actor"]["Attributes"]["signal"] = raw
+    if name != "SIGKILL":  # the process handled the signal and exited right away
+        events[3]["Actor"]["Attributes"]["exitCode"] = "0"
     records = _history.records_from_docker_events(events)
     assert records[2]["metadata"]["signals"] == [name]
     assert records[2]["metadata"]["operation"] == operation
