@@ -10,19 +10,25 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Collection, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, env_fallback, missing_required_lib
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState, refusal
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    OPTION_SOURCES,
+    Backend,
+    ContainerState,
+    refusal,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ContainerNotFound,
     ContainerOpsError,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, STATUSES
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import safe_text
 
 # The registry of engines: the ``backend`` option's choices, in the order the docs give them. A class
 # brings its own name, connection options and capabilities (see ``Backend``).
@@ -179,6 +185,45 @@ def validate_connection(params: dict[str, Any]) -> None:
     )
 
 
+def option_sources(
+    given: Collection[str], params: dict[str, Any], environ: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """Where each connection option that has a value but was not given (nor an alias of it) took it from: the
+    environment variable its fallback read (the first one set, as Ansible's ``env_fallback``), else ``default``.
+
+    The callers keep it under ``params[OPTION_SOURCES]``, so messages can say which variable gave an address or
+    a credential (``Backend.source``).
+    """
+    sources = {}
+    for option, spec in CONNECTION_SPEC.items():
+        if params.get(option) is None or {option, *spec.get("aliases", ())} & set(given):
+            continue
+        variables = spec["fallback"][1] if "fallback" in spec else []
+        sources[option] = next((variable for variable in variables if variable in environ), "default")
+    return sources
+
+
+# Keys of a result whose dicts are the engine's data by its own names (a label may be called ``error``).
+_DATA_KEYS = ("labels", "environment_vars", "metadata", "private")
+
+
+def safe_result(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with the text a user reads as it is (``msg``, every ``error`` at any depth: a container's, an
+    action's, a runtime's) made safe for a terminal (``_text.safe_text``): the last door for an engine's text
+    that reached a message unescaped. The engine's data (labels, environment, ...) is returned as it is."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: safe_text(item) if key in ("msg", "error") and isinstance(item, str)
+                    else item if key in _DATA_KEYS else clean(item)
+                    for key, item in value.items()}  # fmt: skip
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return clean(result)
+
+
 def connect(params: dict[str, Any], secret_found: Callable[[str], None]) -> Backend:
     """The backend the connection options in ``params`` (``CONNECTION_SPEC``) describe, connected.
 
@@ -272,7 +317,9 @@ class LifecycleModule:
         if missing:
             library, error = missing
             self.module.fail_json(msg=missing_required_lib(library), exception=error)
-        return connect(self.params, self.module.no_log_values.add)
+        names = tuple(name for option, spec in CONNECTION_SPEC.items() for name in (option, *spec.get("aliases", ())))
+        sources = option_sources(_given_options(names), self.params)
+        return connect(dict(self.params, **{OPTION_SOURCES: sources}), self.module.no_log_values.add)
 
     def select_targets(self) -> list[ContainerState]:
         """The containers named (in order, each once), then those the filters match on the engine.
@@ -317,7 +364,8 @@ class LifecycleModule:
         finally:
             self._close_backend()
         for warning in self._backend.warnings if self._backend is not None else ():
-            self.module.warn(warning)
+            self.module.warn(safe_text(warning))
+        result = safe_result(result)
         if result.pop("failed", False):
             self.module.fail_json(**result)
         self.module.exit_json(**result)
