@@ -64,6 +64,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     STOPPED,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 
 SESSION_COOKIE = "dockhand_session"
 ACTIVITY_PAGE = 100
@@ -103,12 +104,15 @@ class DockhandBackend(DockerShapedBackend):
     @classmethod
     def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> DockhandBackend:
         return cls(
-            ApiClient.from_options(cls.api_url(params, secret_found), params),
+            ApiClient.from_options(
+                cls.api_url(params, secret_found), params, "the Dockhand API", cls.source(params, "api_url")
+            ),
             environment=params["api_environment"],
             token=cls.option(params, "api_token", secret_found),
             username=params["api_username"],
             password=params["api_password"],
             poll_interval=params.get("poll_interval") or DEFAULT_POLL_INTERVAL,
+            named={option: cls.named(params, option) for option in ("api_token", "api_username", "api_password")},
         )
 
     @classmethod
@@ -124,14 +128,22 @@ class DockhandBackend(DockerShapedBackend):
         username: Optional[str],
         password: Optional[str],
         poll_interval: float,
+        named: Optional[dict[str, str]] = None,
     ) -> None:
+        """``named`` says where each credential came from (``Backend.named``), for the messages about them."""
+        self._named = {option: option for option in ("api_token", "api_username", "api_password")}
+        self._named.update(named or {})
         if not environment:
             raise BadInput(
                 "api_environment is required for backend dockhand: the id of a Dockhand environment "
                 "(Settings > Environments, or GET /api/environments); or set DOCKHAND_ENV"
             )
         if bool(username) != bool(password):
-            raise BadInput("api_username and api_password go together for backend dockhand")
+            given, missing = ("api_username", "api_password") if username else ("api_password", "api_username")
+            raise BadInput(
+                f"api_username and api_password go together for backend dockhand: {self._named[given]} is set, "
+                f"{missing} is not; give both, or neither"
+            )
         self.client = client
         self.environment = environment
         self.poll_interval = poll_interval
@@ -162,7 +174,8 @@ class DockhandBackend(DockerShapedBackend):
                 # Auth is off on this server: every endpoint is open, nothing to log in to.
                 return
             raise ConnectionFailed(
-                f"Dockhand login as {self._username!r} failed ({exc.status}: {exc.message})"
+                f"Dockhand login as {self._username!r} failed ({exc.status}: {exc.message}); check "
+                f"{self._named['api_username']} and {self._named['api_password']}"
             ) from None
         cookie = response.cookies.get(SESSION_COOKIE)
         if not cookie:
@@ -205,15 +218,15 @@ class DockhandBackend(DockerShapedBackend):
             else "Dockhand API tokens start with dh_, and this one does not"
         )
         return ConnectionFailed(
-            f"Dockhand rejected api_token (401): {hint}. Mind that about 15 rejected tokens within a minute "
-            "lock every token out of this address for 5 minutes"
+            f"Dockhand rejected {self._named['api_token']} (401): {hint}. Mind that about 15 rejected tokens "
+            "within a minute lock every token out of this address for 5 minutes"
         )
 
     def _locked_out(self, exc: ApiError) -> ConnectionFailed:
         """Dockhand's 429: a lockout of this address (bearer tokens) that retrying now cannot end."""
         why = (
             "After about 15 rejected API tokens within a minute, Dockhand refuses every token from an address, "
-            "valid ones included, for 5 minutes; check api_token before trying again"
+            f"valid ones included, for 5 minutes; check {self._named['api_token']} before trying again"
             if self._token_kind
             else "Dockhand limits how often one address may try"
         )
@@ -279,7 +292,7 @@ class DockhandBackend(DockerShapedBackend):
             self.warn(f"could not ask Dockhand whether the engine of environment {self.environment} answers: {exc}")
             return ""
         if isinstance(body, dict) and body.get("success") is False:
-            return str(body.get("error") or "Dockhand gives no reason")
+            return engine_text(body.get("error") or "Dockhand gives no reason")
         return ""
 
     # Reads -----------------------------------------------------------------------------------------

@@ -253,10 +253,13 @@ class HoodyBackend(Backend):
     @classmethod
     def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> HoodyBackend:
         return cls(
-            ApiClient.from_options(cls.api_url(params, secret_found), params),
+            ApiClient.from_options(
+                cls.api_url(params, secret_found), params, "the Hoody API", cls.source(params, "api_url")
+            ),
             token=cls.option(params, "api_token", secret_found),
             realm=params["api_realm"],
             poll_interval=params.get("poll_interval") or DEFAULT_POLL_INTERVAL,
+            token_named=cls.named(params, "api_token"),
         )
 
     @classmethod
@@ -266,13 +269,22 @@ class HoodyBackend(Backend):
         return {"labels": {}, "image": item.get("container_image"), "health": state.health,
                 "project": item.get("project_id")}  # fmt: skip
 
-    def __init__(self, client: ApiClient, token: Optional[str], realm: Optional[str], poll_interval: float) -> None:
+    def __init__(
+        self,
+        client: ApiClient,
+        token: Optional[str],
+        realm: Optional[str],
+        poll_interval: float,
+        token_named: str = "api_token",
+    ) -> None:
+        """``token_named`` says where the token came from, for the message when Hoody rejects it."""
         if not token:
             variables = " / ".join(self.environment["api_token"])
             raise BadInput(f"api_token is required for backend hoody (or set {variables})")
         self.client = client
         self.realm = realm
         self.poll_interval = poll_interval
+        self._token_named = token_named
         client.set_bearer(token)
         self._directory: Optional[list[dict[str, Any]]] = None
         self._restart_marks: dict[str, Optional[str]] = {}
@@ -291,7 +303,7 @@ class HoodyBackend(Backend):
         except ApiError as exc:
             if exc.status == 401:
                 raise ConnectionFailed(
-                    f"Hoody rejected the credentials (401: {exc.message}); check api_token"
+                    f"Hoody rejected the credentials (401: {exc.message}); check {self._token_named}"
                 ) from None
             if exc.status == 403:
                 raise ConnectionFailed(

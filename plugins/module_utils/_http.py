@@ -28,6 +28,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._retry impo
     TRANSIENT_STATUS,
     call_with_retries,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
+from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import why_unreachable
 
 try:
     import requests
@@ -44,7 +46,8 @@ DEFAULT_POLL_INTERVAL = 0.5
 
 
 class ApiError(ContainerOpsError):
-    """The API answered with an error status; ``message`` is the server's text, never a credential."""
+    """The API answered with an error status; ``message`` is the server's text made safe (``engine_text``),
+    never a credential; ``body`` the decoded answer as it came."""
 
     def __init__(self, method: str, path: str, status: int, message: str, body: Any = None) -> None:
         super().__init__(f"{method} {path} answered HTTP {status}: {message}")
@@ -79,14 +82,14 @@ def _wait_asked(seconds: float) -> str:
 
 
 def _error_text(response: Any) -> tuple[str, Any]:
+    """What an error answer says (its message, else its body, else the reason phrase), fit for a message."""
     try:
         body = response.json()
     except ValueError:
-        return (response.text or response.reason or "").strip()[:300], None
+        return engine_text(response.text or response.reason or ""), None
     if isinstance(body, dict):
-        text = body.get("message") or body.get("error") or response.reason
-        return str(text)[:300], body
-    return str(body)[:300], body
+        return engine_text(body.get("message") or body.get("error") or response.reason or ""), body
+    return engine_text(body), body
 
 
 class _Transient(Exception):
@@ -99,7 +102,7 @@ def _answered(method: str, path: str, response: Any, ok: tuple[int, ...]) -> Any
     """The response of a successful answer (2xx, or a status in ``ok``); ``ApiError`` for any other."""
     if 300 <= response.status_code < 400:
         raise ApiError(method, path, response.status_code,
-                       f"redirect to {response.headers.get('Location')!r} not followed")  # fmt: skip
+                       f"redirect to {engine_text(response.headers.get('Location'))!r} not followed")  # fmt: skip
     if response.status_code >= 400 and response.status_code not in ok:
         text, body = _error_text(response)
         wait = _retry_after(response) if response.status_code in TRANSIENT_STATUS else 0
@@ -113,10 +116,17 @@ class ApiClient:
     """A ``requests.Session`` bound to one API base URL; thread-safe for the worker pool."""
 
     @classmethod
-    def from_options(cls, api_url: str, params: dict[str, Any]) -> ApiClient:
-        """A client as the connection options in ``params`` say (``validate_certs`` unset means verify)."""
+    def from_options(cls, api_url: str, params: dict[str, Any], what: str = "the API", source: str = "api_url"
+                     ) -> ApiClient:  # fmt: skip
+        """A client as the connection options in ``params`` say (``validate_certs`` unset means verify).
+
+        ``what`` names the API in messages, ``source`` the option (and variable) that gave ``api_url``
+        (``Backend.source``): ``cannot reach the Hoody API at URL (api_url, from HOODY_API_URL): ...``.
+        """
         return cls(
             api_url,
+            what=what,
+            source=source,
             timeout=params["timeout"],
             retries=params["retries"],
             validate_certs=params["validate_certs"] is not False,
@@ -136,6 +146,8 @@ class ApiClient:
         client_cert: Optional[str] = None,
         client_key: Optional[str] = None,
         pool_size: int = 8,
+        what: str = "the API",
+        source: str = "api_url",
     ) -> None:
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -149,6 +161,7 @@ class ApiClient:
         self._basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         self.timeout = timeout
         self.retries = retries
+        self.where = f"{what} at {self.base_url} ({source})"
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1) + 2, max_retries=0)
         self.session.mount("http://", adapter)
@@ -222,12 +235,13 @@ class ApiClient:
             response = call_with_retries(send, self.retries, transient)
         except _Transient as exc:
             response = exc.response
-        except requests.exceptions.SSLError as exc:
-            raise ConnectionFailed(f"TLS error talking to {self.base_url}: {exc}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            if not idempotent:
-                raise OutcomeUnknown(f"{method} {path} failed in flight ({type(exc).__name__})") from None
-            raise ConnectionFailed(f"cannot reach the API at {self.base_url}: {type(exc).__name__}: {exc}") from None
+            reason = why_unreachable(exc)
+            if reason == "timed out":
+                reason = f"no answer within {timeout or self.timeout:g}s (timeout)"
+            if not idempotent and not isinstance(exc, requests.exceptions.SSLError):
+                raise OutcomeUnknown(f"{method} {path} failed in flight ({reason})") from None
+            raise ConnectionFailed(f"cannot reach {self.where}: {reason}") from None
         return _answered(method, path, response, ok)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
