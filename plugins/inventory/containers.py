@@ -219,7 +219,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 # engines' values (names, labels) must be marked unsafe.
 TEMPLATES_NEED_TRUST = hasattr(ansible.template, "trust_as_template")
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import SECRET_OPTIONS
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import OPTION_SOURCES, SECRET_OPTIONS
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
     BACKEND_CLASSES,
@@ -227,9 +227,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._module imp
     CONNECTION_SPEC,
     connect,
     missing_library,
+    option_sources,
     validate_connection,
     validated_filters,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text, safe_text
 
 ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # The connection options every engine takes; ``containerops_connection`` holds these and the engine's own
@@ -260,6 +262,7 @@ def engine_params(engine: dict[str, Any]) -> dict[str, Any]:
     if result.error_messages:
         raise BadInput("; ".join(result.error_messages))
     params = {key: result.validated_parameters.get(key) for key in CONNECTION_SPEC}
+    params[OPTION_SOURCES] = option_sources(options, params)
     for option in ("timeout", "retries"):
         low, high, unit = BOUNDS[option]
         if not low <= params[option] <= high:
@@ -296,12 +299,13 @@ def untrusted(value: Any) -> Any:
 
 
 class EngineFailure(Exception):
-    """An engine that could not be read: ``where`` names it, ``reason`` says why (no secret in either)."""
+    """An engine that could not be read: ``where`` names it, ``reason`` says why (no secret in either, and no
+    control character an engine may have sent: ``safe_text``)."""
 
     def __init__(self, where: str, reason: str) -> None:
-        super().__init__(f"{where} cannot be read: {reason}")
-        self.where = where
-        self.reason = reason
+        self.where = safe_text(where)
+        self.reason = safe_text(reason)
+        super().__init__(f"{self.where} cannot be read: {self.reason}")
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -356,7 +360,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 backend_class = BACKEND_CLASSES[params["backend"]]
                 filters = validated_filters(filters, backend_class) if filters is not None else None
             except BadInput as exc:
-                raise AnsibleParserError(f"engine {name!r}: {mask(str(exc), self._secrets_of(engine))}") from None
+                raise AnsibleParserError(
+                    safe_text(f"engine {name!r}: {mask(str(exc), self._secrets_of(engine))}")
+                ) from None
             configs.append((name, params, filters))
         return configs
 
@@ -377,13 +383,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 engine, notes = future.result()
             except BadInput as exc:
-                raise AnsibleParserError(str(exc)) from None
+                raise AnsibleParserError(safe_text(str(exc))) from None
             except EngineFailure as exc:
                 failures.append(exc)
                 continue
             engines.append(engine)
             for note in notes:
-                self.display.vv(note)
+                self.display.vv(safe_text(note))
         if failures and self.get_option("strict"):
             raise AnsibleParserError("; ".join(map(str, failures)))
         for failure in failures:
@@ -417,7 +423,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except ContainerOpsError as exc:
             raise EngineFailure(where, mask(str(exc), secrets)) from None
         except Exception as exc:  # an engine fault the backend did not translate: still a named engine
-            raise EngineFailure(where, f"{type(exc).__name__}: {mask(str(exc), secrets)}") from None
+            raise EngineFailure(where, f"{type(exc).__name__}: {engine_text(mask(str(exc), secrets))}") from None
         finally:
             if client is not None:
                 try:
