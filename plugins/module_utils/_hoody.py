@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable, Optional, Union
 from urllib.parse import quote
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _history, _paging
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
@@ -52,6 +52,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     STOPPED,
     is_transitional,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import backoff_delay
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     ContainerInfo,
     NetworkRuntime,
@@ -77,6 +78,8 @@ PAGE_LIMIT = 100
 # From this many containers waited on at once, polls share one listing per round.
 SHARED_POLL_WAITERS = 4
 MAX_PAGES = 1000
+# Reads of a paged listing before one whose pages add up (see _paging) is given up on.
+LISTING_READS = 3
 _ID = re.compile(r"^[0-9a-f]{24}$")
 
 
@@ -108,7 +111,7 @@ Kinds = Union[type, tuple[type, ...]]
 # What the collection reads from each answer: key -> JSON kind(s); a kind list with NULL makes the key optional.
 CONTAINER: dict[str, Kinds] = {"id": str, "status": str, "name": (str, NULL)}
 LISTING: dict[str, Kinds] = {"containers": list, "pagination": (dict, NULL)}
-PAGINATION: dict[str, Kinds] = {"total": (int, NULL), "totalPages": (int, NULL)}
+PAGINATION: dict[str, Kinds] = {"total": (int, NULL), "totalPages": (int, NULL), "limit": (int, NULL)}
 LOGS: dict[str, Kinds] = {"logs": list, "pagination": (dict, NULL)}
 LOG: dict[str, Kinds] = {"id": str, "from_status": (str, NULL), "to_status": str, "transition_time": str,
                          "duration_ms": (int, float, NULL), "metadata": (dict, NULL)}  # fmt: skip
@@ -168,14 +171,6 @@ class _Answer:
         if not isinstance(value, list):
             raise self.bad(f"{name} to be a list", _describe(value))
         return [self.object(item, f"{name}[{index}]", spec) for index, item in enumerate(value)]
-
-    def new_ids(self, items: list[dict[str, Any]], seen: set[str], name: str, page: int) -> None:
-        """Add the page's ``id``s to ``seen``; one already there means the pagination went wrong."""
-        for item in items:
-            if item["id"] in seen:
-                raise self.bad(f"page {page} of {name} to hold other entries than the pages before",
-                               f"{item['id']} again")  # fmt: skip
-            seen.add(item["id"])
 
 
 def _alias_fields(source: dict[str, Any]) -> dict[str, Any]:
@@ -345,23 +340,60 @@ class HoodyBackend(Backend):
             raise answer.bad(f"data.id to be {container_id}", f"another container's id ({data['id']})")
         return data
 
+    @staticmethod
+    def _page(answer: _Answer, data: dict[str, Any], items: list[dict[str, Any]]) -> _paging.Page:
+        """What ``_paging`` needs of one page: its ids and its pagination block."""
+        pagination = answer.object(data.get("pagination") or {}, "data.pagination", PAGINATION)
+        return _paging.Page(tuple(item["id"] for item in items), pagination.get("total"),
+                            pagination.get("limit") or PAGE_LIMIT, pagination.get("totalPages"))  # fmt: skip
+
+    def _read_pages(
+        self,
+        what: str,
+        read_page: Callable[[int], tuple[list[dict[str, Any]], _paging.Page]],
+        error: type[ContainerOpsError],
+        enough: Optional[Callable[[list[dict[str, Any]]], bool]] = None,
+    ) -> list[dict[str, Any]]:
+        """Every entry of a paged listing once, newest first; read again while it moves under the pages.
+
+        ``read_page(n)`` reads page n (sorted newest first, see ``_paging``); ``enough(items)`` may end the
+        read early. Pages that do not add up ``LISTING_READS`` times running are an ``error`` naming ``what``
+        and what changed: never a listing with a gap.
+        """
+        why = ""
+        for attempt in range(LISTING_READS):
+            if attempt:
+                time.sleep(backoff_delay(attempt))
+            pages: list[_paging.Page] = []
+            entries: dict[str, dict[str, Any]] = {}  # a repeat keeps its first place and its newest copy
+            while len(pages) < MAX_PAGES:
+                items, page = read_page(len(pages) + 1)
+                pages.append(page)
+                step, why = _paging.verdict(pages)
+                if step == _paging.REREAD:
+                    break
+                entries.update((item["id"], item) for item in items)
+                if step == _paging.DONE or (enough is not None and enough(items)):
+                    return list(entries.values())
+            else:
+                raise error(f"{what} has more than {MAX_PAGES} pages of {pages[-1].limit}; it was not read whole")
+        raise error(f"{what} kept changing while it was read ({LISTING_READS} times), so it could not be read "
+                    f"whole: {why}")  # fmt: skip
+
     def _list_pages(self, path: str, **extra: Any) -> list[dict[str, Any]]:
-        """Every container of a paginated listing, in order; a page that cannot be read is a ``ConnectionFailed``."""
-        found: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        params: dict[str, Any] = {"limit": PAGE_LIMIT, "sort_by": "created_at", "sort_order": "asc", **extra}
+        """Every container of a paginated listing once, oldest first; a page that cannot be read, or pages
+        that never add up, are a ``ConnectionFailed``."""
+        params: dict[str, Any] = {"limit": PAGE_LIMIT, "sort_by": "created_at", "sort_order": "desc", **extra}
         if self.realm and path == "/api/v1/containers/":
             params["realm_id"] = self.realm
-        for page in range(1, MAX_PAGES + 1):
-            answer, data = self._read("GET", path, LISTING, ConnectionFailed, params=dict(params, page=page))
+
+        def read_page(number: int) -> tuple[list[dict[str, Any]], _paging.Page]:
+            answer, data = self._read("GET", path, LISTING, ConnectionFailed, params=dict(params, page=number))
             items = answer.objects(data["containers"], "data.containers", CONTAINER)
-            total = answer.object(data.get("pagination") or {}, "data.pagination", PAGINATION).get("total")
-            answer.new_ids(items, seen, "data.containers", page)
-            found.extend(items)
-            more = len(found) < total if total is not None else len(items) >= PAGE_LIMIT  # no total: a full page
-            if not items or not more:
-                break
-        return found
+            return items, self._page(answer, data, items)
+
+        newest_first = self._read_pages(f"Hoody's container listing (GET {path})", read_page, ConnectionFailed)
+        return newest_first[::-1]
 
     def _all_containers(self) -> list[dict[str, Any]]:
         """Every container, listed once per task (names resolve against it; statuses are re-read)."""
@@ -607,33 +639,35 @@ class HoodyBackend(Backend):
         container_id = self._resolve(ref)
         if container_id is None:
             raise ContainerNotFound(ref, "Hoody keeps status logs by id; give the id of a deleted container")
-        records: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        # Newest first: records added during the read (a restart storm) only move the others down.
         params = {"limit": PAGE_LIMIT, "sort_by": "transition_time", "sort_order": "desc"}
         path = f"/api/v1/containers/{_q(container_id)}/status-logs"
-        for page in range(1, MAX_PAGES + 1):
+
+        def read_page(number: int) -> tuple[list[dict[str, Any]], _paging.Page]:
             try:
-                answer, data = self._read("GET", path, LOGS, params=dict(params, page=page))
+                answer, data = self._read("GET", path, LOGS, params=dict(params, page=number))
             except ApiError as exc:
                 if exc.status == 404:
                     raise ContainerNotFound(ref) from None
                 raise OperationFailed(f"cannot read the status logs of {ref!r}: {exc}") from None
             logs = answer.objects(data["logs"], "data.logs", LOG)
-            total_pages = answer.object(data.get("pagination") or {}, "data.pagination", PAGINATION).get("totalPages")
-            answer.new_ids(logs, seen, "data.logs", page)
-            oldest = None
             for index, log in enumerate(logs):
                 try:
-                    oldest = _history.parse_iso(log["transition_time"])
+                    _history.parse_iso(log["transition_time"])
                 except ValueError:
                     raise answer.bad(
                         f"data.logs[{index}].transition_time to be an ISO 8601 time", "a string that is not one"
                     ) from None
-                records.append(self._record(log))
-            older_than_since = since is not None and oldest is not None and oldest.timestamp() < since
-            if not logs or page >= (total_pages or page) or older_than_since:
-                break
-        return records
+            return logs, self._page(answer, data, logs)
+
+        def older_than_since(logs: list[dict[str, Any]]) -> bool:
+            """Whether the page reaches past ``since`` (its last record is its oldest)."""
+            oldest = _history.parse_iso(logs[-1]["transition_time"]).timestamp() if logs else None
+            return since is not None and oldest is not None and oldest < since
+
+        logs = self._read_pages(f"the status logs of {ref!r} (GET {path})", read_page, OperationFailed,
+                                older_than_since)  # fmt: skip
+        return [self._record(log) for log in logs]
 
     @staticmethod
     def _record(log: dict[str, Any]) -> dict[str, Any]:

@@ -145,13 +145,56 @@ def test_an_unusable_listing_is_an_error_naming_the_page(hoody, body, got):
     assert got in str(caught.value)
 
 
+@pytest.fixture
+def no_pause(monkeypatch):
+    """No backoff between two reads of a listing."""
+    monkeypatch.setattr("ansible_collections.containerops.lifecycle.plugins.module_utils._hoody.backoff_delay",
+                        lambda attempt: 0)
+
+
 @responses.activate
-def test_a_listing_that_repeats_its_first_page_is_an_error_not_a_thousand_pages(hoody):
-    responses.get(LIST, json=page([item(cid=OTHER, name="other")], total=5))
-    with pytest.raises(errors.ConnectionFailed, match=f"expected page 2 of data.containers to hold other entries"
-                                                      f" than the pages before, got {OTHER} again"):
+def test_a_listing_that_repeats_its_first_page_is_an_error_not_a_thousand_pages(hoody, no_pause):
+    responses.get(LIST, json=envelope({"containers": [item(cid=OTHER, name="other")],
+                                       "pagination": {"total": 5, "page": 1, "limit": 1}}))
+    with pytest.raises(errors.ConnectionFailed) as caught:
         hoody.inspect("web")
-    assert len(responses.calls) == 2
+    assert str(caught.value) == (
+        "Hoody's container listing (GET /api/v1/containers/) kept changing while it was read (3 times), so it could"
+        " not be read whole: pages 1 to 2 served 1 entry more than once while the total did not grow")
+    assert len(responses.calls) == 6  # three reads of two pages
+
+
+def listing_page(ids, total, number):
+    return envelope({"containers": [item(cid=cid, name=f"c-{cid[-4:]}", status="stopped") for cid in ids],
+                     "pagination": {"total": total, "page": number, "limit": 2}})
+
+
+@responses.activate
+def test_a_container_removed_between_two_pages_is_read_again_never_a_gap(hoody, no_pause):
+    a, b, c, d = (f"{n:024x}" for n in (4, 3, 2, 1))  # newest first
+    # First read: page 1 is a, b; then a is deleted, so page 2 starts at d and c would be skipped.
+    responses.get(LIST, json=listing_page([a, b], 4, 1))
+    responses.get(LIST, json=listing_page([d], 3, 2))
+    # Second read: b, c / d.
+    responses.get(LIST, json=listing_page([b, c], 3, 1))
+    responses.get(LIST, json=listing_page([d], 3, 2))
+    assert [state.id for state in hoody.list({"name": "*"})] == [d, c, b]  # oldest first
+    assert [call.request.params["page"] for call in responses.calls] == ["1", "2", "1", "2"]
+    assert {call.request.params["sort_order"] for call in responses.calls} == {"desc"}
+
+
+@responses.activate
+def test_a_listing_that_keeps_losing_entries_is_an_error_saying_so(hoody, no_pause):
+    a, b, c = (f"{n:024x}" for n in (3, 2, 1))
+    for total in (9, 8, 7):
+        responses.get(LIST, json=listing_page([a, b], total, 1))
+        responses.get(LIST, json=listing_page([c], total - 1, 2))
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        hoody.list({"name": "*"})
+    assert str(caught.value) == (
+        "Hoody's container listing (GET /api/v1/containers/) kept changing while it was read (3 times), so it could"
+        " not be read whole: the total went from 7 to 6 between page 1 and page 2: entries were removed while the"
+        " pages were read")
 
 
 @responses.activate
@@ -192,11 +235,31 @@ def test_unusable_status_logs_are_an_error_naming_the_endpoint(hoody, body, got)
     assert got in str(caught.value)
 
 
+def logs_page(numbers, total, number):
+    return envelope({"logs": [log(n) for n in numbers],
+                     "pagination": {"total": total, "page": number, "limit": 2, "totalPages": -(-total // 2)}})
+
+
 @responses.activate
-def test_status_logs_that_repeat_a_page_are_an_error(hoody):
-    responses.get(f"{URL}/status-logs", json=logs([log(0), log(1)], total_pages=3))
-    with pytest.raises(errors.OperationFailed, match=r"page 2 of data\.logs to hold other entries"):
+def test_status_logs_that_repeat_a_page_are_an_error(hoody, no_pause):
+    responses.get(f"{URL}/status-logs", json=logs_page([1, 0], 6, 1))
+    with pytest.raises(errors.OperationFailed) as caught:
         hoody.status_history(CID, None, None)
+    assert str(caught.value) == (
+        f"the status logs of '{CID}' (GET /api/v1/containers/{CID}/status-logs) kept changing while it was read"
+        " (3 times), so it could not be read whole: pages 1 to 2 served 2 entries more than once while the total"
+        " did not grow")
+
+
+@responses.activate
+def test_status_logs_growing_during_the_read_give_every_record_once(hoody):
+    # Records 0..3, newest first; after page 1 a restart storm adds 4 and 5 at the front.
+    responses.get(f"{URL}/status-logs", json=logs_page([3, 2], 4, 1))
+    responses.get(f"{URL}/status-logs", json=logs_page([3, 2], 6, 2))
+    responses.get(f"{URL}/status-logs", json=logs_page([1, 0], 6, 3))
+    records = hoody.status_history(CID, None, None)
+    assert [record["id"] for record in records] == [f"{n:024x}" for n in (3, 2, 1, 0)]
+    assert len(responses.calls) == 3
 
 
 @responses.activate

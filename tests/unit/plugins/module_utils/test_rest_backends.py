@@ -156,13 +156,13 @@ def test_a_lost_restart_is_confirmed_from_the_status_log(hoody):
 @responses.activate
 def test_names_resolve_through_the_paginated_list(hoody):
     responses.get(f"{API}/api/v1/containers/", match=[responses.matchers.query_param_matcher(
-        {"limit": "100", "sort_by": "created_at", "sort_order": "asc", "page": "1"})],
+        {"limit": "100", "sort_by": "created_at", "sort_order": "desc", "page": "1"})],
         json=envelope({"containers": [{"id": "a" * 24, "name": "other", "status": "stopped"}],
-                       "pagination": {"total": 2, "page": 1, "limit": 100, "totalPages": 2}}))
+                       "pagination": {"total": 2, "page": 1, "limit": 1, "totalPages": 2}}))
     responses.get(f"{API}/api/v1/containers/", match=[responses.matchers.query_param_matcher(
-        {"limit": "100", "sort_by": "created_at", "sort_order": "asc", "page": "2"})],
+        {"limit": "100", "sort_by": "created_at", "sort_order": "desc", "page": "2"})],
         json=envelope({"containers": [{"id": CID, "name": "web", "status": "stopped"}],
-                       "pagination": {"total": 2, "page": 2, "limit": 100, "totalPages": 2}}))
+                       "pagination": {"total": 2, "page": 2, "limit": 1, "totalPages": 2}}))
     responses.get(f"{API}/api/v1/containers/{CID}", json=container("paused"))
     assert hoody.inspect("web").status == "paused"
     assert hoody.inspect("nope").status == "absent"
