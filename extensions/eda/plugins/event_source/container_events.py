@@ -101,7 +101,10 @@ _put_collection_on_path()
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _dockhand, _history, _module  # noqa: E402
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import SECRET_OPTIONS  # noqa: E402
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (  # noqa: E402
+    OPTION_SOURCES,
+    SECRET_OPTIONS,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (  # noqa: E402
     BadInput,
     ContainerNotFound,
@@ -112,6 +115,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     STOPPED,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import backoff_delay  # noqa: E402
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import safe_text  # noqa: E402
+from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import why_unreachable  # noqa: E402
 
 try:
     import requests
@@ -219,6 +224,7 @@ def parse_options(args: dict[str, Any]) -> Options:
     if result.error_messages:
         raise BadInput(options.mask("container_events: " + "; ".join(result.error_messages)))
     params = options.params
+    params[OPTION_SOURCES] = _module.option_sources(given, params)
     for option in ("timeout", "retries", "poll_interval"):
         low, high, unit = _module.BOUNDS[option]
         value = params[option]
@@ -469,6 +475,12 @@ def folded_events(records: list[Record], fold: DockerFold, engine: str, connecti
     return events
 
 
+def said(exc: BaseException) -> str:
+    """Why following the engine stopped: our own message for a translated error, else why the engine could not
+    be reached (``why_unreachable``), never a library's raw text."""
+    return str(exc) if isinstance(exc, ContainerOpsError) else why_unreachable(exc)
+
+
 def _transport_errors() -> tuple[type[BaseException], ...]:
     """What a broken conversation with an engine raises, whichever layer notices."""
     errors: list[type[BaseException]] = [ContainerOpsError, OSError, http.client.HTTPException, ValueError]
@@ -514,16 +526,18 @@ class Follower:
         delay = min(backoff_delay(self.failures, self.reconnect_base), RECONNECT_MAX_S)
         logger.warning(
             "containerops.lifecycle.container_events: %s: %s; trying again in %.1fs (attempt %d)",
-            self.options.where(), self.options.mask(reason), delay, self.failures,
+            safe_text(self.options.where()), safe_text(self.options.mask(reason)), delay, self.failures,
         )  # fmt: skip
         return delay
 
     def connected(self, what: str) -> None:
         """Log the first connection and every recovery, once each."""
         if self.failures:
-            logger.warning("containerops.lifecycle.container_events: %s again, %s", what, self.options.where())
+            logger.warning(
+                "containerops.lifecycle.container_events: %s again, %s", what, safe_text(self.options.where())
+            )
         elif not self.announced:
-            logger.info("containerops.lifecycle.container_events: %s, %s", what, self.options.where())
+            logger.info("containerops.lifecycle.container_events: %s, %s", what, safe_text(self.options.where()))
         self.announced = True
         self.failures = 0
 
@@ -534,7 +548,7 @@ class Follower:
         try:
             backend.close()
         except Exception as exc:  # closing must never stop the source
-            logger.debug("closing the backend failed: %s", exc)
+            logger.debug("closing the backend failed: %s", safe_text(said(exc)))
 
 
 _EVENT, _END = "event", "end"
@@ -605,13 +619,13 @@ class DockerFollower(HoldsRecords, Follower):
         except BadInput:
             raise
         except _transport_errors() as exc:
-            return str(exc) or type(exc).__name__
+            return said(exc)
         finally:
             if stream is not None:
                 try:
                     stream.close()
                 except Exception as exc:  # the stream may be broken already
-                    logger.debug("closing the event stream failed: %s", exc)
+                    logger.debug("closing the event stream failed: %s", safe_text(said(exc)))
             self.close(backend)
 
     def _engine_now(self, api: Any) -> int:
@@ -702,7 +716,7 @@ class Poller(Follower):
                 except _transport_errors() as exc:
                     self.close(self.backend)
                     self.backend = None
-                    await self.idle(self.lost(str(exc) or type(exc).__name__))
+                    await self.idle(self.lost(said(exc)))
                     continue
                 interval = self.options.poll_interval if found else min(interval * 1.5, self.longest_idle)
                 await self.idle(interval)
