@@ -9,8 +9,9 @@ Each filter is documented in the ``<name>.yml`` beside this file.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _window
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _journal, _window
 
 
 def _wrap(function):
@@ -19,7 +20,7 @@ def _wrap(function):
     def wrapped(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OSError) as exc:
             raise AnsibleFilterError(f"containerops.lifecycle.{function.__name__}: {exc}") from exc
 
     wrapped.__name__ = function.__name__
@@ -31,8 +32,8 @@ def window_out_of_range(values):
     return _window.out_of_range(values)
 
 
-def window_targets(given, selected=None):
-    return _window.targets(given, selected)
+def window_targets(given, selected=None, journaled=None):
+    return _window.targets(given, selected, journaled)
 
 
 def window_settings_groups(names, config=None, config_by_container=None):
@@ -75,8 +76,60 @@ def window_report(summary):
     return _window.report(summary)
 
 
+def window_id(inputs, explicit=None):
+    return _journal.window_id(explicit, inputs)
+
+
+def window_journal_read(directory, window):
+    """The journal's entries, each with who holds it (``_journal.holder``), and the names this window's
+    entries hold; read on the controller, where filters run."""
+    me = _journal.me()
+    entries = [dict(entry, holder=_journal.holder(entry, me, _journal.pid_alive((entry.get("owner") or {}).get("pid"))))
+               for entry in _journal.read(directory)]
+    return {"entries": entries, "names": _window.journal_names(entries, window)}
+
+
+def window_resume(state, journal, window):
+    return _window.resume(state, (journal or {}).get("entries") or [], window)
+
+
+def window_journal(state, step, directory, window, names=None, check_mode=False):
+    """Write the journal before ``step`` (or clear it) for ``names``, on the controller; the state, with the
+    containers another live run claimed first failed at ``plan``. Nothing is written in check mode."""
+    if check_mode:
+        return state
+    changes = _window.journal_changes(state, step, names)
+    me = _journal.me()
+    existing = {entry.get("id"): entry for entry in _journal.read(directory)}
+    busy = {}
+    for record in changes["write"]:
+        found = existing.get(record["id"])
+        if found is None:
+            entry = _journal.new_entry(_window.WORKFLOW, window, record["name"], record["id"], step, record["data"],
+                                       me, _journal.now())
+            if _journal.write(directory, entry, exclusive=True):
+                continue
+            found = next((seen for seen in _journal.read(directory) if seen.get("id") == record["id"]), {})
+        held = _journal.holder(found, me, _journal.pid_alive((found.get("owner") or {}).get("pid")))
+        if held == _journal.LIVE:
+            busy[record["name"]] = _journal.busy_message(record["name"], found)
+            continue
+        if held == _journal.STALE:
+            Display().warning(_journal.takeover_warning(record["name"], found))
+        owner = dict(me, since=(found.get("owner") or {}).get("since")) if held == _journal.OURS else me
+        _journal.write(directory, _journal.new_entry(_window.WORKFLOW, window, record["name"], record["id"], step,
+                                                     record["data"], owner, _journal.now()))
+    for record in changes["clear"]:
+        found = existing.get(record["id"])
+        if found is not None and _journal.holder(
+                found, me, _journal.pid_alive((found.get("owner") or {}).get("pid"))) != _journal.LIVE:
+            _journal.remove(directory, record["id"])
+    return _window.record_busy(state, busy)
+
+
 FILTERS = (window_out_of_range, window_targets, window_settings_groups, window_plan, window_batches, window_may_run,
-           window_alive, window_record, window_probe_url, window_rollback, window_previous_settings, window_report)
+           window_alive, window_record, window_probe_url, window_rollback, window_previous_settings, window_report,
+           window_id, window_journal_read, window_resume, window_journal)
 
 
 class FilterModule:

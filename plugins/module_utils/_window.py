@@ -18,6 +18,8 @@ import copy
 import json
 from typing import Any, Optional
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _journal
+
 Entry = dict[str, Any]
 State = list[Entry]
 
@@ -111,6 +113,7 @@ def new_entry(name: str) -> Entry:
     """A container's summary entry before anything is known about it."""
     return {
         "name": name,
+        "id": None,
         "outcome": NOT_ATTEMPTED,
         "changes": [],
         "before": None,
@@ -121,6 +124,7 @@ def new_entry(name: str) -> Entry:
         "rolled_back": False,
         "rollback_error": None,
         "status": None,
+        "resumed_from": None,
     }
 
 
@@ -143,11 +147,13 @@ def out_of_range(values: dict[str, Any]) -> list[str]:
     return messages
 
 
-def targets(given: Any, selected: Optional[dict] = None) -> list[str]:
+def targets(given: Any, selected: Optional[dict] = None, journaled: Optional[list[str]] = None) -> list[str]:
     """The containers the window works on: the names (or ids) given - a list, or a comma-separated string -
-    then those a ``container_info`` result (``selected``) lists, each once, in that order."""
+    then those a ``container_info`` result (``selected``) lists, then those the window's journal names
+    (``journal_names``), each once, in that order."""
     names = [name.strip() for name in given.split(",")] if isinstance(given, str) else list(given or [])
     names += [entry.get("name") for entry in (selected or {}).get("containers") or []]
+    names += list(journaled or [])
     return list(dict.fromkeys(names))
 
 
@@ -207,6 +213,7 @@ def plan(names: list[str], registered: Optional[dict]) -> State:
         changes = [] if error is not None else list(found.get("changes") or [])
         entry = new_entry(found["name"])
         entry.update(
+            id=found.get("id"),
             outcome=FAILED if error is not None else NOT_ATTEMPTED if changes else UNCHANGED,
             changes=changes,
             before=copy.deepcopy(found.get("before")),
@@ -217,6 +224,81 @@ def plan(names: list[str], registered: Optional[dict]) -> State:
         # The same container given twice (by name and by id): the later plan, at the first place.
         state[entry["name"]] = entry
     return list(state.values())
+
+
+# ---------------------------------------------------------------- the journal (see _journal.py)
+
+WORKFLOW = "maintenance_window"
+# Steps written to the journal before the step's action: ``planned`` (the container is claimed), then the
+# steps of the batch.
+JOURNAL_STEPS = ("planned", "snapshot", "stop", "configure", "start", "verify", "rollback")
+
+
+def journal_names(entries: list[dict], window: str) -> list[str]:
+    """The containers the journal says this window was working on: a rerun works on them even where the
+    filters no longer select them (a stopped container no longer matches ``status: [running]``)."""
+    return [entry.get("name") for entry in _journal.of_window(entries, WORKFLOW, window)]
+
+
+def resume(state: State, entries: list[dict], window: str) -> State:
+    """The state after the plan, with what the journal (``entries``, each with its ``holder``) says of each
+    container: one another live run works on fails at ``plan`` (nothing is touched); one an interrupted run
+    had touched (``_journal.resume_action``: FINISH) goes through the window again, even where its settings
+    already match, with the changes and the ``before`` and snapshot of the interrupted run, and
+    ``resumed_from`` its step."""
+    resumed = []
+    for entry in state:
+        found = _journal.find(entries, entry["id"], entry["name"], WORKFLOW, window)
+        entry = copy.deepcopy(entry)
+        if found is not None and found.get("holder") == _journal.LIVE:
+            entry.update(outcome=FAILED, failed_step="plan", error=_journal.busy_message(entry["name"], found))
+        elif found is not None and _journal.resume_action(
+                found.get("step"), entry["status"], entry["failed_step"] != "plan") == _journal.FINISH:
+            data = found.get("data") or {}
+            entry.update(outcome=NOT_ATTEMPTED, resumed_from=found.get("step"),
+                         changes=list(dict.fromkeys([*(data.get("changes") or []), *entry["changes"]])),
+                         before=copy.deepcopy(data.get("before", entry["before"])), snapshot=data.get("snapshot"))
+        resumed.append(entry)
+    return resumed
+
+
+def _finished(entry: Entry) -> bool:
+    """Whether a container's part of the window is over, so its journal entry goes: done, rolled back, nothing
+    to do, gone, failed at its snapshot (nothing touched yet), or never attempted (a batch before it failed)
+    and not left by an interrupted run. A container that failed after it was touched (not rolled back) keeps
+    its entry for the next run to finish; so does one the plan could not read (the engine did not answer)."""
+    if entry["outcome"] in (CHANGED, ROLLED_BACK, UNCHANGED) or entry["status"] == "absent":
+        return True
+    if entry["outcome"] == NOT_ATTEMPTED:
+        return entry["resumed_from"] is None and entry["failed_step"] is None
+    return entry["failed_step"] == "snapshot"
+
+
+def journal_changes(state: State, step: str, names: Optional[list[str]] = None) -> dict[str, list[dict]]:
+    """What to write to the journal: before ``step`` (``JOURNAL_STEPS``), an entry (``{name, id, step, data}``)
+    for each container of ``names`` (every container when not given) that has an id, is in the window (not
+    settled yet) and has not failed (at ``rollback``: the failed ones); at ``clear``, the containers of
+    ``names`` whose part is over (``{name, id}``). ``planned`` also clears the containers that need nothing."""
+    if step not in (*JOURNAL_STEPS, "clear"):
+        raise ValueError(f"unknown journal step {step!r}; expected one of {', '.join((*JOURNAL_STEPS, 'clear'))}")
+    chosen = [entry for entry in state if names is None or entry["name"] in names]
+    write, clear = [], []
+    for entry in chosen:
+        if not entry["id"]:
+            continue
+        if step == "clear" or (step == "planned" and entry["outcome"] != NOT_ATTEMPTED):
+            if _finished(entry):
+                clear.append({"name": entry["name"], "id": entry["id"]})
+        elif entry["outcome"] == NOT_ATTEMPTED and (entry["failed_step"] is not None) == (step == "rollback"):
+            data = {key: copy.deepcopy(entry[key]) for key in ("changes", "before", "snapshot", "failed_step")}
+            write.append({"name": entry["name"], "id": entry["id"], "step": step, "data": data})
+    return {"write": write, "clear": clear}
+
+
+def record_busy(state: State, busy: dict[str, str]) -> State:
+    """The containers another run claimed first (``{name: message}``) fail at ``plan``."""
+    return [dict(entry, outcome=FAILED, failed_step="plan", error=busy[entry["name"]])
+            if entry["name"] in busy else entry for entry in state]
 
 
 def record_health_checks(state: State, registered: Optional[dict]) -> State:
@@ -303,9 +385,12 @@ def record_configure(state: State, registered: Optional[dict], names: list[str])
             continue
         found = reported.get(name, {"error": "container_config reported nothing for it"})
         if found.get("error") is None:
+            resumed = entries[name]["resumed_from"] is not None
             updates[name] = {
-                "before": found.get("before") or entries[name]["before"],
-                "changes": found.get("changes"),
+                # A resumed container may already have the settings: what it had before is in the journal.
+                "before": entries[name]["before"] if resumed else found.get("before") or entries[name]["before"],
+                "changes": list(dict.fromkeys([*(entries[name]["changes"] if resumed else []),
+                                               *(found.get("changes") or [])])),
                 "actions": [*entries[name]["actions"], "configure", *_operations(found)],
             }
         else:

@@ -99,8 +99,9 @@ def test_vocabulary_matches_the_readme():
 
 
 def test_a_new_entry_has_the_summary_shape():
-    assert list(w.new_entry("x")) == ["name", "outcome", "changes", "before", "snapshot", "actions", "failed_step",
-                                      "error", "rolled_back", "rollback_error", "status"]
+    assert list(w.new_entry("x")) == ["name", "id", "outcome", "changes", "before", "snapshot", "actions",
+                                      "failed_step", "error", "rolled_back", "rollback_error", "status",
+                                      "resumed_from"]
     assert w.new_entry("x")["outcome"] == "not_attempted"
 
 
@@ -178,8 +179,8 @@ def test_plan_sorts_the_containers_into_changed_unchanged_and_failed():
     state = w.plan(["a", "b", "c", "ghost"], plan)
     assert [entry["name"] for entry in state] == ["a", "b", "c", "ghost"]
     a, b, c, ghost = state
-    assert a == dict(w.new_entry("a"), outcome="not_attempted", changes=["autostart", "resources.memory"],
-                     before=BEFORE, status="running")
+    assert a == dict(w.new_entry("a"), id="a-id0123456789", outcome="not_attempted",
+                     changes=["autostart", "resources.memory"], before=BEFORE, status="running")
     assert b["outcome"] == "unchanged" and b["changes"] == [] and b["failed_step"] is None
     assert c["outcome"] == "failed" and c["failed_step"] == "plan" and c["changes"] == []
     assert c["error"] == "cannot change environment_vars on docker" and c["before"] == BEFORE
