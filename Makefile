@@ -54,7 +54,7 @@ help:
 	@echo "  lint         ruff check ."
 	@echo "  units        pytest tests/unit"
 	@echo "  sanity       ansible-test sanity --local on plugins/"
-	@echo "  integration  ansible-test integration --local + pytest tests/integration"
+	@echo "  integration  ansible-test integration --local + pytest tests/integration (on the suite's own engine)"
 	@echo "  matrix       units, sanity and one integration playbook on ansible-core 2.16, 2.17, 2.18 (tests/matrix.sh)"
 	@echo "  test         setup lint units sanity matrix integration ansible-lint molecule (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
@@ -66,7 +66,7 @@ help:
 	@echo "  release      [VERSION=x.y.z | BUMP=major|minor|patch]: set the version, changelog, build the tarball"
 	@echo "  docs         antsibull-docs lint-collection-docs + the HTML site in .build/docs/html (antsibull-docs, Sphinx)"
 	@echo "  ee           ansible-builder create: the execution environment's build context in .build/ee/context"
-	@echo "  molecule     the roles' molecule scenarios against the local engine"
+	@echo "  molecule     the roles' molecule scenarios (on the suite's own engine)"
 	@echo "  clean        remove .build and caches;  distclean: also .venv"
 
 # ---------------------------------------------------------------- machine set-up
@@ -113,6 +113,23 @@ engine:
 image: engine
 	@IMAGE="$(IMAGE)" tests/images/build-test-image.sh
 
+# ---------------------------------------------------------------- the suite's own engine
+# Whatever of the suite creates containers (integration, matrix, molecule) runs on an engine of the suite's own,
+# with DOCKER_HOST pointing at it: tests/suite_engine.py starts a private dockerd (its own socket, data root,
+# exec root, bridge and address pool), the test image is built into it, and it is stopped and removed at the end.
+# The user's engine and its containers are never listed nor touched. `make test` starts one for all its steps;
+# `make integration`, `make matrix` or `make molecule` alone starts one for itself and runs again inside it
+# (where their recipes are defined under their own names; outside, as on-engine-*, which nothing calls).
+SUITE_ENGINE := "$(BIN)/python" -m tests.suite_engine
+ifeq ($(and $(CONTAINEROPS_SUITE_ENGINE),$(filter $(CONTAINEROPS_SUITE_ENGINE),$(DOCKER_HOST))),)
+ON_ENGINE := on-engine-
+.PHONY: integration matrix molecule
+integration matrix molecule: venv
+	@$(SUITE_ENGINE) $(MAKE) --no-print-directory $@
+else
+ON_ENGINE :=
+endif
+
 # ---------------------------------------------------------------- ansible-test tree
 # ansible-test needs the collection at .../ansible_collections/<ns>/<name> as a real tree.
 # The copy holds what git would hold (tracked + untracked-but-not-ignored files). It gets
@@ -155,26 +172,31 @@ sanity: venv tree
 	  --color no $(SANITY_ARGS) $(SANITY_PATHS)
 
 # ansible-test runs targets with the venv python (written into its inventory) and a filtered
-# environment: only PATH, HOME and a few others pass through (not DOCKER_HOST).
-integration: venv image collection tree
+# environment: only PATH, HOME and a few others pass through, not DOCKER_HOST. The suite's engine reaches the
+# targets as containerops_docker_host, from the integration_config.yml that ansible-test hands to the play.
+# INTEGRATION_ARGS (e.g. a target's name) and INTEGRATION_TESTS (pytest paths or ids) narrow what runs.
+INTEGRATION_TESTS ?= tests/integration
+$(ON_ENGINE)integration: venv image collection tree
 	@echo "==> ansible-test integration"
 	@if compgen -G "tests/integration/targets/*/tasks/main.yml" >/dev/null; then \
 	  echo "+ ansible-test integration --local --python $(PY_VERSION) -v $(INTEGRATION_ARGS)  (in $(TREE))"; \
+	  printf 'containerops_docker_host: "%s"\n' "$$DOCKER_HOST" > "$(TREE)/tests/integration/integration_config.yml"; \
 	  cd "$(TREE)" && $(ANSIBLE_TEST_ENV) \
 	    "$(BIN)/ansible-test" integration --local --python $(PY_VERSION) --color no -v $(INTEGRATION_ARGS); \
 	else \
 	  echo "make: note: no integration targets (tests/integration/targets/*/tasks/main.yml)"; \
 	fi
-	@echo "==> pytest tests/integration"
+	@echo "==> pytest $(INTEGRATION_TESTS)"
 	@if [ -n "$$(find tests/integration -path tests/integration/targets -prune -o -name 'test_*.py' -print -quit)" ]; then \
-	  echo "+ pytest tests/integration -q"; \
-	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -q \
+	  echo "+ pytest $(INTEGRATION_TESTS) -q"; \
+	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest $(INTEGRATION_TESTS) -q \
 	    --ignore=tests/integration/targets,tests/integration); \
 	else \
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
 
-test: setup lint units sanity matrix integration ansible-lint molecule
+test: setup venv
+	@$(SUITE_ENGINE) $(MAKE) --no-print-directory lint units sanity matrix integration ansible-lint molecule
 	@echo "==> all tests passed"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
@@ -187,10 +209,10 @@ ansible-lint: venv collection
 	@echo "==> ansible-lint --offline $(or $(ANSIBLE_LINT_PATHS),(the collection root))"
 	$(ANSIBLE_ENV) "$(BIN)/ansible-lint" --offline --nocolor $(ANSIBLE_LINT_PATHS)
 
-# Molecule scenarios (role:scenario) against the local Docker engine, one after the other; every
+# Molecule scenarios (role:scenario) on the suite's engine, one after the other; every
 # scenario runs even if an earlier one failed, and the target fails at the end naming the failed ones.
 MOLECULE_SCENARIOS ?= maintenance_window:default maintenance_window:rollback blue_green:default blue_green:rollback
-molecule: venv image collection
+$(ON_ENGINE)molecule: venv image collection
 	@failed=""; for spec in $(MOLECULE_SCENARIOS); do \
 	  role="$${spec%%:*}"; scenario="$${spec#*:}"; \
 	  echo "==> molecule test -s $$scenario  (roles/$$role)"; start=$$(date +%s); \
@@ -253,7 +275,7 @@ ee: venv
 # The older ansible-core versions requires_ansible promises (the venv runs the newest): unit tests, sanity and
 # tests/integration/test_backends.py on the oldest, one venv per version, in parallel (tests/matrix.sh).
 MATRIX_VERSIONS ?= 2.16 2.17 2.18
-matrix: venv image collection tree
+$(ON_ENGINE)matrix: venv image collection tree
 	@echo "==> tests/matrix.sh $(MATRIX_VERSIONS)"
 	@tests/matrix.sh $(MATRIX_VERSIONS)
 

@@ -52,30 +52,45 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _free_subnet() -> ipaddress.IPv4Network:
-    """A /24 in 10.213.200.0-10.213.255.0 that no route on this host overlaps (searched from a place that
-    depends on the process, so that two test processes rarely pick the same one at the same moment)."""
+def _free_network(first: str, count: int) -> ipaddress.IPv4Network:
+    """The first of ``count`` networks from ``first`` on (each the size of ``first``) that no route on this host
+    overlaps, searched from a place that depends on the process, so that two test processes rarely pick the same
+    one at the same moment."""
     routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
     used = []
     for line in routes.splitlines():
         with contextlib.suppress(ValueError, IndexError):
             used.append(ipaddress.ip_network(line.split()[0], strict=False))
-    start = os.getpid() % 56
-    for step in range(56):
-        candidate = ipaddress.ip_network(f"10.213.{200 + (start + step) % 56}.0/24")
+    base = ipaddress.ip_network(first)
+    start = os.getpid() % count
+    for step in range(count):
+        candidate = ipaddress.ip_network((int(base.network_address) + ((start + step) % count) * base.num_addresses,
+                                          base.prefixlen))
         if not any(candidate.overlaps(network) for network in used if network.prefixlen > 0):
             return candidate
-    raise RuntimeError("no free 10.213.x.0/24 subnet for the private engine's bridge")
+    raise RuntimeError(f"no free network among the {count} from {first} for a private engine")
 
 
 class PrivateEngine:
     """One private dockerd: start, freeze, thaw, kill and restart it; ``close`` removes every trace."""
 
-    def __init__(self) -> None:
-        self.workdir = tempfile.mkdtemp(prefix="ef-dockerd-", dir="/tmp")
+    def __init__(self, name: str = "ef", networks: bool = False, listen: tuple[str, ...] = ()) -> None:
+        """``name`` prefixes its directory in /tmp and its bridge (at most 5 characters: a link name has 15).
+
+        ``listen``: more of dockerd's arguments for where and how it listens besides its socket (``--host
+        tcp://127.0.0.1:PORT``, ``--tlsverify``, ``--tlscacert`` ...).
+
+        ``networks``: containers may talk to each other, on its bridge and on the networks it creates. Its bridge
+        and networks then come from a /16 of its own, and one iptables rule (first in FORWARD, removed by
+        ``close``) lets traffic within that /16 through: with ``--iptables=false`` it adds none, and the main
+        engine's FORWARD policy (DROP) would stop bridged traffic between containers.
+        """
+        self.pool = _free_network("10.214.0.0/16", 10) if networks else None
+        self.listen = listen
+        self.workdir = tempfile.mkdtemp(prefix=f"{name}-dockerd-", dir="/tmp")
         self.socket = os.path.join(self.workdir, "docker.sock")
         self.host = f"unix://{self.socket}"
-        self.bridge = f"ef-br{os.getpid() % 100000}"
+        self.bridge = f"{name}-br{os.getpid() % 100000}"
         # Its containers' cgroups live under a parent of their own, so teardown can find every process.
         self.cgroup_parent = os.path.basename(self.workdir)
         self.log_path = os.path.join(self.workdir, "dockerd.log")
@@ -90,8 +105,17 @@ class PrivateEngine:
         assert self.process is not None, "the private engine is not running"
         return self.process.pid
 
+    def forward_rule(self) -> list[str]:
+        assert self.pool is not None
+        return ["FORWARD", "-s", str(self.pool), "-d", str(self.pool), "-m", "comment", "--comment", self.workdir,
+                "-j", "ACCEPT"]
+
     def create_bridge(self) -> None:
-        subnet = _free_subnet()
+        if self.pool is None:
+            subnet = _free_network("10.213.200.0/24", 56)
+        else:
+            subnet = next(self.pool.subnets(new_prefix=24))
+            subprocess.run(["iptables", "-w", "-I", *self.forward_rule()], check=True)
         subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
         subprocess.run(["ip", "addr", "add", f"{next(subnet.hosts())}/{subnet.prefixlen}", "dev", self.bridge],
                        check=True)
@@ -119,6 +143,8 @@ class PrivateEngine:
                 "--exec-opt", "native.cgroupdriver=cgroupfs",
                 "--cgroup-parent", f"/{self.cgroup_parent}",
                 "--log-level", "warn",
+                *self.listen,
+                *(["--default-address-pool", f"base={self.pool},size=24"] if self.pool else []),
             ],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
@@ -198,6 +224,8 @@ class PrivateEngine:
         self._unmount()
         shutil.rmtree(self.workdir, ignore_errors=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        if self.pool is not None:
+            subprocess.run(["iptables", "-w", "-D", *self.forward_rule()], capture_output=True)
 
     def _cgroups(self) -> list[str]:
         """This engine's cgroup directories (v1: one per controller; v2: one), deepest first."""
@@ -257,6 +285,9 @@ class PrivateEngine:
         if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode == 0:
             found.append(f"bridge {self.bridge}")
         found += self._cgroups()
+        if self.pool is not None and subprocess.run(["iptables", "-w", "-C", *self.forward_rule()],
+                                                    capture_output=True).returncode == 0:
+            found.append(f"iptables rule {' '.join(self.forward_rule())}")
         return found
 
 

@@ -3,15 +3,18 @@ ansible-playbook.
 
 Engines: the main Docker engine (``local``), a private second dockerd (``second``, ``private_engine.py``), the
 Hoody test server and the Dockhand test server (both on 127.0.0.1, on top of the main engine). Containers are
-``inv-`` and ``fleet-``; every one is removed afterwards, on both Docker engines.
+``inv-`` and ``fleet-`` (and ``shop-``, the names of the plugin's EXAMPLES); every one is removed afterwards, on both
+Docker engines.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
 import re
+import shlex
 import subprocess
 from datetime import datetime
 from typing import Any, Iterator, Optional
@@ -38,6 +41,8 @@ DEAF = ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
 OTHER_PROJECT = "0f0f0f0f0f0f0f0f0f0f0f0f"
 URL_PASSWORD = "urlpw-inventory-secret"
 DOCKHAND_TOKEN = "dh_inventory_unreachable_secret"
+# The main engine's address: the test suite's own engine under `make test`, whose address is in DOCKER_HOST.
+MAIN_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 def ansible_inventory(source: str, *args: str, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
@@ -157,27 +162,29 @@ def test_graph_of_two_docker_engines_and_hoody_by_status_engine_and_label(tmp_pa
     shown = ansible_inventory(source, "--graph")
     print(shown.stdout)
     groups = graph(shown)
-    assert groups["status_running"] == {"inv-web-1@local", "inv-batch-1", "inv-web-1@second", "inv-batch-3",
-                                        "inv-h-job"}  # fmt: skip
-    assert groups["status_stopped"] == {"inv-batch-2"}
-    assert groups["status_paused"] == {"inv-batch-4"}
-    assert groups["engine_local"] == {"inv-web-1@local", "inv-batch-1", "inv-batch-2"}
-    assert groups["engine_second"] == {"inv-web-1@second", "inv-batch-3", "inv-batch-4"}
-    assert groups["engine_hoody"] == {"inv-h-job"}
+    # Three engines configured: every host is <name>@<engine>.
+    assert groups["status_running"] == {"inv-web-1@local", "inv-batch-1@local", "inv-web-1@second",
+                                        "inv-batch-3@second", "inv-h-job@hoody"}  # fmt: skip
+    assert groups["status_stopped"] == {"inv-batch-2@local"}
+    assert groups["status_paused"] == {"inv-batch-4@second"}
+    assert groups["engine_local"] == {"inv-web-1@local", "inv-batch-1@local", "inv-batch-2@local"}
+    assert groups["engine_second"] == {"inv-web-1@second", "inv-batch-3@second", "inv-batch-4@second"}
+    assert groups["engine_hoody"] == {"inv-h-job@hoody"}
     assert groups["label_tier_web"] == {"inv-web-1@local", "inv-web-1@second"}
-    assert groups["label_tier_batch"] == {"inv-batch-1", "inv-batch-2", "inv-batch-3", "inv-batch-4"}
-    assert groups[f"project_{PROJECT}"] == {"inv-h-job"}
+    assert groups["label_tier_batch"] == {"inv-batch-1@local", "inv-batch-2@local", "inv-batch-3@second",
+                                          "inv-batch-4@second"}  # fmt: skip
+    assert groups[f"project_{PROJECT}"] == {"inv-h-job@hoody"}
     assert "[WARNING]" not in shown.stderr, shown.stderr
 
     listed = listing(ansible_inventory(source, "--list"))["_meta"]["hostvars"]
-    batch = listed["inv-batch-3"]
+    batch = listed["inv-batch-3@second"]
     assert {key: batch[f"containerops_{key}"] for key in ("name", "status", "engine_status", "engine", "image")} == {
         "name": "inv-batch-3", "status": "running", "engine_status": "running", "engine": "second", "image": IMAGE}
     assert batch["containerops_labels"]["tier"] == "batch"
     assert batch["containerops_id"] == second.client.inspect_container("inv-batch-3")["Id"]
     assert batch["containerops_connection"] == {"backend": "docker", "docker_host": second.host, "timeout": 60,
                                                 "retries": 3}  # fmt: skip
-    job = listed["inv-h-job"]
+    job = listed["inv-h-job@hoody"]
     assert job["containerops_connection"] == {"backend": "hoody", "api_url": hoody_server.url, "timeout": 60,
                                               "retries": 3}  # fmt: skip
     assert job["containerops_image"] == IMAGE and len(job["containerops_id"]) == 24
@@ -237,11 +244,11 @@ def test_dockhand_secrets_templates_failures_and_the_cache(tmp_path, on_main, ho
     assert ansible_inventory(source, "--list", env=env).returncode == 0
     cached = "".join(path.read_text() for path in cache_dir.iterdir())
     assert "inv-dh-web" in cached and not [secret for secret in secrets if secret in cached]
-    on_main("inv-dh-new", {"tier": "web"})  # not Hoody's: only Dockhand lists it, under its own name
+    on_main("inv-dh-new", {"tier": "web"})  # not Hoody's: only Dockhand lists it
     from_cache = listing(ansible_inventory(source, "--list", env=env))["_meta"]["hostvars"]
     assert set(from_cache) == {"inv-dh-web@dh", "inv-dh-web@hoody"}
     fresh = listing(ansible_inventory(source, "--list", "--flush-cache", env=env))["_meta"]["hostvars"]
-    assert set(fresh) == {"inv-dh-web@dh", "inv-dh-web@hoody", "inv-dh-new"}
+    assert set(fresh) == {"inv-dh-web@dh", "inv-dh-web@hoody", "inv-dh-new@dh"}
 
 
 def test_fleet_playbook_stops_labelled_containers_on_three_engines_in_parallel(tmp_path, monkeypatch, engine,
@@ -256,7 +263,7 @@ def test_fleet_playbook_stops_labelled_containers_on_three_engines_in_parallel(t
     engines.write_text(yaml.safe_dump({"containerops_engines": {
         "vars": {"fleet_filters": {"name": "fleet-*", "label": ["tier=batch"], "status": ["running"]}},
         "hosts": {
-            "local": {"containerops_connection": {"docker_host": "unix:///var/run/docker.sock"}},
+            "local": {"containerops_connection": {"docker_host": MAIN_HOST}},
             "second": {"containerops_connection": {"docker_host": second.host}},
             "hoody": {"containerops_connection": {"backend": "hoody", "api_url": hoody_server.url},
                       "fleet_filters": {"project": PROJECT, "name": "fleet-*", "status": ["running"]}},
@@ -307,3 +314,101 @@ def test_fleet_playbook_on_inventory_hosts_acts_once_per_engine(tmp_path, engine
     assert [engine.containers.get(f"fleet-b{i}").status for i in (1, 2)] == ["exited", "exited"]
     assert [second.client.inspect_container(f"fleet-b{i}")["State"]["Status"] for i in (1, 2)] == ["exited"] * 2
     assert engine.containers.get("fleet-web").status == "running"
+
+
+def test_host_names_stay_the_same_when_another_engine_does_not_answer(tmp_path, engine, on_main, second):
+    on_main("inv-web-1", {"tier": "web"})
+    on_main("inv-db-1", {"tier": "db"})
+    on_engine(second, "inv-web-1", {"tier": "web"})
+    source = write_config(tmp_path, {
+        "plugin": "containerops.lifecycle.containers",
+        "engines": [{"name": "local"}, {"name": "second", "docker_host": second.host, "timeout": 2, "retries": 0}],
+        "filters": {"name": "inv-*"},
+    })  # fmt: skip
+    answering = set(listing(ansible_inventory(source, "--list"))["_meta"]["hostvars"])
+    assert answering == {"inv-web-1@local", "inv-db-1@local", "inv-web-1@second"}
+
+    with second.frozen_engine():
+        alone = ansible_inventory(source, "--list")
+        assert "engine 'second' (docker at " in alone.stderr, alone.stderr[-3000:]
+        assert set(listing(alone)["_meta"]["hostvars"]) == {"inv-web-1@local", "inv-db-1@local"}
+        # The pattern written while both answered still names the same container, and acts on it.
+        acted = run_playbook(FLEET, {"fleet_state": "stopped", "containerops_hosts": "inv-web-1@local"}, "-i", source)
+        assert acted.returncode == 0, acted.stdout[-4000:] + acted.stderr[-2000:]
+        assert recap(acted)["inv-web-1@local"]["changed"] == 1
+        assert engine.containers.get("inv-web-1").status == "exited"
+        # A pattern that matches no host fails, naming it, instead of skipping the play and exiting 0.
+        typo = run_playbook(FLEET, {"fleet_state": "stopped", "containerops_hosts": "inv-web-1"}, "-i", source)
+        assert typo.returncode != 0
+        assert "containerops_hosts=inv-web-1 matches no host of the inventory" in typo.stdout + typo.stderr
+    assert engine.containers.get("inv-db-1").status == "running"
+    assert second.client.inspect_container("inv-web-1")["State"]["Status"] == "running"
+
+
+def plugin_examples() -> str:
+    """The inventory plugin's EXAMPLES, read from its source (not imported)."""
+    path = os.path.join(ROOT, "plugins", "inventory", "containers.py")
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    return next(node.value.value for node in tree.body
+                if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["EXAMPLES"])  # fmt: skip
+
+
+def documented_command(examples: str, program: str) -> list[str]:
+    """The command line of ``program`` written in the EXAMPLES' comments, continuation lines joined."""
+    comments = "\n".join(line[2:] for line in examples.splitlines() if line.startswith("# "))
+    found = re.search(rf"^{program} (?:.*\\\n)*.*$", comments, re.MULTILINE)
+    assert found, f"EXAMPLES no longer show an {program} command"
+    return shlex.split(found.group(0).replace("\\\n", " "))
+
+
+def test_the_documented_fleet_command_acts_on_exactly_the_containers_it_names(tmp_path, engine, on_main, second,
+                                                                                hoody_server):
+    examples = plugin_examples()
+    config = next(yaml.safe_load_all(examples))
+    # The example's engines at this test's addresses; everything else (names, filters, the token's lookup, the
+    # selection, the groups) as written.
+    addresses = {"edge-1": {"docker_host": MAIN_HOST}, "edge-2": {"docker_host": second.host},
+                 "hoody": {"api_url": hoody_server.url}}  # fmt: skip
+    config["engines"] = [dict({key: value for key, value in entry.items()
+                               if key not in ("docker_host", "tls", "validate_certs", "api_url")},
+                              **addresses[entry["name"]]) for entry in config["engines"]]  # fmt: skip
+    shop = {"com.example.fleet": "shop"}
+    try:
+        on_main("shop-batch-1", {**shop, "tier": "batch"})
+        on_main("shop-batch-2", {**shop, "tier": "batch"}, start=False)
+        on_main("shop-web-1", {**shop, "tier": "web"})
+        on_main("shop-job", {"hoody.project": PROJECT})
+        on_main("inv-own-batch", {"tier": "batch"})  # a user's own container, labelled like the example's
+        on_engine(second, "shop-batch-1", {**shop, "tier": "batch"})
+        on_engine(second, "shop-batch-3", {**shop, "tier": "batch"}, status="paused")
+        on_engine(second, "inv-own-batch", {"tier": "batch"})
+        write_config(tmp_path, config)
+        env = dict(os.environ, HOODY_TOKEN=HOODY_TOKEN)
+
+        def states() -> dict[str, tuple[str, str]]:
+            on_first = {c.name: (c.status, c.attrs["State"]["StartedAt"]) for c in engine.containers.list(all=True)
+                        if c.name.startswith(("shop-", "inv-own-"))}  # fmt: skip
+            on_second = {f"{c['Names'][0][1:]}@second": (c["State"], "") for c in second.client.containers(all=True)}
+            return {**on_first, **on_second}
+
+        graph_command = documented_command(examples, "ansible-inventory")
+        shown = subprocess.run(graph_command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        hosts = set().union(*graph(shown).values())
+        named = re.search(r"every host is <container>@<engine>: (.*)\.", examples)
+        assert named and set(named.group(1).split(", ")) <= hosts, hosts
+        assert not {host for host in hosts if "inv-own-" in host}
+
+        before = states()
+        command = documented_command(examples, "ansible-playbook")
+        process = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-2000:]
+        changed = {host for host, counters in recap(process).items() if counters["changed"]}
+        assert changed == {"shop-batch-1@edge-1", "shop-batch-1@edge-2"}, process.stdout[-4000:]
+        after = states()
+        assert after.pop("shop-batch-1")[0] == "exited" and before.pop("shop-batch-1")[0] == "running"
+        assert after.pop("shop-batch-1@second")[0] == "exited"
+        before.pop("shop-batch-1@second")
+        assert after == before  # nothing else changed: the user's own, the web, the created, the paused, Hoody's
+    finally:
+        second.remove_containers("shop-")

@@ -52,6 +52,7 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import re
 import secrets
 import signal
@@ -72,6 +73,14 @@ from docker.errors import DockerException
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.serving import BaseWSGIServer, make_server
+
+
+def local_socket() -> str:
+    """The socket of the engine this server runs on: DOCKER_HOST's path when it is a unix:// URL (the test suite's
+    own engine), else Docker's default; where a real Dockhand's local environment points."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return host[len("unix://"):] if host.startswith("unix://") else "/var/run/docker.sock"
+
 
 ACTIONS = ("start", "stop", "restart", "pause", "unpause")
 # The fields of Docker's POST /containers/{id}/update that update-runtime passes on (Dockhand's allowlist).
@@ -653,7 +662,7 @@ def new_environment(data: dict[str, Any]) -> dict[str, Any]:
         "highlightChanges": data.get("highlightChanges") is not False,
         "labels": data["labels"] if isinstance(data.get("labels"), list) else [],
         "connectionType": data.get("connectionType") or "socket",
-        "socketPath": data.get("socketPath") or "/var/run/docker.sock",
+        "socketPath": data.get("socketPath") or local_socket(),
         "hawserToken": data.get("hawserToken"),
         "hawserLastSeen": None,
         "hawserAgentId": None,
@@ -1243,16 +1252,17 @@ class DockhandServer:
 
 def start_server(auth: bool = False, username: str = "admin", password: str = "dockhand-test",
                  host: str = "127.0.0.1", port: int = 0, db_path: str = ":memory:",
-                 local_environment: bool = True, socket_path: str = "/var/run/docker.sock",
+                 local_environment: bool = True, socket_path: Optional[str] = None,
                  collector: bool = True) -> DockhandServer:
-    """Start a server; with ``local_environment`` it has environment 1 ``local`` on ``socket_path``.
+    """Start a server; with ``local_environment`` it has environment 1 ``local`` on ``socket_path`` (default:
+    ``local_socket()``).
 
     Returns once the activity collectors are subscribed to Docker's events; ``collector=False`` runs
     none, as a Dockhand without its collection-worker does.
     """
     state = State(Auth(auth, username, password), db_path, collector)
     if local_environment and state.store.environment(name="local") is None:
-        state.store.add_environment(new_environment({"name": "local", "socketPath": socket_path}))
+        state.store.add_environment(new_environment({"name": "local", "socketPath": socket_path or local_socket()}))
     for collector in [state.watch(env) for env in state.store.environments()]:
         if collector is not None:
             collector.connected.wait(timeout=5)
@@ -1269,7 +1279,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", help="the user's password (required with --auth)")
     parser.add_argument("--db", default=":memory:", help="SQLite file for environments and activity")
-    parser.add_argument("--socket", default="/var/run/docker.sock", help="Docker socket of environment 1")
+    parser.add_argument("--socket", default=local_socket(), help="Docker socket of environment 1 (DOCKER_HOST's)")
     parser.add_argument("--no-environment", action="store_true", help="start with no environment, like a fresh install")
     parser.add_argument("--no-collector", action="store_true",
                         help="collect no activity, like a Dockhand without its collection-worker")

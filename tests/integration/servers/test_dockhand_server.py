@@ -24,7 +24,7 @@ import requests
 from docker.errors import NotFound
 
 pytest.importorskip("flask", reason="the Dockhand test server needs Flask")
-from tests.servers.dockhand import DockhandServer, start_server
+from tests.servers.dockhand import DockhandServer, local_socket, start_server
 
 pytestmark = pytest.mark.docker
 
@@ -147,11 +147,11 @@ def test_fresh_install_registers_environments_and_tests_them(engine: docker.Dock
         assert call(fresh, "GET", "/api/environments").json() == []
         assert call(fresh, "GET", "/api/containers?env=1").json() == []
         created = call(fresh, "POST", "/api/environments",
-                       json={"name": "local", "connectionType": "socket", "socketPath": "/var/run/docker.sock"})
+                       json={"name": "local", "connectionType": "socket", "socketPath": local_socket()})
         assert created.status_code == 200
         env = created.json()
         assert (env["id"], env["name"], env["connectionType"], env["socketPath"]) == (1, "local", "socket",
-                                                                                       "/var/run/docker.sock")
+                                                                                       local_socket())
         assert env["collectActivity"] is env["collectMetrics"] is True
         assert env["icon"] == "globe" and env["labels"] == []
         assert call(fresh, "GET", "/api/environments/1").json() == env

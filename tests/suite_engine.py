@@ -1,0 +1,75 @@
+"""The suite's own Docker engine: ``make test`` creates its containers there, never on the user's engine.
+
+    python -m tests.suite_engine COMMAND [ARG...]
+
+starts a private ``dockerd`` (its own socket, data root, exec root, bridge and address pool: ``PrivateEngine``,
+whose containers may talk to each other as on a usual engine), runs COMMAND
+with ``DOCKER_HOST`` pointing at it, then stops it and removes every trace, and exits with COMMAND's status. The
+engine is empty: the Makefile's ``image`` target builds the test image into it. Run inside another such command
+(``CONTAINEROPS_SUITE_ENGINE`` is that engine's address and ``DOCKER_HOST`` still points at it), it only runs
+COMMAND there, so that ``make test`` starts one engine for all its steps. Needs root (dockerd, ``ip link``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import docker
+
+from tests.integration.private_engine import PrivateEngine
+
+
+def _say(message: str) -> None:
+    print(f"suite engine: {message}", file=sys.stderr, flush=True)
+
+
+def _answers(host: str) -> bool:
+    try:
+        with docker.APIClient(base_url=host, version="1.41", timeout=10) as client:
+            return client.ping() is True
+    except Exception:  # anything but an answer means no
+        return False
+
+
+def _terminate(signum, _frame) -> None:
+    raise SystemExit(128 + signum)  # runs the ``finally`` that removes the engine
+
+
+def main(command: list[str]) -> int:
+    if not command:
+        print(__doc__, file=sys.stderr)
+        return 2
+    current = os.environ.get("CONTAINEROPS_SUITE_ENGINE")
+    if current and os.environ.get("DOCKER_HOST") == current and _answers(current):
+        return subprocess.run(command).returncode
+    if os.geteuid() != 0:
+        _say(
+            "ERROR: the suite runs its containers on an engine of its own, which needs root (it starts dockerd "
+            "and creates a bridge); run it as root (sudo make test)."
+        )
+        return 1
+    signal.signal(signal.SIGTERM, _terminate)
+    started = time.monotonic()
+    engine = PrivateEngine("suite", networks=True)
+    try:
+        engine.create_bridge()
+        engine.start()
+        _say(
+            f"dockerd at {engine.host}, bridge {engine.bridge}, networks in {engine.pool} "
+            f"({time.monotonic() - started:.1f} s to start)"
+        )
+        env = dict(os.environ, DOCKER_HOST=engine.host, CONTAINEROPS_SUITE_ENGINE=engine.host)
+        return subprocess.run(command, env=env).returncode
+    finally:
+        stopping = time.monotonic()
+        engine.close()
+        left = engine.leftovers()
+        _say(f"stopped and removed ({time.monotonic() - stopping:.1f} s)" + (f"; LEFT BEHIND: {left}" if left else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
