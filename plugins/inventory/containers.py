@@ -13,9 +13,12 @@ description:
   - Lists the containers of every engine in O(engines) — any backend, several at once, read in parallel — and
     makes each container an inventory host, so plays can target containers by status, engine, label or project.
   - The configuration file's name must end in C(containers.yml) or C(containers.yaml).
-  - "Host name: the container's name. A name held on more than one engine becomes C(<name>@<engine>) on every
-    engine that holds it (so a host name never depends on which engine answered first); a name held twice on one
-    engine (Hoody allows that) becomes C(<id>@<engine>)."
+  - "Host name: with one engine in O(engines), the container's name (C(web-1)); with several, always
+    C(<name>@<engine>) (C(web-1@edge-1)), whether or not another engine holds the same name. A container whose
+    name its engine holds more than once (Hoody allows that) is C(<id>@<engine>) instead, and so is one whose
+    name would read as such a host name. The rule depends on the configuration and on each engine's own
+    containers only, never on which engines answered: a pattern written today matches the same container
+    tomorrow, and an engine that does not answer only takes its own hosts away."
   - "Groups: C(status_<status>) (the canonical statuses: C(running), C(stopped), C(paused), C(failed), and the
     transitional ones), C(engine_<name>), C(label_<key>_<value>) for the label keys in O(group_by_labels), and
     C(project_<id>) (the Hoody project, or the Docker Compose project label C(com.docker.compose.project) on
@@ -156,7 +159,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-# fleet.containers.yml: two Docker hosts and a Hoody account, grouped by status, engine and tier.
+# fleet.containers.yml: the shop's containers on two Docker hosts and a Hoody account, grouped by status, engine
+# and tier. The Docker hosts list only the containers labelled com.example.fleet=shop (the shop's own label), so
+# the shop's tier=batch containers are the only ones a play on label_tier_batch can act on; Hoody has no labels,
+# so it has filters of its own (its containers named shop-*).
 plugin: containerops.lifecycle.containers
 engines:
   - name: edge-1
@@ -168,15 +174,18 @@ engines:
   - name: hoody
     backend: hoody
     api_token: "{{ lookup('ansible.builtin.env', 'HOODY_TOKEN') }}"
-    filters: {status: [running, paused]}      # Hoody has no labels: its own filters
+    filters: {name: "shop-*", status: [running, paused]}
 filters:
-  label: [tier]
+  label: [com.example.fleet=shop, tier]
   status: [running, paused]
 group_by_labels: [tier]
 
+# Three engines, so every host is <container>@<engine>: shop-batch-1@edge-1, shop-batch-1@edge-2, shop-job@hoody.
 # ansible-inventory -i fleet.containers.yml --graph
+#
+# Stop the shop's running batch containers, one container_state task per engine (playbooks/fleet.yml):
 # ansible-playbook -i fleet.containers.yml containerops.lifecycle.fleet \
-#   -e fleet_hosts='status_running:&label_tier_batch' -e fleet_state=stopped
+#   -e containerops_hosts='status_running:&label_tier_batch' -e fleet_state=stopped
 
 ---
 # A Dockhand environment, with the constructed options and a cache of five minutes.
@@ -291,6 +300,24 @@ def mask(text: str, secrets: set[str]) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def host_names(engine: dict[str, Any], several_engines: bool) -> list[str]:
+    """The host names of one engine's containers, in order, as documented.
+
+    ``several_engines``: whether the configuration names more than one engine. Nothing else outside this
+    engine counts, so a host's name never depends on which other engines answered.
+    """
+    containers = engine["containers"]
+    by_id = [f"{c['id']}@{engine['name']}" for c in containers]
+    taken_by_id = set(by_id)
+    held = Counter(c["name"] for c in containers)
+    names = []
+    for container, id_name in zip(containers, by_id):
+        name = f"{container['name']}@{engine['name']}" if several_engines else container["name"]
+        unique = held[container["name"]] == 1 and (name not in taken_by_id or name == id_name)
+        names.append(name if unique else id_name)
+    return names
 
 
 def untrusted(value: Any) -> Any:
@@ -440,21 +467,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # Hosts and groups ------------------------------------------------------------------------------
 
-    @staticmethod
-    def host_names(engines: list[dict[str, Any]]) -> list[list[str]]:
-        """Each engine's containers' host names, in order: the name, made unique as documented."""
-        across = Counter(name for engine in engines for name in {c["name"] for c in engine["containers"]})
-        names = []
-        for engine in engines:
-            within = Counter(c["name"] for c in engine["containers"])
-            names.append([
-                c["name"] if across[c["name"]] == 1 and within[c["name"]] == 1
-                else f"{c['name']}@{engine['name']}" if within[c["name"]] == 1
-                else f"{c['id']}@{engine['name']}"
-                for c in engine["containers"]
-            ])  # fmt: skip
-        return names
-
     def _group(self, name: str, host: str) -> None:
         group = self.inventory.add_group(to_safe_group_name(name, force=True, silent=True))
         self.inventory.add_child(group, host)
@@ -462,8 +474,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, engines: list[dict[str, Any]]) -> None:
         strict = self.get_option("strict")
         by_labels = self.get_option("group_by_labels") or []
-        for engine, hosts in zip(engines, self.host_names(engines)):
-            for container, host in zip(engine["containers"], hosts):
+        several_engines = len(self.get_option("engines") or [{"name": "local"}]) > 1
+        for engine in engines:
+            for container, host in zip(engine["containers"], host_names(engine, several_engines)):
                 self.inventory.add_host(host)
                 facts = dict(container, engine=engine["name"], connection=engine["connection"])
                 for key, value in facts.items():

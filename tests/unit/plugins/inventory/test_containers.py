@@ -18,6 +18,7 @@ from ansible_collections.containerops.lifecycle.plugins.inventory import contain
 from ansible_collections.containerops.lifecycle.plugins.inventory.containers import (
     InventoryModule,
     engine_params,
+    host_names,
     public_connection,
     without_password,
 )
@@ -212,17 +213,41 @@ def test_dockhand_and_hoody_facts():
 # Host names --------------------------------------------------------------------------------------------------
 
 
-def test_host_names_are_unique_and_do_not_depend_on_the_order_of_engines():
-    def engine(name: str, *containers: tuple[str, str]) -> dict[str, Any]:
-        return {"name": name, "containers": [{"name": n, "id": i} for n, i in containers]}
+HOODY_A, HOODY_B = "5" * 24, "6" * 24
 
-    a = engine("a", ("web", "1"), ("db", "2"))
-    b = engine("b", ("web", "3"), ("cache", "4"))
-    h = engine("h", ("job", "5" * 24), ("job", "6" * 24))
-    assert InventoryModule.host_names([a, b, h]) == [
-        ["web@a", "db"], ["web@b", "cache"], [f"{'5' * 24}@h", f"{'6' * 24}@h"]
-    ]
-    assert InventoryModule.host_names([b, a]) == [["web@b", "cache"], ["web@a", "db"]]
+
+def listed(engine: str, *containers: tuple[str, str]) -> dict[str, Any]:
+    """An engine as read: its name and its containers' (name, id)."""
+    return {"name": engine, "containers": [{"name": name, "id": cid} for name, cid in containers]}
+
+
+@pytest.mark.parametrize(("engine", "several_engines", "expected"), [
+    # One engine configured: the container's name.
+    (listed("local", ("web", "1"), ("db", "2")), False, ["web", "db"]),
+    # Several: always <name>@<engine>, whatever the other engines hold.
+    (listed("a", ("web", "1"), ("db", "2")), True, ["web@a", "db@a"]),
+    # A name held twice on one engine (Hoody): <id>@<engine> for each, the others unchanged.
+    (listed("h", ("job", HOODY_A), ("job", HOODY_B), ("api", "7")), False, [f"{HOODY_A}@h", f"{HOODY_B}@h", "api"]),
+    (listed("h", ("job", HOODY_A), ("job", HOODY_B), ("api", "7")), True, [f"{HOODY_A}@h", f"{HOODY_B}@h", "api@h"]),
+    # A name that reads as another container's <id>@<engine> host name takes its own id instead.
+    (listed("h", ("job", "5"), ("job", "6"), ("5@h", "7")), False, ["5@h", "6@h", "7@h"]),
+    (listed("h", ("job", "5"), ("job", "6"), ("5", "7")), True, ["5@h", "6@h", "7@h"]),
+    # ... but a name that reads as its own <id>@<engine> host name is kept.
+    (listed("h", ("8", "8")), True, ["8@h"]),
+    # Names with @ (Hoody allows them) keep the engine last.
+    (listed("h", ("a@b", "9")), True, ["a@b@h"]),
+    (listed("h", ("a@b", "9")), False, ["a@b"]),
+    (listed("empty"), True, []),
+])  # fmt: skip
+def test_host_names_follow_the_documented_rule(engine, several_engines, expected):
+    assert host_names(engine, several_engines) == expected
+
+
+def test_host_names_are_unique_across_engines_that_share_names():
+    engines = [listed("a", ("web", "1"), ("x@b", "2")), listed("b", ("web", "1"), ("x", "3")),
+               listed("h", ("job", "4"), ("job", "5"), ("4@h", "6"), ("5", "7"))]  # fmt: skip
+    names = [name for engine in engines for name in host_names(engine, True)]
+    assert len(set(names)) == len(names) == 8, names
 
 
 # The whole parse ---------------------------------------------------------------------------------------------
@@ -241,27 +266,40 @@ def test_hosts_groups_and_host_vars_of_several_engines(monkeypatch):
         {"name": "hoody", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN},
     ]).parse()
 
-    assert sorted(run.inventory.hosts) == ["batch-1", "job", "web-1@edge-1", "web-1@edge-2"]
+    assert sorted(run.inventory.hosts) == ["batch-1@edge-1", "job@hoody", "web-1@edge-1", "web-1@edge-2"]
     assert run.members("status_running") == ["web-1@edge-1"]
-    assert run.members("status_stopped") == ["batch-1", "job"]
+    assert run.members("status_stopped") == ["batch-1@edge-1", "job@hoody"]
     assert run.members("status_paused") == ["web-1@edge-2"]
-    assert run.members("engine_edge_1") == ["batch-1", "web-1@edge-1"]
-    assert run.members("engine_hoody") == ["job"]
+    assert run.members("engine_edge_1") == ["batch-1@edge-1", "web-1@edge-1"]
+    assert run.members("engine_hoody") == ["job@hoody"]
     assert run.members("label_tier_web") == ["web-1@edge-1", "web-1@edge-2"]
-    assert run.members("label_tier_batch") == ["batch-1"]
+    assert run.members("label_tier_batch") == ["batch-1@edge-1"]
     assert run.members("label_a_b_c_x_y") == ["web-1@edge-2"]
-    assert run.members(f"project_{'ab' * 12}") == ["job"]
+    assert run.members(f"project_{'ab' * 12}") == ["job@hoody"]
 
     web = run.hostvars("web-1@edge-2")
     assert {key: web[f"containerops_{key}"] for key in ("name", "status", "engine_status", "engine", "image")} == {
         "name": "web-1", "status": "paused", "engine_status": "paused", "engine": "edge-2", "image": "busybox:test"}
     assert web["containerops_connection"] == {"backend": "docker", "docker_host": "unix:///b.sock", "timeout": 60,
                                               "retries": 3}  # fmt: skip
-    job = run.hostvars("job")
+    job = run.hostvars("job@hoody")
     assert job["containerops_id"] == "c" * 24 and job["containerops_labels"] == {}
     assert job["containerops_connection"]["api_url"] == "http://127.0.0.1:1"
     assert TOKEN not in json.dumps({host: run.hostvars(host) for host in run.inventory.hosts}, default=str)
     assert all(engine.closed for engine in engines.values())
+
+
+def test_host_names_do_not_depend_on_which_engines_answered(monkeypatch):
+    engines = [{"name": "local", "docker_host": "unix:///a.sock"}, {"name": "other", "docker_host": "unix:///b.sock"}]
+    both = {"unix:///a.sock": FakeEngine([docker_state("web"), docker_state("db")]),
+            "unix:///b.sock": FakeEngine([docker_state("web")])}  # fmt: skip
+    answered = Run(monkeypatch, both, engines=engines).parse()
+    assert sorted(answered.inventory.hosts) == ["db@local", "web@local", "web@other"]
+
+    one_down = dict(both, **{"unix:///b.sock": FakeEngine([], error=ConnectionFailed("frozen"))})
+    alone = Run(monkeypatch, one_down, engines=engines).parse()
+    assert sorted(alone.inventory.hosts) == ["db@local", "web@local"]
+    assert alone.members("engine_local") == answered.members("engine_local")
 
 
 def test_filters_go_to_every_engine_unless_it_has_its_own(monkeypatch):
@@ -302,7 +340,7 @@ def test_an_engine_that_cannot_be_read_is_a_warning_naming_it_and_the_others_are
         {"name": "down", "docker_host": "unix:///down.sock"},
         {"name": "h", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN},
     ]).parse()  # fmt: skip
-    assert list(run.inventory.hosts) == ["web-1"]
+    assert list(run.inventory.hosts) == ["web-1@a"]
     assert len(run.warnings) == 2
     assert run.warnings[0].startswith("engine 'down' (docker at unix:///down.sock) cannot be read")
     assert "engine 'h' (hoody at http://127.0.0.1:1) cannot be read" in run.warnings[1]
@@ -343,7 +381,7 @@ def test_engines_are_read_in_parallel(monkeypatch):
     engines = {f"unix:///{n}.sock": FakeEngine([docker_state(f"c-{n}")], barrier=barrier) for n in "abc"}
     run = Run(monkeypatch, engines, strict=True,
               engines=[{"name": n, "docker_host": f"unix:///{n}.sock"} for n in "abc"]).parse()  # fmt: skip
-    assert sorted(run.inventory.hosts) == ["c-a", "c-b", "c-c"]
+    assert sorted(run.inventory.hosts) == ["c-a@a", "c-b@b", "c-c@c"]
 
 
 def test_constructed_options_see_the_host_vars(monkeypatch):
@@ -375,7 +413,7 @@ def test_the_cache_is_used_and_only_written_when_every_engine_was_read(monkeypat
     partial = Run(monkeypatch, engines, cache=True, engines=[
         {"name": "a", "docker_host": "unix:///a.sock"}, {"name": "b", "docker_host": "unix:///b.sock"}])
     partial.parse(cache=False)
-    assert list(partial.inventory.hosts) == ["web-2"] and partial.plugin._cache == {}
+    assert list(partial.inventory.hosts) == ["web-2@a"] and partial.plugin._cache == {}
 
 
 def test_verify_file_wants_a_containers_yml(tmp_path):
