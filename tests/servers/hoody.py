@@ -37,7 +37,12 @@ Fault injection (no auth), JSON: ``POST /__admin/faults`` with any of ``status_5
 + ``retry_after``, ``delay_ms``, ``drop``, ``drop_after``, ``empty_body``, ``bad_body`` (+ ``bad_body_json``
 or ``bad_body_text``), ``only_methods``, ``only_path``, ``invalid_state`` (409, 400 or ``"data_error"``),
 ``accept_delay``, ``snapshot_delay`` (seconds a snapshot create, restore or delete holds the container's
-snapshot lock before calling Docker), ``max_snapshots`` (per-container cap, null for none);
+snapshot lock before calling Docker), ``max_snapshots`` (per-container cap, null for none), ``max_page_size``
+(pages of container listings and status logs hold at most this many entries whatever ``limit`` asks, and
+``pagination.limit`` says so), ``delete_after_page`` (``{page, ids}``: once that page of a container listing is
+served, the containers of ``ids`` on it are deleted as ``DELETE`` would) and ``log_after_page`` (``{page,
+count}``: once that page of a status log is served, ``count`` restarts ``running -> running`` are appended to
+it); the two ``*_after_page`` changes happen once, before the next request;
 ``GET /__admin/faults``; ``POST /__admin/fail/<id>``; ``POST /__admin/reset`` (also forgets snapshots,
 removing their images, env, updated fields and aliases); ``GET /__admin/requests``.
 The counters (``status_503``, ``status_429``, ``drop``, ``drop_after``, ``empty_body``, ``bad_body``) count
@@ -49,7 +54,9 @@ is in ``only_methods`` (null: any) and whose path contains ``only_path`` (null: 
 connection without answering. ``status_429`` answers with ``Retry-After: <retry_after>``, which may be a
 number of seconds or any text (``"soon"``, ``"nan"``, an HTTP date). ``empty_body`` applies only to
 ``GET /api/v1/containers/<id>``: it answers 200 with an empty body (``Content-Type: application/json``).
-``bad_body`` processes the request (so a POST still acts), then answers 200 with ``bad_body_text`` verbatim
+``bad_body`` processes the request (so a POST still acts), then answers ``bad_body_status`` (200 unless set: a
+status code, or a whole status line such as ``"500 Oops"`` whose reason phrase is sent as it is, control
+characters included) with ``bad_body_text`` verbatim
 (``text/plain``) when set, else with ``bad_body_json`` (any JSON document, default ``null``) as
 ``application/json``. The request log records each request's fault and the status answered (None when
 the connection was dropped).
@@ -404,6 +411,22 @@ def error_response(
     return Response(json.dumps(body), status, headers=headers, mimetype="application/json")
 
 
+# Changes made once a given page has been served (test knobs): name -> the shape of its value.
+PAGE_HOOKS = {"delete_after_page": "{page: n >= 1, ids: [container ids]}",
+              "log_after_page": "{page: n >= 1, count: k >= 1}"}  # fmt: skip
+
+
+def page_hook_ok(key: str, value: Any) -> bool:
+    """Whether ``value`` has the shape ``PAGE_HOOKS[key]`` says."""
+    if not isinstance(value, dict) or not isinstance(value.get("page"), int) or value["page"] < 1:
+        return False
+    if key == "delete_after_page":
+        ids = value.get("ids")
+        return set(value) == {"page", "ids"} and isinstance(ids, list) and all(isinstance(i, str) for i in ids)
+    count = value.get("count")
+    return set(value) == {"page", "count"} and isinstance(count, int) and not isinstance(count, bool) and count >= 1
+
+
 def paginate(items: list[Any], page: int, limit: int) -> tuple[list[Any], dict[str, int]]:
     """One page of ``items`` and its pagination block."""
     pagination = {"total": len(items), "page": page, "limit": limit, "totalPages": math.ceil(len(items) / limit)}
@@ -424,12 +447,16 @@ class Faults:
     bad_body: int = 0
     bad_body_json: Any = None
     bad_body_text: Optional[str] = None
+    bad_body_status: Union[int, str] = 200
     only_methods: Optional[list[str]] = None
     only_path: Optional[str] = None
     invalid_state: Union[int, str] = 409
     accept_delay: float = 0.3
     snapshot_delay: float = 0.0
     max_snapshots: Optional[int] = None
+    max_page_size: Optional[int] = None
+    delete_after_page: Optional[dict[str, Any]] = None
+    log_after_page: Optional[dict[str, Any]] = None
 
     def update(self, changes: dict[str, Any]) -> None:
         """Validate ``changes`` completely, then apply them; ValueError names the first bad one."""
@@ -444,6 +471,10 @@ class Faults:
                     raise ValueError("retry_after must be a non-negative integer or a string")
             elif key == "bad_body_json":
                 pass  # any JSON document
+            elif key == "bad_body_status":
+                code = value if number else str(value)[:3]
+                if isinstance(value, bool) or not str(code).isdigit() or not 100 <= int(code) <= 599:
+                    raise ValueError("bad_body_status must be a status code or a status line ('500 Oops')")
             elif key in ("bad_body_text", "only_path"):
                 if value is not None and not isinstance(value, str):
                     raise ValueError(f"{key} must be a string or null")
@@ -453,6 +484,12 @@ class Faults:
             elif key == "max_snapshots":
                 if value is not None and not (number and isinstance(value, int) and value >= 0):
                     raise ValueError("max_snapshots must be a non-negative integer or null")
+            elif key == "max_page_size":
+                if value is not None and not (number and isinstance(value, int) and value >= 1):
+                    raise ValueError("max_page_size must be a positive integer or null")
+            elif key in PAGE_HOOKS:
+                if value is not None and not page_hook_ok(key, value):
+                    raise ValueError(f"{key} must be {PAGE_HOOKS[key]} or null")
             elif key == "invalid_state":
                 if isinstance(value, bool) or value not in INVALID_STATE_MODES:
                     raise ValueError("invalid_state must be 409, 400 or 'data_error'")
@@ -480,11 +517,11 @@ class Faults:
                 return self.delay_ms / 1000, name
         return self.delay_ms / 1000, None
 
-    def bad_body_response(self) -> tuple[str, str]:
-        """The body and mimetype ``bad_body`` answers with."""
+    def bad_body_response(self) -> tuple[str, str, Union[int, str]]:
+        """The body, mimetype and status ``bad_body`` answers with."""
         if self.bad_body_text is not None:
-            return self.bad_body_text, "text/plain"
-        return json.dumps(self.bad_body_json), "application/json"
+            return self.bad_body_text, "text/plain", self.bad_body_status
+        return json.dumps(self.bad_body_json), "application/json", self.bad_body_status
 
 
 class Database:
@@ -898,6 +935,32 @@ class Platform:
                 newest[cid] = attrs
         items = [self.to_hoody(attrs, proxy_domains) for attrs in newest.values()]
         return [item for item in items if include_deleting or item["status"] != "deleting"]
+
+    def page_size(self, asked: int) -> int:
+        """The entries one listing page holds: ``limit``, capped by ``max_page_size``."""
+        cap = self.faults.max_page_size
+        return asked if cap is None else min(asked, cap)
+
+    def after_list_page(self, page: int, served: list[str]) -> None:
+        """``delete_after_page``: once its page of a container listing is served, delete its ``ids`` on that page."""
+        with self._lock:
+            hook = self.faults.delete_after_page
+            if hook is None or hook["page"] != page:
+                return
+            self.faults.delete_after_page = None
+        for cid in served:
+            if cid in hook["ids"]:
+                self.delete(cid)
+
+    def after_log_page(self, cid: str, page: int) -> None:
+        """``log_after_page``: once its page of a status log is served, append ``count`` restarts to that log."""
+        with self._lock:
+            hook = self.faults.log_after_page
+            if hook is None or hook["page"] != page:
+                return
+            self.faults.log_after_page = None
+            for _ in range(hook["count"]):
+                self._transition(cid, "running", "running", 0, "user", {"command": "restart"})
 
     def status_logs(
         self, cid: str, page: int, limit: int, sort_by: str, sort_order: str
@@ -1695,8 +1758,8 @@ def create_app(platform: Platform) -> Flask:
         if entry is not None and entry["fault"] == "empty_body":
             response = Response(b"", 200, mimetype="application/json")
         elif entry is not None and entry["fault"] == "bad_body":
-            body, mimetype = g.bad_body
-            response = Response(body, 200, mimetype=mimetype)
+            body, mimetype, status = g.bad_body
+            response = Response(body, status, mimetype=mimetype)
         if entry is not None and entry["fault"] not in ("drop", "drop_after"):
             entry["status"] = response.status_code
         if request.path.startswith("/api/"):
@@ -1731,7 +1794,7 @@ def create_app(platform: Platform) -> Flask:
 
     def list_response(project_id: Optional[str]) -> Response:
         page = query_int("page", 1, 1)
-        limit = query_int("limit", 50, 1, 100)
+        limit = platform.page_size(query_int("limit", 50, 1, 100))
         sort_by = query_choice("sort_by", "created_at", CONTAINER_SORTS)
         sort_order = query_choice("sort_order", "desc", ("asc", "desc"))
         include_deleting = query_choice("include_deleting", "false", ("true", "false")) == "true"
@@ -1740,6 +1803,7 @@ def create_app(platform: Platform) -> Flask:
         items = sorted(found, key=lambda item: item["id"])
         items.sort(key=lambda item: item[sort_by], reverse=sort_order == "desc")
         containers, pagination = paginate(items, page, limit)
+        platform.after_list_page(page, [item["id"] for item in containers])
         return ok({"containers": containers, "pagination": pagination}, "Containers retrieved successfully")
 
     @app.get("/api/v1/containers/")
@@ -1809,11 +1873,12 @@ def create_app(platform: Platform) -> Flask:
     def status_logs(cid: str) -> Response:
         check_id(cid)
         page = query_int("page", 1, 1)
-        limit = query_int("limit", 10, 1, 100)
+        limit = platform.page_size(query_int("limit", 10, 1, 100))
         sort_by = query_choice("sort_by", "transition_time", LOG_SORTS)
         sort_order = query_choice("sort_order", "desc", ("asc", "desc"))
         logs, total = platform.status_logs(cid, page, limit, sort_by, sort_order)
         pagination = {"total": total, "page": page, "limit": limit, "totalPages": math.ceil(total / limit)}
+        platform.after_log_page(cid, page)
         return ok({"logs": logs, "pagination": pagination}, "Container status logs retrieved successfully")
 
     # ------------------------------------------------------------------ environment variables

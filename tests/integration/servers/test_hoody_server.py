@@ -480,6 +480,36 @@ def test_status_logs_are_recorded_paged_and_sorted(
         assert [row[0] for row in rows] == ["running", "paused", "running"]
 
 
+def test_page_knobs_cap_pages_and_change_the_collection_once_after_a_page(
+    server: HoodyServer, make: Callable[..., Box]
+) -> None:
+    for bad in ({"max_page_size": 0}, {"delete_after_page": {"page": 1}}, {"delete_after_page": {"page": 0, "ids": []}},
+                {"log_after_page": {"page": 1, "count": 0}}, {"log_after_page": {"page": 1, "ids": []}}):
+        assert requests.post(f"{server.url}/__admin/faults", json=bad, timeout=10).status_code == 400, bad
+    boxes = [make("stopped") for _ in range(4)]
+    project = f"/projects/{PROJECT}/containers"
+    server.admin("faults", {"max_page_size": 2, "delete_after_page": {"page": 1, "ids": [boxes[3].id, boxes[0].id]}})
+    first = call(server, "GET", project, params={"limit": 100}).json()["data"]
+    assert [item["id"] for item in first["containers"]] == [boxes[3].id, boxes[2].id]  # newest first
+    assert first["pagination"] == {"total": 4, "page": 1, "limit": 2, "totalPages": 2}
+    # Of the ids, only the one served on page 1 was deleted; boxes[1] moved up onto page 1, so page 2 skips it.
+    second = call(server, "GET", project, params={"limit": 100, "page": 2}).json()["data"]
+    assert [item["id"] for item in second["containers"]] == [boxes[0].id]
+    assert second["pagination"] == {"total": 3, "page": 2, "limit": 2, "totalPages": 2}
+    assert call(server, "GET", project, params={"limit": 100}).json()["data"]["pagination"]["total"] == 3  # once
+    assert server.admin("faults", method="GET")["delete_after_page"] is None
+
+    box = boxes[1]
+    assert call(server, "POST", f"/containers/{box.id}/start").status_code == 200
+    wait_status(server, box.id, "running")
+    server.admin("faults", {"log_after_page": {"page": 1, "count": 3}})
+    assert logs(server, box.id, limit=100)["pagination"] == {"total": 1, "page": 1, "limit": 2, "totalPages": 1}
+    grown = logs(server, box.id, limit=100)
+    assert grown["pagination"]["total"] == 4 and logs(server, box.id)["pagination"]["total"] == 4  # once
+    assert [(log["from_status"], log["to_status"], log["metadata"]) for log in grown["logs"]] == [
+        ("running", "running", {"command": "restart"})] * 2
+
+
 @pytest.mark.parametrize(
     "params",
     [
