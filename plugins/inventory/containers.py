@@ -459,7 +459,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     notes.append(f"{where}: closing the connection failed: {mask(str(exc), secrets)}")
         notes.append(f"{where}: {len(states)} container(s) listed in {time.monotonic() - started:.2f}s")
         containers = [
-            {"id": state.id, "name": state.name, "status": state.status, "engine_status": state.engine_status,
+            {"id": state.id, "name": safe_text(state.name), "status": state.status,
+             "engine_status": state.engine_status,
              **BACKEND_CLASSES[backend].listed_facts(state)}
             for state in states
         ]  # fmt: skip
@@ -477,6 +478,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         several_engines = len(self.get_option("engines") or [{"name": "local"}]) > 1
         for engine in engines:
             for container, host in zip(engine["containers"], host_names(engine, several_engines)):
+                host = safe_text(host)  # a name with control characters or escape sequences, shown escaped
                 self.inventory.add_host(host)
                 facts = dict(container, engine=engine["name"], connection=engine["connection"])
                 for key, value in facts.items():
