@@ -166,6 +166,16 @@ def test_a_malformed_inspect_answer_is_named_not_a_crash(fake, backend, raw, sai
     )
 
 
+def test_an_engine_error_with_escape_sequences_is_quoted_escaped(fake, backend):
+    fake.answer("GET", "/containers/web/json", 400, {"message": "no \x1b]0;pwned\x07\x1b[2J \u202eweb\nsecond line"})
+    with pytest.raises(errors.OperationFailed) as caught:
+        backend.inspect("web")
+    assert str(caught.value) == (
+        f"the Docker engine at {fake.host} answered 400 while inspecting container 'web': "
+        "no \\x1b]0;pwned\\x07\\x1b[2J \\u202eweb second line"
+    )
+
+
 def test_a_listing_of_the_wrong_shape_is_malformed(fake, backend):
     fake.answer("GET", "/containers/json", 200, [{"Names": ["/web"], "State": "running"}])  # no Id
     with pytest.raises(errors.OperationFailed, match="malformed answer while listing containers: it has no 'Id'"):

@@ -154,6 +154,8 @@ def test_docker_socket_nobody_listens_on(tmp_path):
     assert why_unreachable(exc) == "connection refused"
 
 
+# The child only connects and writes to a pipe; the threads forked away (other tests' listeners) hold no lock it needs.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_docker_socket_permission_denied():
     """As a user outside the socket's group: a forked child drops to ``nobody`` when the test runs as root."""
     directory = tempfile.mkdtemp(prefix="containerops-unreachable-")
