@@ -13,6 +13,9 @@ OUT="${1:?usage: docs/site/build.sh OUTPUT_DIR}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
+# The guide pages are README sections (docs/site/guides.py): refuse to publish pages README no longer says.
+"${PYTHON:-python3}" "$HERE/guides.py" --check
+
 rm -rf "$OUT/rst" "$OUT/html" "$OUT/doctrees"
 mkdir -p "$OUT/rst"
 chmod og-w "$OUT/rst"  # antsibull-docs wants a directory only its owner can write to

@@ -153,7 +153,9 @@ options:
 notes:
   - Hoody containers have no labels; Docker and Dockhand labels are read from the listing.
   - The hosts are containers, not machines Ansible can log in to; a play that runs modules for them runs them
-    on the controller with C(connection=local) (see the collection's README, "Fleets across engines").
+    on the controller with C(connection=local) (see
+    R(Fleets across engines,ansible_collections.containerops.lifecycle.docsite.guide_fleets) and the
+    R(fleet playbook,ansible_collections.containerops.lifecycle.docsite.playbook_fleet)).
 seealso:
   - module: containerops.lifecycle.container_state
 """

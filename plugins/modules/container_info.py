@@ -81,7 +81,8 @@ containers:
     status:
       description: >-
         Canonical status: V(running), V(stopped), V(paused), V(restarting), V(removing), V(failed)
-        (Docker C(dead)); see the collection README for the full vocabulary.
+        (Docker C(dead)); the full vocabulary is in
+        R(Statuses and operations,ansible_collections.containerops.lifecycle.docsite.guide_backends).
       type: str
     engine_status:
       description: >-

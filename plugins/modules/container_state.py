@@ -12,8 +12,9 @@ description:
   - Starts, stops, force-stops, restarts, pauses, resumes or deletes existing containers until each is
     in the state asked for. It never creates a container.
   - Each container's status is read first and only the operations needed are performed, following the
-    allowed-operations table (see the collection README). A paused container is resumed before it is
-    stopped; a stopped one is started before it is paused; transitional statuses are waited out.
+    allowed-operations table (see
+    R(Statuses and operations,ansible_collections.containerops.lifecycle.docsite.guide_backends)). A paused container is
+    resumed before it is stopped; a stopped one is started before it is paused; transitional statuses are waited out.
   - Many containers can be selected at once (O(name) list and O(filters)) and are worked on in parallel.
   - Each container's status is re-read after every operation and the remaining work re-planned, so a
     container changed by someone else at the same time is handled or reported clearly.
@@ -74,7 +75,8 @@ options:
     default: false
 notes:
   - With several containers, a failure on one does not stop the others; the task fails at the end and
-    its C(msg) names every failed container, what was attempted and the status it was left in.
+    its C(msg) names every failed container, what was attempted and the status it was left in (see
+    R(What happens when things go wrong,ansible_collections.containerops.lifecycle.docsite.guide_failures)).
 seealso:
   - module: containerops.lifecycle.container_info
   - module: containerops.lifecycle.container_status_logs

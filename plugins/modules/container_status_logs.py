@@ -20,7 +20,7 @@ description:
   - B(The Docker daemon keeps only its most recent events in memory) (a fixed-size buffer shared by
     every container and event type, 256 events in current releases) and loses them when it restarts.
     Older transitions are simply not there; ship the daemon's events to a log store if you need a
-    long history.
+    long history (see R(Status logs on Docker,ansible_collections.containerops.lifecycle.docsite.guide_status_logs)).
   - The history of a container that has been deleted can still be read by its name or id while its
     events are in that buffer.
 author:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -235,4 +236,289 @@ def test_a_module_page_renders_as_a_page(site, tmp_path):
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 2000)
     # A blank or error page compresses to a few kB; this one has a sidebar, a table and text.
+    assert len(data) > 100_000, f"{screenshot}: {len(data)} bytes, a nearly empty page"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The collection's own pages (docs/docsite/rst/, listed by docs/docsite/extra-docs.yml): each is checked against the
+# source it describes, so a renamed option, variable or event key fails here instead of drifting.
+
+DOCSITE = f"{PAGES}/docsite"
+DOCSITE_LABEL = "ansible_collections.containerops.lifecycle.docsite."
+RULEBOOK = os.path.join(ROOT, "extensions", "eda", "rulebooks", "autoheal.yml")
+README = os.path.join(ROOT, "README.md")
+# Playbooks that run a role: the role's variables are on the role's page, which the playbook's page links.
+PLAYBOOK_ROLES = {"maintenance": "maintenance_window", "blue_green": "blue_green"}
+# Variables Ansible itself provides to a play.
+MAGIC_VARIABLES = {"hostvars", "inventory_hostname", "groups", "omit", "item", "play_hosts", "lookup", "query", "q"}
+
+
+def extra_pages() -> list[str]:
+    with open(os.path.join(ROOT, "docs", "docsite", "extra-docs.yml")) as handle:
+        sections = yaml.safe_load(handle)["sections"]
+    return [page for section in sections for page in section["toctree"]]
+
+
+def playbook_names() -> list[str]:
+    return sorted(name[:-4] for name in os.listdir(os.path.join(ROOT, "playbooks")) if name.endswith(".yml"))
+
+
+def _templates(node, key=None):
+    """Every Jinja text of a playbook, bare conditions (``when``, ``that``, ...) as expressions."""
+    if isinstance(node, dict):
+        for child_key, value in node.items():
+            yield from _templates(value, child_key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _templates(value, key)
+    elif isinstance(node, str):
+        if key in ("when", "that", "changed_when", "failed_when", "until") and "{{" not in node:
+            yield "{{ " + node + " }}"
+        elif "{{" in node or "{%" in node:
+            yield node
+
+
+def _own_names(node) -> set[str]:
+    """What a playbook defines for itself: registered results, task variables, play variables it computes."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if "register" in node:
+            found.add(node["register"])
+        for key, value in node.items():
+            if key == "vars" and isinstance(value, dict):
+                play = "hosts" in node
+                found |= {name for name, default in value.items()
+                          if not play or (isinstance(default, str) and "{{" in default)}
+            found |= _own_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _own_names(value)
+    return found
+
+
+def playbook_variables(path: str) -> set[str]:
+    """The variables a playbook reads that a user or an inventory gives: what its templates read and its plays'
+    plain defaults, less what it defines itself and what Ansible provides (``ansible_eda`` is ansible-rulebook's)."""
+    from jinja2 import Environment, nodes
+
+    with open(path) as handle:
+        plays = yaml.safe_load(handle)
+    read: set[str] = set()
+    for text in _templates(plays):
+        tree = Environment().parse(text)
+        stored = {name.name for name in tree.find_all(nodes.Name) if name.ctx != "load"}
+        read |= {name.name for name in tree.find_all(nodes.Name) if name.ctx == "load"} - stored
+    defaults = {name for play in plays for name, value in (play.get("vars") or {}).items()
+                if not (isinstance(value, str) and "{{" in value)}
+    names = (read | defaults) - _own_names(plays) - MAGIC_VARIABLES
+    return {name for name in names if name == "ansible_eda" or not name.startswith("ansible_")}
+
+
+def first_column(dom: Node) -> set[str]:
+    """The names in the first cell of every table row of a page (``a``, ``b`` in ``a, b`` both count)."""
+    names = set()
+    for row in dom.find_all("tr"):
+        cell = row.find("td")
+        if cell is not None:
+            names |= {code.text().strip() for code in cell.find_all("code")}
+    return names
+
+
+def links_to(dom: Node, page: str) -> bool:
+    """Whether the page has a link to ``page`` (relative, any anchor in it)."""
+    return any(a.attrs.get("href", "").split("#")[0] == page for a in dom.find_all("a"))
+
+
+def code_blocks(dom: Node) -> list[str]:
+    return [pre.text() for pre in dom.find_all("pre")]
+
+
+def commands(dom: Node, program: str) -> list[str]:
+    """The ``$ program ...`` commands of a page's console blocks, continuation lines joined."""
+    found = []
+    for block in code_blocks(dom):
+        for command in re.split(r"(?m)^\$ ", block.replace("\\\n", " "))[1:]:
+            line = command.splitlines()[0]
+            if line.split()[:1] == [program]:
+                found.append(line)
+    return found
+
+
+def extra_vars(command: str) -> set[str]:
+    """The variables a command gives with ``-e name=value`` or ``-e '{json}'`` (``-e @file`` gives none here)."""
+    names = set()
+    for value in re.findall(r"-e\s+('[^']*'|\S+)", command):
+        value = value.strip("'")
+        if value.startswith("{"):
+            names |= set(json.loads(value))
+        elif "=" in value:
+            names.add(value.split("=", 1)[0])
+    return names
+
+
+def role_variables(role: str) -> set[str]:
+    return {option for spec in roles()[role].values() for option in spec.get("options") or {}}
+
+
+def check_container_events(dom: Node) -> list[str]:
+    from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events
+
+    problems = []
+    listed = first_column(dom)
+    problems += [f"option {option} is not in the options table"
+                 for option in container_events.SOURCE_SPEC if option not in listed]
+    example = next((block for block in code_blocks(dom) if block.startswith("containerops:")), "")
+    for key in container_events.event_of({}, "docker")["containerops"]:
+        if key not in listed:
+            problems.append(f"event key {key} is not in the events table")
+        if not re.search(rf"(?m)^  {key}:", example):
+            problems.append(f"event key {key} is not in the example event")
+    problems += [f"backend {name} is not in the table of where events come from"
+                 for name in container_events.FOLLOWERS if name not in listed]
+    default = container_events.SOURCE_SPEC["poll_interval"]["default"]
+    row = next((row for row in dom.find_all("tr") if "poll_interval" in first_column(row)), None)
+    if row is None or str(default) not in {code.text() for code in row.find_all("code")}:
+        problems.append(f"poll_interval's default {default} is not in its row")
+    if not commands(dom, "ansible-rulebook"):
+        problems.append("no ansible-rulebook command")
+    return problems
+
+
+def check_autoheal_rulebook(dom: Node) -> list[str]:
+    problems = []
+    with open(RULEBOOK) as handle:
+        shipped = handle.read()
+    if not any(_normalized(block) == _normalized(shipped) for block in code_blocks(dom)):
+        problems.append("the rulebook shown is not extensions/eda/rulebooks/autoheal.yml")
+    limit = yaml.safe_load(shipped)[0]["rules"][1]["throttle"]["once_within"]
+    if f"once_within: {limit}" not in dom.text() or limit not in dom.find("section", id="the-rate-limit").text():
+        problems.append(f"the rate limit ({limit}) is not explained")
+    if "ansible-rulebook -r containerops.lifecycle.autoheal -i inventory.yml" not in commands(dom, "ansible-rulebook"):
+        problems.append("no command running the rulebook by name")
+    return problems
+
+
+def check_playbook(dom: Node, playbook: str) -> list[str]:
+    problems = []
+    variables = playbook_variables(os.path.join(ROOT, "playbooks", f"{playbook}.yml"))
+    listed = first_column(dom)
+    role = PLAYBOOK_ROLES.get(playbook)
+    if role:
+        if f"{role}_*" not in listed:
+            problems.append(f"the {role}_* variables are not in the variables table")
+        if not links_to(dom, f"../{role}_role.html"):
+            problems.append(f"no link to the {role} role's page")
+    problems += [f"variable {name} is not in the variables table" for name in sorted(variables)
+                 if name not in listed and not (role and name.startswith(f"{role}_") and f"{role}_*" in listed)]
+    program = "ansible-rulebook" if playbook == "autoheal" else "ansible-playbook"
+    runs = [command for command in commands(dom, program) if f"containerops.lifecycle.{playbook}" in command]
+    if not runs:
+        problems.append(f"no {program} command running containerops.lifecycle.{playbook}")
+    known = variables | (role_variables(role) if role else set())
+    for command in runs:
+        unknown = extra_vars(command) - known
+        if unknown:
+            problems.append(f"{command!r} sets {sorted(unknown)}, which the playbook does not read")
+    return problems
+
+
+def check_guide(dom: Node, page: str) -> list[str]:
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _history, _lifecycle, _module
+
+    problems = []
+    text = dom.text()
+    if page == "guide_backends":
+        headers = {th.text().strip() for th in dom.find_all("th")}
+        problems += [f"backend {name} has no column in the capability table"
+                     for name in _module.BACKEND_CLASSES if name not in headers]
+        problems += [f"status {status} is not in the statuses table"
+                     for status in _lifecycle.STATUSES if status not in first_column(dom)]
+    elif page == "guide_status_logs":
+        problems += [f"Docker event {action} is not named" for action in _history.DOCKER_EVENT_ACTIONS
+                     if f"{action}" not in {code.text() for code in dom.find_all("code")}]
+        if "most recent events in memory" not in text:
+            problems.append("the daemon's event buffer is not said")
+    elif page == "guide_failures":
+        named = set(re.findall(r"tests/integration/(test_\w+\.py)", text)) | set(re.findall(r"\b(test_\w+\.py)", text))
+        problems += [f"names {name}, which does not exist" for name in sorted(named)
+                     if not os.path.exists(os.path.join(ROOT, "tests", "integration", name))]
+        if not named:
+            problems.append("names no test")
+    elif page == "guide_fleets" and not links_to(dom, "playbook_fleet.html"):
+        problems.append("no link to the fleet playbook's page")
+    return problems
+
+
+# Module and plugin pages whose notes link to a guide.
+GUIDE_LINKS = {
+    "container_state_module.html": ["guide_backends", "guide_failures"],
+    "container_info_module.html": ["guide_backends"],
+    "container_status_logs_module.html": ["guide_status_logs"],
+    "containers_inventory.html": ["guide_fleets", "playbook_fleet"],
+    "container_alias_module.html": ["guide_backends"],
+}
+
+
+def readme_install_command() -> str:
+    with open(README) as handle:
+        found = re.findall(r"^(ansible-galaxy collection install \S+)", handle.read(), re.MULTILINE)
+    assert found, "README.md says no 'ansible-galaxy collection install' command"
+    return found[0]
+
+
+def test_the_collections_pages_render_in_chromium_with_what_their_source_says(site, tmp_path):
+    """Guides, event source, rulebook and playbooks: each page on the index, rendered, holding what its source has."""
+    _lint, html, _docs = site
+    pages = extra_pages()
+    assert {f"playbook_{name}" for name in playbook_names()} <= set(pages), "a playbook has no page"
+    index = (html / PAGES / "index.html").read_text()
+    assert not [page for page in pages if f"docsite/{page}.html" not in index], "the index does not link every page"
+    linking = sorted(GUIDE_LINKS)
+
+    def dump(index_and_page):
+        number, page = index_and_page
+        return browse((html / page).as_uri(), str(tmp_path / f"profile-{number}"), "--dump-dom")
+
+    urls = [f"{DOCSITE}/{page}.html" for page in pages] + [f"{PAGES}/{page}" for page in linking]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        dumped = dict(zip(urls, pool.map(dump, enumerate(urls))))
+    problems: dict[str, list[str]] = {}
+    for page in pages:
+        process = dumped[f"{DOCSITE}/{page}.html"]
+        assert process.returncode == 0 and "<html" in process.stdout, f"{page}: {process.stderr[-2000:]}"
+        dom = DOM(process.stdout).root
+        found = [] if dom.find("h1") is not None else ["no title"]
+        if page == "container_events":
+            found += check_container_events(dom)
+        elif page == "autoheal_rulebook":
+            found += check_autoheal_rulebook(dom)
+        elif page.startswith("playbook_"):
+            found += check_playbook(dom, page[len("playbook_"):])
+        else:
+            found += check_guide(dom, page)
+        if found:
+            problems[page] = found
+    install = readme_install_command()
+    for page in linking:
+        dom = DOM(dumped[f"{PAGES}/{page}"].stdout).root
+        found = [f"no link to {guide}" for guide in GUIDE_LINKS[page] if not links_to(dom, f"docsite/{guide}.html")]
+        found += ["says 'see the collection README'"] if "README" in dom.text() else []
+        note = dom.find("div", class_="admonition")
+        if note is None or install not in " ".join(note.text().split()):
+            found.append(f"the install note does not say README's {install!r}")
+        if found:
+            problems[page] = found
+    assert not problems, json.dumps(problems, indent=2)
+
+
+def test_a_new_page_renders_as_a_page(site, tmp_path):
+    """A screenshot of the event source's page: a real PNG with a page's worth of detail, not a blank."""
+    _lint, html, _docs = site
+    screenshot = tmp_path / "container_events.png"
+    shot = browse((html / DOCSITE / "container_events.html").as_uri(), str(tmp_path / "profile"),
+                  f"--screenshot={screenshot}", "--window-size=1280,2000")
+    assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
+    data = screenshot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1280, 2000)
     assert len(data) > 100_000, f"{screenshot}: {len(data)} bytes, a nearly empty page"
