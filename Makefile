@@ -15,12 +15,17 @@ SHELL := /bin/bash
 # The suite's steps share .build/ and the engine; run them one after the other.
 .NOTPARALLEL:
 
-PYTHON      ?= python3
-# Python version handed to ansible-test (--python); the venv's interpreter (3.11 here).
-PY_VERSION  ?= $(shell { "$(BIN)/python" -V 2>/dev/null || $(PYTHON) -V; } | sed -E 's/^Python ([0-9]+\.[0-9]+).*/\1/')
+# The project venv runs the newest ansible-core (tests/requirements.txt) on this Python, found through PATH or
+# pyenv by tests/python.sh (PYTHON=/path/to/python3.X overrides); it is also ansible-test's --python.
+PY_VERSION  := 3.13
+ifeq ($(origin PYTHON),undefined)
+PYTHON      := $(shell tests/python.sh $(PY_VERSION) 2>/dev/null)
+endif
+# The older ansible-core releases requires_ansible admits, each on a Python it supports (tests/matrix.sh).
+MATRIX      ?= 2.16:3.11 2.17:3.12 2.18:3.11 2.19:3.13 2.20:3.12
 VENV        := $(CURDIR)/.venv
 BIN         := $(VENV)/bin
-VENV_STAMP  := $(VENV)/.requirements.stamp
+VENV_STAMP  := $(VENV)/.requirements-$(PY_VERSION).stamp
 # `make collection` builds and installs the tarball with ansible-galaxy from a venv of ansible-core alone.
 GALAXY_VENV := $(CURDIR)/.build/galaxy-venv
 GALAXY_CORE := ansible-core>=2.16
@@ -55,7 +60,7 @@ help:
 	@echo "  units        pytest tests/unit"
 	@echo "  sanity       ansible-test sanity --local on plugins/"
 	@echo "  integration  ansible-test integration --local + pytest tests/integration (on the suite's own engine)"
-	@echo "  matrix       units, sanity and one integration playbook on ansible-core 2.16, 2.17, 2.18 (tests/matrix.sh)"
+	@echo "  matrix       units, sanity and one playbook through every backend on each older ansible-core: $(MATRIX)"
 	@echo "  test         setup lint units sanity matrix integration ansible-lint molecule (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
@@ -73,14 +78,17 @@ help:
 # The programs the suite runs (Docker, Chromium, Java 17, busybox-static, ...): apt-installed as root on Debian
 # when missing; otherwise tests/setup.sh names them and fails (the suite skips nothing it cannot run).
 setup:
-	@tests/setup.sh
+	@tests/setup.sh $(sort $(PY_VERSION) $(foreach pair,$(MATRIX),$(lastword $(subst :, ,$(pair)))))
 
 # ---------------------------------------------------------------- virtualenv
 venv: $(VENV_STAMP)
 
 $(VENV_STAMP): requirements.txt tests/requirements.txt
-	@echo "==> virtualenv $(VENV) (requirements changed or missing)"
-	@[ -x "$(BIN)/python" ] || $(PYTHON) -m venv "$(VENV)" || { \
+	@echo "==> virtualenv $(VENV) on Python $(PY_VERSION) (requirements changed or missing)"
+	@[ -n "$(PYTHON)" ] || tests/python.sh $(PY_VERSION) >/dev/null
+	@if [ -x "$(BIN)/python" ] && ! "$(BIN)/python" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PY_VERSION)".split("."))))'; then \
+	  echo "==> $(VENV) is not on Python $(PY_VERSION): made again"; rm -rf "$(VENV)"; fi
+	@[ -x "$(BIN)/python" ] || "$(PYTHON)" -m venv "$(VENV)" || { \
 	  echo "make: '$(PYTHON) -m venv' failed; on Debian install python3-venv (apt-get install -y python3-venv)" >&2; \
 	  rm -rf "$(VENV)"; exit 1; }
 	"$(BIN)/python" -m pip install -q --upgrade pip
@@ -94,7 +102,8 @@ collection:
 	@if [ "$$(cat "$(GALAXY_VENV)/.stamp" 2>/dev/null)" != "$(GALAXY_CORE)" ]; then \
 	  echo "==> $(GALAXY_VENV): $(GALAXY_CORE)"; \
 	  rm -rf "$(GALAXY_VENV)"; \
-	  $(PYTHON) -m venv "$(GALAXY_VENV)" || { \
+	  [ -n "$(PYTHON)" ] || tests/python.sh $(PY_VERSION) >/dev/null; \
+	  "$(PYTHON)" -m venv "$(GALAXY_VENV)" || { \
 	    echo "make: '$(PYTHON) -m venv' failed; on Debian install python3-venv (apt-get install -y python3-venv)" >&2; exit 1; }; \
 	  "$(GALAXY_VENV)/bin/python" -m pip install -q "$(GALAXY_CORE)"; \
 	  echo "$(GALAXY_CORE)" > "$(GALAXY_VENV)/.stamp"; \
@@ -155,6 +164,8 @@ tree:
 lint: venv
 	@echo "==> ruff check"
 	"$(BIN)/ruff" check .
+	@echo "==> antsibull-changelog lint (the changelog fragments)"
+	"$(BIN)/antsibull-changelog" lint
 
 units: venv
 	@echo "==> unit tests"
@@ -272,12 +283,11 @@ ee: venv
 	rm -rf "$(BUILD)/ee"
 	"$(BIN)/ansible-builder" create -f execution-environment.yml -c "$(BUILD)/ee/context" --output-filename Containerfile
 
-# The older ansible-core versions requires_ansible promises (the venv runs the newest): unit tests, sanity and
-# tests/integration/test_backends.py on the oldest, one venv per version, in parallel (tests/matrix.sh).
-MATRIX_VERSIONS ?= 2.16 2.17 2.18
+# The older ansible-core releases requires_ansible admits (the venv runs the newest), MATRIX: unit tests, sanity
+# and one playbook through the three backends on each, one venv per version, in parallel (tests/matrix.sh).
 $(ON_ENGINE)matrix: venv image collection tree
-	@echo "==> tests/matrix.sh $(MATRIX_VERSIONS)"
-	@tests/matrix.sh $(MATRIX_VERSIONS)
+	@echo "==> tests/matrix.sh $(MATRIX)"
+	@tests/matrix.sh $(MATRIX)
 
 # ---------------------------------------------------------------- demo
 demo: venv image collection

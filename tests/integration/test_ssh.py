@@ -66,5 +66,5 @@ def test_each_way_ssh_fails_is_said_plainly(ssh_hosts, monkeypatch, tmp_path):  
     for index, (case, meaning) in enumerate(FAILURES.items()):
         step = out[str(index)]
         assert step["failed"] and "Traceback" not in json.dumps(step), (case, step)
-        assert step["msg"].startswith(f"cannot reach the Docker engine at {getattr(ssh_hosts, case)} (docker_host): {meaning}"), (
-            case, step["msg"])
+        where = f"cannot reach the Docker engine at {getattr(ssh_hosts, case)} (docker_host)"
+        assert step["msg"].startswith(f"{where}: {meaning}"), (case, step["msg"])
