@@ -38,6 +38,14 @@ ALL_CONTAINERS = RUNNING_CONTAINERS + STOPPED_CONTAINERS
 # Play variables the rows may use: a pattern that renders to "" (the classic disaster) and a real file.
 PATTERN = "{{ bi_pattern }}"
 CERT_FILE = "{{ bi_cert_file }}"
+# ... and addresses the fixture makes: a Unix socket file nobody listens on, a TCP port that accepts connections
+# and never answers (as tcp:// and as http://), and the Hoody test server's address as https://.
+DEAD_SOCKET = "{{ bi_dead_socket }}"
+SILENT_TCP = "{{ bi_silent_tcp }}"
+SILENT_HTTP = "{{ bi_silent_http }}"
+HOODY_HTTPS = "{{ bi_hoody_https }}"
+# Nothing listens on 127.0.0.1:9 (discard); nonexistent.invalid never resolves.
+REFUSING = "127.0.0.1:9"
 
 Fragment = Union[str, tuple[str, ...]]
 
@@ -54,6 +62,8 @@ class Row:
     # Could select every container on the engine if the validation were missing: run in check mode
     # first, and for real only if that dry run was refused before it selected anything.
     gated: bool = False
+    # Environment variables of the task (the fallbacks a user sets instead of options).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def row(id_: str, module: str, args: dict[str, Any], *expect: Fragment, **kwargs: Any) -> Row:
@@ -92,7 +102,8 @@ CONNECTION_ROWS = [
     row("docker-host-ftp", "container_state", _state(docker_host="ftp://x"), "docker_host", "ftp://x"),
     row("docker-host-empty", "container_info", {"name": RUN, "docker_host": ""}, "docker_host"),
     row("docker-host-missing-socket", "container_info",
-        {"name": RUN, "docker_host": "unix:///tmp/bi-no-such.sock", "retries": 0}, "/tmp/bi-no-such.sock"),
+        {"name": RUN, "docker_host": "unix:///tmp/bi-no-such.sock", "retries": 0},
+        "cannot reach the Docker engine at unix:///tmp/bi-no-such.sock (docker_host): no such socket file"),
     row("tls-with-unix-socket", "container_state", _state(tls=True), "tls", "unix"),
     row("ca-path-missing-file", "container_info",
         {"name": RUN, "docker_host": "tcp://127.0.0.1:9", "tls": True, "ca_path": "/tmp/bi-no-such/ca.pem",
@@ -112,6 +123,45 @@ CONNECTION_ROWS = [
     row("timeout-zero", "container_info", {"name": RUN, "timeout": 0}, "timeout", "0"),
     row("retries-negative", "container_state", _state(retries=-1), "retries", "-1"),
     row("retries-huge", "container_state", _state(retries=10**9), "retries", str(10**9)),
+]
+
+# Engines and servers that cannot be reached: what, why, and the option or variable that gave the address.
+UNREACHABLE_ROWS = [
+    row("docker-host-tcp-refused", "container_info",
+        {"name": RUN, "docker_host": f"tcp://{REFUSING}", "retries": 0},
+        f"cannot reach the Docker engine at tcp://{REFUSING} (docker_host): connection refused"),
+    row("docker-host-socket-nobody-listens-on", "container_info",
+        {"name": RUN, "docker_host": DEAD_SOCKET, "retries": 0}, "dead.sock (docker_host): connection refused"),
+    row("docker-host-unresolved", "container_info",
+        {"name": RUN, "docker_host": "tcp://nonexistent.invalid:2375", "retries": 0},
+        "cannot reach the Docker engine at tcp://nonexistent.invalid:2375 (docker_host): name not resolved"),
+    row("docker-host-silent", "container_info", {"name": RUN, "docker_host": SILENT_TCP, "retries": 0, "timeout": 1},
+        "the Docker engine at tcp://127.0.0.1:", "(docker_host) did not answer within 1s (timeout)"),
+    row("docker-host-from-environment", "container_info", {"name": RUN, "retries": 0},
+        f"cannot reach the Docker engine at tcp://{REFUSING} (docker_host, from DOCKER_HOST): connection refused",
+        env=(("DOCKER_HOST", f"tcp://{REFUSING}"),)),
+    row("dockhand-password-from-environment-alone", "container_info",
+        {"name": RUN, "backend": "dockhand", "api_url": f"http://{REFUSING}", "api_environment": 1},
+        "api_password (from DOCKHAND_PASSWORD) is set, api_username is not",
+        env=(("DOCKHAND_PASSWORD", "bi-env-password"),)),
+    row("dockhand-api-url-from-environment", "container_info",
+        {"name": RUN, "backend": "dockhand", "api_environment": 1, "retries": 0},
+        f"cannot reach the Dockhand API at http://{REFUSING} (api_url, from DOCKHAND_URL): connection refused",
+        env=(("DOCKHAND_URL", f"http://{REFUSING}"),)),
+    row("hoody-api-url-refused", "container_info", {"name": H_RUN, "api_url": f"http://{REFUSING}", "retries": 0},
+        f"cannot reach the Hoody API at http://{REFUSING} (api_url): connection refused", group="hoody"),
+    row("hoody-api-url-from-environment", "container_info", {"name": H_RUN, "api_url": None, "retries": 0},
+        f"cannot reach the Hoody API at http://{REFUSING} (api_url, from HOODY_API_URL): connection refused",
+        group="hoody", env=(("HOODY_API_URL", f"http://{REFUSING}"),)),
+    row("hoody-api-url-unresolved", "container_info",
+        {"name": H_RUN, "api_url": "http://nonexistent.invalid", "retries": 0},
+        "cannot reach the Hoody API at http://nonexistent.invalid (api_url): name not resolved", group="hoody"),
+    row("hoody-api-url-silent", "container_info", {"name": H_RUN, "api_url": SILENT_HTTP, "retries": 0, "timeout": 1},
+        "the Hoody API at http://127.0.0.1:", "(api_url): no answer within 1s (timeout)", group="hoody"),
+    row("hoody-api-url-https-to-http", "container_info", {"name": H_RUN, "api_url": HOODY_HTTPS, "retries": 0},
+        "TLS", "the Hoody API at https://127.0.0.1:", "(api_url)", group="hoody"),
+    row("hoody-token-from-environment-rejected", "container_info", {"name": H_RUN, "api_token": None},
+        "check api_token (from HOODY_TOKEN)", group="hoody", env=(("HOODY_TOKEN", "hdy_bi_wrong_env_token"),)),
 ]
 
 TARGET_ROWS = [
@@ -374,7 +424,7 @@ DOCKHAND_ROWS = [
         "stop_timeout", str(HUGE), group="dockhand"),
 ]
 
-ROWS: list[Row] = (CONNECTION_ROWS + TARGET_ROWS + STATE_ROWS + LOGS_ROWS + CONFIG_ROWS + SNAPSHOT_ROWS
-                   + ALIAS_ROWS + HOODY_ROWS + DOCKHAND_ROWS)
+ROWS: list[Row] = (CONNECTION_ROWS + UNREACHABLE_ROWS + TARGET_ROWS + STATE_ROWS + LOGS_ROWS + CONFIG_ROWS
+                   + SNAPSHOT_ROWS + ALIAS_ROWS + HOODY_ROWS + DOCKHAND_ROWS)
 
 assert len({r.id for r in ROWS}) == len(ROWS), "row ids must be unique"

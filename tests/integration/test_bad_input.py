@@ -107,8 +107,9 @@ def task_files(result_dir: str) -> dict[str, str]:
         if row.gated:
             tasks.append(_task(f"{row.id} (dry run)", row.module, row.args, f"pre_{index}", "  check_mode: true\n"))
             names[f"{row.id}#dry-run"] = f"pre_{index}"
+        environment = f"  environment: {json.dumps(dict(row.env))}\n" if row.env else ""
         tasks.append(_task(row.id, row.module, row.args, f"row_{index}",
-                           _dry_run_refused(f"pre_{index}", row) if row.gated else ""))
+                           environment + (_dry_run_refused(f"pre_{index}", row) if row.gated else "")))
         names[row.id] = f"row_{index}"
     texts = {}
     for host, tasks in files.items():
@@ -246,6 +247,13 @@ def outcome(engine, tmp_path_factory):
     network.connect(rows.RUN)
     cert_file = directory / "cert.pem"
     cert_file.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    dead_socket = str(directory / "dead.sock")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(dead_socket)  # the file stays; nobody listens on it
+    silent = socket.socket()  # accepts connections (the kernel does) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    silent_port = silent.getsockname()[1]
     hoody_server = hoody.start_server(token=HOODY_TOKEN, accept_delay=0.2)
     dockhand_server = dockhand.start_server(auth=True, username=DOCKHAND_USER, password=DOCKHAND_PASSWORD)
     try:
@@ -270,7 +278,11 @@ def outcome(engine, tmp_path_factory):
 
         before = engine_state(engine, rows.ALL_CONTAINERS)
         play = _ansible_playbook(directory, str(inventory_file), str(directory / "play.yml"),
-                                 {"task_dir": str(task_dir), "bi_pattern": "", "bi_cert_file": str(cert_file)}, "play")
+                                 {"task_dir": str(task_dir), "bi_pattern": "", "bi_cert_file": str(cert_file),
+                                  "bi_dead_socket": f"unix://{dead_socket}",
+                                  "bi_silent_tcp": f"tcp://127.0.0.1:{silent_port}",
+                                  "bi_silent_http": f"http://127.0.0.1:{silent_port}",
+                                  "bi_hoody_https": hoody_server.url.replace("http://", "https://", 1)}, "play")
         vvv = _ansible_playbook(directory, str(vvv_inventory), str(directory / "vvv.yml"), vvv_vars, "vvv", "-vvv")
         play_done, vvv_done = _finished(play, directory, "play"), _finished(vvv, directory, "vvv")
         after = engine_state(engine, rows.ALL_CONTAINERS)
@@ -286,6 +298,7 @@ def outcome(engine, tmp_path_factory):
             seconds=round(time.monotonic() - started, 1),
         )
     finally:
+        silent.close()
         hoody_server.stop()
         dockhand_server.stop()
         _remove_all(engine)

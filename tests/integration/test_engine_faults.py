@@ -341,13 +341,15 @@ def test_an_engine_killed_mid_stop_is_engine_lost_and_a_rerun_after_its_restart_
     result, container = out["0"], entry(out["0"])
     assert result["failed"]
     assert container["error"] == (
-        f"engine lost during stop: cannot reach the Docker engine at {private.host} (Remote end closed "
-        "connection without response); whether the stop took effect is unknown"
+        f"engine lost during stop: cannot reach the Docker engine at {private.host} (docker_host): the connection "
+        "was closed without an answer; whether the stop took effect is unknown"
     )
     assert container["status"].startswith("unknown"), container
     # The next module finds no engine at all, and says so.
     assert out["1"]["failed"]
-    assert out["1"]["msg"].startswith(f"cannot reach the Docker engine at {private.host}: Connection refused.")
+    assert out["1"]["msg"].startswith(
+        f"cannot reach the Docker engine at {private.host} (docker_host): connection refused. Check that dockerd"
+    )
 
     private.start()  # a dockerd without live-restore stops the containers it finds still running
     assert settles_at(private.client, "ef-km", "exited")
