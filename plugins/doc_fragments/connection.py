@@ -45,29 +45,38 @@ options:
     description:
       - Docker only; connect to the daemon with TLS, without verifying its certificate unless
         O(validate_certs=true). REST backends use TLS whenever O(api_url) is C(https://).
-      - If not set, the environment variable E(DOCKER_TLS) is used; if that is not set either, no TLS.
+      - If not set, the environment variable E(DOCKER_TLS) is used (any non-empty value means yes, as for the
+        docker CLI); if that is not set either, no TLS. A Docker context (O(docker_context)) says for itself.
     type: bool
   validate_certs:
     description:
-      - Verify the server's TLS certificate (against O(ca_path) when given).
-      - Docker, if not set, the environment variable E(DOCKER_TLS_VERIFY) is used, then no verification.
+      - Verify the server's TLS certificate (against O(ca_path) when given, else the machine's trust store).
+      - Docker, if not set, the environment variable E(DOCKER_TLS_VERIFY) is used (any non-empty value, V(0)
+        included, means verify, as for the docker CLI), then no verification; a Docker context says for itself.
       - REST backends verify unless this is V(false).
+      - V(false) means no verification at all, with a warning, whatever E(REQUESTS_CA_BUNDLE) says.
+      - The options are what is used. E(REQUESTS_CA_BUNDLE), E(CURL_CA_BUNDLE) and E(SSL_CERT_FILE) never replace
+        O(ca_path), O(client_cert) or O(client_key); they only name the trust store when O(ca_path) is not given.
+      - A TLS failure is not retried; its message says what failed (a CA not trusted, a name mismatch, an expired
+        certificate, a client certificate refused) and which option or variable supplied the files.
     type: bool
     aliases: [tls_verify]
   ca_path:
     description:
       - CA certificate to verify the server with.
-      - Docker, defaults to C(ca.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
+      - Docker, defaults to C(ca.pem) in the directory named by E(DOCKER_CERT_PATH) (if not set, E(DOCKER_CONFIG),
+        else C(~/.docker)), when it exists there; or the CA of the Docker context.
     type: path
   client_cert:
     description:
       - Client certificate for TLS.
-      - Docker, defaults to C(cert.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
+      - Docker, defaults to C(cert.pem) beside C(ca.pem) (see O(ca_path)), when it and C(key.pem) exist there; or
+        the client certificate of the Docker context.
     type: path
   client_key:
     description:
       - Private key of O(client_cert). O(client_cert) and O(client_key) go together.
-      - Docker, defaults to C(key.pem) in the directory named by E(DOCKER_CERT_PATH), when it exists there.
+      - Docker, defaults to C(key.pem) beside C(cert.pem) (see O(client_cert)).
     type: path
 requirements:
   - Docker SDK for Python >= 7.0 (C(docker)) on the host the module runs on, for O(backend=docker)
@@ -87,9 +96,23 @@ options:
         engine (for example be in the C(docker) group). ssh never prompts; an unknown host key, or a key
         that needs a passphrase without an agent, is an error that says so.
       - O(tls) and O(validate_certs) are refused with a C(unix://) socket.
-      - If not set, the environment variable E(DOCKER_HOST) is used.
+      - If not set, the environment variable E(DOCKER_HOST) is used; if that is not set either, the Docker CLI's
+        current context (E(DOCKER_CONTEXT), else C(currentContext) in its C(config.json)), as the docker CLI
+        does; its context C(default), or none, is C(unix:///var/run/docker.sock).
+      - Not together with O(docker_context).
     type: str
-    default: unix:///var/run/docker.sock
+  docker_context:
+    description:
+      - A context of the Docker CLI's store (C(docker context ls)): its endpoint and TLS files (C(ca.pem),
+        C(cert.pem), C(key.pem)) are used, as C(docker --context NAME) uses them. O(validate_certs), O(ca_path),
+        O(client_cert) and O(client_key) still win when given; E(DOCKER_TLS_VERIFY) and E(DOCKER_CERT_PATH) do
+        not apply to a context.
+      - The store is C(contexts/) under E(DOCKER_CONFIG), else C(~/.docker). An unknown context is an error that
+        lists the known ones.
+      - If not set, the environment variable E(DOCKER_CONTEXT) is used, unless E(DOCKER_HOST) is set (it wins,
+        as for the docker CLI).
+      - Not together with O(docker_host).
+    type: str
 """
 
     # Options of the REST backends (backend: hoody and backend: dockhand).

@@ -82,20 +82,26 @@ options:
         choices: [docker, hoody, dockhand]
       docker_host:
         description:
-          - V(docker), the daemon URL (C(unix://), C(tcp://), C(ssh://)). If not set, E(DOCKER_HOST), then
-            C(unix:///var/run/docker.sock).
+          - V(docker), the daemon URL (C(unix://), C(tcp://), C(ssh://)). If not set, E(DOCKER_HOST), then the
+            Docker CLI's current context, then C(unix:///var/run/docker.sock).
+        type: str
+      docker_context:
+        description:
+          - V(docker), a context of the Docker CLI's store (C(~/.docker/contexts), or under E(DOCKER_CONFIG)); its
+            endpoint and TLS files are used. Not together with O(engines[].docker_host). If not set,
+            E(DOCKER_CONTEXT), unless E(DOCKER_HOST) is set.
         type: str
       tls:
-        description: V(docker), connect with TLS. If not set, E(DOCKER_TLS).
+        description: V(docker), connect with TLS. If not set, E(DOCKER_TLS) (any non-empty value means yes).
         type: bool
       validate_certs:
         description:
-          - Verify the server's certificate. V(docker), if not set, E(DOCKER_TLS_VERIFY); REST backends verify
-            unless this is V(false).
+          - Verify the server's certificate. V(docker), if not set, E(DOCKER_TLS_VERIFY) (any non-empty value
+            means yes, as for the docker CLI); REST backends verify unless this is V(false).
         type: bool
         aliases: [tls_verify]
       ca_path:
-        description: CA certificate. V(docker), defaults to C(ca.pem) in E(DOCKER_CERT_PATH).
+        description: CA certificate. V(docker), defaults to C(ca.pem) in E(DOCKER_CERT_PATH) (else C(~/.docker)).
         type: path
       client_cert:
         description: Client certificate. V(docker), defaults to C(cert.pem) in E(DOCKER_CERT_PATH).
@@ -212,6 +218,7 @@ cache_connection: ~/.cache/containerops-inventory
 cache_timeout: 300
 """
 
+import os
 import re
 import time
 from collections import Counter
@@ -230,6 +237,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 # engines' values (names, labels) must be marked unsafe.
 TEMPLATES_NEED_TRUST = hasattr(ansible.template, "trust_as_template")
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_context
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import OPTION_SOURCES, SECRET_OPTIONS
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
@@ -285,7 +293,8 @@ def engine_params(engine: dict[str, Any]) -> dict[str, Any]:
 def public_connection(params: dict[str, Any]) -> dict[str, Any]:
     """What ``containerops_connection`` shows of an engine: the options it uses, set ones only, no secrets.
 
-    A REST ``api_url`` is given as the one used, from the option, the environment or the default.
+    A REST ``api_url`` is given as the one used, from the option, the environment or the default; Docker's
+    endpoint likewise, as ``docker_host`` or, from a Docker context, ``docker_context``.
     """
     backend_class = BACKEND_CLASSES[params["backend"]]
     options = (*COMMON_OPTIONS, *backend_class.connection_options)
@@ -294,6 +303,8 @@ def public_connection(params: dict[str, Any]) -> dict[str, Any]:
         url = backend_class.option(params, "api_url", lambda secret: None) or backend_class.default_api_url
         if url:
             shown["api_url"] = without_password(url)
+    if "docker_context" in backend_class.connection_options:
+        shown.update(_docker_context.endpoint(params, os.environ).option())
     return shown
 
 
@@ -437,7 +448,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """
         backend = params["backend"]
         secrets = InventoryModule._secrets_of(params)
-        where = f"engine {name!r} ({backend} at {public_connection(params).get('api_url') or params['docker_host']})"
+        shown = public_connection(params)
+        address = shown.get("api_url") or shown.get("docker_host") or f"Docker context {shown.get('docker_context')}"
+        where = f"engine {name!r} ({backend} at {address})"
         missing = missing_library(backend)
         if missing:
             raise EngineFailure(where, f"the Python library {missing[0]} is missing ({missing[1]})")

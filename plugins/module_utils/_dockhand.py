@@ -145,6 +145,8 @@ class DockhandBackend(DockerShapedBackend):
                 f"{missing} is not; give both, or neither"
             )
         self.client = client
+        for warning in client.warnings:  # TLS not verified
+            self.warn(warning)
         self.environment = environment
         self.poll_interval = poll_interval
         self._username = username

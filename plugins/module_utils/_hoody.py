@@ -277,6 +277,8 @@ class HoodyBackend(Backend):
             variables = " / ".join(self.environment["api_token"])
             raise BadInput(f"api_token is required for backend hoody (or set {variables})")
         self.client = client
+        for warning in client.warnings:  # TLS not verified
+            self.warn(warning)
         self.realm = realm
         self.poll_interval = poll_interval
         self._token_named = token_named

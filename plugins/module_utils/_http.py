@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import os
 import threading
 import time
 from typing import Any, Optional
@@ -29,7 +30,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._retry impo
     call_with_retries,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
-from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import why_unreachable
+from ansible_collections.containerops.lifecycle.plugins.module_utils._tls import TlsFiles, unverified_warning
+from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import tls_problem, why_unreachable
 
 try:
     import requests
@@ -166,9 +168,13 @@ class ApiClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1) + 2, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
-        if client_cert:
-            self.session.cert = (client_cert, client_key) if client_key else client_cert
+        # Given with each request, where requests' environment (REQUESTS_CA_BUNDLE...) cannot override them.
+        self.tls = TlsFiles(verify=bool(validate_certs), ca=ca_path, cert=client_cert, key=client_key)
+        self.warnings = (
+            []
+            if validate_certs or parts.scheme != "https"
+            else [unverified_warning(self.where, "validate_certs is false")]
+        )
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         self._auth_lock = threading.Lock()
         self._authorization: Optional[str] = None
@@ -216,8 +222,17 @@ class ApiClient:
                 headers["Content-Type"] = "application/json"
             basic = None if "Authorization" in headers else self._basic
             response = self.session.request(
-                method, url, params=params, json=json, headers=headers, cookies=cookies, auth=basic,
-                timeout=timeout or self.timeout, allow_redirects=False,
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=headers,
+                cookies=cookies,
+                auth=basic,
+                timeout=timeout or self.timeout,
+                allow_redirects=False,
+                verify=self.tls.requests_verify(None),
+                cert=self.tls.requests_cert,
             )
             if response.status_code in TRANSIENT_STATUS and (idempotent or response.status_code == 429):
                 raise _Transient(response)
@@ -227,7 +242,7 @@ class ApiClient:
             if isinstance(exc, _Transient):
                 wait = _retry_after(exc.response)
                 return None if wait > MAX_DELAY else wait  # longer than any retry here: fail at once
-            if idempotent and isinstance(exc, requests.exceptions.ConnectionError):
+            if idempotent and isinstance(exc, requests.exceptions.ConnectionError) and tls_problem(exc) is None:
                 return 0
             return None
 
@@ -236,6 +251,10 @@ class ApiClient:
         except _Transient as exc:
             response = exc.response
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            problem = tls_problem(exc)
+            if problem:  # the handshake failed: nothing was sent, and trying again cannot help
+                raise ConnectionFailed(f"TLS to {self.where} failed: {problem}; {self.tls.described(os.environ)}"
+                                       ) from None  # fmt: skip
             reason = why_unreachable(exc)
             if reason == "timed out":
                 reason = f"no answer within {timeout or self.timeout:g}s (timeout)"

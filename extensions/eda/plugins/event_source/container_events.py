@@ -100,7 +100,12 @@ _put_collection_on_path()
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _dockhand, _history, _module  # noqa: E402
+from ansible_collections.containerops.lifecycle.plugins.module_utils import (  # noqa: E402
+    _docker_context,
+    _dockhand,
+    _history,
+    _module,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (  # noqa: E402
     OPTION_SOURCES,
     SECRET_OPTIONS,
@@ -198,6 +203,8 @@ class Options:
             for key in _module.CONNECTION_SPEC
             if key not in SECRET_OPTIONS and self.params.get(key) is not None
         }
+        if self.backend == "docker":  # the endpoint as resolved: given, from DOCKER_HOST, or a Docker context
+            options.update(_docker_context.endpoint(self.params, os.environ).option())
         if options.get("api_url"):
             parts = urlsplit(options["api_url"])
             if parts.password or parts.username:
@@ -207,7 +214,8 @@ class Options:
     def where(self) -> str:
         """The engine, for log messages."""
         if self.backend == "docker":
-            return f"the Docker engine at {self.params['docker_host']}"
+            endpoint = _docker_context.endpoint(self.params, os.environ)
+            return f"the Docker engine at {endpoint.host} ({endpoint.source})"
         url = self.connection().get("api_url") or _module.BACKEND_CLASSES[self.backend].default_api_url
         return f"{self.backend} at {url}" if url else self.backend
 

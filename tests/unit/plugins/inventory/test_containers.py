@@ -125,7 +125,8 @@ def test_engine_params_take_the_modules_defaults_and_environment(monkeypatch):
     monkeypatch.setenv("CONTAINEROPS_TIMEOUT", "7")
     params = engine_params({"name": "edge", "tls_verify": True})
     assert params["backend"] == "docker"
-    assert params["docker_host"] == "tcp://10.0.0.5:2376"
+    assert params["docker_host"] is None  # read by the Docker backend, as the docker CLI reads DOCKER_HOST
+    assert public_connection(params)["docker_host"] == "tcp://10.0.0.5:2376"
     assert params["timeout"] == 7 and params["retries"] == 3
     assert params["validate_certs"] is True  # the alias, resolved
     assert "name" not in params and "tls_verify" not in params
