@@ -60,6 +60,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
     ResourceUsage,
     Runtime,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 
 # Hoody's nine statuses onto the canonical vocabulary.
 STATUS_MAP = {
@@ -470,7 +471,8 @@ class HoodyBackend(Backend):
             self.warn(f"{exc}; the {operation} counts only once the container shows its effect")
             raise
         if data.get("error"):
-            raise OperationConflict(f"Hoody refused {operation}: {data.get('message') or 'data.error is true'}")
+            said = engine_text(data.get("message") or "data.error is true")
+            raise OperationConflict(f"Hoody refused {operation}: {said}")
         return operation == "force-stop"
 
     def evidence_mark(self, container: ContainerState, operation: str) -> Any:
