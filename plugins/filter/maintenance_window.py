@@ -81,11 +81,9 @@ def window_id(inputs, explicit=None):
 
 
 def window_journal_read(directory, window):
-    """The journal's entries, each with who holds it (``_journal.holder``), and the names this window's
-    entries hold; read on the controller, where filters run."""
-    me = _journal.me()
-    entries = [dict(entry, holder=_journal.holder(entry, me, _journal.pid_alive((entry.get("owner") or {}).get("pid"))))
-               for entry in _journal.read(directory)]
+    """The journal's entries, each with who holds it, and the names this window's entries hold; read on the
+    controller, where filters run."""
+    entries = _journal.read_held(directory)
     return {"entries": entries, "names": _window.journal_names(entries, window)}
 
 
@@ -99,31 +97,8 @@ def window_journal(state, step, directory, window, names=None, check_mode=False)
     if check_mode:
         return state
     changes = _window.journal_changes(state, step, names)
-    me = _journal.me()
-    existing = {entry.get("id"): entry for entry in _journal.read(directory)}
-    busy = {}
-    for record in changes["write"]:
-        found = existing.get(record["id"])
-        if found is None:
-            entry = _journal.new_entry(_window.WORKFLOW, window, record["name"], record["id"], step, record["data"],
-                                       me, _journal.now())
-            if _journal.write(directory, entry, exclusive=True):
-                continue
-            found = next((seen for seen in _journal.read(directory) if seen.get("id") == record["id"]), {})
-        held = _journal.holder(found, me, _journal.pid_alive((found.get("owner") or {}).get("pid")))
-        if held == _journal.LIVE:
-            busy[record["name"]] = _journal.busy_message(record["name"], found)
-            continue
-        if held == _journal.STALE:
-            Display().warning(_journal.takeover_warning(record["name"], found))
-        owner = dict(me, since=(found.get("owner") or {}).get("since")) if held == _journal.OURS else me
-        _journal.write(directory, _journal.new_entry(_window.WORKFLOW, window, record["name"], record["id"], step,
-                                                     record["data"], owner, _journal.now()))
-    for record in changes["clear"]:
-        found = existing.get(record["id"])
-        if found is not None and _journal.holder(
-                found, me, _journal.pid_alive((found.get("owner") or {}).get("pid"))) != _journal.LIVE:
-            _journal.remove(directory, record["id"])
+    busy = _journal.record(directory, _window.WORKFLOW, window, step, changes["write"],
+                           [record["id"] for record in changes["clear"]], Display().warning)
     return _window.record_busy(state, busy)
 
 

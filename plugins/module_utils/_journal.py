@@ -28,7 +28,7 @@ import os
 import re
 import socket
 import tempfile
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 JournalEntry = dict[str, Any]
 
@@ -126,6 +126,40 @@ def new_entry(workflow: str, window: str, name: str, container_id: str, step: st
             "data": data, "owner": owner, "updated": now}
 
 
+def left_message(name: str, entry: JournalEntry) -> str:
+    """The refusal for a container an interrupted run of another workflow or window left mid-way."""
+    owner = entry.get("owner") or {}
+    what = "blue-green switch" if entry.get("workflow") == "blue_green" else "maintenance window"
+    return (f"{name} was left at step {entry.get('step')} by an interrupted {what} (window {entry.get('window')}, "
+            f"pid {owner.get('pid')} on host {owner.get('host')}, since {owner.get('since')}); nothing was changed: "
+            f"run that {what} again to finish it, or remove {entry.get('path') or 'its journal entry'}")
+
+
+SWITCH = "blue_green"
+# Steps of a blue-green switch written to the journal: ``switch`` before green is started, ``rollback`` before
+# the rollback; both containers carry the same step.
+SWITCH_STEPS = ("switch", "rollback")
+
+
+def switch_resume(entries: list[JournalEntry], containers: list[dict], window: str) -> dict:
+    """What a blue-green run does given the journal (``entries``, each with its ``holder``) and its two
+    containers (``[{name, id}]``): ``busy``, the refusals (another live run holds one; or an interrupted run
+    of something else left one mid-way), and ``resumed_from``, the step an interrupted run of this switch had
+    reached (``rollback`` wins: a rollback under way is finished, not turned into a switch again)."""
+    busy, resumed = [], None
+    for container in containers:
+        found = find(entries, container.get("id"), container.get("name"), SWITCH, window)
+        if found is None:
+            continue
+        if found.get("holder") == LIVE:
+            busy.append(busy_message(container.get("name"), found))
+        elif (found.get("workflow"), found.get("window")) != (SWITCH, window):
+            busy.append(left_message(container.get("name"), found))
+        elif resumed != "rollback":
+            resumed = found.get("step")
+    return {"busy": "; ".join(busy), "resumed_from": resumed}
+
+
 def file_name(container_id: str) -> str:
     """The entry's file name: the id, with anything but letters, digits, ``-`` and ``_`` replaced."""
     if not container_id:
@@ -218,3 +252,41 @@ def write(directory: Optional[str], entry: JournalEntry, exclusive: bool = False
 def remove(directory: Optional[str], container_id: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(directory_of(directory), file_name(container_id)))
+
+
+def record(directory: Optional[str], workflow: str, window: str, step: str, records: list[dict],
+           clear: list[str], warn: Callable[[str], None]) -> dict[str, str]:
+    """Write an entry at ``step`` for each of ``records`` (``{name, id, data}``) and remove the entries of the
+    ids in ``clear``, never touching an entry another live run holds. A new entry is created exclusively; an
+    entry of a run that is gone is taken over (``warn`` says so). The containers another live run holds:
+    ``{name: message}``."""
+    me_now = me()
+    existing = {entry.get("id"): entry for entry in read(directory)}
+    busy = {}
+    for wanted in records:
+        found = existing.get(wanted["id"])
+        if found is None:
+            entry = new_entry(workflow, window, wanted["name"], wanted["id"], step, wanted["data"], me_now, now())
+            if write(directory, entry, exclusive=True):
+                continue
+            found = next((seen for seen in read(directory) if seen.get("id") == wanted["id"]), {})
+        held = holder(found, me_now, pid_alive((found.get("owner") or {}).get("pid")))
+        if held == LIVE:
+            busy[wanted["name"]] = busy_message(wanted["name"], found)
+            continue
+        if held == STALE:
+            warn(takeover_warning(wanted["name"], found))
+        owner = dict(me_now, since=(found.get("owner") or {}).get("since")) if held == OURS else me_now
+        write(directory, new_entry(workflow, window, wanted["name"], wanted["id"], step, wanted["data"], owner, now()))
+    for container_id in clear:
+        found = existing.get(container_id)
+        if found is not None and holder(found, me_now, pid_alive((found.get("owner") or {}).get("pid"))) != LIVE:
+            remove(directory, container_id)
+    return busy
+
+
+def read_held(directory: Optional[str]) -> list[JournalEntry]:
+    """Every entry of the journal, each with who holds it seen from this run (``holder``)."""
+    me_now = me()
+    return [dict(entry, holder=holder(entry, me_now, pid_alive((entry.get("owner") or {}).get("pid"))))
+            for entry in read(directory)]

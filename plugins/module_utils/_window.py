@@ -242,16 +242,19 @@ def journal_names(entries: list[dict], window: str) -> list[str]:
 
 def resume(state: State, entries: list[dict], window: str) -> State:
     """The state after the plan, with what the journal (``entries``, each with its ``holder``) says of each
-    container: one another live run works on fails at ``plan`` (nothing is touched); one an interrupted run
-    had touched (``_journal.resume_action``: FINISH) goes through the window again, even where its settings
-    already match, with the changes and the ``before`` and snapshot of the interrupted run, and
-    ``resumed_from`` its step."""
+    container: one another live run works on, or an interrupted blue-green switch left, fails at ``plan``
+    (nothing is touched); one an interrupted maintenance window (this one, or another) had touched
+    (``_journal.resume_action``: FINISH) goes through the window again, even where its settings already
+    match, with the changes and the ``before`` and snapshot of the interrupted run, and ``resumed_from`` its
+    step."""
     resumed = []
     for entry in state:
         found = _journal.find(entries, entry["id"], entry["name"], WORKFLOW, window)
         entry = copy.deepcopy(entry)
         if found is not None and found.get("holder") == _journal.LIVE:
             entry.update(outcome=FAILED, failed_step="plan", error=_journal.busy_message(entry["name"], found))
+        elif found is not None and found.get("workflow") != WORKFLOW:
+            entry.update(outcome=FAILED, failed_step="plan", error=_journal.left_message(entry["name"], found))
         elif found is not None and _journal.resume_action(
                 found.get("step"), entry["status"], entry["failed_step"] != "plan") == _journal.FINISH:
             data = found.get("data") or {}

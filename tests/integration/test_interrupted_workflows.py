@@ -2,7 +2,9 @@
 the whole process group, as Ctrl-C does; SIGTERM to ansible-playbook, as ``kill`` does) at the engine's
 ``update`` event of a container - its settings applied, the container still down - and the same window, run
 again, finishes it: every container running with the new settings, reported as finished, not "unchanged".
-Two windows on one container: the second refuses, naming the first (its window, step, pid, host, since)."""
+Two windows on one container: the second refuses, naming the first (its window, step, pid, host, since).
+A blue-green switch interrupted at green's start is completed by the rerun; one interrupted while rolling
+back (at green's stop) is rolled back by the rerun."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from tests.integration.conftest import run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAINTENANCE = os.path.join(ROOT, "playbooks", "maintenance.yml")
+BLUE_GREEN = os.path.join(ROOT, "playbooks", "blue_green.yml")
 MEMORY = 64 * 1024 * 1024
 
 # Runs playbooks/maintenance.yml, then writes maintenance_window_summary to ``result_file``.
@@ -37,13 +40,13 @@ WITH_SUMMARY = f"""
 """
 
 
-def start_playbook(tmp_path, extra_vars: dict[str, Any], name: str) -> subprocess.Popen:
-    """Start ``ansible-playbook`` on maintenance.yml in a session of its own (so that a signal can go to its
-    whole process group, as a terminal's Ctrl-C does); its output in ``<name>.out``."""
+def start_playbook(tmp_path, extra_vars: dict[str, Any], name: str, playbook: str = MAINTENANCE) -> subprocess.Popen:
+    """Start ``ansible-playbook`` on ``playbook`` in a session of its own (so that a signal can go to its whole
+    process group, as a terminal's Ctrl-C does); its output in ``<name>.out``."""
     vars_file = tmp_path / f"{name}.json"
     vars_file.write_text(json.dumps(extra_vars))
     with open(tmp_path / f"{name}.out", "w") as out:
-        return subprocess.Popen(["ansible-playbook", "-i", "localhost,", "-c", "local", MAINTENANCE,
+        return subprocess.Popen(["ansible-playbook", "-i", "localhost,", "-c", "local", playbook,
                                  "-e", f"@{vars_file}"], stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
@@ -75,10 +78,10 @@ def signal_at_event(engine: docker.DockerClient, process: subprocess.Popen, name
     return seen.is_set()
 
 
-def summary_run(tmp_path, window: dict[str, Any], name: str):
-    """Run the window to its end; (process, maintenance_window_summary or None)."""
+def summary_run(tmp_path, window: dict[str, Any], name: str, playbook_text: str = WITH_SUMMARY):
+    """Run the window (or the switch) to its end; (process, its summary fact or None)."""
     playbook = tmp_path / f"{name}.yml"
-    playbook.write_text(WITH_SUMMARY)
+    playbook.write_text(playbook_text)
     result = tmp_path / f"{name}-summary.json"
     process = run_playbook(str(playbook), dict(window, result_file=str(result)))
     return process, json.loads(result.read_text()) if result.exists() else None
@@ -171,4 +174,78 @@ def test_a_second_window_on_the_same_container_refuses_naming_the_first(make_con
         holder.wait(timeout=600)
     assert holder.returncode == 0, (tmp_path / "first.out").read_text()[-4000:]
     assert settings(engine, "hD-mwc-1")[:2] == ("running", "unless-stopped")
+    assert journal(journal_dir) == []
+
+
+SWITCH_SUMMARY = WITH_SUMMARY.replace(MAINTENANCE, BLUE_GREEN).replace("maintenance_window_summary",
+                                                                       "blue_green_summary")
+
+
+def remove_network(engine: docker.DockerClient, name: str) -> None:
+    """Remove the test's network, its containers (the test's own) disconnected first."""
+    with contextlib.suppress(docker.errors.NotFound):
+        network = engine.networks.get(name)
+        for container in network.containers:
+            network.disconnect(container, force=True)
+        network.remove()
+
+
+@pytest.fixture
+def network(engine):
+    """A user-defined network for the alias; removed afterwards."""
+    remove_network(engine, "hD-bgi-net")
+    yield engine.networks.create("hD-bgi-net").name
+    remove_network(engine, "hD-bgi-net")
+
+
+def alias_holders(engine: docker.DockerClient, *names: str) -> list[str]:
+    """The containers holding the alias hD-bgi-web on the network."""
+    holders = []
+    for name in names:
+        attached = engine.containers.get(name).attrs["NetworkSettings"]["Networks"].get("hD-bgi-net") or {}
+        if "hD-bgi-web" in (attached.get("Aliases") or []):
+            holders.append(name)
+    return holders
+
+
+def test_an_interrupted_blue_green_switch_is_completed_or_rolled_back_by_the_rerun(make_containers, engine,
+                                                                                  network, tmp_path):
+    blue, green = make_containers("hD-bgi-blue", "hD-bgi-green", network=network)
+    engine.containers.get(blue).start()
+    journal_dir = tmp_path / "journal"
+    swap = {"blue_green_blue": blue, "blue_green_green": green, "blue_green_alias": "hD-bgi-web",
+            "blue_green_network": network, "blue_green_stop_timeout": 5,
+            "blue_green_journal_dir": str(journal_dir)}
+    # Blue holds the alias: the same role, from nothing to blue.
+    process, first = summary_run(tmp_path, dict(swap, blue_green_blue=green, blue_green_green=blue), "to-blue",
+                                 SWITCH_SUMMARY)
+    assert first and alias_holders(engine, blue, green) == [blue], process.stdout[-4000:]
+
+    # Interrupted as green starts: the rerun completes the switch.
+    interrupted = start_playbook(tmp_path, swap, "switch", BLUE_GREEN)
+    assert signal_at_event(engine, interrupted, green, "start", signal.SIGTERM, group=False)
+    assert interrupted.returncode != 0
+    assert [entry["step"] for entry in journal(journal_dir)] == ["switch", "switch"]
+    assert alias_holders(engine, blue, green) == [blue]
+    process, switched = summary_run(tmp_path, swap, "switch-rerun", SWITCH_SUMMARY)
+    assert switched, process.stdout[-6000:]
+    assert (switched["outcome"], switched["resumed_from"]) == ("switched", "switch"), switched
+    assert "taking over the journal entry of an interrupted run" in process.stdout + process.stderr
+    assert alias_holders(engine, blue, green) == [green]
+    assert [engine.containers.get(name).status for name in (blue, green)] == ["exited", "running"]
+    assert journal(journal_dir) == []
+
+    # Back to blue, with a probe through the alias that fails: the switch rolls back, and is interrupted as it
+    # stops blue (the rollback's last step); the rerun finishes the rollback.
+    back = dict(swap, blue_green_blue=green, blue_green_green=blue, blue_green_alias_probe_url="http://127.0.0.1:9/",
+                blue_green_probe_retries=1)
+    interrupted = start_playbook(tmp_path, back, "rollback", BLUE_GREEN)
+    assert signal_at_event(engine, interrupted, blue, "kill", signal.SIGINT, group=True)
+    assert [entry["step"] for entry in journal(journal_dir)] == ["rollback", "rollback"]
+    process, rolled = summary_run(tmp_path, back, "rollback-rerun", SWITCH_SUMMARY)
+    assert rolled is None and process.returncode != 0
+    assert 'failed at "Finish the rollback of the interrupted switch"' in process.stdout, process.stdout[-6000:]
+    assert f"Rolled back: the alias is on {green} (running), {blue} is stopped." in process.stdout
+    assert alias_holders(engine, blue, green) == [green]
+    assert [engine.containers.get(name).status for name in (blue, green)] == ["exited", "running"]
     assert journal(journal_dir) == []

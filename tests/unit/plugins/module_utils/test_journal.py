@@ -143,6 +143,76 @@ def test_resume_refuses_a_container_another_live_run_holds():
     assert w.may_run(["api-2"], [refused, planned("api-2", changes=["autostart"], id_="i2")]) is False
 
 
+def test_resume_refuses_a_container_an_interrupted_blue_green_switch_left():
+    state = [planned(status="stopped")]
+    refused = w.resume(state, [journal_entry("switch", workflow="blue_green", window="s1")], "w1")[0]
+    assert (refused["outcome"], refused["failed_step"]) == (w.FAILED, "plan")
+    assert refused["error"].startswith("api-1 was left at step switch by an interrupted blue-green switch (window "
+                                       "s1, pid 4242 on host ctl-1, since 2026-12-06T04:31:02Z); nothing was changed")
+    assert w.journal_changes([refused], "clear")["clear"] == []
+
+
+def test_resume_finishes_what_another_interrupted_window_left():
+    resumed = w.resume([planned(status="stopped")], [journal_entry("start", window="w0")], "w1")[0]
+    assert (resumed["outcome"], resumed["resumed_from"]) == (w.NOT_ATTEMPTED, "start")
+
+
+def test_switch_resume():
+    both = [{"name": "blue", "id": "b"}, {"name": "green", "id": "g"}]
+
+    def entry(step, name, window="s1", workflow="blue_green", holder=j.STALE):
+        return journal_entry(step, name=name, id_=name[0], window=window, workflow=workflow, holder=holder)
+
+    assert j.switch_resume([], both, "s1") == {"busy": "", "resumed_from": None}
+    assert j.switch_resume([entry("switch", "blue"), entry("switch", "green")], both, "s1") == {
+        "busy": "", "resumed_from": "switch"}
+    for order in ([entry("rollback", "blue"), entry("switch", "green")],
+                  [entry("switch", "blue"), entry("rollback", "green")]):
+        assert j.switch_resume(order, both, "s1")["resumed_from"] == "rollback"
+    assert j.switch_resume([entry("switch", "blue", holder=j.OURS)], both, "s1")["resumed_from"] == "switch"
+    live = j.switch_resume([entry("switch", "green", window="s2", holder=j.LIVE)], both, "s1")
+    assert live["busy"].startswith("another blue-green switch is working on green (window s2, at step switch")
+    left = j.switch_resume([entry("configure", "green", window="w1", workflow="maintenance_window")], both, "s1")
+    assert left["busy"].startswith("green was left at step configure by an interrupted maintenance window (window w1")
+    other = j.switch_resume([entry("switch", "blue", window="s2")], both, "s1")
+    assert other["busy"].startswith("blue was left at step switch by an interrupted blue-green switch (window s2")
+
+
+def test_record_claims_takes_over_and_never_touches_a_live_entry(tmp_path, monkeypatch):
+    directory = str(tmp_path)
+    warnings = []
+    monkeypatch.setattr(j, "me", lambda since=None: dict(ME, since=since or "2026-12-06T05:00:00Z"))
+    monkeypatch.setattr(j, "pid_alive", lambda pid: pid == 4242)
+    records = [{"name": "api-1", "id": "id-api-1", "data": {"x": 1}}]
+    assert j.record(directory, "maintenance_window", "w1", "planned", records, [], warnings.append) == {}
+    claimed = j.read(directory)[0]
+    assert (claimed["step"], claimed["owner"]["pid"], claimed["data"]) == ("planned", 100, {"x": 1})
+    # Ours: the step moves on, the owner's "since" stays.
+    monkeypatch.setattr(j, "now", lambda: "2026-12-06T05:01:00Z")
+    j.record(directory, "maintenance_window", "w1", "stop", records, [], warnings.append)
+    assert (j.read(directory)[0]["step"], j.read(directory)[0]["owner"]["since"]) == ("stop", "2026-12-06T05:00:00Z")
+    assert warnings == []
+    # Live (pid 4242 runs): refused, untouched, and not cleared either.
+    j.write(directory, journal_entry("configure", window="w2"))
+    busy = j.record(directory, "maintenance_window", "w1", "planned", records, ["id-api-1"], warnings.append)
+    assert list(busy) == ["api-1"] and busy["api-1"].startswith("another maintenance window is working on api-1")
+    assert j.read(directory)[0]["window"] == "w2"
+    # Stale (its pid is gone): taken over, with a warning.
+    monkeypatch.setattr(j, "pid_alive", lambda pid: False)
+    assert j.record(directory, "maintenance_window", "w1", "planned", records, [], warnings.append) == {}
+    assert (j.read(directory)[0]["window"], j.read(directory)[0]["owner"]["pid"]) == ("w1", 100)
+    assert len(warnings) == 1 and warnings[0].startswith("api-1: taking over the journal entry of an interrupted run")
+    j.record(directory, "maintenance_window", "w1", "clear", [], ["id-api-1", "id-none"], warnings.append)
+    assert j.read(directory) == []
+
+
+def test_read_held_says_who_holds_each_entry(tmp_path, monkeypatch):
+    monkeypatch.setattr(j, "me", lambda since=None: dict(ME, since="x"))
+    monkeypatch.setattr(j, "pid_alive", lambda pid: False)
+    j.write(str(tmp_path), journal_entry("stop"))
+    assert [entry["holder"] for entry in j.read_held(str(tmp_path))] == [j.STALE]
+
+
 def test_resume_keeps_the_changes_found_now_too():
     state = [planned(status="running", changes=["autostart"])]
     resumed = w.resume(state, [journal_entry("start")], "w1")[0]
