@@ -156,7 +156,7 @@ def _host_endpoint(host: str, source: str, params: dict[str, Any], environ: Mapp
         verify = bool(environ.get("DOCKER_TLS_VERIFY"))
     tls = params.get("tls")
     if tls is None:
-        tls = bool(environ.get("DOCKER_TLS"))
+        tls = bool(environ.get("DOCKER_TLS") or environ.get("DOCKER_TLS_VERIFY"))
     if not (tls or verify or urlsplit(host).scheme == "https"):
         return Endpoint(host, source, None)
     cert_dir = environ.get("DOCKER_CERT_PATH")
