@@ -1,8 +1,8 @@
 # Copyright: containerops.lifecycle contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The journal filters of the ``blue_green`` role: what a run does after an interrupted switch, and the journal
-written before each step (``module_utils/_journal.py``). Each filter is documented in the ``<name>.yml``
-beside this file."""
+written before each step (``module_utils/_journal.py``). Internal to the role, not published (see
+``__maintenance_window.py`` for why the file name starts with ``__``)."""
 
 from __future__ import annotations
 

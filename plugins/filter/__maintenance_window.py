@@ -1,9 +1,13 @@
 # Copyright: containerops.lifecycle contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The filters of the ``maintenance_window`` role: its decisions (targets, settings groups, batches, the
-per-container state, the rollback, the report) as pure functions of ``module_utils/_window.py``.
+per-container state, the rollback, the report, the journal) as pure functions of
+``module_utils/_window.py`` and ``module_utils/_journal.py``.
 
-Each filter is documented in the ``<name>.yml`` beside this file.
+Internal to the role, not published: a file whose name starts with ``__`` is skipped by ansible-doc's
+listing (and so by antsibull-docs), while ansible-core still finds its filters by their FQCN
+(``containerops.lifecycle.window_plan``). A role in a collection cannot carry its own ``filter_plugins/``:
+ansible-core adds a role's plugin directories only for roles outside collections.
 """
 
 from __future__ import annotations

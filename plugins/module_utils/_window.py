@@ -4,7 +4,7 @@
 
 The role ``maintenance_window`` runs the steps (plan, snapshot, stop, configure, start, verify, roll back)
 with the collection's modules; everything it decides between them lives here, behind the filters of
-``plugins/filter/maintenance_window.py``: which containers are the targets, which settings each gets, the
+``plugins/filter/__maintenance_window.py``: which containers are the targets, which settings each gets, the
 batches, and the per-container state, one entry per container, that becomes ``maintenance_window_summary``.
 
 The state is a list of entries (``new_entry``), in the order the containers were given. Every ``record_*``

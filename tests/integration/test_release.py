@@ -123,6 +123,44 @@ def test_no_plugin_is_new_in_a_version_after_the_collections():
     assert not later, f"galaxy.yml's version is {galaxy()['version']}, but these say version_added later: {later}"
 
 
+def test_the_roles_filters_are_not_published_and_work_from_the_tarball(tmp_path, make_containers, engine):
+    """The roles' internal filters (plugins/filter/__*.py) are neither listed by ansible-doc (and so by
+    antsibull-docs) nor documented, and the roles find them when the collection is installed from its tarball."""
+    copy = copy_checkout(tmp_path / "checkout")
+    built = run(tool("ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), copy)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = os.path.join(tmp_path, f"containerops-lifecycle-{galaxy()['version']}.tar.gz")
+    with tarfile.open(tarball) as archive:
+        filters = sorted(name for name in archive.getnames() if name.startswith("plugins/filter/"))
+    assert filters == ["plugins/filter/__blue_green.py", "plugins/filter/__maintenance_window.py"]
+    installed = run(tool("ansible-galaxy"), "collection", "install", "-p", str(tmp_path / "collections"), tarball)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = dict(TOOLS_ENV, ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "collections"))
+
+    listed = subprocess.run([tool("ansible-doc"), "-t", "filter", "--list", "--json", "containerops.lifecycle"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == {}, listed.stdout + listed.stderr
+    dump = subprocess.run([tool("ansible-doc"), "--metadata-dump", "--no-fail-on-errors", "containerops.lifecycle"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    published = {kind: sorted(names) for kind, names in json.loads(dump.stdout)["all"].items()
+                 if names and kind != "keyword"}
+    assert sorted(published) == ["inventory", "module", "role"], published
+
+    make_containers("hD-rel-1")
+    engine.containers.get("hD-rel-1").start()
+    window = tmp_path / "window.json"
+    window.write_text(json.dumps({"maintenance_window_containers": ["hD-rel-1"],
+                                  "maintenance_window_config": {"autostart": True},
+                                  "maintenance_window_stop_timeout": 5,
+                                  "maintenance_window_journal_dir": str(tmp_path / "journal")}))
+    played = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-c", "local",
+                             "containerops.lifecycle.maintenance", "-e", f"@{window}"],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert played.returncode == 0, played.stdout[-4000:] + played.stderr[-2000:]
+    assert "hD-rel-1: changed (autostart)" in played.stdout
+    assert engine.containers.get("hD-rel-1").attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+
+
 # ------------------------------------------------------------------ galaxy.yml
 def test_galaxy_metadata_is_what_users_search_and_follow():
     meta = galaxy()

@@ -1,52 +1,45 @@
-"""The maintenance_window filters: every filter is exposed, documented beside the plugin, and reports a wrong
-argument as a filter error (their logic is tested in tests/unit/plugins/module_utils/test_window.py)."""
+"""The roles' internal filters: every filter is exposed under its name, none is published (their files are
+skipped by ansible-doc's listing), and a wrong argument is a filter error (their logic is tested in
+tests/unit/plugins/module_utils/test_window.py and test_journal.py)."""
 
 from __future__ import annotations
 
-import inspect
+import importlib
 import os
+import re
 
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.containerops.lifecycle.plugins.filter import maintenance_window
+maintenance_window = importlib.import_module(
+    "ansible_collections.containerops.lifecycle.plugins.filter.__maintenance_window")
+blue_green = importlib.import_module("ansible_collections.containerops.lifecycle.plugins.filter.__blue_green")
 
 FILTER_DIR = os.path.dirname(maintenance_window.__file__)
 FILTERS = maintenance_window.FilterModule().filters()
+SWITCH_FILTERS = blue_green.FilterModule().filters()
 
 
 def test_every_filter_is_exposed_under_its_name():
     assert sorted(FILTERS) == sorted(function.__name__ for function in maintenance_window.FILTERS)
     assert all(name.startswith("window_") for name in FILTERS)
+    assert sorted(SWITCH_FILTERS) == ["blue_green_journal", "blue_green_resume"]
 
 
-@pytest.mark.parametrize("name", sorted(FILTERS))
-def test_every_filter_has_documentation_matching_its_arguments(name):
-    with open(os.path.join(FILTER_DIR, f"{name}.yml"), encoding="utf-8") as handle:
-        doc = yaml.safe_load(handle)
-    documentation = doc["DOCUMENTATION"]
-    assert documentation["name"] == name
-    assert documentation["version_added"] == "0.1.0"
-    assert f"containerops.lifecycle.{name}" in doc["EXAMPLES"]
-    assert "_value" in doc["RETURN"]
-    function = getattr(maintenance_window, name)
-    parameters = [parameter for parameter in inspect.signature(function).parameters.values()
-                  if parameter.kind is not inspect.Parameter.VAR_KEYWORD]
-    positional = [option.strip() for option in documentation["positional"].split(",")]
-    assert positional == ["_input", *(parameter.name for parameter in parameters[1:len(positional)])]
-    options = set(documentation["options"])
-    assert {"_input"} | {parameter.name for parameter in parameters[1:]} <= options
+def test_no_filter_is_published():
+    """ansible-doc (and antsibull-docs) skip plugin files whose names start with ``__``; nothing documents them."""
+    files = sorted(os.listdir(FILTER_DIR))
+    assert [name for name in files if name.endswith(".py")] == ["__blue_green.py", "__maintenance_window.py"]
+    assert [name for name in files if name.endswith((".yml", ".yaml"))] == []
 
 
-def test_window_record_documents_every_option_of_record():
-    with open(os.path.join(FILTER_DIR, "window_record.yml"), encoding="utf-8") as handle:
-        documentation = yaml.safe_load(handle)["DOCUMENTATION"]
-    from ansible_collections.containerops.lifecycle.plugins.module_utils import _window
-
-    parameters = list(inspect.signature(_window.record).parameters)[1:]
-    assert set(parameters) == set(documentation["options"]) - {"_input"}
-    assert set(documentation["options"]["step"]["choices"]) == set(_window.RECORDED_STEPS)
+def test_the_journal_filters_write_nothing_in_check_mode(tmp_path):
+    state = [{"name": "a", "id": "i", "outcome": "not_attempted", "failed_step": None, "resumed_from": None,
+              "changes": [], "before": None, "snapshot": None, "status": "running", "error": None}]
+    assert FILTERS["window_journal"](state, "planned", str(tmp_path), "w", check_mode=True) == state
+    assert SWITCH_FILTERS["blue_green_journal"]([{"name": "a", "id": "i"}], "switch", str(tmp_path), "s",
+                                                check_mode=True) == ""
+    assert os.listdir(tmp_path) == []
 
 
 def test_filters_work_on_plain_data():
@@ -71,3 +64,10 @@ def test_a_wrong_argument_is_a_filter_error(name, args, words):
     with pytest.raises(AnsibleFilterError) as caught:
         FILTERS[name](*args)
     assert words in str(caught.value)
+
+
+def test_a_wrong_argument_of_a_switch_filter_is_a_filter_error(tmp_path):
+    with pytest.raises(AnsibleFilterError, match=re.escape("blue_green_journal: unknown step 'nap'")):
+        SWITCH_FILTERS["blue_green_journal"]([], "nap", str(tmp_path), "s")
+    with pytest.raises(AnsibleFilterError, match=re.escape("containerops.lifecycle.blue_green_resume: 'id'")):
+        SWITCH_FILTERS["blue_green_resume"]([{"name": "a"}], str(tmp_path), "s")
