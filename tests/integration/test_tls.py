@@ -9,8 +9,10 @@ through a socat TLS front with the private CA. Each failure gives one message, a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ import pytest
 from tests.certificates import Authority, Issued
 from tests.integration.conftest import CONNECTED_PLAY, GRACEFUL, IMAGE, hoody_connection, task_results
 from tests.integration.private_engine import PrivateEngine
+from tests.integration.test_eda import follow, next_event
 from tests.integration.test_engine_faults import RAW_FAILURES, steps
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -256,6 +259,26 @@ def test_a_docker_context_made_by_the_docker_cli_is_used_named_or_current(tls_en
     host = hostvars.get(f"{WEB}@tls") or hostvars.get(WEB)
     assert host, process.stderr[-3000:]
     assert re.search(r"hh-tls\b", json.dumps(host["containerops_connection"])), host
+
+
+def test_the_event_source_follows_the_engine_of_the_current_docker_context(tls_engine, pki, monkeypatch, caplog):
+    docker_cli("context", "create", "hh-events", "--docker",
+               f"host={tls_engine.url},ca={pki.ca.cert},cert={pki.client.cert},key={pki.client.key}")  # fmt: skip
+    monkeypatch.setenv("DOCKER_CONTEXT", "hh-events")
+    following = f"following the event stream, the Docker engine at {tls_engine.url} (Docker context 'hh-events', "
+
+    async def scenario(queue: asyncio.Queue) -> dict[str, Any]:
+        deadline = time.monotonic() + READY_WAIT
+        while not any(following in record.getMessage() for record in caplog.records):  # subscribed: events count
+            assert time.monotonic() < deadline, caplog.text[-3000:]
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(tls_engine.private.client.start, WEB)
+        return await next_event(queue, WEB, "start", [])
+
+    with caplog.at_level(logging.INFO, logger="containerops.lifecycle.container_events"):
+        event = asyncio.run(follow({"filters": {"name": WEB}}, scenario))
+    assert event["engine"] == "docker" and event["connection"]["docker_context"] == "hh-events", event
+    tls_engine.private.client.stop(WEB, timeout=1)
 
 
 def test_a_rest_api_behind_tls_with_a_private_ca(pki, hoody_server, make_containers, tmp_path):
