@@ -14,6 +14,8 @@
 #   busybox        busybox-static           the registry-free test image (tests/images/build-test-image.sh)
 #   java (17+)     openjdk-17-jre-headless  ansible-rulebook's rule engine (tests/integration/test_eda.py)
 #   chromium       chromium                 looks at the rendered docs (tests/integration/test_docs.py)
+#   openssl        openssl                  the TLS tests' private CA and certificates (tests/certificates.py)
+#   socat          socat                    the TLS fronts of tests/integration/test_tls.py (expired, REST)
 #   sshd, ssh      openssh-server           docker_host: ssh:// through a real sshd (tests/integration/test_ssh.py)
 #   make           make                     (needed to get here: .ci/run installs it first)
 #
@@ -57,6 +59,8 @@ requirements=(
     "busybox-static|has_static_busybox"
     "openjdk-17-jre-headless|has_java17"
     "chromium|has_chromium"
+    "openssl|command -v openssl"
+    "socat|command -v socat"
     "openssh-server|test -x /usr/sbin/sshd && command -v ssh && command -v ssh-keygen"
     "make|command -v make"
 )

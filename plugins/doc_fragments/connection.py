@@ -103,7 +103,7 @@ options:
     type: str
   docker_context:
     description:
-      - A context of the Docker CLI's store (C(docker context ls)): its endpoint and TLS files (C(ca.pem),
+      - A context of the Docker CLI's store (C(docker context ls)); its endpoint and TLS files (C(ca.pem),
         C(cert.pem), C(key.pem)) are used, as C(docker --context NAME) uses them. O(validate_certs), O(ca_path),
         O(client_cert) and O(client_key) still win when given; E(DOCKER_TLS_VERIFY) and E(DOCKER_CERT_PATH) do
         not apply to a context.

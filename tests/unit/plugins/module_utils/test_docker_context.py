@@ -12,7 +12,9 @@ import json
 import os
 
 import pytest
+import yaml
 
+from ansible_collections.containerops.lifecycle.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_context import (
     DEFAULT_HOST,
     config_dir,
@@ -22,6 +24,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_con
     read_context,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import CONNECTION_SPEC
 
 OPTIONS = ("docker_host", "docker_context", "tls", "validate_certs", "ca_path", "client_cert", "client_key")
 
@@ -264,3 +267,9 @@ def test_a_socket_or_ssh_never_gets_tls_from_the_variables(config):
 def test_an_https_host_is_tls(config):
     tls = endpoint(params(docker_host="https://10.0.0.5:2376"), {"DOCKER_CONFIG": config}).tls
     assert tls is not None and tls.verify is False
+
+
+def test_the_connection_fragment_and_spec_document_docker_context():
+    docker = yaml.safe_load(ModuleDocFragment.DOCKER)["options"]
+    assert docker["docker_context"]["type"] == "str" and "default" not in docker["docker_host"]
+    assert CONNECTION_SPEC["docker_context"] == {"type": "str"} and "default" not in CONNECTION_SPEC["docker_host"]
