@@ -1,45 +1,56 @@
 #!/usr/bin/env bash
 # The ansible-core version matrix: the collection promises requires_ansible >=2.16 (meta/runtime.yml);
-# the project venv (.venv) runs everything on the newest supported ansible-core, this runs the older ones.
+# the project venv (.venv) runs everything on the newest ansible-core, this runs every older release.
 #
-#   tests/matrix.sh [VERSION...]        default: 2.16 2.17 2.18
+#   tests/matrix.sh VERSION:PYTHON...      e.g. 2.16:3.11 2.20:3.12 (the Makefile's MATRIX)
 #
-# For each version, in parallel (a log per step in .build/matrix/<version>/):
+# Each ansible-core VERSION runs on a Python PYTHON it supports, found by tests/python.sh (PATH, pyenv); a
+# missing one stops the matrix before anything runs. For each version, in parallel (a log per step in
+# .build/matrix/<version>/):
 #   venv         .build/matrix/<version>/venv: tests/requirements-matrix.txt + ansible-core==<version>.*
-#                (rebuilt only when that file or the version changes; pip's download cache is shared)
+#                (rebuilt only when that file, the version or the Python changes; pip's download cache is shared)
 #   units        pytest tests/unit
 #   sanity       ansible-test sanity --local over plugins/ in a copy of the collection tree of its own
 #                (MATRIX_SANITY_ARGS, default: every test but pylint, whose rules change per version
 #                and which the newest ansible-core runs in `make sanity`; on 2.16 not yamllint either)
-#   integration  on the oldest version only: tests/integration/test_backends.py, the same playbook
-#                through the docker, hoody and dockhand backends on the real engine, run by that
-#                version's ansible-playbook against the installed collection (make collection)
+#   integration  MATRIX_TESTS (test_backends.py's same playbook through the docker, hoody and dockhand
+#                backends) on the engine DOCKER_HOST names, run by that version's ansible-playbook against the
+#                installed collection (make collection); one version at a time (they share the engine and the
+#                containers' names), beside the CPU-bound steps of the others
 # A summary line per version and step at the end; exit 1 if any failed (the failed step's log is printed).
 #
-# Environment: PYTHON (python3), MATRIX_SANITY_ARGS, MATRIX_INTEGRATION (1: run it, 0: skip), MATRIX_DIR
+# Environment: MATRIX_SANITY_ARGS, MATRIX_TESTS, MATRIX_INTEGRATION (1: run it, 0: skip), MATRIX_DIR
 #              (.build/matrix), TREE_SRC (the tree `make tree` copies, .build/tree/ansible_collections/...),
-#              COLLECTIONS (the installed collection, default .build/collections), PY_VERSION (3.11).
+#              COLLECTIONS (the installed collection, default .build/collections).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON="${PYTHON:-python3}"
 BUILD="${MATRIX_DIR:-$ROOT/.build/matrix}"
 TREE_SRC="${TREE_SRC:-$ROOT/.build/tree/ansible_collections/containerops/lifecycle}"
 COLLECTIONS="${COLLECTIONS:-$ROOT/.build/collections}"
-PY_VERSION="${PY_VERSION:-$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
 MATRIX_SANITY_ARGS="${MATRIX_SANITY_ARGS:---skip-test pylint}"
+MATRIX_TESTS="${MATRIX_TESTS:-tests/integration/test_backends.py::test_same_playbook_on_every_backend}"
 MATRIX_INTEGRATION="${MATRIX_INTEGRATION:-1}"
 REQUIREMENTS="$ROOT/tests/requirements-matrix.txt"
 # ansible-test keeps its sanity virtualenvs under ~/.ansible/test, keyed by their requirements: versions that
 # share a key would build the same one at once. Each version's ansible-test gets a HOME of its own; pip's
 # download cache stays the user's.
-PIP_CACHE_DIR="${PIP_CACHE_DIR:-$("$PYTHON" -m pip cache dir 2>/dev/null || echo "$HOME/.cache/pip")}"
+PIP_CACHE_DIR="${PIP_CACHE_DIR:-$HOME/.cache/pip}"
 export PIP_CACHE_DIR
 
-if [ "$#" -gt 0 ]; then versions=("$@"); else versions=(2.16 2.17 2.18); fi
-oldest="$(printf '%s\n' "${versions[@]}" | sort -V | head -n 1)"
-
 die() { printf 'matrix: ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$#" -gt 0 ] || die "usage: tests/matrix.sh VERSION:PYTHON... (e.g. 2.16:3.11)"
+versions=()
+declare -A python_of py_version_of
+for pair in "$@"; do
+    version="${pair%%:*}" py="${pair#*:}"
+    [ "$version" != "$pair" ] && [ -n "$py" ] || die "'$pair' is not VERSION:PYTHON (e.g. 2.16:3.11)"
+    python_of[$version]="$("$ROOT/tests/python.sh" "$py")" ||
+        die "ansible-core $version runs on Python $py here, which is missing (see above)"
+    py_version_of[$version]="$py"
+    versions+=("$version")
+done
 [ -d "$TREE_SRC" ] || die "no collection tree at $TREE_SRC (run 'make tree')"
 if [ "$MATRIX_INTEGRATION" = 1 ] && ! compgen -G "$COLLECTIONS/ansible_collections/containerops/lifecycle/MANIFEST.json" >/dev/null; then
     die "the collection is not installed in $COLLECTIONS (run 'make collection')"
@@ -50,7 +61,7 @@ link="$ROOT/.build/pytest-tree/ansible_collections/containerops/lifecycle"
 [ -L "$link" ] || { mkdir -p "$(dirname "$link")" && ln -s "$ROOT" "$link"; }
 
 stamp_of() {  # what a venv was built from
-    printf '%s\n' "$1"; cat "$REQUIREMENTS" "$ROOT/requirements.txt"
+    printf '%s %s\n' "$1" "${python_of[$1]}"; cat "$REQUIREMENTS" "$ROOT/requirements.txt"
 }
 
 build_venv() {  # version
@@ -60,7 +71,7 @@ build_venv() {  # version
         return 0
     fi
     rm -rf "$venv"
-    "$PYTHON" -m venv "$venv" &&
+    "${python_of[$1]}" -m venv "$venv" &&
         "$venv/bin/python" -m pip install -q -r "$REQUIREMENTS" "ansible-core==$1.*" &&
         stamp_of "$1" > "$venv/.stamp"
 }
@@ -82,15 +93,16 @@ run_sanity() {  # version
     rm -rf "$tree/tests/output"
     # shellcheck disable=SC2086 # MATRIX_SANITY_ARGS is a list of arguments
     (cd "$tree" && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS PATH="$venv/bin:$PATH" \
-        HOME="$BUILD/$1/home" "$venv/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no \
+        HOME="$BUILD/$1/home" "$venv/bin/ansible-test" sanity --local --python "${py_version_of[$1]}" --color no \
         "${skip[@]}" $MATRIX_SANITY_ARGS plugins/)
 }
 
-run_integration() {  # version
+run_integration() {  # version; one at a time (flock)
     local venv="$BUILD/$1/venv"
-    (cd "$ROOT" && PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS" \
+    # shellcheck disable=SC2086 # MATRIX_TESTS is a list of test ids
+    (cd "$ROOT" && flock "$BUILD/integration.lock" env PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS" \
         ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python" \
-        "$venv/bin/python" -m pytest tests/integration/test_backends.py -q -p no:cacheprovider)
+        "$venv/bin/python" -m pytest $MATRIX_TESTS -q -p no:cacheprovider)
 }
 
 step() {  # version step: run it, log it (<version>/<step>.log), record "<step> passed|FAILED <seconds>"
@@ -128,9 +140,9 @@ done
 pids=()
 for version in "${versions[@]}"; do
     if grep -q '^build_venv passed' "$BUILD/$version/steps"; then
-        # On the oldest, the integration playbook (waits on the engine) runs beside sanity (CPU-bound).
+        # The integration playbook (waits on the engine and on the other versions') beside sanity (CPU-bound).
         ( step "$version" run_units
-          if [ "$MATRIX_INTEGRATION" = 1 ] && [ "$version" = "$oldest" ]; then
+          if [ "$MATRIX_INTEGRATION" = 1 ]; then
               step "$version" run_integration &
           fi
           step "$version" run_sanity
@@ -146,7 +158,8 @@ echo "==> ansible-core matrix ($(( $(date +%s) - started )) s in all)"
 for version in "${versions[@]}"; do
     core="$("$BUILD/$version/venv/bin/python" -c 'import ansible; print(ansible.__version__)' 2>/dev/null || echo '?')"
     while read -r name outcome seconds; do
-        printf '  ansible-core %-8s %-16s %-7s %4s s\n' "$core" "$name" "$outcome" "$seconds"
+        printf '  ansible-core %-8s Python %-5s %-16s %-7s %4s s\n' "$core" "${py_version_of[$version]}" "$name" \
+            "$outcome" "$seconds"
         if [ "$outcome" != passed ]; then
             failed=1
             printf '\n---- %s (ansible-core %s), its last lines ----\n' "$BUILD/$version/$name.log" "$core"
