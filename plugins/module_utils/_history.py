@@ -25,9 +25,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
 
 __all__ = [
     "DOCKER_EVENT_ACTIONS",
+    "HEALTH_ACTION",
     "SORT_KEYS",
     "compute_stats",
     "format_time",
+    "health_record",
     "operation_of",
     "paginate",
     "parse_iso",
@@ -50,6 +52,13 @@ DOCKER_EVENT_ACTIONS: tuple[str, ...] = (
     "restart",
     "destroy",
 )
+
+#: Docker's health check event (``health_status: healthy``): reported only when the check's verdict changes.
+#: Not a lifecycle transition, so never a status-log record; the event source emits it (``health_record``).
+HEALTH_ACTION = "health_status"
+
+#: The verdicts a health event carries (``starting`` is where a check begins, never an event).
+HEALTH_VERDICTS = ("healthy", "unhealthy")
 
 #: A start this soon after a process ended on its own is attributed to the restart policy (engine).
 #: Docker's restart back-off doubles from 100 ms and is capped at 1 minute; 5 s of slack covers
@@ -415,6 +424,36 @@ class _Container:
         elif action == "destroy":
             self.add(time_ns, self.status or "stopped", "absent", "delete", events=["destroy"])
             self.reset_pending()
+
+
+def health_record(event: dict[str, Any]) -> Optional[Record]:
+    """A health check's change (``health_status: unhealthy``) as a record of operation ``health``, else None.
+
+    The verdict comes from the action's suffix (Docker's ``/events``) or from the ``healthStatus`` attribute (an
+    activity log that keeps the base action). The container keeps running through it: running -> running.
+    """
+    fields = _event_fields(event)
+    if fields is None or fields[1] != HEALTH_ACTION:
+        return None
+    container_id, _action, time_ns, attrs = fields
+    suffix = str(event.get("Action") or event.get("status") or "").partition(":")[2]
+    verdict = (suffix.strip() or str(attrs.get("healthStatus") or "")).lower()
+    if verdict not in HEALTH_VERDICTS:
+        return None
+    metadata: dict[str, Any] = {"operation": "health", "health": verdict, "events": [HEALTH_ACTION]}
+    for key in ("name", "image"):
+        if attrs.get(key):
+            metadata[key] = attrs[key]
+    return {
+        "id": f"{container_id[:12]}-{time_ns}-health",
+        "container_id": container_id,
+        "from_status": "running",
+        "to_status": "running",
+        "transition_time": _ns_to_iso(time_ns),
+        "duration_ms": None,
+        "triggered_by": "engine",
+        "metadata": metadata,
+    }
 
 
 def records_from_docker_events(events: list[dict[str, Any]]) -> list[Record]:

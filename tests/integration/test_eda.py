@@ -270,6 +270,123 @@ def test_a_second_crash_within_the_window_is_reported_but_not_healed(rulebook, m
     assert len(said(rulebook, "eda-throttled")) == 1
 
 
+# ------------------------------------------------------------------------------------------ health checks
+
+# A health check over a marker file: on the tmpfs /run, a restart removes it (the restart heals); on the container's
+# own filesystem (/sick), it survives every restart (nothing heals it).
+HEALTHCHECK = {"test": ["CMD-SHELL", "test ! -e /run/sick && test ! -e /sick"], "interval": 10**9, "retries": 1}
+HEALTH_TIMES = os.path.join(ROOT, ".build", "eda-health-heal-times.json")
+HEALTH_RUNS = 10
+
+
+def with_health_check(make_containers, *names: str, labels: Optional[dict[str, str]] = None) -> list:
+    """Running containers with ``HEALTHCHECK``, healthy."""
+    client = docker.from_env()
+    containers = []
+    for name in make_containers(*names, labels=AUTOHEAL if labels is None else labels, command=LOOP,
+                                healthcheck=HEALTHCHECK, tmpfs={"/run": ""}):  # fmt: skip
+        container = client.containers.get(name)
+        container.start()
+        containers.append(container)
+    for container in containers:
+        wait_health(container, "healthy")
+    return containers
+
+
+def health_of(container) -> Optional[str]:
+    container.reload()
+    return (container.attrs["State"].get("Health") or {}).get("Status")
+
+
+def wait_health(container, verdict: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while health_of(container) != verdict:
+        assert time.monotonic() < deadline, f"{container.name} did not turn {verdict} within {timeout}s"
+        time.sleep(0.1)
+
+
+def sicken(container, marker: str = "/run/sick") -> str:
+    """Make the health check fail; the run it fails in (``StartedAt``)."""
+    container.reload()
+    started_at = container.attrs["State"]["StartedAt"]
+    container.exec_run(["touch", marker])
+    return started_at
+
+
+def engine_seconds(text: str) -> float:
+    """An engine time (RFC 3339, nanoseconds) as epoch seconds."""
+    from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events
+
+    return container_events._engine_ns(text) / 1e9
+
+
+def unhealthy_events(rulebook: Rulebook, container) -> list[dict[str, Any]]:
+    return [e for e in rulebook.events(container.name) if e["operation"] == "health" and e["health"] == "unhealthy"]
+
+
+def healed_reports(rulebook: Rulebook, name: str) -> list[str]:
+    """The playbook's reports of ``name``'s health heals."""
+    return [report for report in said(rulebook, name) if "turned unhealthy" in report]
+
+
+def test_an_unhealthy_labelled_container_is_restarted_and_an_unlabelled_one_left_alone(rulebook, make_containers):
+    (plain,) = with_health_check(make_containers, "eda-health-plain", labels={})
+    containers = with_health_check(make_containers, *(f"eda-health-{n}" for n in range(1, HEALTH_RUNS + 1)))
+    plain_started = sicken(plain)
+    wait_health(plain, "unhealthy")
+    times = []
+    for container in containers:
+        started_at = sicken(container)
+
+        def restarted(c=container, before=started_at) -> Optional[str]:
+            c.reload()
+            state = c.attrs["State"]
+            return state["StartedAt"] if state["Running"] and state["StartedAt"] != before else None
+
+        new_start = rulebook.wait_for(f"{container.name} restarted", restarted, timeout=HEAL_BOUND)
+        unhealthy = rulebook.wait_for("the unhealthy event", lambda c=container: unhealthy_events(rulebook, c))[0]
+        assert unhealthy["to_status"] == "running" and unhealthy["from_status"] == "running"
+        times.append(engine_seconds(new_start) - engine_seconds(unhealthy["transition_time"]))
+        rulebook.wait_for(f"the report on {container.name}", lambda c=container: healed_reports(rulebook, c.name))
+        wait_health(container, "healthy")  # the restart healed it: /run is a fresh tmpfs
+    for container in containers:
+        report = healed_reports(rulebook, container.name)
+        assert len(report) == 1 and "; restarted: running and healthy after" in report[0], report
+        verdicts = [e["health"] for e in rulebook.events(container.name) if e["operation"] == "health"]
+        assert verdicts == ["healthy", "unhealthy", "healthy"], verdicts  # started, sickened, restarted
+    # The unlabelled one turned unhealthy before any of them: had its event passed, it would have been acted on first.
+    assert rulebook.events("eda-health-plain") == []
+    plain.reload()
+    assert plain.attrs["State"]["StartedAt"] == plain_started and health_of(plain) == "unhealthy"
+    os.makedirs(os.path.dirname(HEALTH_TIMES), exist_ok=True)
+    ordered = sorted(times)
+    with open(HEALTH_TIMES, "w") as handle:
+        json.dump({"unhealthy_to_running_s": [round(t, 2) for t in times],
+                   "p50": round(ordered[len(ordered) // 2], 2), "max": round(ordered[-1], 2)}, handle)  # fmt: skip
+    print("unhealthy to running again, s:", ", ".join(f"{t:.2f}" for t in times))
+
+
+def test_a_container_that_keeps_turning_unhealthy_is_restarted_once_then_given_up_loudly(rulebook, make_containers):
+    (container,) = with_health_check(make_containers, "eda-health-hopeless")
+    (sentinel,) = labelled(make_containers, "eda-sentinel-health")
+    first_run = sicken(container, "/sick")  # survives the restart: unhealthy again right after it
+    rulebook.wait_for("the give-up", lambda: "autoheal: GIVING UP on eda-health-hopeless" in rulebook.output,
+                      timeout=HEAL_BOUND)  # fmt: skip
+    heal_once(rulebook, sentinel)  # every action queued before the sentinel's has run
+    rulebook.wait_for("the report on the sentinel", lambda: said(rulebook, "eda-sentinel-health"))
+    verdicts = [e["health"] for e in rulebook.events("eda-health-hopeless") if e["operation"] == "health"]
+    assert verdicts[:3] == ["healthy", "unhealthy", "unhealthy"] and "healthy" not in verdicts[1:], verdicts
+    restarts = [e for e in rulebook.events("eda-health-hopeless") if e["operation"] == "restart"]
+    assert len(restarts) == 1, "restarted once, then the rate limit holds"
+    failed_heal = r"autoheal: eda-health-hopeless \(\w+\) turned unhealthy at [^;]+; restarted, but not healthy again"
+    assert re.search(failed_heal + r": .*its health check reports unhealthy", rulebook.output), rulebook.output[-4000:]
+    give_up = re.findall(r"autoheal: GIVING UP on eda-health-hopeless \(\w+\): it turned unhealthy again at \S+",
+                         rulebook.output.replace("\n", " "))  # fmt: skip
+    assert len(give_up) == 1, rulebook.output[-4000:]
+    container.reload()
+    assert container.attrs["State"]["Running"] and container.attrs["State"]["StartedAt"] != first_run
+
+
 # ------------------------------------------------------------------------------------------ the source alone
 
 

@@ -13,6 +13,8 @@ Docker's and Dockhand's events are folded into transitions by the same rules as 
 - ``exit``: the process ended and nobody asked the engine for it (a crash, ``kill -9`` of the process from the
   host, ``exit 0`` of its own); ``exit_code`` says how. ``oom``: the kernel's OOM killer ended it.
 - ``start``, ``pause``, ``resume``, ``create``, ``delete`` as the engine reports them.
+- ``health``: a health check's verdict changed (``health``: ``healthy`` or ``unhealthy``); Docker's
+  ``health_status`` events, Dockhand's ``health_status`` activity rows. Hoody reports no health.
 
 A stop or a start is emitted once the engine's report of it is complete: a ``restart`` may still fold it,
 so it waits up to ``SETTLE`` seconds for one. An ``exit`` or ``oom`` is complete when it comes and is emitted
@@ -45,8 +47,10 @@ DOCUMENTATION = r"""
 short_description: Lifecycle transitions of Docker, Hoody or Dockhand containers as events.
 description:
   - One event per transition, C({"containerops": {engine, id, name, from_status, to_status, operation,
-    transition_time, duration_ms, exit_code, triggered_by, record_id, labels, connection}}), with the
+    transition_time, duration_ms, exit_code, health, triggered_by, record_id, labels, connection}}), with the
     collection's canonical statuses and operation names.
+  - A health check's change is an event too (Docker, Dockhand): C(operation=health), C(health=healthy) or
+    C(health=unhealthy), running to running.
   - Docker follows the engine's event stream; Hoody polls each container's status logs and Dockhand polls
     the environment's activity log, every O(poll_interval) seconds, less often while nothing happens.
   - When the engine goes away it reconnects with exponential backoff and resumes from the last event seen,
@@ -277,7 +281,10 @@ def label_filters(filters: dict[str, Any]) -> list[str]:
 
 def docker_event_filters(filters: dict[str, Any]) -> dict[str, Any]:
     """The Docker ``/events`` filters that select the container events the fold reads, by label on the engine."""
-    selected: dict[str, Any] = {"type": ["container"], "event": list(_history.DOCKER_EVENT_ACTIONS)}
+    selected: dict[str, Any] = {
+        "type": ["container"],
+        "event": [*_history.DOCKER_EVENT_ACTIONS, _history.HEALTH_ACTION],  # matches "health_status: <verdict>"
+    }
     labels = label_filters(filters)
     if labels:
         selected["label"] = labels
@@ -318,6 +325,7 @@ def event_of(
             "transition_time": record.get("transition_time"),
             "duration_ms": record.get("duration_ms"),
             "exit_code": exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
+            "health": metadata.get("health"),
             "triggered_by": record.get("triggered_by"),
             "record_id": record.get("id"),
             "labels": dict(labels or {}),
@@ -419,14 +427,26 @@ class DockerFold:
         self._emitted: dict[str, OrderedDict[str, None]] = {}
         self._arrival: dict[str, float] = {}
         self._held: dict[str, int] = {}
+        self._health: dict[str, list[Record]] = {}  # health changes waiting behind a held record
         self.attributes: dict[str, dict[str, Any]] = {}
 
     def feed(self, event: dict[str, Any], now: float) -> list[Record]:
-        """Add one event; the records it settles (oldest first)."""
+        """Add one event; the records it settles (oldest first).
+
+        A health check's change is a record of its own, out at once unless a record of the same container is held
+        (a start that may become a restart): then it follows that record, so a container's events stay in order.
+        """
         actor = event.get("Actor") or {}
         container_id = actor.get("ID") or event.get("id")
         if not container_id or _event_ns(event) is None:
             return []
+        health = _history.health_record(event)
+        if health is not None:
+            self.attributes.setdefault(container_id, {}).update(actor.get("Attributes") or {})
+            if self._held.get(container_id):
+                self._health.setdefault(container_id, []).append(health)
+                return []
+            return self._from_start([health])
         events = self._events.setdefault(container_id, [])
         events.append(event)
         del events[: -self.window]
@@ -460,13 +480,18 @@ class DockerFold:
         while len(emitted) > 4 * self.window:
             emitted.popitem(last=False)
         self._held[container_id] = held
+        if not held:
+            ready = _history.sort_records(ready + self._health.pop(container_id, []), "transition_time", "asc")
         if not held and last_action == "destroy":
             self._forget(container_id)
-        # Record times have microseconds: compare at that precision.
-        return [record for record in ready if _record_ns(record) >= self.emit_from_ns // 1000 * 1000]
+        return self._from_start(ready)
+
+    def _from_start(self, records: list[Record]) -> list[Record]:
+        """The records at or after ``emit_from_ns`` (record times have microseconds: compared at that precision)."""
+        return [record for record in records if _record_ns(record) >= self.emit_from_ns // 1000 * 1000]
 
     def _forget(self, container_id: str) -> None:
-        for table in (self._events, self._emitted, self._arrival, self._held, self.attributes):
+        for table in (self._events, self._emitted, self._arrival, self._held, self._health, self.attributes):
             table.pop(container_id, None)  # type: ignore[attr-defined]
 
 

@@ -6,6 +6,10 @@ scenario, does to it what the scenario says, reads back its events and removes i
 ``{scenario: [raw /events objects]}`` to stdout; ``fixtures/docker_events.json`` was made by
 
     cd tests/unit/extensions/eda && ../../../../.venv/bin/python record_docker_events.py > fixtures/docker_events.json
+
+and ``fixtures/docker_health_events.json`` (a health check turning unhealthy, then a restart that heals it) by
+
+    ../../../../.venv/bin/python record_docker_events.py unhealthy > fixtures/docker_health_events.json
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import docker
 
 IMAGE = "containerops/busybox:test"
 GRACEFUL = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+SICK_CHECK = {"test": ["CMD-SHELL", "test ! -e /run/sick"], "interval": 10**9, "retries": 1}
 STUBBORN = ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
 
 
@@ -31,6 +36,24 @@ def wait_exited(container) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"{container.name} did not exit")
+
+
+def wait_health(container, verdict: str) -> None:
+    for _ in range(200):
+        container.reload()
+        if container.attrs["State"].get("Health", {}).get("Status") == verdict:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{container.name} did not turn {verdict}")
+
+
+def sicken_then_restart(container) -> None:
+    """Healthy, then the check fails (unhealthy), then a restart clears the tmpfs (healthy again)."""
+    wait_health(container, "healthy")
+    container.exec_run(["touch", "/run/sick"])
+    wait_health(container, "unhealthy")
+    container.restart(timeout=1)
+    wait_health(container, "healthy")
 
 
 def crash(container) -> None:
@@ -50,13 +73,18 @@ SCENARIOS = {
     "oom": (["sh", "-c", "x=xxxxxxxxxxxxxxxx; while true; do x=$x$x; done"], {"mem_limit": "8m", "memswap_limit": "8m"},
             wait_exited),
     "remove_force": (GRACEFUL, {}, lambda c: c.remove(force=True)),
+    "unhealthy": (GRACEFUL, {"healthcheck": SICK_CHECK, "tmpfs": {"/run": ""}}, sicken_then_restart),
 }
+#: Recorded when named on the command line only (they have fixtures of their own).
+ON_REQUEST = ("unhealthy",)
 
 
 def main() -> None:
     client = docker.from_env()
     recorded = {}
-    for scenario, (command, extra, act) in SCENARIOS.items():
+    chosen = sys.argv[1:] or [name for name in SCENARIOS if name not in ON_REQUEST]
+    for scenario in chosen:
+        command, extra, act = SCENARIOS[scenario]
         name = f"eda-rec-{scenario.replace('_', '-')}"
         with contextlib.suppress(docker.errors.NotFound):
             client.containers.get(name).remove(force=True)

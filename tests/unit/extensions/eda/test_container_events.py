@@ -567,3 +567,132 @@ def test_dockhand_follows_the_activity_log_after_the_last_row_id():
 )
 def test_the_engines_clock_is_read_to_the_nanosecond(text, expected):
     assert ce._engine_ns(text) == expected
+
+
+# ------------------------------------------------------------------------------------------ health checks
+
+with open(os.path.join(FIXTURES, "docker_health_events.json")) as _handle:
+    HEALTH: list[dict[str, Any]] = json.load(_handle)["unhealthy"]  # healthy, unhealthy, restart, healthy, rm -f
+# What the engine sends the source (docker_event_filters): the health checks' exec_* events are not subscribed.
+SUBSCRIBED = [e for e in HEALTH if not e["Action"].startswith("exec_")]
+
+
+def replay_events(fold: ce.DockerFold, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Feed events at their recorded times; the source's events, named and labelled as they come out."""
+    out: list[dict[str, Any]] = []
+    for event in events:
+        now = seconds(event)
+        out += ce.folded_events(fold.flush(now), fold, "docker", {"backend": "docker"})
+        out += ce.folded_events(fold.feed(event, now), fold, "docker", {"backend": "docker"})
+    out += ce.folded_events(fold.flush(seconds(events[-1]) + 60), fold, "docker", {"backend": "docker"})
+    return out
+
+
+def health_shape(events: list[dict[str, Any]]) -> list[tuple]:
+    return [(e["containerops"]["operation"], e["containerops"]["to_status"], e["containerops"]["health"])
+            for e in events]  # fmt: skip
+
+
+def test_a_health_change_is_an_event_of_its_own_and_never_a_status_log_record():
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+
+    # container_status_logs reads the same stream as if the health check were not there.
+    assert shape(_history.records_from_docker_events(HEALTH)) == [
+        (None, "stopped", "create", None), ("stopped", "running", "start", None),
+        ("running", "running", "restart", 0), ("running", "stopped", "force-stop", 137),
+        ("stopped", "absent", "delete", None)]  # fmt: skip
+    events = replay_events(ce.DockerFold(), SUBSCRIBED)
+    assert health_shape(events) == [
+        ("create", "stopped", None), ("start", "running", None), ("health", "running", "healthy"),
+        ("health", "running", "unhealthy"), ("restart", "running", None), ("health", "running", "healthy"),
+        ("force-stop", "stopped", None), ("delete", "absent", None)]  # fmt: skip
+    unhealthy = events[3]["containerops"]
+    assert unhealthy["name"] == "eda-rec-unhealthy" and unhealthy["from_status"] == "running"
+    assert unhealthy["labels"]["containerops.autoheal"] == "true" and unhealthy["exit_code"] is None
+    assert unhealthy["triggered_by"] == "engine" and unhealthy["record_id"].endswith("-health")
+    assert len({e["containerops"]["record_id"] for e in events}) == len(events)
+
+
+def test_a_health_change_comes_out_at_once_unless_it_follows_a_held_record_of_its_container():
+    unhealthy = next(e for e in HEALTH if e["Action"] == "health_status: unhealthy")
+    fold = ce.DockerFold(settle=60)
+    assert fold.feed(unhealthy, seconds(unhealthy))[0]["metadata"]["health"] == "unhealthy"
+    assert fold.next_deadline() is None  # nothing held for it
+    # Right after a start (which a restart may still fold), a verdict waits for that start and comes out after it.
+    create, start, healthy = SUBSCRIBED[0], SUBSCRIBED[1], SUBSCRIBED[2]
+    fold = ce.DockerFold(settle=2)
+    assert [r["metadata"]["operation"] for r in fold.feed(create, 0.0)] == ["create"]
+    assert fold.feed(start, 0.1) == [] and fold.feed(healthy, 0.5) == []
+    assert [r["metadata"]["operation"] for r in fold.flush(2.1)] == ["start", "health"]
+
+
+def test_a_health_change_before_the_source_started_is_not_emitted():
+    unhealthy = next(e for e in HEALTH if e["Action"] == "health_status: unhealthy")
+    assert ce.DockerFold(emit_from_ns=unhealthy["timeNano"] + 1000).feed(unhealthy, 0.0) == []
+    assert len(ce.DockerFold(emit_from_ns=unhealthy["timeNano"]).feed(unhealthy, 0.0)) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "attributes", "verdict"),
+    [
+        ("health_status: unhealthy", {}, "unhealthy"),  # Docker's /events
+        ("health_status: healthy", {}, "healthy"),
+        ("health_status", {"healthStatus": "unhealthy"}, "unhealthy"),  # an activity log keeping the base action
+        ("health_status: starting", {}, None),  # not a verdict
+        ("health_status", {}, None),  # no verdict at all
+        ("exec_die", {"exitCode": "1"}, None),
+        ("die", {"exitCode": "1"}, None),
+    ],
+)
+def test_a_health_record_is_made_only_of_a_verdict(action, attributes, verdict):
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+
+    event = {"Type": "container", "Action": action, "timeNano": 1796190012123456789,
+             "Actor": {"ID": "ab" * 32, "Attributes": dict(attributes, name="web-1")}}  # fmt: skip
+    record = _history.health_record(event)
+    if verdict is None:
+        assert record is None
+        return
+    assert record["metadata"]["health"] == verdict and record["metadata"]["name"] == "web-1"
+    assert (record["from_status"], record["to_status"], _history.operation_of(record)) == ("running", "running",
+                                                                                          "health")  # fmt: skip
+    assert record["transition_time"] == "2026-12-02T05:40:12.123456Z"
+    assert _history.health_record(dict(event, Type="network")) is None
+
+
+def test_docker_subscribes_to_health_changes_besides_the_status_logs_actions():
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
+
+    selected = ce.docker_event_filters({})
+    assert selected["event"] == [*_history.DOCKER_EVENT_ACTIONS, "health_status"]
+    assert "health_status" not in _history.DOCKER_EVENT_ACTIONS  # container_status_logs reads what it read
+
+
+@responses.activate
+def test_dockhand_health_rows_are_health_events():
+    server = DockhandServer()
+    server.rows = dockhand_rows(SUBSCRIBED[:2], 1)
+    server.install()
+    queue: asyncio.Queue = asyncio.Queue()
+    opts = options(backend="dockhand", api_url=DOCKHAND, api_token="dh_" + SECRET, api_environment=1,
+                   filters={"label": ["containerops.autoheal=true"]})  # fmt: skip
+    poller = ce.DockhandPoller(opts, queue, settle=0.0)
+    # As Dockhand's collector keeps them: the base action, the verdict in the attributes (tests/servers/dockhand.py).
+    rows = dockhand_rows(SUBSCRIBED[2:], 3)
+    for row in rows:
+        if row["action"].startswith("health_status"):
+            row["actorAttributes"]["healthStatus"] = row["action"].partition(":")[2].strip()
+            row["action"] = "health_status"
+
+    async def rounds() -> list[dict[str, Any]]:
+        await poller.poll()
+        server.rows += rows
+        await poller.poll()
+        await poller.idle(0.02)
+        return drain(queue)
+
+    got = asyncio.run(rounds())
+    assert health_shape(got) == [
+        ("health", "running", "healthy"), ("health", "running", "unhealthy"), ("restart", "running", None),
+        ("health", "running", "healthy"), ("force-stop", "stopped", None), ("delete", "absent", None)]  # fmt: skip
+    assert all(e["containerops"]["engine"] == "dockhand" for e in got)
