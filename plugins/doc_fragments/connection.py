@@ -16,7 +16,8 @@ options:
       - V(hoody) is the Hoody API v1 (container platform, Bearer token).
       - V(dockhand) is a Dockhand server's REST API (session login or API token).
       - The same playbook works on every backend; only the connection options differ. What each backend can
-        and cannot do is in R(Backends and what each can do,ansible_collections.containerops.lifecycle.docsite.guide_backends).
+        and cannot do is in
+        R(Backends and what each can do,ansible_collections.containerops.lifecycle.docsite.guide_backends).
       - Container names and ids are checked before anything is sent; V(docker) and V(dockhand) take
         Docker's names (C([a-zA-Z0-9][a-zA-Z0-9_.-]*)) or hex ids, V(hoody) names of 1 to 100 characters
         without C(/), C(\\), C(?), C(#), C(%) or control characters, or 24-hex ids.
