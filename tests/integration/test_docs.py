@@ -95,7 +95,7 @@ def chromium() -> str:
     for name in ("chromium", "chromium-browser"):
         if shutil.which(name):
             return shutil.which(name)
-    pytest.fail("no Chromium to look at the docs with: apt-get install chromium (.ci/run installs it)")
+    pytest.fail("no Chromium to look at the docs with: apt-get install chromium (make setup does, as root)")
 
 
 def browse(url: str, profile: str, *args: str) -> subprocess.CompletedProcess:

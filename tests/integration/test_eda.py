@@ -122,7 +122,7 @@ def rulebook(engine, tmp_path_factory):
     executable = shutil.which("ansible-rulebook", path=env["PATH"])
     assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
     assert shutil.which("java", path=env["PATH"]) or env.get("JAVA_HOME"), (
-        "ansible-rulebook needs Java 17: apt-get install -y openjdk-17-jre-headless (.ci/run does)"
+        "ansible-rulebook needs Java 17: apt-get install -y openjdk-17-jre-headless (make setup does, as root)"
     )
     workdir = tmp_path_factory.mktemp("eda")
     inventory = workdir / "inventory.yml"
