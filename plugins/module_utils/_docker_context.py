@@ -188,6 +188,9 @@ def _context_endpoint(name: str, named_by: str, params: dict[str, Any], environ:
 def endpoint(params: dict[str, Any], environ: Mapping[str, str]) -> Endpoint:
     """Where the connection options (``docker_host``, ``docker_context``, TLS) and the environment lead."""
     host, context = params.get("docker_host"), params.get("docker_context")
+    for option, value in (("docker_host", host), ("docker_context", context)):
+        if value is not None and not value.strip():
+            raise BadInput(f"{option} is empty (a template that rendered to nothing?): give it a value or leave it out")
     if host and context:
         raise BadInput(
             f"docker_host ({host}) and docker_context ({context}) are both given: give one of them "

@@ -149,6 +149,12 @@ def test_the_options_first_and_never_both(store):
     )
 
 
+@pytest.mark.parametrize("option", ["docker_host", "docker_context"])
+def test_an_empty_option_is_refused_not_taken_as_unset(config, option):
+    with pytest.raises(BadInput, match=f"^{option} is empty "):
+        endpoint(params(**{option: " "}), {"DOCKER_CONFIG": config})
+
+
 def test_docker_host_wins_over_docker_context_and_the_current_context(store):
     set_current(store["config"], "prod")
     environ = dict(store["environ"], DOCKER_HOST="unix:///run/env.sock", DOCKER_CONTEXT="lab")
