@@ -83,7 +83,7 @@ def tls_problem(exc: BaseException) -> Optional[str]:
                 return f"the server's certificate is not valid yet ({detail})"
             return f"the server's certificate was not accepted ({detail})"
         if isinstance(link, ssl.SSLEOFError):
-            return "the server closed the connection during the TLS handshake (as some do on refusing a client certificate)"
+            return "the server closed the TLS handshake (as some servers do on refusing a client certificate)"
         if isinstance(link, ssl.SSLError):
             reason = link.reason or ""
             words = reason.replace("_", " ").lower() or engine_text(link, 200)
