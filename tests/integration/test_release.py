@@ -184,7 +184,10 @@ def test_galaxy_metadata_is_what_users_search_and_follow():
 def test_make_release_bumps_writes_the_changelog_and_builds_the_tarball(tmp_path):
     copy = copy_checkout(tmp_path / "checkout")
     venv = os.path.dirname(BIN)
-    make = ["make", "--no-print-directory", "-o", os.path.join(venv, ".requirements.stamp"), f"VENV={venv}"]
+    stamp = os.path.join(venv, f".requirements-{sys.version_info[0]}.{sys.version_info[1]}.stamp")  # VENV_STAMP
+    # This checkout's venvs, as they are: the copy makes none of its own.
+    make = ["make", "--no-print-directory", "-o", stamp, f"VENV={venv}",
+            f"GALAXY_VENV={os.path.join(ROOT, '.build', 'galaxy-venv')}"]
     # The current version's changelog as `make changelog` writes it (whether or not the committed one is
     # current: test_the_changelog_is_what_make_changelog_writes says that), then a fragment for the next one.
     prepared = run(*make, "changelog", cwd=copy)
@@ -278,13 +281,14 @@ def test_ansible_builder_creates_a_complete_context_offline_that_collects_exactl
 
 # ------------------------------------------------------------------ the ansible-core versions promised
 def test_the_matrix_covers_every_ansible_core_version_requires_ansible_promises():
-    """meta/runtime.yml's lower bound is tested: `make matrix` runs each minor from it up to the venv's."""
+    """meta/runtime.yml's lower bound is tested: `make matrix` runs each minor from it up to the venv's (MATRIX:
+    VERSION:PYTHON pairs)."""
     requires = load_yaml(os.path.join(ROOT, "meta", "runtime.yml"))["requires_ansible"]
     lowest = re.fullmatch(r">=\s*(\d+)\.(\d+)(?:\.0)?", requires)
     assert lowest, f"requires_ansible {requires!r} is not a plain lower bound"
     newest = version_tuple(ansible.__version__.split("rc")[0].split("b")[0])[:2]
     promised = [f"2.{minor}" for minor in range(int(lowest.group(2)), newest[1])]
     with open(os.path.join(ROOT, "Makefile")) as handle:
-        matrix = re.search(r"^MATRIX_VERSIONS \?= (.*)$", handle.read(), re.M).group(1).split()
+        matrix = [pair.split(":")[0] for pair in re.search(r"^MATRIX +\?= (.*)$", handle.read(), re.M).group(1).split()]
     assert matrix == promised, f"requires_ansible {requires} and ansible-core {ansible.__version__} in the venv: " \
         f"make matrix should run {promised}, it runs {matrix}"
