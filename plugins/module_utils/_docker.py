@@ -245,7 +245,7 @@ class DockerBackend(DockerShapedBackend):
             except DockerException as exc:
                 raise BadInput(f"TLS settings for {self.where} are not usable: {exc}") from None
             if not tls.verify:
-                self.warn(unverified_warning(self.where, "validate_certs is false, or the context skips verification"))
+                self.warn(unverified_warning(self.where, tls.origin.get("verify", "validate_certs is false")))
         try:
             if urlsplit(docker_host).scheme == "ssh":
                 self.api = ssh_api_client(docker_host, timeout, max_pool_size=max(pool_size, 1) + 1)

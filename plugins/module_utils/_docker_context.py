@@ -135,10 +135,14 @@ def _present(path: Optional[str]) -> Optional[str]:
     return path if path and os.path.isfile(path) else None
 
 
-def _tls_files(params: dict[str, Any], verify: bool, found: dict[str, Optional[str]], found_in: str) -> TlsFiles:
+def _tls_files(params: dict[str, Any], verify: bool, found: dict[str, Optional[str]], found_in: str,
+               unverified: str) -> TlsFiles:  # fmt: skip
     """TLS files: each option given, else the file ``found`` (from ``found_in``); a client certificate only
-    with its key."""
-    files, origin = {}, {}
+    with its key. ``unverified`` says why, when ``verify`` is false (``origin["verify"]``)."""
+    files: dict[str, Optional[str]] = {}
+    origin = {}
+    if not verify:
+        origin["verify"] = "validate_certs is false" if params.get("validate_certs") is False else unverified
     for role, option, _ in TLS_FILES:
         files[role] = params.get(option) or found.get(role)
         origin[role] = option if params.get(option) else found_in
@@ -163,7 +167,10 @@ def _host_endpoint(host: str, source: str, params: dict[str, Any], environ: Mapp
     found_in = f"DOCKER_CERT_PATH {cert_dir}" if cert_dir else f"{config_dir(environ)}, as DOCKER_CERT_PATH is unset"
     cert_dir = cert_dir or config_dir(environ)
     found = {role: _present(os.path.join(cert_dir, name)) for role, _, name in TLS_FILES}
-    return Endpoint(host, source, _tls_files(params, bool(verify), found, found_in))
+    unverified = "tls is true without validate_certs" if params.get("tls") else "DOCKER_TLS without DOCKER_TLS_VERIFY"
+    if urlsplit(host).scheme == "https" and not tls:
+        unverified = "an https:// docker_host without validate_certs"
+    return Endpoint(host, source, _tls_files(params, bool(verify), found, found_in, unverified))
 
 
 def _context_endpoint(name: str, named_by: str, params: dict[str, Any], environ: Mapping[str, str]) -> Endpoint:
@@ -182,7 +189,8 @@ def _context_endpoint(name: str, named_by: str, params: dict[str, Any], environ:
         return Endpoint(context.host, source, None, name)
     tls_dir = context.tls_dir or ""
     found = {role: _present(os.path.join(tls_dir, filename)) for role, _, filename in TLS_FILES}
-    return Endpoint(context.host, source, _tls_files(params, verify, found, f"Docker context {name!r}"), name)
+    tls = _tls_files(params, verify, found, f"Docker context {name!r}", f"Docker context {name!r} skips verification")
+    return Endpoint(context.host, source, tls, name)
 
 
 def endpoint(params: dict[str, Any], environ: Mapping[str, str]) -> Endpoint:

@@ -210,6 +210,19 @@ def test_a_context_s_tls_material_is_used_and_the_options_still_win(store):
 def test_a_context_that_skips_verification_is_tls_without_verification(store):
     lab = endpoint(params(docker_context="lab"), store["environ"]).tls
     assert (lab.verify, lab.ca, lab.cert) == (False, None, None)
+    assert lab.origin["verify"] == "Docker context 'lab' skips verification"
+
+
+@pytest.mark.parametrize(("given", "environ", "why"), [
+    ({"validate_certs": False, "tls": True}, {}, "validate_certs is false"),
+    ({"tls": True}, {}, "tls is true without validate_certs"),
+    ({}, {"DOCKER_TLS": "1"}, "DOCKER_TLS without DOCKER_TLS_VERIFY"),
+])  # fmt: skip
+def test_why_a_certificate_is_not_verified_is_said(config, given, environ, why):
+    tls = endpoint(params(docker_host="tcp://10.0.0.5:2376", **given), dict(environ, DOCKER_CONFIG=config)).tls
+    assert tls.verify is False and tls.origin["verify"] == why
+    assert "verify" not in endpoint(params(docker_host="tcp://10.0.0.5:2376", validate_certs=True),
+                                    {"DOCKER_CONFIG": config}).tls.origin  # fmt: skip
 
 
 def test_docker_tls_variables_do_not_apply_to_a_context(store):
