@@ -69,6 +69,20 @@ def missing_capability(
     return None
 
 
+def observe_after_failure(backend: Backend, state: ContainerState) -> ContainerState:
+    """The container as the engine shows it after a failure (``state``: as last seen).
+
+    ``unknown`` only when the engine was lost (``ConnectionFailed``, ``EngineLost``): nobody can say. When the
+    engine answers but cannot show it, the container is reported as last seen.
+    """
+    try:
+        return backend.inspect(state.ref)
+    except ConnectionFailed:
+        return ContainerState(state.id, state.name, UNKNOWN, None)
+    except ContainerOpsError:
+        return state
+
+
 class StateRequest:
     """The options of one ``container_state`` task that shape how each target is driven."""
 
@@ -118,24 +132,15 @@ class Converger:
             state = self._drive(target, result, deadline=started + self.request.wait_timeout)
         except ContainerOpsError as exc:
             result["error"] = str(exc)
-            state = self._observe_after_failure(state)
+            state = observe_after_failure(self.backend, state)
         except Exception as exc:  # a bug must still leave a reported state, not a traceback
             result["error"] = f"unexpected {type(exc).__name__}: {exc}"
-            state = self._observe_after_failure(state)
+            state = observe_after_failure(self.backend, state)
         if not self.request.check_mode:
             result.update(status=state.status, engine_status=state.engine_status, health=state.health)
         result["id"] = result["id"] or state.id
         result["duration_ms"] = _ms(time.monotonic() - started)
         return result
-
-    def _observe_after_failure(self, state: ContainerState) -> ContainerState:
-        """The container as the engine shows it after a failure; ``unknown`` when the engine cannot say."""
-        try:
-            return self.backend.inspect(state.ref)
-        except ConnectionFailed:
-            return ContainerState(state.id, state.name, UNKNOWN, None)
-        except ContainerOpsError:
-            return state
 
     def _remaining(self, deadline: float) -> float:
         return max(deadline - time.monotonic(), 0.0)
@@ -287,9 +292,7 @@ class Converger:
         return state
 
     @staticmethod
-    def _record(
-        result: StateEntry, operation: str, began: float, forced: bool, error: Optional[str] = None
-    ) -> None:
+    def _record(result: StateEntry, operation: str, began: float, forced: bool, error: Optional[str] = None) -> None:
         action: Action = {
             "operation": operation,
             "duration_ms": _ms(time.monotonic() - began),

@@ -22,8 +22,10 @@ __all__ = [
     "AliasTarget",
     "ConfigEntry",
     "ConfigResources",
+    "ConfigResult",
     "ConfigSettings",
     "ContainerInfo",
+    "Diff",
     "MissingContainer",
     "NetworkRuntime",
     "PortBinding",
@@ -40,6 +42,16 @@ __all__ = [
 ]
 
 S = TypeVar("S")
+
+
+class Diff(TypedDict):
+    """``diff`` of a task run with ``--diff``: one text before, one after."""
+
+    before: str
+    after: str
+    before_header: str
+    after_header: str
+
 
 # container_info ----------------------------------------------------------------------------------
 
@@ -196,12 +208,17 @@ class SnapshotContainer(TypedDict):
     status: str
 
 
-class SnapshotResult(TypedDict):
-    """What container_snapshot returns besides ``elapsed``."""
-
+class _SnapshotResult(TypedDict):
+    changed: bool
     snapshot: Optional[Snapshot]
     container: SnapshotContainer
     actions: list[str]
+
+
+class SnapshotResult(_SnapshotResult, total=False):
+    """What container_snapshot returns besides ``elapsed``."""
+
+    diff: Diff  # with --diff only
 
 
 # container_alias ---------------------------------------------------------------------------------
@@ -232,6 +249,7 @@ class AliasTarget(TypedDict):
 
 
 class _AliasResult(TypedDict):
+    changed: bool
     alias: str
     target: Optional[AliasTarget]
     previous: list[str]
@@ -243,6 +261,7 @@ class AliasResult(_AliasResult, total=False):
     """What container_alias returns besides ``elapsed``."""
 
     url: Optional[str]  # when the backend reports one (Hoody)
+    diff: Diff  # with --diff only
 
 
 # container_config --------------------------------------------------------------------------------
@@ -266,8 +285,8 @@ class _ConfigEntry(TypedDict):
     name: str
     status: str
     changed: bool
-    before: ConfigSettings
-    config: ConfigSettings
+    before: Optional[ConfigSettings]  # None when the settings could not be read
+    config: Optional[ConfigSettings]  # None when the task did not get as far as reading them back
     changes: list[str]
     restarted: bool
     actions: list[Action]
@@ -277,6 +296,25 @@ class ConfigEntry(_ConfigEntry, total=False):
     """A ``containers[]`` entry of container_config (its single entry is also spread at the top level)."""
 
     error: str
+
+
+class _ConfigResult(TypedDict):
+    changed: bool
+    containers: list[ConfigEntry]
+
+
+class ConfigResult(_ConfigResult, total=False):
+    """What container_config returns besides ``elapsed``; one container's report is also at the top level."""
+
+    container: ConfigEntry  # one container only, as the next five
+    before: Optional[ConfigSettings]
+    config: Optional[ConfigSettings]
+    changes: list[str]
+    restarted: bool
+    actions: list[Action]
+    diff: list[Diff]  # with --diff only
+    failed: bool  # with ``msg``, when a container failed
+    msg: str
 
 
 # helpers -----------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 """The decisions of the workflow modules as plain data and pure functions.
 
 ``container_snapshot``, ``container_config`` and ``container_alias`` each read what the engine shows,
-ask a planner here what to do, and carry the plan out. A plan says which actions to take, in what
-order, and what the task will report; a plan that must not be carried out says why in ``refusal``.
+ask a planner here what to do, and carry the plan out (``_pipeline``). A plan says which actions to take,
+in what order, and what the task will report; a plan that must not be carried out says why in ``refusal``.
 Nothing here talks to an engine (a backend is only asked what it declares), so the unit tests can
 cover every combination, as for the lifecycle planner in ``_lifecycle``.
 """
@@ -12,14 +12,20 @@ cover every combination, as for the lifecycle planner in ``_lifecycle``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _config
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import PAUSED, RUNNING
-from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import Snapshot, public
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
+    Action,
+    AliasHolder,
+    Snapshot,
+    SnapshotRecord,
+    public,
+)
 
 # Snapshots ---------------------------------------------------------------------------------------
 
@@ -40,11 +46,11 @@ def snapshot_needs_container(state: str, snapshots_outlive_container: bool) -> b
     return state == "present" or not snapshots_outlive_container
 
 
-def snapshots_with_alias(snapshots: list[dict[str, Any]], alias: str) -> list[dict[str, Any]]:
+def snapshots_with_alias(snapshots: list[SnapshotRecord], alias: str) -> list[SnapshotRecord]:
     return [snapshot for snapshot in snapshots if snapshot["alias"] == alias]
 
 
-def public_snapshot(snapshot: Optional[dict[str, Any]]) -> Optional[Snapshot]:
+def public_snapshot(snapshot: Optional[SnapshotRecord]) -> Optional[Snapshot]:
     """The snapshot as the task reports it: the documented keys, never the backend's ``private`` part."""
     return None if snapshot is None else public(Snapshot, snapshot)
 
@@ -56,11 +62,11 @@ class SnapshotPlan:
     #: What the task reports it did, in order: ``create``, ``remove-replaced``, ``remove``, ``restore``.
     actions: tuple[str, ...] = ()
     #: The snapshots of the alias to remove (after a new one is taken, when it replaces them).
-    remove: tuple[dict[str, Any], ...] = ()
+    remove: tuple[SnapshotRecord, ...] = ()
     #: The snapshot to put the container back to.
-    restore: Optional[dict[str, Any]] = None
+    restore: Optional[SnapshotRecord] = None
     #: The snapshot the task reports unless a new one is taken (in check mode, none is).
-    snapshot: Optional[dict[str, Any]] = None
+    snapshot: Optional[SnapshotRecord] = None
     diff_before: str = ""
     diff_after: str = ""
     refusal: Optional[str] = None
@@ -90,7 +96,7 @@ def plan_snapshot(
     state: str,
     alias: str,
     replace: bool,
-    snapshots: list[dict[str, Any]],
+    snapshots: list[SnapshotRecord],
     restored_from_alias: bool,
     paused_for: float = 0.0,
 ) -> SnapshotPlan:
@@ -112,7 +118,7 @@ def plan_snapshot(
     aliases_before = sorted({snapshot["alias"] or snapshot["name"] for snapshot in snapshots})
     aliases_after = set(aliases_before)
     actions: tuple[str, ...] = ()
-    remove: tuple[dict[str, Any], ...] = ()
+    remove: tuple[SnapshotRecord, ...] = ()
     restore = None
     snapshot = current
     if state == "present" and (current is None or replace):
@@ -133,26 +139,6 @@ def plan_snapshot(
         diff_before=_snapshot_diff_text(aliases_before, restored_from),
         diff_after=_snapshot_diff_text(sorted(aliases_after), alias if state == "restored" else restored_from),
     )
-
-
-def snapshot_result(
-    plan: SnapshotPlan, container: ContainerState, taken: Optional[dict[str, Any]], with_diff: bool
-) -> dict[str, Any]:
-    """The task result once ``plan`` is carried out; ``taken`` is the new snapshot, None when none was taken."""
-    result: dict[str, Any] = {
-        "changed": bool(plan.actions),
-        "snapshot": public_snapshot(taken or plan.snapshot),
-        "container": {"id": container.id, "name": container.name, "status": container.status},
-        "actions": list(plan.actions),
-    }
-    if with_diff:
-        result["diff"] = {
-            "before": plan.diff_before,
-            "after": plan.diff_after,
-            "before_header": f"{container.name} snapshots",
-            "after_header": f"{container.name} snapshots",
-        }
-    return result
 
 
 # Container settings ------------------------------------------------------------------------------
@@ -176,19 +162,16 @@ class ConfigPlan:
         return _config.applied(self.before, self.changes)
 
 
-def config_entry(container: ContainerState) -> dict[str, Any]:
-    """One container's entry of the result before its settings are read: nothing known, nothing changed."""
-    return {
-        "id": container.id,
-        "name": container.name,
-        "status": container.status,
-        "changed": False,
-        "before": None,
-        "config": None,
-        "changes": [],
-        "restarted": False,
-        "actions": [],
-    }
+@dataclass
+class ConfigDone:
+    """What carrying a ``ConfigPlan`` out did so far: what the container's entry reports, even when a step failed."""
+
+    #: The lifecycle actions of the stop and start around the change.
+    actions: list[Action] = field(default_factory=list)
+    restarted: bool = False
+    changed: bool = False
+    #: The settings read back once the change is made (in check mode: as planned); None until then.
+    after: Optional[dict[str, Any]] = None
 
 
 def plan_config(
@@ -223,21 +206,6 @@ def config_update_failed(error: str, changes: dict[str, Any]) -> str:
     """The message of an update the engine refused: its error and what was asked (environment values left out)."""
     asked = ", ".join(f"{name}={value}" for name, value in changes.items() if name != "environment_vars")
     return f"{error} (asked: {asked or ', '.join(_config.change_names(changes))})"
-
-
-def config_report(
-    name: str, before: dict[str, Any], after: dict[str, Any], wanted: dict[str, Any], with_diff: bool
-) -> dict[str, Any]:
-    """The ``config`` (and with ``with_diff``, ``diff``) of one container's entry."""
-    report: dict[str, Any] = {"config": _config.nested(after)}
-    if with_diff:
-        report["diff"] = {
-            "before": _config.diff_text(_config.managed(before, wanted)),
-            "after": _config.diff_text(_config.managed(after, wanted)),
-            "before_header": f"{name} settings",
-            "after_header": f"{name} settings",
-        }
-    return report
 
 
 def config_not_applied(name: str, after: dict[str, Any], wanted: dict[str, Any]) -> Optional[str]:
@@ -277,7 +245,7 @@ def alias_options(alias: Optional[str], params: dict[str, Any], engine: type[Bac
     return {key: params[key] for key in ALIAS_OPTIONS}
 
 
-def recorded_url(holders: list[dict[str, Any]]) -> Optional[str]:
+def recorded_url(holders: list[AliasHolder]) -> Optional[str]:
     """The alias's public URL, when the engine gives its holders one (Hoody's proxy aliases)."""
     return next((holder["url"] for holder in holders if holder.get("url")), None)
 
@@ -299,7 +267,7 @@ class AliasPlan:
     url: Optional[str] = None
 
 
-def plan_alias(alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]]) -> AliasPlan:
+def plan_alias(alias: str, target: Optional[ContainerState], holders: list[AliasHolder]) -> AliasPlan:
     """Plan ``target`` (None: no container) to be the only holder of ``alias``, in sync with the task's options.
 
     ``holders`` are the engine's holders now: ``{name, id, in_sync}``, plus engine details.
@@ -324,29 +292,3 @@ def alias_not_moved(plan: AliasPlan, holders_after: list[str]) -> Optional[str]:
         return None
     expected = plan.holders or "no container"
     return f"alias {plan.alias!r} should be held by {expected} but is held by {holders_after or 'none'}"
-
-
-def alias_result(
-    plan: AliasPlan, holders_after: list[str], moved: Optional[dict[str, Any]], with_diff: bool
-) -> dict[str, Any]:
-    """The task result; ``moved`` is what the engine said moving the alias took, None when it was not moved."""
-    moved = moved or {}
-    result: dict[str, Any] = {
-        "changed": not plan.in_place,
-        "alias": plan.alias,
-        "target": {"id": plan.target.id, "name": plan.target.name} if plan.target else None,
-        "previous": plan.previous,
-        "holders": holders_after,
-        "window_ms": moved.get("window_ms") if plan.moves_away else None,
-    }
-    url = plan.url if plan.in_place else moved.get("url")
-    if url:
-        result["url"] = url
-    if with_diff:
-        result["diff"] = {
-            "before": "".join(f"{plan.alias}: {name}\n" for name in plan.previous),
-            "after": "".join(f"{plan.alias}: {name}\n" for name in holders_after),
-            "before_header": f"holders of {plan.alias}",
-            "after_header": f"holders of {plan.alias}",
-        }
-    return result

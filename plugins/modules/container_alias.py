@@ -142,13 +142,18 @@ elapsed:
   type: float
 """
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import OperationFailed
+from functools import partial
+
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
-from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
-    alias_not_moved,
-    alias_options,
-    alias_result,
-    plan_alias,
+from ansible_collections.containerops.lifecycle.plugins.module_utils._pipeline import (
+    Workflow,
+    alias_plan,
+    alias_request,
+    alias_target,
+    alias_task_result,
+    move_alias,
+    read_holders,
+    run_workflow,
 )
 
 ARGUMENT_SPEC = {
@@ -162,24 +167,17 @@ ARGUMENT_SPEC = {
     "target_path": {"type": "str"},
 }
 
-
-def run(lifecycle: LifecycleModule) -> dict:
-    """Read the target and the alias's holders, plan, and move the alias unless it is in place (or in check mode)."""
-    params = lifecycle.params
-    alias = params["alias"]
-    options = alias_options(alias, params, lifecycle.backend_class)
-    backend = lifecycle.backend
-    target = lifecycle.the_container() if params["state"] == "present" else None
-    holders = backend.alias_holders(alias, options)
-    plan = plan_alias(alias, target, holders)
-    holders_after, moved = plan.holders, None
-    if not plan.in_place and not lifecycle.module.check_mode:
-        moved = backend.point_alias(alias, target, holders, options)
-        holders_after = [holder["name"] for holder in backend.alias_holders(alias, options)]
-        failure = alias_not_moved(plan, holders_after)
-        if failure:
-            raise OperationFailed(failure)
-    return alias_result(plan, holders_after, moved, lifecycle.module._diff)
+# The target and the alias's holders read, planned, and the alias moved unless it is in place (nothing in
+# check mode); the holders are read back and must be the planned ones.
+WORKFLOW = Workflow(
+    validate=alias_request,
+    targets=alias_target,
+    read=read_holders,
+    plan=alias_plan,
+    carry_out=move_alias,
+    result=alias_task_result,
+)
+run = partial(run_workflow, WORKFLOW)
 
 
 def main() -> None:

@@ -164,24 +164,16 @@ msg:
 
 from functools import partial
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _config
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import drive_to, run_parallel
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
-    BadInput,
-    ContainerNotFound,
-    ContainerOpsError,
-    OperationFailed,
-)
-from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
-from ansible_collections.containerops.lifecycle.plugins.module_utils._results import task_result
-from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
-    config_entry,
-    config_not_applied,
-    config_report,
-    config_update_failed,
-    plan_config,
+from ansible_collections.containerops.lifecycle.plugins.module_utils._pipeline import (
+    Workflow,
+    config_plan,
+    config_request,
+    config_task_result,
+    configure,
+    read_config,
+    run_workflow,
+    selected_targets,
 )
 
 ARGUMENT_SPEC = dict(
@@ -195,64 +187,18 @@ ARGUMENT_SPEC = dict(
     stop_timeout={"type": "int"},
 )
 
-
-def configure(lifecycle: LifecycleModule, wanted: dict, container: ContainerState) -> dict:
-    """Bring one container's settings to ``wanted``; its entry of the result (``error`` when it failed)."""
-    params, backend, check_mode = lifecycle.params, lifecycle.backend, lifecycle.module.check_mode
-    entry = config_entry(container)
-    try:
-        if container.status == ABSENT:
-            raise ContainerNotFound(container.name)
-        plan = plan_config(container, backend.read_config(container), wanted, backend, params["restart_to_apply"])
-        entry.update(before=_config.nested(plan.before), changes=_config.change_names(plan.changes))
-        if plan.refusal:
-            raise BadInput(plan.refusal)
-        if plan.restart:
-            container, done = drive_to(backend, container, "stopped", params["stop_timeout"], check_mode)
-            entry.update(actions=done, restarted=True, changed=True, status=container.status)
-        if plan.changes and not check_mode:
-            try:
-                backend.update_config(container, plan.changes)
-            except OperationFailed as exc:
-                raise OperationFailed(config_update_failed(str(exc), plan.changes)) from None
-            container = backend.inspect(container.ref)
-        entry.update(changed=bool(plan.changes), id=container.id, status=container.status)
-        if plan.restart:
-            container, done = drive_to(backend, container, "started", None, check_mode)
-            entry.update(actions=entry["actions"] + done, status=container.status)
-        after = plan.expected if check_mode or not plan.changes else backend.read_config(container)
-        entry.update(config_report(container.name, plan.before, after, wanted, lifecycle.module._diff))
-        failure = config_not_applied(container.name, after, wanted)
-        if failure:
-            raise OperationFailed(failure)
-    except ContainerOpsError as exc:
-        entry.update(error=str(exc), status=_status_now(backend, container))
-    except Exception as exc:  # a bug must still leave every container's report, not a traceback
-        entry.update(error=f"unexpected {type(exc).__name__}: {exc}", status=_status_now(backend, container))
-    return entry
-
-
-def _status_now(backend, container: ContainerState) -> str:
-    """The status a failed container was left in, as the engine shows it now (``unknown`` if it cannot say)."""
-    if container.status == ABSENT:
-        return ABSENT
-    try:
-        return backend.inspect(container.ref).status
-    except ContainerOpsError:
-        return "unknown"
-
-
-def run(lifecycle: LifecycleModule) -> dict:
-    params = lifecycle.params
-    wanted = _config.wanted_settings(params["autostart"], params["environment_vars"], params["resources"])
-    entries = run_parallel(lifecycle.select_targets(), partial(configure, lifecycle, wanted), params["parallel"])
-    diffs = [entry.pop("diff") for entry in entries if "diff" in entry]
-    result = task_result(entries, "container_config", with_diff=False)
-    if len(entries) == 1:  # one container: its report at the top level too
-        result.update({key: entries[0][key] for key in ("before", "config", "changes", "restarted", "actions")})
-    if lifecycle.module._diff:
-        result["diff"] = diffs
-    return result
+# Each selected container on its own (in parallel): its settings read and planned against the wanted ones,
+# written (between a stop and a start when they need a restart), read back; a failure stays its entry's.
+WORKFLOW = Workflow(
+    validate=config_request,
+    targets=selected_targets,
+    read=read_config,
+    plan=config_plan,
+    carry_out=configure,
+    result=config_task_result,
+    each_fails_alone=True,
+)
+run = partial(run_workflow, WORKFLOW)
 
 
 def main() -> None:

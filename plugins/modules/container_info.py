@@ -179,6 +179,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._driver imp
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import ContainerNotFound
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import LifecycleModule
+from ansible_collections.containerops.lifecycle.plugins.module_utils._results import missing_container
 
 ARGUMENT_SPEC = {
     "runtime": {"type": "bool", "default": False},
@@ -191,11 +192,11 @@ def run(lifecycle: LifecycleModule) -> dict:
 
     def describe(container):
         if container.status == ABSENT:
-            return {"name": container.name, "exists": False}
+            return missing_container(container.name)
         try:
             return backend.describe(container, runtime)
         except ContainerNotFound:  # removed since it was listed: it does not exist any more
-            return {"name": container.name, "exists": False}
+            return missing_container(container.name)
 
     targets = lifecycle.select_targets()
     entries = run_parallel(targets, describe, lifecycle.params["parallel"])

@@ -149,16 +149,18 @@ elapsed:
   type: float
 """
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from functools import partial
+
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import CONTAINER_SPEC, LifecycleModule
-from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow import (
-    PAUSE_GRACE,
-    check_snapshot_alias,
-    plan_snapshot,
-    snapshot_needs_container,
-    snapshot_result,
-    snapshots_with_alias,
-    waits_out_pause,
+from ansible_collections.containerops.lifecycle.plugins.module_utils._pipeline import (
+    Workflow,
+    read_snapshots,
+    run_workflow,
+    snapshot_plan,
+    snapshot_request,
+    snapshot_target,
+    snapshot_task_result,
+    take_snapshot,
 )
 
 ARGUMENT_SPEC = dict(
@@ -170,32 +172,17 @@ ARGUMENT_SPEC = dict(
     wait_timeout={"type": "int", "default": 300},
 )
 
-
-def run(lifecycle: LifecycleModule) -> dict:
-    """Read the container and its snapshots, plan, and carry the plan out (nothing in check mode)."""
-    params = lifecycle.params
-    alias, state, backend = check_snapshot_alias(params["alias"]), params["state"], lifecycle.backend
-    container = lifecycle.the_container(must_exist=snapshot_needs_container(state, backend.snapshots_outlive_container))
-    paused_for = 0.0
-    if waits_out_pause(container, state):
-        container, paused_for = backend.wait_while_paused(container, PAUSE_GRACE)
-    snapshots = backend.snapshots(container)
-    current = snapshots_with_alias(snapshots, alias)
-    restored_from_alias = bool(current) and backend.is_restored_from(container, current[0])
-    plan = plan_snapshot(container, state, alias, params["replace"], snapshots, restored_from_alias, paused_for)
-    if plan.refusal:
-        raise BadInput(plan.refusal)
-    taken = None
-    if not lifecycle.module.check_mode:
-        if plan.takes_snapshot:
-            taken = backend.create_snapshot(container, alias)
-        for old in plan.remove:
-            backend.delete_snapshot(container, old)
-        if plan.restore:
-            container = backend.restore_snapshot(
-                container, plan.restore, params["stop_timeout"], params["wait_timeout"]
-            )
-    return snapshot_result(plan, container, taken, lifecycle.module._diff)
+# The container and its snapshots read (after another task's pause), planned, and carried out: a new
+# snapshot taken before the ones it replaces are removed, or the container restored (nothing in check mode).
+WORKFLOW = Workflow(
+    validate=snapshot_request,
+    targets=snapshot_target,
+    read=read_snapshots,
+    plan=snapshot_plan,
+    carry_out=take_snapshot,
+    result=snapshot_task_result,
+)
+run = partial(run_workflow, WORKFLOW)
 
 
 def main() -> None:

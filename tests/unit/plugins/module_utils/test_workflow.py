@@ -8,6 +8,7 @@ import re
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _config
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _results as results
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _workflow as wf
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
@@ -81,7 +82,7 @@ def test_every_snapshot_combination(status, state, exists, replace, restored_fro
 
 def test_a_snapshot_taken_in_check_mode_is_reported_as_none_yet():
     plan = wf.plan_snapshot(container(), "present", "pre-maintenance", False, [], False)
-    result = wf.snapshot_result(plan, container(), None, with_diff=True)
+    result = results.snapshot_result(plan, container(), None, with_diff=True)
     assert result == {
         "changed": True,
         "snapshot": None,
@@ -96,8 +97,8 @@ def test_a_replaced_snapshot_reports_the_new_one_and_in_check_mode_the_old_one()
     plan = wf.plan_snapshot(container(), "present", "pre", True, [PRE], False)
     new = dict(PRE, private={"image_id": "sha256:9"}, created_at="later")
     assert plan.actions == ("create", "remove-replaced") and plan.remove == (PRE,)
-    assert wf.snapshot_result(plan, container(), new, with_diff=False)["snapshot"]["created_at"] == "later"
-    assert wf.snapshot_result(plan, container(), None, with_diff=False)["snapshot"] == wf.public_snapshot(PRE)
+    assert results.snapshot_result(plan, container(), new, with_diff=False)["snapshot"]["created_at"] == "later"
+    assert results.snapshot_result(plan, container(), None, with_diff=False)["snapshot"] == wf.public_snapshot(PRE)
 
 
 def test_every_snapshot_of_the_alias_is_removed():
@@ -109,7 +110,7 @@ def test_every_snapshot_of_the_alias_is_removed():
 def test_the_restore_result_names_the_recreated_container():
     plan = wf.plan_snapshot(container("stopped"), "restored", "pre", False, [PRE], False)
     recreated = container("running", id="c2")
-    result = wf.snapshot_result(plan, recreated, None, with_diff=True)
+    result = results.snapshot_result(plan, recreated, None, with_diff=True)
     assert result["container"] == {"id": "c2", "name": "app", "status": "running"}
     assert result["changed"] and result["actions"] == ["restore"]
     assert result["diff"]["before"] == "snapshot: pre\n"
@@ -127,7 +128,7 @@ def test_the_private_part_never_reaches_the_result():
     assert "private" in PRE  # the backend's own dict is left alone
     assert wf.public_snapshot(None) is None
     plan = wf.plan_snapshot(container(), "present", "pre", False, [PRE], False)
-    assert "private" not in wf.snapshot_result(plan, container(), None, with_diff=False)["snapshot"]
+    assert "private" not in results.snapshot_result(plan, container(), None, with_diff=False)["snapshot"]
 
 
 @pytest.mark.parametrize(
@@ -236,7 +237,7 @@ def test_restart_to_apply_never_restarts_for_changes_that_apply_at_once():
 
 
 def test_an_entry_before_anything_is_read():
-    assert wf.config_entry(container("stopped")) == {
+    assert results.config_entry(container("stopped")) == {
         "id": "c1", "name": "app", "status": "stopped", "changed": False, "before": None, "config": None,
         "changes": [], "restarted": False, "actions": [],
     }  # fmt: skip
@@ -245,11 +246,14 @@ def test_an_entry_before_anything_is_read():
 def test_the_report_and_its_diff_show_only_managed_settings():
     wanted = {"environment_vars": {"LOG": "debug"}}
     after = _config.applied(BEFORE, {"environment_vars": {"LOG": "debug"}})
-    report = wf.config_report("app", BEFORE, after, wanted, with_diff=True)
-    assert report["config"] == _config.nested(after)
-    assert report["diff"] == {"before": "environment_vars.LOG: info\n", "after": "environment_vars.LOG: debug\n",
-                              "before_header": "app settings", "after_header": "app settings"}  # fmt: skip
-    assert "diff" not in wf.config_report("app", BEFORE, after, wanted, with_diff=False)
+    plan = wf.ConfigPlan(BEFORE, {"environment_vars": {"LOG": "debug"}})
+    entry = results.config_entry(container(), plan, wf.ConfigDone(changed=True, after=after))
+    assert entry["config"] == _config.nested(after) and entry["before"] == _config.nested(BEFORE)
+    diff = results.config_diff("app", BEFORE, after, wanted)
+    assert diff == {"before": "environment_vars.LOG: info\n", "after": "environment_vars.LOG: debug\n",
+                    "before_header": "app settings", "after_header": "app settings"}  # fmt: skip
+    assert results.config_result([entry], [diff], with_diff=True)["diff"] == [diff]
+    assert "diff" not in results.config_result([entry], [diff], with_diff=False)
 
 
 def test_settings_the_engine_did_not_take_fail_the_container():
@@ -303,7 +307,7 @@ def test_every_alias_combination(holders, target):
     assert plan.moves_away == (target is not None and any(entry["name"] != target for entry in now))
     if in_place:
         assert wf.alias_not_moved(plan, plan.holders) is None
-    check_mode = wf.alias_result(plan, plan.holders, None, with_diff=True)  # check mode: nothing moved
+    check_mode = results.alias_result(plan, plan.holders, None, with_diff=True)  # check mode: nothing moved
     assert check_mode["changed"] == (not in_place)
     assert check_mode["previous"] == plan.previous and check_mode["holders"] == plan.holders
     assert check_mode["window_ms"] is None and "url" not in check_mode
@@ -315,7 +319,7 @@ def test_every_alias_combination(holders, target):
 
 def test_a_moved_alias_reports_the_gap_and_the_engines_url():
     plan = wf.plan_alias("web", GREEN, [holder(BLUE, url="http://old")])
-    result = wf.alias_result(plan, ["green"], {"window_ms": 42, "url": "http://new"}, with_diff=False)
+    result = results.alias_result(plan, ["green"], {"window_ms": 42, "url": "http://new"}, with_diff=False)
     assert result == {"changed": True, "alias": "web", "target": {"id": "g1", "name": "green"},
                       "previous": ["blue"], "holders": ["green"], "window_ms": 42, "url": "http://new"}  # fmt: skip
 
@@ -323,21 +327,21 @@ def test_a_moved_alias_reports_the_gap_and_the_engines_url():
 def test_a_holder_out_of_sync_is_updated_in_place_without_a_gap():
     plan = wf.plan_alias("web", BLUE, [holder(BLUE, in_sync=False, url="http://old")])
     assert not plan.in_place and not plan.moves_away and plan.url is None
-    result = wf.alias_result(plan, ["blue"], {"window_ms": None, "url": "http://shop"}, with_diff=False)
+    result = results.alias_result(plan, ["blue"], {"window_ms": None, "url": "http://shop"}, with_diff=False)
     assert result["changed"] and result["window_ms"] is None and result["url"] == "http://shop"
 
 
 def test_an_alias_in_place_reports_the_url_the_engine_recorded():
     plan = wf.plan_alias("web", BLUE, [holder(BLUE, url="http://shop")])
     assert plan.in_place and plan.url == "http://shop"
-    assert wf.alias_result(plan, plan.holders, None, with_diff=False)["url"] == "http://shop"
+    assert results.alias_result(plan, plan.holders, None, with_diff=False)["url"] == "http://shop"
     assert wf.recorded_url([holder(BLUE)]) is None
     assert wf.recorded_url([holder(BLUE), holder(GREEN, url="http://g")]) == "http://g"
 
 
 def test_removing_an_alias_never_reports_a_gap():
     plan = wf.plan_alias("web", None, [holder(BLUE)])
-    result = wf.alias_result(plan, [], {"window_ms": None, "url": None}, with_diff=False)
+    result = results.alias_result(plan, [], {"window_ms": None, "url": None}, with_diff=False)
     assert result["changed"] and result["holders"] == [] and result["target"] is None and result["window_ms"] is None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _pipeline
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -259,7 +260,7 @@ def drives(monkeypatch) -> list[tuple[str, bool]]:
             backend.state = container = ContainerState(container.id, container.name, status, status)
         return container, [{"operation": "stop" if state == "stopped" else "start"}]
 
-    monkeypatch.setattr(container_config, "drive_to", drive_to)
+    monkeypatch.setattr(_pipeline, "drive_to", drive_to)
     return driven
 
 
