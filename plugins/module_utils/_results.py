@@ -128,8 +128,8 @@ def config_entry(
         "name": container.name,
         "status": container.status,
         "changed": done.changed if done else False,
-        "before": _config.nested(plan.before) if plan else None,  # type: ignore[typeddict-item]
-        "config": _config.nested(after) if after is not None else None,  # type: ignore[typeddict-item]
+        "before": _config.nested(plan.before) if plan else None,
+        "config": _config.nested(after) if after is not None else None,
         "changes": _config.change_names(plan.changes) if plan else [],
         "restarted": done.restarted if done else False,
         "actions": list(done.actions) if done else [],
@@ -150,10 +150,10 @@ def config_diff(name: str, before: dict[str, Any], after: dict[str, Any], wanted
 
 def config_result(entries: list[ConfigEntry], diffs: list[Diff], with_diff: bool) -> ConfigResult:
     """container_config's result: every entry, one container's report at the top level too; fails at the end."""
-    result: ConfigResult = task_result(entries, "container_config", with_diff=False)  # type: ignore[assignment]
+    result: ConfigResult = task_result(entries, "container_config", with_diff=False)
     if len(entries) == 1:
         for key in ("before", "config", "changes", "restarted", "actions"):
-            result[key] = entries[0][key]  # type: ignore[literal-required]
+            result[key] = entries[0][key]
     if with_diff:
         result["diff"] = diffs
     return result
