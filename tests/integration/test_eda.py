@@ -115,52 +115,61 @@ def rulebook_environment() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def rulebook(engine, tmp_path_factory):
-    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml``, ready: it has seen a canary's start."""
+def launch(workdir, *args: str) -> Rulebook:
+    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml`` in ``workdir``, its cursor file there too."""
     env = rulebook_environment()
     executable = shutil.which("ansible-rulebook", path=env["PATH"])
     assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
     assert shutil.which("java", path=env["PATH"]) or env.get("JAVA_HOME"), (
         "ansible-rulebook needs Java 17: apt-get install -y openjdk-17-jre-headless (make setup does, as root)"
     )
-    workdir = tmp_path_factory.mktemp("eda")
     inventory = workdir / "inventory.yml"
     inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                          f"      ansible_python_interpreter: {env['ANSIBLE_PYTHON_INTERPRETER']}\n")  # fmt: skip
-    canary = "eda-canary"
-    with contextlib.suppress(docker.errors.NotFound):
-        engine.containers.get(canary).remove(force=True)
+    variables = workdir / "vars.yml"  # the user's own cursor file (the rulebook's default) is never touched
+    variables.write_text(f"autoheal_cursor_file: {workdir / 'cursor.json'}\n")
     process = subprocess.Popen(
-        [executable, "-r", RULEBOOK, "-i", str(inventory), "--print-events"],
+        [executable, "-r", RULEBOOK, "-i", str(inventory), "--vars", str(variables), "--print-events", *args],
         cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         text=True, start_new_session=True,
     )
-    running = Rulebook(process)
+    return Rulebook(process)
+
+
+def wait_ready(running: Rulebook, engine, canary: str) -> None:
+    """Until the source emits: it subscribes some time after the JVM is up and emits only what happens after that,
+    so restart a canary (an operation, never healed) until its event comes."""
+    with contextlib.suppress(docker.errors.NotFound):
+        engine.containers.get(canary).remove(force=True)
+    started = time.monotonic()
+    container = engine.containers.run(IMAGE, LOOP, name=canary, labels=AUTOHEAL, detach=True)
+    poked = 0.0
+
+    def ready() -> bool:
+        nonlocal poked
+        if running.events(canary):
+            return True
+        if time.monotonic() - poked > 3:
+            container.restart(timeout=0)
+            poked = time.monotonic()
+        return False
+
     try:
-        started = time.monotonic()
-        container = engine.containers.run(IMAGE, LOOP, name=canary, labels=AUTOHEAL, detach=True)
-        # The source subscribes some time after the JVM is up and emits only what happens after that: restart
-        # the canary (an operation, never healed) until its event comes.
-        poked = 0.0
-
-        def ready() -> bool:
-            nonlocal poked
-            if running.events(canary):
-                return True
-            if time.monotonic() - poked > 3:
-                container.restart(timeout=0)
-                poked = time.monotonic()
-            return False
-
         running.wait_for("the source's first event", ready, timeout=START_WAIT)
+    finally:
         container.remove(force=True)
-        print(f"ansible-rulebook ready after {time.monotonic() - started:.1f}s")
+    print(f"ansible-rulebook ready after {time.monotonic() - started:.1f}s")
+
+
+@pytest.fixture(scope="module")
+def rulebook(engine, tmp_path_factory):
+    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml``, ready: it has seen a canary's start."""
+    running = launch(tmp_path_factory.mktemp("eda"))
+    try:
+        wait_ready(running, engine, "eda-canary")
         yield running
     finally:
         running.stop()
-        with contextlib.suppress(docker.errors.NotFound):
-            engine.containers.get(canary).remove(force=True)
 
 
 def labelled(make_containers, *names: str, labels: Optional[dict[str, str]] = None) -> list:
@@ -385,6 +394,67 @@ def test_a_container_that_keeps_turning_unhealthy_is_restarted_once_then_given_u
     assert len(give_up) == 1, rulebook.output[-4000:]
     container.reload()
     assert container.attrs["State"]["Running"] and container.attrs["State"]["StartedAt"] != first_run
+
+
+# ------------------------------------------------------------------------------------------ stopped and started again
+
+RESUME_TIMES = os.path.join(ROOT, ".build", "eda-resume-times.json")
+
+
+def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_and_nothing_comes_twice(
+    engine, make_containers, tmp_path
+):
+    containers = labelled(make_containers, *(f"eda-away-{n}" for n in range(1, 6)))
+    before = launch(tmp_path)
+    try:
+        wait_ready(before, engine, "eda-away-canary")
+        heal_once(before, containers[0])  # healed while it runs: its exit and start are in the cursor
+        before.wait_for("the report on the first heal", lambda: said(before, "eda-away-1"))
+        before.process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert before.process.wait(timeout=60) is not None
+    finally:
+        before.stop()
+    assert (tmp_path / "cursor.json").exists()
+    runs = {}
+    for container in containers:
+        container.reload()
+        runs[container.name] = container.attrs["State"]["StartedAt"]
+        crash(container)
+    crashed = time.monotonic()
+    after = launch(tmp_path)
+    try:
+        started = time.monotonic()
+
+        def all_running_again() -> bool:
+            for container in containers:
+                container.reload()
+                state = container.attrs["State"]
+                if not state["Running"] or state["StartedAt"] == runs[container.name]:
+                    return False
+            return True
+
+        after.wait_for("every container crashed while away running again", all_running_again, timeout=START_WAIT)
+        healed = time.monotonic()
+        for container in containers:
+            after.wait_for(f"the report on {container.name}", lambda c=container: said(after, c.name))
+    finally:
+        after.stop()
+    earlier = {e["record_id"] for e in before.events()}
+    later = [e["record_id"] for e in after.events()]
+    assert len(later) == len(set(later)), "an event came twice after the restart"
+    assert not earlier & set(later), f"emitted before and again after: {sorted(earlier & set(later))}"
+    for container in containers:
+        exits = [e for e in after.events(container.name) if e["operation"] == "exit"]
+        assert len(exits) == 1 and exits[0]["exit_code"] == 137, exits
+        assert len(said(after, container.name)) == 1
+    first_heal = [e["operation"] for e in before.events("eda-away-1")]
+    assert first_heal.count("exit") == 1
+    times = {"rulebook_start_to_all_running_s": round(healed - started, 2),
+             "crash_to_all_running_s": round(healed - crashed, 2), "containers": len(containers)}  # fmt: skip
+    os.makedirs(os.path.dirname(RESUME_TIMES), exist_ok=True)
+    with open(RESUME_TIMES, "w") as handle:
+        json.dump(times, handle)
+    print("resumed heal:", times)
 
 
 # ------------------------------------------------------------------------------------------ the source alone

@@ -23,6 +23,11 @@ at once, so a rule can act on a crash without delay.
 Every event's id and time are its cursor: after a reconnect the stream resumes from the last one seen
 (Docker: ``since`` its ``timeNano``; Dockhand: activity rows after its id; Hoody: log records after its
 time, by id) and nothing is emitted twice.
+
+With ``cursor_file`` the position survives the source itself (``module_utils/_position.py``): it is written
+after every emission, and a source started again reads the engine's history from there (Docker's event buffer
+with ``since``, Dockhand's activity log with ``fromDate``, each Hoody container's status logs), emitting what
+happened while it was away, once: what it had emitted before is recognised by id and left out.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import asyncio
 import contextlib
 import fnmatch
 import http.client
+import json
 import logging
 import os
 import re
@@ -71,6 +77,14 @@ options:
       (at most 60 s) while none do.
     type: float
     default: 2.0
+  cursor_file:
+    description:
+      - A file where the source keeps its position in the engine's history (written after every emission,
+        atomically; its directory is created). Started again, the source resumes from it and emits what happened
+        while it was away, once (Docker as far back as the engine's event buffer reaches).
+      - Without it the source starts from the present. A file kept for another engine, or unreadable, is warned
+        about and the source starts from the present (and keeps its position there from then on).
+    type: path
 """
 
 EXAMPLES = r"""
@@ -109,6 +123,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import (  #
     _dockhand,
     _history,
     _module,
+    _position,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (  # noqa: E402
     OPTION_SOURCES,
@@ -155,11 +170,15 @@ RECONNECT_MAX_S = 30.0
 LATE_S = 5.0
 #: REST: idle polls back off up to this many times ``poll_interval`` (and at most 60 s).
 IDLE_FACTOR = 8
+LATE_NS = int(LATE_S * 10**9)
+#: The connection options that say which engine a cursor file's position belongs to.
+ENGINE_KEYS = ("backend", "docker_host", "docker_context", "api_url", "api_environment", "api_realm")
 
 SOURCE_SPEC: dict[str, dict[str, Any]] = dict(
     _module.CONNECTION_SPEC,
     filters={"type": "dict"},
     poll_interval={"type": "float", "default": 2.0},
+    cursor_file={"type": "path"},
 )
 # Arguments ansible-rulebook itself adds to every source's.
 RULEBOOK_ARGS = ("eda_feedback_queue",)
@@ -186,6 +205,7 @@ class Options:
         self.secrets = secrets
         self.backend: str = params["backend"]
         self.poll_interval: float = params["poll_interval"]
+        self.cursor_file: Optional[str] = params.get("cursor_file") or None
 
     def secret_found(self, value: str) -> None:
         """``connect`` reports each secret it reads from the environment here."""
@@ -214,6 +234,11 @@ class Options:
             if parts.password or parts.username:
                 options["api_url"] = urlunsplit(parts._replace(netloc=parts.hostname or ""))
         return options
+
+    def engine_key(self) -> str:
+        """Which engine this is, as a cursor file records it: its address, not its timeouts."""
+        connection = self.connection()
+        return json.dumps({key: connection[key] for key in ENGINE_KEYS if key in connection}, sort_keys=True)
 
     def where(self) -> str:
         """The engine, for log messages."""
@@ -332,6 +357,11 @@ def event_of(
             "connection": dict(connection or {}),
         }
     }
+
+
+def _iso(ns: int) -> str:
+    """Epoch nanoseconds as an ISO 8601 UTC time, for log messages."""
+    return _history.format_time(datetime.fromtimestamp(ns / 1e9, timezone.utc))
 
 
 def _record_ns(record: Record) -> int:
@@ -543,6 +573,7 @@ class Follower:
         self.failures = 0
         self.announced = False
         self.connection = options.connection()
+        self._cursor_problem = ""
 
     def connect(self) -> Any:
         """A connected backend (blocking: call it in a thread)."""
@@ -574,6 +605,43 @@ class Follower:
         self.announced = True
         self.failures = 0
 
+    def stored_position(self, well_formed: Callable[[Any], bool]) -> Optional[dict[str, Any]]:
+        """The position ``cursor_file`` keeps for this engine; None without one (a file that cannot be used is
+        warned about: the source starts from the present and writes its own position there)."""
+        path = self.options.cursor_file
+        if not path or not os.path.exists(path):
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                position, why = _position.decode(handle.read(), self.options.engine_key(), well_formed)
+        except (OSError, UnicodeDecodeError) as exc:
+            position, why = None, f"it cannot be read ({exc.strerror or exc})"
+        if position is None:
+            logger.warning(
+                "containerops.lifecycle.container_events: cursor_file %s cannot be used: %s; starting from the "
+                "present", safe_text(path), safe_text(self.options.mask(why)),
+            )  # fmt: skip
+        return position
+
+    def keep_position(self, position: dict[str, Any]) -> None:
+        """Write ``position`` to ``cursor_file`` (atomically); a failure is warned about once, never fatal."""
+        path = self.options.cursor_file
+        if not path:
+            return
+        temporary = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+            with open(temporary, "w", encoding="utf-8") as handle:
+                handle.write(_position.encode(self.options.engine_key(), position))
+            os.replace(temporary, path)
+            self._cursor_problem = ""
+        except OSError as exc:
+            problem = f"cursor_file {path} cannot be written ({exc.strerror or exc})"
+            if problem != self._cursor_problem:
+                logger.warning("containerops.lifecycle.container_events: %s; a restarted source would not resume "
+                               "from here", safe_text(problem))  # fmt: skip
+            self._cursor_problem = problem
+
     @staticmethod
     def close(backend: Any) -> None:
         if backend is None:
@@ -588,14 +656,37 @@ _EVENT, _END = "event", "end"
 
 
 class HoldsRecords:
-    """For followers that fold Docker-shaped events (``self.fold``), which may hold a record back a moment."""
+    """For followers that fold Docker-shaped events (``self.fold``), which may hold a record back a moment.
+
+    ``position`` (``_position``) is what they have emitted: a resumed follower leaves out what it holds.
+    """
 
     fold: DockerFold
     #: The ``engine`` of the events emitted.
     engine_name = ""
+    position: dict[str, Any]
+
+    def resume(self, from_ns: Optional[int]) -> Optional[int]:
+        """Take the stored position, if any: where to read the engine's history from (engine time, ns). Without
+        one, the source emits what happens from ``from_ns`` on, and its position says so."""
+        self.position = _position.empty(from_ns)
+        stored = self.stored_position(_position.well_formed)
+        since = None if stored is None else _position.resume_from_ns(stored)
+        if since is None:
+            return None
+        self.position = stored
+        self.fold.emit_from_ns = 0  # the position decides what is new
+        logger.info("containerops.lifecycle.container_events: resuming from %s: what happened since %s",
+                    safe_text(self.options.cursor_file), _iso(stored["newest_ns"]))  # fmt: skip
+        return since
 
     async def _emit_records(self, records: list[Record]) -> None:
+        records = _position.unseen(self.position, records, _record_ns)
+        if not records:
+            return
         await self.emit(folded_events(records, self.fold, self.engine_name, self.connection))
+        self.position = _position.handled(self.position, records, _record_ns)
+        self.keep_position(self.position)
 
     async def wait_releasing(self, seconds: float) -> None:
         """Wait ``seconds``, letting held records out as they fall due."""
@@ -620,7 +711,9 @@ class DockerFollower(HoldsRecords, Follower):
         super().__init__(options, queue, **kwargs)
         self.heartbeat = min(heartbeat, max(float(options.params["timeout"]), 1.0))
         self.started_ns: Optional[int] = None
+        self.resumed_ns: Optional[int] = None
         self.fold = DockerFold(settle=settle)
+        self.position = _position.empty()
         self.cursor = EventCursor()
         self.engine_filters = docker_event_filters(options.filters)
 
@@ -641,9 +734,10 @@ class DockerFollower(HoldsRecords, Follower):
             if self.started_ns is None:
                 self.started_ns = await asyncio.to_thread(self._engine_now, backend.api)
                 self.fold.emit_from_ns = self.started_ns
+                self.resumed_ns = self.resume(self.started_ns // 1000 * 1000)  # records have microseconds
             since = self.cursor.resume_ns()
             if since is None:
-                since = self.started_ns - WARM_UP_S * 10**9
+                since = self.resumed_ns if self.resumed_ns is not None else self.started_ns - WARM_UP_S * 10**9
             stream = await asyncio.to_thread(
                 backend.api.events, since=_since(since), filters=self.engine_filters, decode=True
             )
@@ -771,65 +865,70 @@ class Poller(Follower):
 
 
 class HoodyPoller(Poller):
-    """Each listed container's status logs, newest first, until the cursor; new records by id."""
+    """Each listed container's status logs, newest first, until its position (``_position``, ``LATE_S`` of
+    overlap); new records by id. With ``cursor_file`` the positions survive the source: a container it does not
+    know yet (created while it was away) is read from the last poll on."""
 
     def __init__(self, options: Options, queue: Any, **kwargs: Any) -> None:
         super().__init__(options, queue, **kwargs)
         self.list_filters = {key: value for key, value in options.filters.items() if key != "status"}
-        # Per container: the newest transition time seen (epoch seconds), the ids seen near it, its name.
-        self.cursors: dict[str, float] = {}
-        self.seen: dict[str, dict[str, float]] = {}
+        self.positions: dict[str, dict[str, Any]] = {}  # per container
         self.names: dict[str, str] = {}
         self.first_round = True
+        # Where a container without a position is read from: everything (None), or the last poll of a resumed run.
+        self.unknown_from_ns: Optional[int] = None
 
     async def poll(self) -> bool:
         # A fresh connection per round: the backend lists the containers once per connection.
         self.close(self.backend)
         self.backend = None
         backend = await self.ensure_backend()
+        if self.first_round:
+            await asyncio.to_thread(self._resume)
+        polled_ns = int(self.wall() * 10**9)
         records = await asyncio.to_thread(self._round, backend)
         await self.emit([event_of(r, "hoody", self.names.get(r["container_id"]), None, self.connection)
                          for r in records])  # fmt: skip
+        self.keep_position({"containers": self.positions, "polled_ns": polled_ns})
         return bool(records)
+
+    def _resume(self) -> None:
+        stored = self.stored_position(_position.well_formed_per_container)
+        if stored is None:
+            return
+        self.positions = dict(stored["containers"])
+        self.unknown_from_ns = stored["polled_ns"]
+        self.first_round = False
+        logger.info("containerops.lifecycle.container_events: resuming from %s: what happened since %s",
+                    safe_text(self.options.cursor_file), _iso(stored["polled_ns"]))  # fmt: skip
 
     def _round(self, backend: Any) -> list[Record]:
         listed = {state.id: state for state in backend.list(self.list_filters) if state.id}
         for container_id, state in listed.items():
             self.names[container_id] = state.name
-        gone = [cid for cid in self.cursors if cid not in listed]
+        gone = [cid for cid in self.positions if cid not in listed]
         new: list[Record] = []
         for container_id in [*listed, *gone]:
             for record in self._container(backend, container_id, baseline=self.first_round):
                 record["metadata"].setdefault("name", self.names.get(container_id))
                 new.append(record)
         for container_id in gone:  # its last records (a delete) were read above
-            for table in (self.cursors, self.seen, self.names):
-                table.pop(container_id, None)  # type: ignore[attr-defined]
+            self.positions.pop(container_id, None)
+            self.names.pop(container_id, None)
         self.first_round = False
         return _history.sort_records(new, "transition_time", "asc")
 
     def _container(self, backend: Any, container_id: str, baseline: bool) -> list[Record]:
-        cursor = self.cursors.get(container_id)
-        since = time.time() if baseline else (cursor - LATE_S if cursor is not None else None)
+        position = self.positions.get(container_id) or {"newest_ns": self.unknown_from_ns, "recent": {}}
+        start = _position.resume_from_ns(position, LATE_NS)
+        since = time.time() if baseline else (start / 1e9 if start is not None else None)
         try:
             records = backend.status_history(container_id, since, None)
         except ContainerNotFound:
             return []
-        seen = self.seen.setdefault(container_id, {})
-        fresh = []
-        for record in records:
-            when = _record_ns(record) / 1e9
-            if record.get("id") in seen or (cursor is not None and when < cursor - LATE_S):
-                continue
-            seen[record["id"]] = when
-            fresh.append(hoody_record(record))
-        if seen:
-            newest = max(seen.values())
-            self.cursors[container_id] = newest
-            self.seen[container_id] = {key: t for key, t in seen.items() if t >= newest - 2 * LATE_S}
-        elif cursor is None:
-            self.cursors[container_id] = float("-inf")
-        return [] if baseline else fresh
+        fresh = _position.unseen(position, records, _record_ns, LATE_NS)
+        self.positions[container_id] = _position.handled(position, fresh, _record_ns, LATE_NS)
+        return [] if baseline else [hoody_record(record) for record in fresh]
 
 
 def hoody_record(record: Record) -> Record:
@@ -854,6 +953,7 @@ class DockhandPoller(HoldsRecords, Poller):
     def __init__(self, options: Options, queue: Any, settle: float = SETTLE, **kwargs: Any) -> None:
         super().__init__(options, queue, **kwargs)
         self.fold = DockerFold(settle=settle)
+        self.position = _position.empty()
         self.last_id: Optional[int] = None
         self.newest: Optional[datetime] = None
         self.labels = label_filters(options.filters)
@@ -875,9 +975,10 @@ class DockhandPoller(HoldsRecords, Poller):
         return bool(rows)
 
     def _new_rows(self, backend: Any) -> list[dict[str, Any]]:
-        """Activity rows after the cursor, oldest first; the first round only sets the cursor."""
+        """Activity rows after the cursor, oldest first; the first round only sets the cursor, unless the source
+        resumes from ``cursor_file``: then it reads the rows from there on."""
         environment = backend.environment
-        if self.last_id is None:
+        if self.last_id is None and not self._resumed():
             rows, total = backend._activity_page({"environmentId": environment, "limit": 1, "offset": 0})
             if total == 0:
                 logger.warning(
@@ -888,6 +989,8 @@ class DockhandPoller(HoldsRecords, Poller):
             self._advance(rows)
             if self.last_id is None:
                 self.last_id = 0
+            if self.newest is not None:  # what happened up to the newest row is not this source's to tell
+                self.position = _position.empty(_record_ns({"transition_time": _history.format_time(self.newest)}) + 1)
             return []
         params: dict[str, Any] = {"environmentId": environment, "limit": _dockhand.ACTIVITY_PAGE}
         if self.newest is not None:
@@ -911,6 +1014,15 @@ class DockhandPoller(HoldsRecords, Poller):
         rows = [found[key] for key in sorted(found)]
         self._advance(rows)
         return rows
+
+    def _resumed(self) -> bool:
+        """Whether a stored position says where to read from; if so, read every row from there on."""
+        since = self.resume(None)
+        if since is None:
+            return False
+        self.last_id = 0
+        self.newest = datetime.fromtimestamp(since / 1e9 + LATE_S, timezone.utc)  # fromDate: since
+        return True
 
     def _advance(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:

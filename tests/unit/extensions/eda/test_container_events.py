@@ -434,7 +434,7 @@ def test_hoody_polls_status_logs_page_by_page_and_emits_each_record_once():
     assert second[0]["containerops"]["engine"] == "hoody" and second[0]["containerops"]["id"] == CID
     assert ops(fourth) == [("web-2", "stopped", "absent", "delete")]
     assert SECRET not in json.dumps([second, fourth])
-    assert poller.cursors.keys() == {CID}
+    assert poller.positions.keys() == {CID}
 
 
 def test_hoody_operations_read_the_collections_way():
@@ -696,3 +696,181 @@ def test_dockhand_health_rows_are_health_events():
         ("health", "running", "healthy"), ("health", "running", "unhealthy"), ("restart", "running", None),
         ("health", "running", "healthy"), ("force-stop", "stopped", None), ("delete", "absent", None)]  # fmt: skip
     assert all(e["containerops"]["engine"] == "dockhand" for e in got)
+
+
+# ------------------------------------------------------------------------------------------ resuming from cursor_file
+
+
+def operations(events: list[dict[str, Any]]) -> list[tuple]:
+    return [(e["containerops"]["name"], e["containerops"]["operation"]) for e in events]
+
+
+async def run_until_quiet(follower: ce.Follower, queue: asyncio.Queue, quiet: float = 0.5) -> list[dict]:
+    """Run the follower until nothing has come for ``quiet`` seconds (it is waiting on its stream), then stop it."""
+    task = asyncio.create_task(follower.run())
+    got = []
+    try:
+        while True:
+            try:
+                got.append(await asyncio.wait_for(queue.get(), quiet))
+            except asyncio.TimeoutError:
+                return got
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def test_docker_resumes_from_its_cursor_file_emitting_what_came_while_away_once(tmp_path):
+    cursor = str(tmp_path / "state" / "cursor.json")  # its directory is made
+    # Recorded one after the other, in this order.
+    crash, exit_3, stop, kill = RECORDED["crash"], RECORDED["exit_3"], RECORDED["docker_stop"], RECORDED["docker_kill"]
+    cut = [e["Action"] for e in stop].index("die") + 1  # the source stops after the stop's die, before its stop event
+    first = FakeApi([FakeStream(crash + exit_3 + stop[:cut])], rfc3339(crash[0]["timeNano"] - 10**9))
+    queue: asyncio.Queue = asyncio.Queue()
+    follower = ce.DockerFollower(options(cursor_file=cursor), queue, connect=lambda p, s: FakeBackend(first), settle=60)
+    before = asyncio.run(run_until_quiet(follower, queue))
+    queue = asyncio.Queue()
+    assert operations(before) == [
+        ("eda-rec-crash", "create"), ("eda-rec-crash", "start"), ("eda-rec-crash", "exit"), ("eda-rec-crash", "delete"),
+        ("eda-rec-exit-3", "create"), ("eda-rec-exit-3", "start"), ("eda-rec-exit-3", "exit"),
+        ("eda-rec-exit-3", "delete"),
+        ("eda-rec-docker-stop", "create"), ("eda-rec-docker-stop", "start")]  # the stop was held for its report
+    # Started again after docker_kill's whole life: the engine replays its buffer since the cursor's overlap.
+    replayed = crash + exit_3 + stop + kill
+    second = FakeApi([FakeStream(replayed)], rfc3339(kill[-1]["timeNano"] + 10**9))
+    follower = ce.DockerFollower(options(cursor_file=cursor), queue, connect=lambda p, s: FakeBackend(second),
+                                 settle=0.05)  # fmt: skip
+    after = asyncio.run(run_until_quiet(follower, queue))
+    queue = asyncio.Queue()
+    assert operations(after) == [
+        ("eda-rec-docker-stop", "stop"), ("eda-rec-docker-stop", "delete"), ("eda-rec-docker-kill", "create"),
+        ("eda-rec-docker-kill", "start"), ("eda-rec-docker-kill", "force-stop"),
+        ("eda-rec-docker-kill", "delete")]  # fmt: skip
+    newest = ce._record_ns(before[-1]["containerops"])
+    assert second.since == [ce._since(newest - _position().OVERLAP_NS)]
+    ids = [e["containerops"]["record_id"] for e in before + after]
+    assert len(ids) == len(set(ids))
+    # A third start with nothing new emits nothing.
+    third = FakeApi([FakeStream(replayed)], rfc3339(kill[-1]["timeNano"] + 2 * 10**9))
+    follower = ce.DockerFollower(options(cursor_file=cursor), queue, connect=lambda p, s: FakeBackend(third),
+                                 settle=0.05)  # fmt: skip
+    assert asyncio.run(run_until_quiet(follower, queue)) == []
+
+
+def _position():
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _position
+
+    return _position
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (lambda: _position().encode('{"backend": "hoody"}', _position().empty()), "it was kept for another engine"),
+        (lambda: "garbage", "it is not JSON"),
+    ],
+)
+def test_a_cursor_file_that_cannot_be_used_is_warned_about_and_the_source_starts_from_the_present(
+    tmp_path, caplog, content, said
+):
+    cursor = tmp_path / "cursor.json"
+    cursor.write_text(content())
+    events = RECORDED["crash"]
+    start = events[2]["timeNano"]
+    api = FakeApi([FakeStream(events)], rfc3339(start))
+    queue: asyncio.Queue = asyncio.Queue()
+    follower = ce.DockerFollower(options(cursor_file=str(cursor)), queue, connect=lambda p, s: FakeBackend(api),
+                                 settle=0.05)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="containerops.lifecycle.container_events"):
+        got = asyncio.run(run_until_quiet(follower, queue))
+    assert operations(got) == [("eda-rec-crash", "exit"), ("eda-rec-crash", "delete")]
+    assert api.since == [ce._since(start - ce.WARM_UP_S * 10**9)]
+    assert f"cursor_file {cursor} cannot be used: {said}" in caplog.text and "starting from the present" in caplog.text
+    assert _position().decode(cursor.read_text(), options().engine_key())[0]["newest_ns"] is not None  # its own now
+
+
+def test_a_cursor_file_that_cannot_be_written_is_warned_about_once_and_events_still_come(tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    events = RECORDED["crash"]
+    api = FakeApi([FakeStream(events)], rfc3339(events[0]["timeNano"] - 10**9))
+    queue: asyncio.Queue = asyncio.Queue()
+    follower = ce.DockerFollower(options(cursor_file=str(blocker / "cursor.json")), queue,
+                                 connect=lambda p, s: FakeBackend(api), settle=0.05)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="containerops.lifecycle.container_events"):
+        got = asyncio.run(run_until_quiet(follower, queue))
+    assert len(got) == 4
+    assert caplog.text.count(f"cursor_file {blocker / 'cursor.json'} cannot be written") == 1
+
+
+def test_cursor_file_is_a_path_and_names_the_engine_it_belongs_to(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/oncall")
+    opts = options(cursor_file="~/state/autoheal.json", docker_host="tcp://10.0.0.5:2376", timeout=5)
+    assert opts.cursor_file == "/home/oncall/state/autoheal.json"
+    assert opts.engine_key() == options(docker_host="tcp://10.0.0.5:2376", timeout=60).engine_key()
+    assert opts.engine_key() != options(docker_host="tcp://10.0.0.6:2376").engine_key()
+    assert options().cursor_file is None
+
+
+@responses.activate
+def test_dockhand_resumes_from_its_cursor_file(tmp_path):
+    cursor = str(tmp_path / "cursor.json")
+    server = DockhandServer()
+    server.rows = dockhand_rows(RECORDED["crash"][:2], 1)
+    server.install()
+    queue: asyncio.Queue = asyncio.Queue()
+    opts = options(backend="dockhand", api_url=DOCKHAND, api_token="dh_" + SECRET, api_environment=1,
+                   cursor_file=cursor)  # fmt: skip
+
+    async def rounds(poller: ce.DockhandPoller, new_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        await poller.poll()
+        server.rows += new_rows
+        await poller.poll()
+        await poller.idle(0.02)
+        return drain(queue)
+
+    before = asyncio.run(rounds(ce.DockhandPoller(opts, queue, settle=0.0), dockhand_rows(RECORDED["crash"][2:], 3)))
+    assert operations(before) == [("eda-rec-crash", "exit"), ("eda-rec-crash", "delete")]
+    # While away: exit_3's whole life. Started again, the first round reads from the cursor's overlap on.
+    server.rows += dockhand_rows(RECORDED["exit_3"], 100)
+    after = asyncio.run(rounds(ce.DockhandPoller(opts, queue, settle=0.0), []))
+    assert operations(after) == [("eda-rec-exit-3", "create"), ("eda-rec-exit-3", "start"), ("eda-rec-exit-3", "exit"),
+                                 ("eda-rec-exit-3", "delete")]  # fmt: skip
+    resumed = [q for q in server.queries if "fromDate" in q][-2]["fromDate"][0]
+    newest = ce._record_ns(before[-1]["containerops"])
+    assert resumed == ce._dockhand_time((newest - _position().OVERLAP_NS) / 1e9)
+
+
+@responses.activate
+def test_hoody_resumes_from_its_cursor_file_and_reads_a_new_container_from_the_last_poll(tmp_path):
+    cursor = str(tmp_path / "cursor.json")
+    server = HoodyServer()
+    server.logs[CID] = [hoody_log(1, CID, "2026-12-01T10:00:00.000Z", None, "stopped", "create")]
+    server.install()
+    queue: asyncio.Queue = asyncio.Queue()
+    opts = options(backend="hoody", api_url=HOODY, api_token=SECRET, retries=0, cursor_file=cursor)
+    moment = datetime(2026, 12, 1, 10, 1, 30, tzinfo=timezone.utc).timestamp()
+
+    async def poll(poller: ce.HoodyPoller) -> list[dict[str, Any]]:
+        await poller.poll()
+        return drain(queue)
+
+    first = ce.HoodyPoller(opts, queue, wall=lambda: moment)
+    assert asyncio.run(poll(first)) == []  # the first round only notes where each container's history is
+    server.logs[CID].append(hoody_log(2, CID, "2026-12-01T10:01:00.000Z", "stopped", "running", "start"))
+    assert ops(asyncio.run(poll(first))) == [("web-1", "stopped", "running", "start")]
+    # While away: web-1 stops; web-2 (known, no records yet) crashes; web-3 is created with an old record (before
+    # the last poll: not told) and a new one.
+    server.logs[CID].append(hoody_log(3, CID, "2026-12-01T10:03:00.000Z", "running", "stopped", "stop"))
+    server.logs[OTHER].append(hoody_log(4, OTHER, "2026-12-01T10:03:01.000Z", "running", "stopped", None,
+                                        triggered_by="system"))  # fmt: skip
+    third = "abcdefabcdefabcdefabcdef"
+    server.containers[third] = "web-3"
+    server.logs[third] = [hoody_log(5, third, "2026-12-01T10:00:10.000Z", None, "stopped", "create"),
+                          hoody_log(6, third, "2026-12-01T10:03:02.000Z", "stopped", "running", "start")]  # fmt: skip
+    responses.add_callback(responses.GET, f"{HOODY}/api/v1/containers/{third}/status-logs", callback=server.status_logs)
+    second = ce.HoodyPoller(opts, queue, wall=lambda: moment + 120)
+    assert ops(asyncio.run(poll(second))) == [
+        ("web-1", "running", "stopped", "stop"), ("web-2", "running", "stopped", "exit"),
+        ("web-3", "stopped", "running", "start")]  # fmt: skip
+    assert asyncio.run(poll(second)) == []
