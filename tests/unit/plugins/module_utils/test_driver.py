@@ -9,66 +9,30 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import (
     Converger,
     StateRequest,
     run_parallel,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import RESULT_OF
+from tests.unit.fake_backend import FakeBackend
 
 
-class FakeEngine(Backend):
-    name = "fake"
+class FakeEngine(FakeBackend):
+    """The shared fake holding one container, ``web``, in ``status`` (none when ``absent``)."""
 
     def __init__(self, status: str, health: str | None = None) -> None:
-        self.status = status
-        self.health = health
-        self.calls: list[str] = []
-        self.faults: dict[str, list[Exception]] = {}
-        self.side_effects: dict[str, str] = {}
+        super().__init__()
+        if status != "absent":
+            self.container("web", status, health=health)
 
-    @classmethod
-    def from_options(cls, params, secret_found):
-        return cls(params["status"])
+    @property
+    def status(self) -> str:
+        return self.status_of("web")
 
-    def _state(self) -> ContainerState:
-        return ContainerState("c1", "web", self.status, "engine-" + self.status, self.health)
-
-    def look_up(self, ref):
-        return self._state()
-
-    def list(self, filters):
-        return [self._state()]
-
-    def perform(self, container, operation, stop_timeout):
-        self.calls.append(operation)
-        queued = self.faults.get(operation)
-        if queued:
-            fault = queued.pop(0)
-            raise fault() if callable(fault) and not isinstance(fault, Exception) else fault
-        self.status = self.side_effects.get(operation, RESULT_OF[operation])
-        return operation == "force-stop"
-
-    def stop_deadline(self, container, stop_timeout):
-        return (stop_timeout or 10) + 10
-
-    def wait_for(self, container, statuses, timeout):
-        return self._state()
-
-    def wait_healthy(self, container, timeout):
-        if self.health == "unhealthy":
-            raise errors.Unhealthy("its health check reports unhealthy")
-        return self._state()
-
-    def describe(self, container, runtime):
-        return {}
-
-    def status_history(self, ref, since, until):
-        return []
-
-    def close(self):
-        pass
+    @status.setter
+    def status(self, status: str) -> None:
+        self.set_status("web", status)
 
 
 def drive(engine: FakeEngine, **options) -> dict:

@@ -9,7 +9,6 @@ import itertools
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
-    Backend,
     ContainerState,
     exactly,
     named_exactly,
@@ -17,6 +16,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     names,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from tests.unit.fake_backend import FakeBackend
 
 DOCKER_ID = "dde4c0ffee5a" + "0" * 52
 HOODY_ID = "5e1ec7ab1e5e1ec7ab1e5e1e"
@@ -73,45 +73,9 @@ def test_two_containers_of_one_name_are_an_error_naming_both():
         named_in([API, twin], "api")
 
 
-class PrefixResolving(Backend):
-    """An engine that, like Docker's inspect, answers a unique id prefix with that container."""
-
-    name = "prefixes"
-
-    def __init__(self, *containers: ContainerState) -> None:
-        self.containers = containers
-        self.listings = 0
-
-    @classmethod
-    def from_options(cls, params, secret_found):
-        return cls()
-
-    def look_up(self, ref):
-        for state in self.containers:
-            if ref in (state.name, state.id) or (state.id or "").startswith(ref):
-                return state
-        return ContainerState.absent(ref)
-
-    def list(self, filters):
-        self.listings += 1
-        return list(self.containers)
-
-    def perform(self, container, operation, stop_timeout):
-        raise AssertionError("never acted on")
-
-    def describe(self, container, runtime):
-        return {}
-
-    def status_history(self, ref, since, until):
-        return []
-
-    def close(self):
-        pass
-
-
 @pytest.mark.parametrize("refs", [["dde4"], ["02"], ["dde4", "web"], ["f9d", "web", "dde4c"]])
 def test_resolve_never_takes_a_prefix_for_a_container(refs):
-    engine = PrefixResolving(WEB, ContainerState("02c0" + "1" * 60, "db", "stopped", "exited"))
+    engine = FakeBackend(WEB, ContainerState("02c0" + "1" * 60, "db", "stopped", "exited"))
     resolved = engine.resolve(refs)
     assert [state.name for state in resolved] == refs
     assert [state.status for state in resolved] == ["running" if ref == "web" else "absent" for ref in refs]
@@ -119,6 +83,6 @@ def test_resolve_never_takes_a_prefix_for_a_container(refs):
 
 
 def test_resolve_finds_full_and_short_ids():
-    engine = PrefixResolving(WEB)
+    engine = FakeBackend(WEB)
     assert [state.id for state in engine.resolve([DOCKER_ID[:12], DOCKER_ID, "web"])] == [DOCKER_ID] * 3
     assert engine.inspect(DOCKER_ID[:12]) is WEB

@@ -1,0 +1,123 @@
+"""The shared in-memory engine of the unit tests: a real ``Backend`` whose containers are plain data.
+
+Every lifecycle operation moves a container's status as ``_lifecycle.RESULT_OF`` says and is refused, as an
+engine does, where ``_lifecycle.ALLOWED_OPERATIONS`` does not allow it. Its ``look_up`` answers a unique id
+prefix the way Docker's inspect does, so exact naming is left to the real ``Backend.inspect`` and
+``Backend.resolve``. A test scripts faults per operation (``faults``) and reads what was asked (``calls``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Optional, Union
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    Backend,
+    ContainerState,
+    matching,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
+    ABSENT,
+    ALLOWED_OPERATIONS,
+    RESULT_OF,
+)
+
+#: A scripted fault: the exception to raise, or a function called at that moment that returns it.
+Fault = Union[Exception, Callable[[], Exception]]
+
+
+def full_id(name: str) -> str:
+    """A 64-hex container id that stays the same for a name, as a test can compute it."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+class FakeBackend(Backend):
+    """Containers held as data; ``container(name, status)`` adds one."""
+
+    name = "fake"
+    poll_interval = 0.001
+
+    def __init__(self, *containers: ContainerState) -> None:
+        self.containers: list[ContainerState] = list(containers)
+        #: The lifecycle operations asked for, in order (a faulted one included).
+        self.calls: list[str] = []
+        #: Per operation (or ``look_up``, ``list``): faults raised by its next calls, one per call.
+        self.faults: dict[str, list[Fault]] = {}
+        #: Per operation: the status it leaves instead of the one it leads to (a start that exits at once).
+        self.side_effects: dict[str, str] = {}
+        self.listings = 0
+
+    @classmethod
+    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> FakeBackend:
+        return cls()
+
+    def container(
+        self, name: str, status: str, labels: Optional[dict[str, str]] = None, health: Optional[str] = None
+    ) -> ContainerState:
+        """Add a container with a 64-hex id derived from its name; returns it."""
+        state = ContainerState(full_id(name), name, status, "engine-" + status, health, {"labels": dict(labels or {})})
+        self.containers.append(state)
+        return state
+
+    def status_of(self, ref: str) -> str:
+        return self.inspect(ref).status
+
+    def set_status(self, ref: str, status: str) -> None:
+        """What another client of the engine does to a container meanwhile; ``absent`` removes it."""
+        state = self.inspect(ref)
+        self.containers.remove(state)
+        if status != ABSENT:
+            self.containers.append(
+                ContainerState(state.id, state.name, status, "engine-" + status, state.health, state.details)
+            )
+
+    def _fault(self, operation: str) -> None:
+        queued = self.faults.get(operation)
+        if queued:
+            fault = queued.pop(0)
+            raise fault if isinstance(fault, BaseException) else fault()
+
+    def look_up(self, ref: str) -> ContainerState:
+        self._fault("look_up")
+        for rank in (lambda s: s.name == ref, lambda s: s.id == ref, lambda s: (s.id or "").startswith(ref)):
+            found = [state for state in self.containers if rank(state)]
+            if len(found) == 1:
+                return found[0]
+        return ContainerState.absent(ref)
+
+    @classmethod
+    def listed_facts(cls, state: ContainerState) -> dict[str, Any]:
+        return dict(super().listed_facts(state), labels=state.details.get("labels", {}))
+
+    def list(self, filters: dict[str, Any]) -> list[ContainerState]:
+        self._fault("list")
+        self.listings += 1
+        return matching(list(self.containers), filters, lambda state: state.details.get("labels", {}))
+
+    def perform(self, container: ContainerState, operation: str, stop_timeout: Optional[int]) -> bool:
+        self.calls.append(operation)
+        self._fault(operation)
+        state = self.inspect(container.ref)
+        if state.status == ABSENT:
+            raise errors.ContainerNotFound(container.name, f"it disappeared before {operation}")
+        if operation not in ALLOWED_OPERATIONS[state.status]:
+            raise errors.OperationConflict(f"{operation} refused: container is {state.status}")
+        self.set_status(state.ref, self.side_effects.get(operation, RESULT_OF[operation]))
+        return operation == "force-stop"
+
+    def check_health(self, state: ContainerState) -> ContainerState:
+        if state.health == "unhealthy":
+            raise errors.Unhealthy("its health check reports unhealthy")
+        if state.health is None:
+            return super().check_health(state)
+        return state
+
+    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+        return {"id": container.id, "name": container.name, "status": container.status}
+
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+        return []
+
+    def close(self) -> None:
+        pass
