@@ -1,7 +1,7 @@
 # Copyright: containerops.lifecycle contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The journal filters of the ``blue_green`` role: what a run does after an interrupted switch, and the journal
-written before each step (``module_utils/_journal.py``). Internal to the role, not published (see
+written before each step (``plugin_utils/_journal.py``). Internal to the role, not published (see
 ``__maintenance_window.py`` for why the file name starts with ``__``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _journal
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _journal
 
 STEPS = (*_journal.SWITCH_STEPS, "clear")
 

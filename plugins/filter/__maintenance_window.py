@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The filters of the ``maintenance_window`` role: its decisions (targets, settings groups, batches, the
 per-container state, the rollback, the report, the journal) as pure functions of
-``module_utils/_window.py`` and ``module_utils/_journal.py``.
+``plugin_utils/_window.py`` and ``plugin_utils/_journal.py``.
 
 Internal to the role, not published: a file whose name starts with ``__`` is skipped by ansible-doc's
 listing (and so by antsibull-docs), while ansible-core still finds its filters by their FQCN
@@ -15,7 +15,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _journal, _window
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _journal, _window
 
 
 def _wrap(function):

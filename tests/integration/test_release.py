@@ -98,7 +98,7 @@ def plugin_docs() -> dict[str, dict]:
     """DOCUMENTATION of every plugin and module, read from the source: {path: parsed YAML}."""
     found = {}
     for base, _dirs, files in os.walk(os.path.join(ROOT, "plugins")):
-        if os.path.basename(base) in ("module_utils", "doc_fragments", "__pycache__"):
+        if os.path.basename(base) in ("module_utils", "plugin_utils", "doc_fragments", "__pycache__"):
             continue
         for name in files:
             if not name.endswith(".py") or name == "__init__.py":

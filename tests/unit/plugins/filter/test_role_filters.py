@@ -1,6 +1,6 @@
 """The roles' internal filters: every filter is exposed under its name, none is published (their files are
 skipped by ansible-doc's listing), and a wrong argument is a filter error (their logic is tested in
-tests/unit/plugins/module_utils/test_window.py and test_journal.py)."""
+tests/unit/plugins/plugin_utils/test_window.py and test_journal.py)."""
 
 from __future__ import annotations
 

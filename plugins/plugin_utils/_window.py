@@ -18,7 +18,7 @@ import copy
 import json
 from typing import Any, Optional
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _journal
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _journal
 
 Entry = dict[str, Any]
 State = list[Entry]

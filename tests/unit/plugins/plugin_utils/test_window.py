@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _window as w
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _window as w
 
 BEFORE = {"autostart": False, "environment_vars": {"MODE": "v1"}, "resources": {"memory": 134217728, "cpus": None}}
 

@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _journal as j
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _lifecycle
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _window as w
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _journal as j
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _window as w
 
 ME = {"pid": 100, "host": "ctl-1", "since": "2026-12-06T04:00:00Z"}
 BEFORE = {"autostart": False, "resources": {"memory": None, "cpus": None}}
