@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _pipeline
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ContainerNotFound,
@@ -22,31 +22,38 @@ from ansible_collections.containerops.lifecycle.plugins.modules import (
     container_config,
     container_snapshot,
 )
+from tests.unit.fake_backend import FakeBackend
 
 
-class Engine:
-    """An in-memory engine that records every call the module makes."""
+class Engine(FakeBackend):
+    """The shared fake holding one container, ``app``, with snapshots, settings and alias holders; it records
+    every call the module makes."""
 
-    name = "fake"
-    alias_pattern = Backend.alias_pattern
-    alias_rule = Backend.alias_rule
-    ref_pattern = Backend.ref_pattern
-    ref_rule = Backend.ref_rule
     snapshots_outlive_container = True
     config_settings = ("autostart", "environment_vars")
     settings_needing_restart = ("environment_vars",)
 
     def __init__(self, status: str = "running", snapshots=(), holders=(), config=None) -> None:
+        super().__init__()
         self.state = ContainerState("c1", "app", status, status)
         self.stored = list(snapshots)
         self.holders = list(holders)
         self.config = dict(config or {"autostart": False, "environment_vars": {}})
         self.restored_from: str | None = None
-        self.calls: list[tuple[str, Any]] = []
+        self.calls: list[tuple[str, Any]] = []  # type: ignore[assignment]  # (call, what it was given)
+
+    @property
+    def state(self) -> ContainerState:
+        """The container ``app`` as the engine holds it (``absent``: it holds none)."""
+        return self.look_up("app")
+
+    @state.setter
+    def state(self, state: ContainerState) -> None:
+        self.containers = [] if state.status == "absent" else [state]
 
     def inspect(self, ref):
         self.calls.append(("inspect", ref))
-        return self.state
+        return super().inspect(ref)
 
     def wait_while_paused(self, container, timeout):
         """Another task's snapshot ends its pause during the wait when ``resumed_by_others`` is set."""
@@ -85,9 +92,6 @@ class Engine:
         self.calls.append(("point", (target.name if target else None, [h["name"] for h in holders])))
         self.holders = [{"name": target.name, "id": target.id, "in_sync": True}] if target else []
         return {"window_ms": 7, "url": None}
-
-    def why_not_settable(self, setting):
-        return f"backend fake cannot change {setting}"
 
     def read_config(self, container):
         self.calls.append(("read", None))
