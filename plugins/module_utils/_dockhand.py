@@ -107,7 +107,7 @@ class DockhandBackend(DockerShapedBackend):
             ApiClient.from_options(
                 cls.api_url(params, secret_found), params, "the Dockhand API", cls.source(params, "api_url")
             ),
-            environment=params["api_environment"],
+            environment_id=params["api_environment"],
             token=cls.option(params, "api_token", secret_found),
             username=params["api_username"],
             password=params["api_password"],
@@ -123,7 +123,7 @@ class DockhandBackend(DockerShapedBackend):
     def __init__(
         self,
         client: ApiClient,
-        environment: Optional[int],
+        environment_id: Optional[int],
         token: Optional[str],
         username: Optional[str],
         password: Optional[str],
@@ -133,7 +133,7 @@ class DockhandBackend(DockerShapedBackend):
         """``named`` says where each credential came from (``Backend.named``), for the messages about them."""
         self._named = {option: option for option in ("api_token", "api_username", "api_password")}
         self._named.update(named or {})
-        if not environment:
+        if not environment_id:
             raise BadInput(
                 "api_environment is required for backend dockhand: the id of a Dockhand environment "
                 "(Settings > Environments, or GET /api/environments); or set DOCKHAND_ENV"
@@ -147,7 +147,7 @@ class DockhandBackend(DockerShapedBackend):
         self.client = client
         for warning in client.warnings:  # TLS not verified
             self.warn(warning)
-        self.environment = environment
+        self.environment_id = environment_id
         self.poll_interval = poll_interval
         self._username = username
         self._password = password
@@ -248,16 +248,16 @@ class DockhandBackend(DockerShapedBackend):
             ) from None
 
     def _env(self, **params: Any) -> dict[str, Any]:
-        return dict(params, env=self.environment)
+        return dict(params, env=self.environment_id)
 
     def _check_environment(self) -> None:
-        path = f"/api/environments/{self.environment}"
+        path = f"/api/environments/{self.environment_id}"
         try:
             body = self._json("GET", path)
         except ApiError as exc:
             if exc.status == 404:
-                raise BadInput(f"Dockhand has no environment {self.environment} (api_environment)") from None
-            raise ConnectionFailed(f"cannot read Dockhand environment {self.environment}: {exc}") from None
+                raise BadInput(f"Dockhand has no environment {self.environment_id} (api_environment)") from None
+            raise ConnectionFailed(f"cannot read Dockhand environment {self.environment_id}: {exc}") from None
         except OperationFailed as exc:
             raise ConnectionFailed(str(exc)) from None
         if not isinstance(body, dict):
@@ -266,7 +266,7 @@ class DockhandBackend(DockerShapedBackend):
 
     def _environment_label(self) -> str:
         name = self._environment.get("name")
-        return f"Dockhand environment {self.environment}" + (f" ({name})" if name else "")
+        return f"Dockhand environment {self.environment_id}" + (f" ({name})" if name else "")
 
     def _raise_if_engine_down(self) -> None:
         """Raise ``ConnectionFailed`` when the environment's engine does not answer; Dockhand is asked once.
@@ -281,17 +281,17 @@ class DockhandBackend(DockerShapedBackend):
         if trouble:
             raise ConnectionFailed(
                 f"{self._environment_label()} cannot reach its Docker engine: {trouble} "
-                f"(POST /api/environments/{self.environment}/test). Dockhand lists the containers of such an "
+                f"(POST /api/environments/{self.environment_id}/test). Dockhand lists the containers of such an "
                 "environment as none and cannot read or change them"
             )
 
     def _test_environment(self) -> str:
         """Dockhand's own connection test: its error when the engine is down, else an empty string."""
-        path = f"/api/environments/{self.environment}/test"
+        path = f"/api/environments/{self.environment_id}/test"
         try:
             body = self._json("POST", path)
         except (ApiError, OutcomeUnknown, OperationFailed) as exc:
-            self.warn(f"could not ask Dockhand whether the engine of environment {self.environment} answers: {exc}")
+            self.warn(f"could not ask Dockhand whether the engine of environment {self.environment_id} answers: {exc}")
             return ""
         if isinstance(body, dict) and body.get("success") is False:
             return engine_text(body.get("error") or "Dockhand gives no reason")
@@ -387,7 +387,7 @@ class DockhandBackend(DockerShapedBackend):
         if not container_id or begin is None or end is None:
             return False
         body = self._json("GET", "/api/activity", params={
-            "environmentId": self.environment, "containerId": container_id, "actions": "kill", "limit": KILL_ROWS,
+            "environmentId": self.environment_id, "containerId": container_id, "actions": "kill", "limit": KILL_ROWS,
         })  # fmt: skip
         rows = body.get("events") if isinstance(body, dict) else None
         for row in rows if isinstance(rows, list) else []:
@@ -459,7 +459,7 @@ class DockhandBackend(DockerShapedBackend):
     def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
         """Dockhand's activity log holds the engine's events; turn them into records like Docker's."""
         state = self.inspect(ref)
-        params: dict[str, Any] = {"environmentId": self.environment, "limit": ACTIVITY_PAGE}
+        params: dict[str, Any] = {"environmentId": self.environment_id, "limit": ACTIVITY_PAGE}
         if state.id:
             params["containerId"] = state.id
         else:
@@ -503,7 +503,7 @@ class DockhandBackend(DockerShapedBackend):
         if found_any:
             return
         try:
-            _page, total = self._activity_page({"environmentId": self.environment, "limit": 1})
+            _page, total = self._activity_page({"environmentId": self.environment_id, "limit": 1})
         except ContainerOpsError:
             return
         if total == 0:

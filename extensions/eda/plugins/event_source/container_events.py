@@ -977,7 +977,7 @@ class DockhandPoller(HoldsRecords, Poller):
     def _new_rows(self, backend: Any) -> list[dict[str, Any]]:
         """Activity rows after the cursor, oldest first; the first round only sets the cursor, unless the source
         resumes from ``cursor_file``: then it reads the rows from there on."""
-        environment = backend.environment
+        environment = backend.environment_id
         if self.last_id is None and not self._resumed():
             rows, total = backend._activity_page({"environmentId": environment, "limit": 1, "offset": 0})
             if total == 0:

@@ -230,6 +230,13 @@ def test_dockhand_unknown_environment():
         DockhandBackend(ApiClient(DH, timeout=5, retries=0), 7, None, None, None, 0.01)
 
 
+@responses.activate
+def test_dockhand_environment_id_leaves_the_variables_it_reads_alone(dockhand_login):
+    backend = DockhandBackend(ApiClient(DH, timeout=5, retries=0), 1, None, "admin", "pw", 0.01)
+    assert backend.environment_id == 1
+    assert backend.environment == {"api_url": ("DOCKHAND_URL",), "api_token": ("DOCKHAND_TOKEN",)}
+
+
 def test_dockhand_needs_an_environment():
     with pytest.raises(errors.BadInput, match="api_environment is required"):
         DockhandBackend(ApiClient(DH, timeout=5, retries=0), None, None, None, None, 0.01)
