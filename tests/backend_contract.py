@@ -1,0 +1,146 @@
+"""The ``Backend`` contract, as checks every backend runs: the shared fake in the unit tests
+(``tests/unit/plugins/module_utils/test_backend_contract.py``), the real engines in the integration tests
+(``tests/integration/test_backend_contract.py``).
+
+Each check takes a connected backend and the ``Containers`` the caller made on its engine.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF
+
+#: Every lifecycle operation, from a stopped container to its deletion.
+WALK = ("start", "pause", "resume", "restart", "stop", "start", "force-stop", "delete")
+#: How long a wait for an operation's status may take on a real engine.
+SETTLE_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Containers:
+    """What a backend is checked against: ``{prefix}-running`` (running, label ``tier=web``), ``{prefix}-stopped``
+    (stopped, ``tier=batch``) and ``{prefix}-walker`` (stopped, unlabelled; the lifecycle walk deletes it)."""
+
+    prefix: str
+
+    @property
+    def running(self) -> str:
+        return f"{self.prefix}-running"
+
+    @property
+    def stopped(self) -> str:
+        return f"{self.prefix}-stopped"
+
+    @property
+    def walker(self) -> str:
+        return f"{self.prefix}-walker"
+
+    @property
+    def missing(self) -> str:
+        return f"{self.prefix}-missing"
+
+
+def refusing_defaults() -> list[str]:
+    """The optional methods whose ``Backend`` default refuses (it calls ``_unsupported`` or ``refusal``),
+    read from the class, so that a new one is checked without being listed here."""
+    return sorted(
+        name
+        for name, member in vars(Backend).items()
+        if inspect.isfunction(member)
+        and not name.startswith("_")
+        and re.search(r"\b(self\._unsupported|refusal)\(", inspect.getsource(member))
+    )
+
+
+def _placeholder(parameter: str, container: ContainerState) -> Any:
+    """An argument for a default that refuses before looking at it, by the parameter's name."""
+    by_name: dict[str, Any] = {
+        "container": container, "state": container, "target": container, "alias": "web", "snapshot": {},
+        "changes": {"autostart": True}, "options": {}, "holders": [], "stop_timeout": None, "wait_timeout": 5,
+    }  # fmt: skip
+    if parameter not in by_name:
+        raise AssertionError(f"no placeholder for parameter {parameter!r} of a refusing default: add one")
+    return by_name[parameter]
+
+
+def check_inspect_of_a_missing_name_is_absent(backend: Backend, made: Containers) -> None:
+    state = backend.inspect(made.missing)
+    assert (state.status, state.name, state.id) == (ABSENT, made.missing, None)
+
+
+def check_resolve_keeps_order_and_never_takes_a_prefix(backend: Backend, made: Containers) -> None:
+    running = backend.inspect(made.running)
+    assert running.status == "running" and running.id
+    prefix = running.id[:6]
+    refs = [made.stopped, made.missing, running.id, made.running, prefix]
+    resolved = backend.resolve(refs)
+    assert [state.status for state in resolved] == ["stopped", ABSENT, "running", "running", ABSENT]
+    assert [state.id for state in resolved[2:4]] == [running.id, running.id]
+    assert resolved[4].name == prefix
+    assert backend.resolve([prefix])[0].status == ABSENT
+    assert backend.inspect(prefix).status == ABSENT
+
+
+def check_list_applies_name_status_and_label_filters(backend: Backend, made: Containers) -> None:
+    def listed(**filters: Any) -> set[str]:
+        return {state.name for state in backend.list(dict(filters, name=f"{made.prefix}-*"))}
+
+    assert listed() == {made.running, made.stopped, made.walker}
+    assert listed(status=["running"]) == {made.running}
+    assert listed(status=["stopped", "paused"]) == {made.stopped, made.walker}
+    assert {state.name for state in backend.list({"name": f"{made.prefix}-r*"})} == {made.running}
+    if backend.has_labels:
+        assert listed(label=["tier=web"]) == {made.running}
+        assert listed(label=["tier"]) == {made.running, made.stopped}
+        assert listed(label=["tier=web"], status=["stopped"]) == set()
+
+
+def check_perform_moves_the_status_as_result_of_says(backend: Backend, made: Containers) -> None:
+    state = backend.inspect(made.walker)
+    assert state.status == "stopped"
+    for operation in WALK:
+        killed = backend.perform(state, operation, 5)
+        assert isinstance(killed, bool) and (killed or operation != "force-stop")
+        state = backend.wait_for(state, (RESULT_OF[operation],), SETTLE_TIMEOUT)
+        assert state.status == RESULT_OF[operation], (operation, state)
+    with pytest.raises(errors.ContainerNotFound):
+        backend.perform(backend.inspect(made.walker), "start", 5)
+
+
+def check_perform_refuses_what_the_status_does_not_allow(backend: Backend, made: Containers) -> None:
+    running = backend.inspect(made.running)
+    with pytest.raises((errors.OperationConflict, errors.OperationRejected)):
+        backend.perform(running, "resume", 5)
+    assert backend.inspect(made.running).status == "running"
+
+
+def check_default_optional_methods_refuse_in_one_shape(backend: Backend, made: Containers) -> None:
+    container = backend.inspect(made.running)
+    shape = re.compile(rf"backend {re.escape(backend.name)} cannot [^:]+: .+; nothing was changed")
+    for name in refusing_defaults():
+        if getattr(type(backend), name) is not getattr(Backend, name):
+            continue  # the engine has the capability: its own tests cover it
+        method = getattr(backend, name)
+        arguments = [_placeholder(parameter, container) for parameter in inspect.signature(method).parameters]
+        with pytest.raises(errors.Unsupported) as refused:
+            method(*arguments)
+        assert shape.fullmatch(str(refused.value)), (name, str(refused.value))
+    assert backend.why_not_settable("no.such.setting") == f"backend {backend.name} cannot change no.such.setting"
+
+
+CHECKS: list[Callable[[Backend, Containers], None]] = [
+    check_inspect_of_a_missing_name_is_absent,
+    check_resolve_keeps_order_and_never_takes_a_prefix,
+    check_list_applies_name_status_and_label_filters,
+    check_perform_moves_the_status_as_result_of_says,
+    check_perform_refuses_what_the_status_does_not_allow,
+    check_default_optional_methods_refuse_in_one_shape,
+]
