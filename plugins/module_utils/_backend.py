@@ -187,6 +187,14 @@ class Backend(abc.ABC):
     ref_pattern = re.compile(r"[^\x00-\x1f/\\?#%]{1,100}")
     ref_rule = "1 to 100 characters without control characters, /, \\, ?, # or %"
 
+    #: What a project (``filters.project``) must look like on this engine, and how to say it.
+    project_pattern = ref_pattern
+    project_rule = "a project id of " + ref_rule
+
+    #: What a network (``container_alias``'s ``network``) must look like on this engine, and how to say it.
+    network_pattern = ref_pattern
+    network_rule = "a network name of " + ref_rule
+
     #: What an alias (``container_alias``) must look like on this engine, and how to say it.
     alias_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
     alias_rule = "a DNS name of 1 to 63 characters ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"

@@ -206,6 +206,11 @@ class DockerShapedBackend(Backend):
     # Docker's own rule for container names; a hex id (full or a prefix) matches it too.
     ref_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
     ref_rule = "a Docker container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*) or a hex id"
+    # The Compose project label's value, and a network by name or id, under the same characters.
+    project_pattern = ref_pattern
+    project_rule = "a Compose project name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"
+    network_pattern = ref_pattern
+    network_rule = "a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*) or a hex id"
 
     def inspected(self, container: ContainerState) -> ContainerState:
         """The container with its full inspect data; a state from a listing carries only a summary."""

@@ -152,8 +152,9 @@ def validated_filters(filters: Any, backend_class: type[Backend]) -> dict[str, A
     )
     project = result.get("project")
     _require(
-        project is None or backend_class.ref_pattern.fullmatch(project) is not None,
-        f"filters.project {project!r} is not a project id: {backend_class.ref_rule}",
+        project is None or backend_class.project_pattern.fullmatch(project) is not None,
+        f"filters.project {project!r} is not a project backend {backend_class.name} allows: "
+        f"{backend_class.project_rule}",
     )
     return result
 

@@ -232,8 +232,8 @@ def alias_options(alias: Optional[str], params: dict[str, Any], engine: type[Bac
     if not engine.alias_pattern.fullmatch(alias):
         raise BadInput(f"alias {alias!r} is not an alias backend {engine.name} allows: {engine.alias_rule}")
     network, program, index, port, target_path = (params[key] for key in ALIAS_OPTIONS)
-    if network is not None and not engine.ref_pattern.fullmatch(network):
-        raise BadInput(f"network {network!r} is not a network name: {engine.ref_rule}")
+    if network is not None and not engine.network_pattern.fullmatch(network):
+        raise BadInput(f"network {network!r} is not a network backend {engine.name} allows: {engine.network_rule}")
     if port is not None and not 1 <= port <= 65535:
         raise BadInput(f"port must be 1 to 65535, got {port}")
     if index is not None and not 1 <= index <= MAX_PROGRAM_INDEX:

@@ -12,6 +12,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _res
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _workflow as wf
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
 
 
 def container(status: str = "running", name: str = "app", id: str = "c1") -> ContainerState:
@@ -363,8 +364,8 @@ class AliasRules:
     name = "hoody"
     alias_pattern = re.compile(r"[a-z0-9][a-z0-9-]{1,59}[a-z0-9]")
     alias_rule = "3 to 61 lowercase letters, digits and hyphens, no hyphen at either end"
-    ref_pattern = Backend.ref_pattern
-    ref_rule = Backend.ref_rule
+    network_pattern = Backend.network_pattern
+    network_rule = Backend.network_rule
 
 
 def alias_params(**given) -> dict:
@@ -385,7 +386,8 @@ def test_alias_options_are_the_engines_options():
         ("   ", {}, "alias must not be empty"),
         (None, {}, "alias must not be empty"),
         ("Shop", {}, "alias 'Shop' is not an alias backend hoody allows: 3 to 61 lowercase"),
-        ("shop", {"network": "a/../b"}, "network 'a/../b' is not a network name: 1 to 100 characters"),
+        ("shop", {"network": "a/../b"},
+         "network 'a/../b' is not a network backend hoody allows: a network name of 1 to 100 characters"),
         ("shop", {"port": 0}, "port must be 1 to 65535, got 0"),
         ("shop", {"port": 65536}, "port must be 1 to 65535, got 65536"),
         ("shop", {"index": 0}, "index must be 1 to 1000, got 0"),
@@ -404,6 +406,15 @@ def test_alias_input_refused_with_the_option_named(alias, given, message):
     with pytest.raises(BadInput) as caught:
         wf.alias_options(alias, alias_params(**given), AliasRules)
     assert str(caught.value).startswith(message)
+
+
+def test_a_docker_network_is_refused_by_the_network_rule_not_the_container_rule():
+    with pytest.raises(BadInput) as caught:
+        wf.alias_options("shop", alias_params(network="-app"), BACKEND_CLASSES["docker"])
+    assert str(caught.value) == (
+        "network '-app' is not a network backend docker allows: a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*) "
+        "or a hex id"
+    )
 
 
 @pytest.mark.parametrize(("port", "index"), [(1, 1), (65535, 1000), (None, None)])
