@@ -11,6 +11,7 @@ HTTP session and must be thread-safe.
 from __future__ import annotations
 
 import abc
+import builtins
 import fnmatch
 import os
 import re
@@ -310,7 +311,7 @@ class Backend(abc.ABC):
     def list(self, filters: dict[str, Any]) -> list[ContainerState]:
         """Every container matching ``filters`` (keys ``name``, ``label``, ``status``, ``project``)."""
 
-    def resolve(self, refs: list[str]) -> list[ContainerState]:
+    def resolve(self, refs: builtins.list[str]) -> builtins.list[ContainerState]:
         """The containers that ``refs`` name exactly, in order; ``absent`` for a ref that names none.
 
         A single ref is read directly. Several are looked up in one listing instead of one read each; a
@@ -447,15 +448,15 @@ class Backend(abc.ABC):
         """The ``container_info`` entry of an existing container."""
 
     @abc.abstractmethod
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
         """State-transition records (``_history`` record shape) of one container, unsorted."""
 
     @property
-    def warnings(self) -> list[str]:
+    def warnings(self) -> builtins.list[str]:
         """The warnings recorded for the task result, in order, each once."""
         return list(self._warning_list())
 
-    def _warning_list(self) -> list[str]:
+    def _warning_list(self) -> builtins.list[str]:
         # Created once under a class-wide lock: worker threads may warn at the same moment.
         with _WARN_LOCK:
             return self.__dict__.setdefault("_warnings", [])
@@ -492,7 +493,7 @@ class Backend(abc.ABC):
         """Apply flat settings (only those that differ); ``environment_vars`` holds the keys to set."""
         raise self._unsupported("change container settings")
 
-    def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
+    def snapshots(self, container: ContainerState) -> builtins.list[dict[str, Any]]:
         """The container's snapshots, each ``{name, alias, container, created_at, stateful, size}``."""
         raise self._unsupported("take, list or restore snapshots")
 
@@ -512,12 +513,16 @@ class Backend(abc.ABC):
         """Put the container back to the snapshot and return its settled state."""
         raise self._unsupported("take, list or restore snapshots")
 
-    def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    def alias_holders(self, alias: str, options: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         """Who holds the alias now: ``{name, id}`` per container, plus engine details."""
         raise self._unsupported("manage aliases")
 
     def point_alias(
-        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+        self,
+        alias: str,
+        target: Optional[ContainerState],
+        holders: builtins.list[dict[str, Any]],
+        options: dict[str, Any],
     ) -> dict[str, Any]:
         """Make ``target`` (None: nobody) the only holder; returns ``{window_ms, url}``."""
         raise self._unsupported("manage aliases")

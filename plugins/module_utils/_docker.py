@@ -20,6 +20,7 @@ an event subscription whose reads time out (``events()`` blocks), and an update 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import http.client
@@ -587,7 +588,7 @@ class DockerBackend(DockerShapedBackend):
         runtime["resource_usage"] = usage
         return runtime
 
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
         state = self.inspect(ref)
         now = time.time()
         filters = {"container": state.id or ref, "type": "container", "event": list(_history.DOCKER_EVENT_ACTIONS)}
@@ -655,7 +656,7 @@ class DockerBackend(DockerShapedBackend):
         return data["Name"]
 
     @_edge("reading who holds an alias")
-    def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    def alias_holders(self, alias: str, options: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         network = self._alias_network(options)
         holders = []
         for summary in self._read(self.api.containers, all=True, filters={"network": network}):
@@ -667,7 +668,11 @@ class DockerBackend(DockerShapedBackend):
 
     @_edge("moving an alias", operation="alias change")
     def point_alias(
-        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+        self,
+        alias: str,
+        target: Optional[ContainerState],
+        holders: builtins.list[dict[str, Any]],
+        options: dict[str, Any],
     ) -> dict[str, Any]:
         # The target gains the alias before anyone loses it, so the name always resolves.
         network = self._alias_network(options)
@@ -709,7 +714,7 @@ class DockerBackend(DockerShapedBackend):
     snapshots_outlive_container = True
 
     @_edge("listing snapshots")
-    def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
+    def snapshots(self, container: ContainerState) -> builtins.list[dict[str, Any]]:
         images = self._read(self.api.images, filters={"label": f"{_docker_snapshot.LABEL_CONTAINER}={container.name}"})
         prefix = _docker_snapshot.REPOSITORY + "/"
         return [

@@ -16,6 +16,7 @@ the activity log (restart) tells. Each password login is a 24-hour session, ende
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import re
 import threading
@@ -456,7 +457,7 @@ class DockhandBackend(DockerShapedBackend):
             info["runtime"] = network_runtime(container.details, container.status)
         return info
 
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
         """Dockhand's activity log holds the engine's events; turn them into records like Docker's."""
         state = self.inspect(ref)
         params: dict[str, Any] = {"environmentId": self.environment_id, "limit": ACTIVITY_PAGE}
@@ -481,7 +482,7 @@ class DockhandBackend(DockerShapedBackend):
         events.sort(key=lambda item: item.get("id") if isinstance(item.get("id"), int) else 0)
         return _history.records_from_docker_events([_as_docker_event(item) for item in events])
 
-    def _activity_page(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    def _activity_page(self, params: dict[str, Any]) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of ``GET /api/activity`` and the number of rows that match in all."""
         body = self._json("GET", "/api/activity", params=params)
         page = body.get("events") if isinstance(body, dict) else None

@@ -15,6 +15,7 @@ from user or server data is percent-quoted.
 
 from __future__ import annotations
 
+import builtins
 import re
 import threading
 import time
@@ -639,7 +640,7 @@ class HoodyBackend(Backend):
         }
         return hoody_networks(networks), usage
 
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> list[dict[str, Any]]:
+    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
         container_id = self._resolve(ref)
         if container_id is None:
             raise ContainerNotFound(ref, "Hoody keeps status logs by id; give the id of a deleted container")
@@ -746,7 +747,7 @@ class HoodyBackend(Backend):
         keys = ("name", "alias", "created_at", "stateful", "size")
         return dict({key: item.get(key) for key in keys}, container=container.name)
 
-    def snapshots(self, container: ContainerState) -> list[dict[str, Any]]:
+    def snapshots(self, container: ContainerState) -> builtins.list[dict[str, Any]]:
         answer, data = self._read("GET", f"/api/v1/containers/{_q(container.id)}/snapshots", {"snapshots": list})
         return [self._snapshot_entry(container, item)
                 for item in answer.objects(data["snapshots"], "data.snapshots", SNAPSHOT)]  # fmt: skip
@@ -798,7 +799,7 @@ class HoodyBackend(Backend):
 
     # Proxy aliases ---------------------------------------------------------------------------------
 
-    def alias_holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    def alias_holders(self, alias: str, options: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         answer, data = self._read("GET", "/api/v1/proxy/aliases", {"aliases": list})
         holders = []
         for record in answer.objects(data["aliases"], "data.aliases", ALIAS):
@@ -817,7 +818,11 @@ class HoodyBackend(Backend):
         return holders
 
     def point_alias(
-        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+        self,
+        alias: str,
+        target: Optional[ContainerState],
+        holders: builtins.list[dict[str, Any]],
+        options: dict[str, Any],
     ) -> dict[str, Any]:
         """Proxy aliases cannot be repointed: delete the old record(s), then create one on the target."""
         mine = [holder for holder in holders if target is not None and holder["id"] == target.id]
@@ -848,7 +853,7 @@ class HoodyBackend(Backend):
         window = round((time.monotonic() - freed_at) * 1000) if freed_at is not None else None
         return {"window_ms": window, "url": record.get("url")}
 
-    def _alias_restored(self, alias: str, holders: list[dict[str, Any]]) -> str:
+    def _alias_restored(self, alias: str, holders: builtins.list[dict[str, Any]]) -> str:
         """After a failed move, give the alias back to its first previous holder; say who has it."""
         if not holders:
             return f"alias {alias!r} is held by no container"
