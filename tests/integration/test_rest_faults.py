@@ -82,6 +82,11 @@ def test_a_dropped_get_is_retried(hoody_server, make_containers, tmp_path):
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-dropget")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
+    log = hoody_server.requests_log()
+    dropped = [i for i, entry in enumerate(log) if entry["fault"] == "drop"]
+    assert len(dropped) == 1 and log[dropped[0]]["method"] == "GET" and log[dropped[0]]["status"] is None, log
+    # The same read was sent again, and answered.
+    assert any(entry["path"] == log[dropped[0]]["path"] and entry["status"] == 200 for entry in log[dropped[0] + 1:])
 
 
 def test_a_failed_container_is_refused_then_deletable(hoody_server, make_containers, tmp_path, engine):
