@@ -31,7 +31,12 @@ import time
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_context, _docker_snapshot, _history
+from ansible_collections.containerops.lifecycle.plugins.module_utils import (
+    _docker_context,
+    _docker_snapshot,
+    _history,
+    _ssh,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
     Wait,
@@ -70,7 +75,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import TRANSIENT_STATUS, call_with_retries
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, Runtime
-from ansible_collections.containerops.lifecycle.plugins.module_utils._ssh import SshFailed, ssh_api_client
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 from ansible_collections.containerops.lifecycle.plugins.module_utils._tls import PinnedTLS, TlsFiles, unverified_warning
 from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import (
@@ -249,7 +253,7 @@ class DockerBackend(DockerShapedBackend):
                 self.warn(unverified_warning(self.where, tls.origin.get("verify", "validate_certs is false")))
         try:
             if urlsplit(docker_host).scheme == "ssh":
-                self.api = ssh_api_client(docker_host, timeout, max_pool_size=max(pool_size, 1) + 1)
+                self.api = _ssh.ssh_api_client(docker_host, timeout, max_pool_size=max(pool_size, 1) + 1)
             else:
                 self.api = TlsPinnedAPIClient(
                     tls,
@@ -259,7 +263,7 @@ class DockerBackend(DockerShapedBackend):
                     tls=tls_config,
                     max_pool_size=max(pool_size, 1) + 1,
                 )
-        except SshFailed as exc:
+        except _ssh.SshFailed as exc:
             raise ConnectionFailed(f"cannot reach {self.where}: {exc.reason}") from None
         except DockerException as exc:
             problem = tls_problem(exc)

@@ -19,12 +19,6 @@ from dataclasses import dataclass
 from typing import IO, Optional
 from urllib.parse import urlsplit
 
-import docker
-import requests.adapters
-import urllib3.connection
-import urllib3.connectionpool
-from docker.constants import MINIMUM_DOCKER_API_VERSION
-
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ConnectionFailed
 
 #: How long a failed ssh may take to exit and say why, once its connection broke.
@@ -108,124 +102,137 @@ class SshFailed(ConnectionFailed):
         self.reason = reason
 
 
-class _DialConnection(urllib3.connection.HTTPConnection):
-    """One HTTP connection over one ``ssh … docker system dial-stdio``."""
+# The SDK and its HTTP stack are optional at import time (ansible-test imports this file without them); a
+# missing library is reported by the module through missing_required_lib before anything here runs.
+try:
+    import docker
+    import requests.adapters
+    import urllib3.connection
+    import urllib3.connectionpool
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
 
-    def __init__(self, target: SshTarget, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.target = target
-        self.process: Optional[subprocess.Popen] = None
-        self.stderr: Optional[IO[bytes]] = None
+    class _DialConnection(urllib3.connection.HTTPConnection):
+        """One HTTP connection over one ``ssh … docker system dial-stdio``."""
 
-    def connect(self) -> None:
-        """Start one ssh for this connection (again after a close: urllib3 reuses connection objects)."""
-        ours, theirs = socket.socketpair()
-        if self.stderr is not None:
-            self.stderr.close()
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept past close(), until the next connect
-        try:
-            self.process = subprocess.Popen(
-                self.target.command(self.timeout if isinstance(self.timeout, (int, float)) else 60),
-                stdin=theirs, stdout=theirs, stderr=self.stderr, start_new_session=True,
-            )
-        except FileNotFoundError:
-            ours.close()
-            raise SshFailed(self.target, "there is no ssh client on this machine (install openssh-client)") from None
-        finally:
-            theirs.close()
-        if isinstance(self.timeout, (int, float)):
-            ours.settimeout(self.timeout)
-        self.sock = ours
+        def __init__(self, target: SshTarget, timeout: float) -> None:
+            super().__init__("localhost", timeout=timeout)
+            self.target = target
+            self.process: Optional[subprocess.Popen] = None
+            self.stderr: Optional[IO[bytes]] = None
 
-    def request(self, *args, **kwargs):  # type: ignore[override]
-        try:
-            return super().request(*args, **kwargs)
-        except OSError:
-            self._raise_failure()
-            raise
-
-    def getresponse(self, *args, **kwargs):  # type: ignore[override]
-        try:
-            return super().getresponse(*args, **kwargs)
-        except (OSError, http.client.HTTPException):
-            self._raise_failure()
-            raise
-
-    def _raise_failure(self) -> None:
-        """When ssh has exited with an error, that error in place of the broken connection's."""
-        failure = self.failure()
-        if failure is not None:
-            raise failure from None
-
-    def failure(self) -> Optional[SshFailed]:
-        """ssh's reason once it has exited with an error; None while it runs or when it ended well."""
-        if self.process is None or self.stderr is None:
-            return None
-        try:
-            returncode = self.process.wait(EXIT_GRACE)
-        except subprocess.TimeoutExpired:
-            return None
-        if returncode == 0:
-            return None
-        self.stderr.seek(0)
-        said = self.stderr.read().decode("utf-8", "replace")
-        return SshFailed(self.target, ssh_failure(said, returncode, self.target.host))
-
-    def close(self) -> None:
-        super().close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        def connect(self) -> None:
+            """Start one ssh for this connection (again after a close: urllib3 reuses connection objects)."""
+            ours, theirs = socket.socketpair()
+            if self.stderr is not None:
+                self.stderr.close()
+            self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept past close(), until the next connect
             try:
-                self.process.wait(EXIT_GRACE)
+                self.process = subprocess.Popen(
+                    self.target.command(self.timeout if isinstance(self.timeout, (int, float)) else 60),
+                    stdin=theirs, stdout=theirs, stderr=self.stderr, start_new_session=True,
+                )
+            except FileNotFoundError:
+                ours.close()
+                raise SshFailed(
+                    self.target, "there is no ssh client on this machine (install openssh-client)"
+                ) from None
+            finally:
+                theirs.close()
+            if isinstance(self.timeout, (int, float)):
+                ours.settimeout(self.timeout)
+            self.sock = ours
+
+        def request(self, *args, **kwargs):  # type: ignore[override]
+            try:
+                return super().request(*args, **kwargs)
+            except OSError:
+                self._raise_failure()
+                raise
+
+        def getresponse(self, *args, **kwargs):  # type: ignore[override]
+            try:
+                return super().getresponse(*args, **kwargs)
+            except (OSError, http.client.HTTPException):
+                self._raise_failure()
+                raise
+
+        def _raise_failure(self) -> None:
+            """When ssh has exited with an error, that error in place of the broken connection's."""
+            failure = self.failure()
+            if failure is not None:
+                raise failure from None
+
+        def failure(self) -> Optional[SshFailed]:
+            """ssh's reason once it has exited with an error; None while it runs or when it ended well."""
+            if self.process is None or self.stderr is None:
+                return None
+            try:
+                returncode = self.process.wait(EXIT_GRACE)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        # ssh's error output is kept until the next connect: http.client closes a connection that broke before
-        # the caller asks why (``failure``).
+                return None
+            if returncode == 0:
+                return None
+            self.stderr.seek(0)
+            said = self.stderr.read().decode("utf-8", "replace")
+            return SshFailed(self.target, ssh_failure(said, returncode, self.target.host))
+
+        def close(self) -> None:
+            super().close()
+            if self.process is not None and self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(EXIT_GRACE)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            # ssh's error output is kept until the next connect: http.client closes a connection that broke before
+            # the caller asks why (``failure``).
 
 
-class _DialPool(urllib3.connectionpool.HTTPConnectionPool):
-    def __init__(self, target: SshTarget, timeout: float, maxsize: int) -> None:
-        super().__init__("localhost", timeout=timeout, maxsize=maxsize)
-        self.target = target
-        self.dial_timeout = timeout
+    class _DialPool(urllib3.connectionpool.HTTPConnectionPool):
+        def __init__(self, target: SshTarget, timeout: float, maxsize: int) -> None:
+            super().__init__("localhost", timeout=timeout, maxsize=maxsize)
+            self.target = target
+            self.dial_timeout = timeout
 
-    def _new_conn(self) -> _DialConnection:
-        return _DialConnection(self.target, self.dial_timeout)
-
-
-class SshAdapter(requests.adapters.HTTPAdapter):
-    """A transport adapter for the Docker SDK's session: every request goes through ssh to ``target``."""
-
-    def __init__(self, target: SshTarget, timeout: float, max_pool_size: int) -> None:
-        self.target = target
-        self.pool = _DialPool(target, timeout, max_pool_size)
-        super().__init__()
-
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        return self.pool
-
-    def get_connection(self, url, proxies=None):  # requests before 2.32.2
-        return self.pool
-
-    def request_url(self, request, proxies):
-        return request.path_url
-
-    def close(self) -> None:
-        super().close()
-        self.pool.close()
+        def _new_conn(self) -> _DialConnection:
+            return _DialConnection(self.target, self.dial_timeout)
 
 
-def ssh_api_client(url: str, timeout: float, max_pool_size: int) -> docker.APIClient:
-    """A Docker SDK client whose every request goes through the system's ssh to ``url``'s far side.
+    class SshAdapter(requests.adapters.HTTPAdapter):
+        """A transport adapter for the Docker SDK's session: every request goes through ssh to ``target``."""
 
-    The SDK refuses ``ssh://`` without paramiko, so the client is made for a socket it never uses and the
-    ssh adapter is mounted in its place; the API version is asked of the far side's engine through it.
-    """
-    adapter = SshAdapter(SshTarget.parse(url), timeout, max_pool_size)
-    probe = docker.APIClient(base_url=UNUSED_SOCKET, version=MINIMUM_DOCKER_API_VERSION, timeout=timeout)
-    probe.mount("http+docker://", adapter)
-    version = probe.version(api_version=False)["ApiVersion"]
-    client = docker.APIClient(base_url=UNUSED_SOCKET, version=version, timeout=timeout)
-    client.mount("http+docker://", adapter)
-    return client
+        def __init__(self, target: SshTarget, timeout: float, max_pool_size: int) -> None:
+            self.target = target
+            self.pool = _DialPool(target, timeout, max_pool_size)
+            super().__init__()
+
+        def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+            return self.pool
+
+        def get_connection(self, url, proxies=None):  # requests before 2.32.2
+            return self.pool
+
+        def request_url(self, request, proxies):
+            return request.path_url
+
+        def close(self) -> None:
+            super().close()
+            self.pool.close()
+
+
+    def ssh_api_client(url: str, timeout: float, max_pool_size: int) -> docker.APIClient:
+        """A Docker SDK client whose every request goes through the system's ssh to ``url``'s far side.
+
+        The SDK refuses ``ssh://`` without paramiko, so the client is made for a socket it never uses and the
+        ssh adapter is mounted in its place; the API version is asked of the far side's engine through it.
+        """
+        adapter = SshAdapter(SshTarget.parse(url), timeout, max_pool_size)
+        probe = docker.APIClient(base_url=UNUSED_SOCKET, version=MINIMUM_DOCKER_API_VERSION, timeout=timeout)
+        probe.mount("http+docker://", adapter)
+        version = probe.version(api_version=False)["ApiVersion"]
+        client = docker.APIClient(base_url=UNUSED_SOCKET, version=version, timeout=timeout)
+        client.mount("http+docker://", adapter)
+        return client
+except ImportError:  # pragma: no cover - see above
+    pass

@@ -5,7 +5,8 @@
 requests, urllib3, the Docker SDK and http.client each wrap the socket's own error in their own (``Max
 retries exceeded ... Caused by NewConnectionError(...)``); ``why_unreachable`` reads through the wrapping
 to the cause and says it as a user would: ``connection refused``, ``no such socket file``, ``permission
-denied``, ``timed out``, ``name not resolved``, ``TLS certificate not accepted: ...``, ``the answer was cut off``. Standard library only.
+denied``, ``timed out``, ``name not resolved``, ``TLS certificate not accepted: ...``, ``the answer was cut
+off``. Standard library only.
 """
 
 from __future__ import annotations
