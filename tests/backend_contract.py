@@ -60,7 +60,7 @@ def refusing_defaults() -> list[str]:
     )
 
 
-def _placeholder(parameter: str, container: ContainerState) -> Any:
+def placeholder(parameter: str, container: ContainerState) -> Any:
     """An argument for a default that refuses before looking at it, by the parameter's name."""
     by_name: dict[str, Any] = {
         "container": container, "state": container, "target": container, "alias": "web", "snapshot": {},
@@ -136,7 +136,7 @@ def check_default_optional_methods_refuse_in_one_shape(backend: Backend, made: C
         if getattr(type(backend), name) is not getattr(Backend, name):
             continue  # the engine has the capability: its own tests cover it
         method = getattr(backend, name)
-        arguments = [_placeholder(parameter, container) for parameter in inspect.signature(method).parameters]
+        arguments = [placeholder(parameter, container) for parameter in inspect.signature(method).parameters]
         with pytest.raises(errors.Unsupported) as refused:
             method(*arguments)
         assert shape.fullmatch(str(refused.value)), (name, str(refused.value))
