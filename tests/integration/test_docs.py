@@ -224,19 +224,30 @@ def test_the_pages_render_in_chromium_with_options_and_examples(site, tmp_path):
     assert not problems, json.dumps(problems, indent=2)
 
 
-def test_a_module_page_renders_as_a_page(site, tmp_path):
-    """A screenshot of container_state's page: a real PNG of the window's size with a page's worth of detail."""
-    _lint, html, _docs = site
-    screenshot = tmp_path / "container_state_module.png"
-    shot = browse((html / PAGES / "container_state_module.html").as_uri(), str(tmp_path / "profile"),
-                  f"--screenshot={screenshot}", "--window-size=1280,2000")
+def renders_as_a_page(page, tmp_path, heading: str) -> None:
+    """``page`` as Chromium shows it: its DOM's title and first heading start with ``heading`` (an error page of
+    any size fails here), and a screenshot of it (kept in ``tmp_path``) is a real PNG of the window's size with a
+    page's worth of detail, not a blank."""
+    dumped = browse(page.as_uri(), str(tmp_path / "profile-dom"), "--dump-dom")
+    assert dumped.returncode == 0 and "<html" in dumped.stdout, dumped.stderr[-2000:]
+    dom = DOM(dumped.stdout).root
+    title, first_heading = dom.find("title"), dom.find("h1")
+    assert title is not None and title.text().strip().startswith(heading), title and title.text()
+    assert first_heading is not None and first_heading.text().strip().startswith(heading), dumped.stdout[:3000]
+    screenshot = tmp_path / page.with_suffix(".png").name
+    shot = browse(page.as_uri(), str(tmp_path / "profile"), f"--screenshot={screenshot}", "--window-size=1280,2000")
     assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
     data = screenshot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (1280, 2000)
-    # A blank or error page compresses to a few kB; this one has a sidebar, a table and text.
+    assert struct.unpack(">II", data[16:24]) == (1280, 2000)
+    # A blank page compresses to a few kB; this one has a sidebar, a table and text.
     assert len(data) > 100_000, f"{screenshot}: {len(data)} bytes, a nearly empty page"
+
+
+def test_a_module_page_renders_as_a_page(site, tmp_path):
+    """container_state's page, as Chromium renders and shows it."""
+    _lint, html, _docs = site
+    renders_as_a_page(html / PAGES / "container_state_module.html", tmp_path, f"{COLLECTION}.container_state module")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -512,13 +523,6 @@ def test_the_collections_pages_render_in_chromium_with_what_their_source_says(si
 
 
 def test_a_new_page_renders_as_a_page(site, tmp_path):
-    """A screenshot of the event source's page: a real PNG with a page's worth of detail, not a blank."""
+    """The event source's page, as Chromium renders and shows it."""
     _lint, html, _docs = site
-    screenshot = tmp_path / "container_events.png"
-    shot = browse((html / DOCSITE / "container_events.html").as_uri(), str(tmp_path / "profile"),
-                  f"--screenshot={screenshot}", "--window-size=1280,2000")
-    assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
-    data = screenshot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert struct.unpack(">II", data[16:24]) == (1280, 2000)
-    assert len(data) > 100_000, f"{screenshot}: {len(data)} bytes, a nearly empty page"
+    renders_as_a_page(html / DOCSITE / "container_events.html", tmp_path, f"{COLLECTION}.container_events event source")
