@@ -91,8 +91,8 @@ def names(ref: str, name: Optional[str], container_id: Optional[str]) -> bool:
     or the 12-hex short id ``docker ps`` prints for a 64-hex id -- exactly, never a prefix, on any engine."""
     if ref in (name, container_id):
         return True
-    return bool(container_id and _FULL_ID.fullmatch(container_id) and SHORT_ID.fullmatch(ref)) and (
-        container_id[:12] == ref
+    return bool(
+        container_id and _FULL_ID.fullmatch(container_id) and SHORT_ID.fullmatch(ref) and container_id[:12] == ref
     )
 
 

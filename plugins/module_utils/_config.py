@@ -100,7 +100,7 @@ def applied(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def change_names(changes: dict[str, Any]) -> list[str]:
     """``autostart``, ``resources.memory``, ``environment_vars.KEY``: what the task reports as changed."""
-    names = []
+    names: list[str] = []
     for setting in SETTINGS:
         if setting == "environment_vars":
             names.extend(f"environment_vars.{key}" for key in sorted(changes.get(setting) or {}))
@@ -130,7 +130,7 @@ def managed(flat: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
 
 def diff_text(flat: dict[str, Any]) -> str:
     """One ``setting: value`` line per known setting, for ``--diff``."""
-    lines = []
+    lines: list[str] = []
     for setting in SETTINGS:
         value = flat.get(setting)
         if setting == "environment_vars":

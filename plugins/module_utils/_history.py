@@ -290,7 +290,7 @@ class _Container:
         for key in ("name", "image"):
             if self.attrs.get(key):
                 metadata[key] = self.attrs[key]
-        record = {
+        record: Record = {
             "id": f"{self.id[:12]}-{time_ns}",
             "container_id": self.id,
             "from_status": from_status,
@@ -367,15 +367,16 @@ class _Container:
         start_record, start_ns = start
         self.records.pop()
         die = self.last_die
+        kill_ns = die[2] if die is not None else None
         if (
             die is not None
             and self.records
             and self.records[-1] is die[0]
             and die[3]  # the stop part ended with a stop event
-            and die[2] is not None  # ... and began with a kill
+            and kill_ns is not None  # ... and began with a kill
             and start_ns - die[1] <= RESTART_FOLD_WINDOW_NS
         ):
-            stop_record, _die_ns, kill_ns, _stopped = die
+            stop_record = die[0]
             self.records.pop()
             meta = stop_record["metadata"]
             self.status = stop_record["from_status"]

@@ -363,8 +363,9 @@ class LifecycleModule:
             }
         finally:
             self._close_backend()
-        for warning in self._backend.warnings if self._backend is not None else ():
-            self.module.warn(safe_text(warning))
+        if self._backend is not None:
+            for warning in self._backend.warnings:
+                self.module.warn(safe_text(warning))
         result = safe_result(result)
         if result.pop("failed", False):
             self.module.fail_json(**result)

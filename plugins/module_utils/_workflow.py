@@ -34,7 +34,7 @@ SNAPSHOT_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 def check_snapshot_alias(alias: Optional[str]) -> str:
     """``alias`` when it may name a snapshot; else a ``BadInput`` saying what it must look like."""
-    if not SNAPSHOT_ALIAS.fullmatch(alias or ""):
+    if alias is None or not SNAPSHOT_ALIAS.fullmatch(alias):
         raise BadInput(
             f"alias {alias!r} must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit"
         )
