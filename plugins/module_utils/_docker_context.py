@@ -143,7 +143,7 @@ def _tls_files(params: dict[str, Any], verify: bool, found: dict[str, Optional[s
     origin = {}
     if not verify:
         origin["verify"] = "validate_certs is false" if params.get("validate_certs") is False else unverified
-    for role, option, _ in TLS_FILES:
+    for role, option, _filename in TLS_FILES:
         files[role] = params.get(option) or found.get(role)
         origin[role] = option if params.get(option) else found_in
     if not (files["cert"] and files["key"]):
@@ -166,7 +166,7 @@ def _host_endpoint(host: str, source: str, params: dict[str, Any], environ: Mapp
     cert_dir = environ.get("DOCKER_CERT_PATH")
     found_in = f"DOCKER_CERT_PATH {cert_dir}" if cert_dir else f"{config_dir(environ)}, as DOCKER_CERT_PATH is unset"
     cert_dir = cert_dir or config_dir(environ)
-    found = {role: _present(os.path.join(cert_dir, name)) for role, _, name in TLS_FILES}
+    found = {role: _present(os.path.join(cert_dir, name)) for role, _option, name in TLS_FILES}
     unverified = "tls is true without validate_certs" if params.get("tls") else "DOCKER_TLS without DOCKER_TLS_VERIFY"
     if urlsplit(host).scheme == "https" and not tls:
         unverified = "an https:// docker_host without validate_certs"
@@ -188,7 +188,7 @@ def _context_endpoint(name: str, named_by: str, params: dict[str, Any], environ:
     if urlsplit(context.host).scheme not in TLS_SCHEMES or not uses_tls:
         return Endpoint(context.host, source, None, name)
     tls_dir = context.tls_dir or ""
-    found = {role: _present(os.path.join(tls_dir, filename)) for role, _, filename in TLS_FILES}
+    found = {role: _present(os.path.join(tls_dir, filename)) for role, _option, filename in TLS_FILES}
     tls = _tls_files(params, verify, found, f"Docker context {name!r}", f"Docker context {name!r} skips verification")
     return Endpoint(context.host, source, tls, name)
 

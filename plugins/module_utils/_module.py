@@ -186,7 +186,7 @@ def validate_connection(params: dict[str, Any]) -> None:
 
 
 def option_sources(
-    given: Collection[str], params: dict[str, Any], environ: Mapping[str, str] = os.environ
+    given: Collection[str], params: dict[str, Any], environ: Optional[Mapping[str, str]] = None
 ) -> dict[str, str]:
     """Where each connection option that has a value but was not given (nor an alias of it) took it from: the
     environment variable its fallback read (the first one set, as Ansible's ``env_fallback``), else ``default``.
@@ -194,6 +194,7 @@ def option_sources(
     The callers keep it under ``params[OPTION_SOURCES]``, so messages can say which variable gave an address or
     a credential (``Backend.source``).
     """
+    environ = os.environ if environ is None else environ
     sources = {}
     for option, spec in CONNECTION_SPEC.items():
         if params.get(option) is None or {option, *spec.get("aliases", ())} & set(given):
