@@ -33,6 +33,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     wait_over,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
+    ContainerInfo,
+    SnapshotRecord,
+    StatusLogRecord,
+)
 
 _WARN_LOCK = threading.Lock()
 
@@ -444,11 +449,13 @@ class Backend(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
+    def describe(self, container: ContainerState, runtime: bool) -> ContainerInfo:
         """The ``container_info`` entry of an existing container."""
 
     @abc.abstractmethod
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
+    def status_history(
+        self, ref: str, since: Optional[float], until: Optional[float]
+    ) -> builtins.list[StatusLogRecord]:
         """State-transition records (``_history`` record shape) of one container, unsorted."""
 
     @property
@@ -493,17 +500,17 @@ class Backend(abc.ABC):
         """Apply flat settings (only those that differ); ``environment_vars`` holds the keys to set."""
         raise self._unsupported("change container settings")
 
-    def snapshots(self, container: ContainerState) -> builtins.list[dict[str, Any]]:
+    def snapshots(self, container: ContainerState) -> builtins.list[SnapshotRecord]:
         """The container's snapshots, each ``{name, alias, container, created_at, stateful, size}``."""
         raise self._unsupported("take, list or restore snapshots")
 
-    def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
+    def create_snapshot(self, container: ContainerState, alias: str) -> SnapshotRecord:
         raise self._unsupported("take, list or restore snapshots")
 
     def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
         raise self._unsupported("take, list or restore snapshots")
 
-    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
+    def is_restored_from(self, container: ContainerState, snapshot: SnapshotRecord) -> bool:
         """Whether the container is the snapshot's restore, untouched by a later restore."""
         raise self._unsupported("take, list or restore snapshots")
 

@@ -14,11 +14,11 @@ from typing import Any, Optional
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ConfigSettings
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 SETTINGS = ("autostart", "environment_vars", "resources.memory", "resources.cpus")
-RESOURCE_KEYS = ("memory", "cpus")
 
 
 def parse_memory(value: Any) -> int:
@@ -109,13 +109,13 @@ def change_names(changes: dict[str, Any]) -> list[str]:
     return names
 
 
-def nested(flat: dict[str, Any]) -> dict[str, Any]:
+def nested(flat: dict[str, Any]) -> ConfigSettings:
     """The report shape: ``{autostart, environment_vars, resources: {memory, cpus}}``; unknown is null."""
     env = flat.get("environment_vars")
     return {
         "autostart": flat.get("autostart"),
         "environment_vars": dict(sorted(env.items())) if env is not None else None,
-        "resources": {key: flat.get(f"resources.{key}") for key in RESOURCE_KEYS},
+        "resources": {"memory": flat.get("resources.memory"), "cpus": flat.get("resources.cpus")},
     }
 
 

@@ -74,7 +74,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RUNNING,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import TRANSIENT_STATUS, call_with_retries
-from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, Runtime
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
+    ContainerInfo,
+    Runtime,
+    StatusLogRecord,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 from ansible_collections.containerops.lifecycle.plugins.module_utils._tls import PinnedTLS, TlsFiles, unverified_warning
 from ansible_collections.containerops.lifecycle.plugins.module_utils._unreachable import (
@@ -592,7 +596,9 @@ class DockerBackend(DockerShapedBackend):
         runtime["resource_usage"] = usage
         return runtime
 
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
+    def status_history(
+        self, ref: str, since: Optional[float], until: Optional[float]
+    ) -> builtins.list[StatusLogRecord]:
         state = self.inspect(ref)
         now = time.time()
         filters = {"container": state.id or ref, "type": "container", "event": list(_history.DOCKER_EVENT_ACTIONS)}

@@ -74,7 +74,7 @@ def info_from_inspect(container: ContainerState) -> ContainerInfo:
     restart_policy = (data.get("HostConfig") or {}).get("RestartPolicy") or {}
     return {
         "exists": True,
-        "id": container.id,
+        "id": data["Id"],
         "name": container.name,
         "status": container.status,
         "engine_status": container.engine_status,
@@ -142,8 +142,8 @@ def resource_usage(stats: dict[str, Any]) -> ResourceUsage:
 
 def config_from_inspect(data: dict[str, Any]) -> dict[str, Any]:
     """The flat settings ``container_config`` manages, read from a container's inspect data."""
-    host = data.get("HostConfig") if isinstance(data.get("HostConfig"), dict) else {}
-    config = data.get("Config") if isinstance(data.get("Config"), dict) else {}
+    host: dict[str, Any] = data["HostConfig"] if isinstance(data.get("HostConfig"), dict) else {}
+    config: dict[str, Any] = data["Config"] if isinstance(data.get("Config"), dict) else {}
     env = dict(item.split("=", 1) if "=" in item else (item, "") for item in config.get("Env") or [])
     if host.get("NanoCpus"):
         cpus = host["NanoCpus"] / 1e9

@@ -64,7 +64,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RUNNING,
     STOPPED,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo
+from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import ContainerInfo, StatusLogRecord
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 
 SESSION_COOKIE = "dockhand_session"
@@ -457,7 +457,9 @@ class DockhandBackend(DockerShapedBackend):
             info["runtime"] = network_runtime(container.details, container.status)
         return info
 
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
+    def status_history(
+        self, ref: str, since: Optional[float], until: Optional[float]
+    ) -> builtins.list[StatusLogRecord]:
         """Dockhand's activity log holds the engine's events; turn them into records like Docker's."""
         state = self.inspect(ref)
         params: dict[str, Any] = {"environmentId": self.environment_id, "limit": ACTIVITY_PAGE}

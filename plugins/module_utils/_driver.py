@@ -137,7 +137,9 @@ class Converger:
             result["error"] = f"unexpected {type(exc).__name__}: {exc}"
             state = observe_after_failure(self.backend, state)
         if not self.request.check_mode:
-            result.update(status=state.status, engine_status=state.engine_status, health=state.health)
+            result["status"] = state.status
+            result["engine_status"] = state.engine_status
+            result["health"] = state.health
         result["id"] = result["id"] or state.id
         result["duration_ms"] = _ms(time.monotonic() - started)
         return result
@@ -152,7 +154,7 @@ class Converger:
             raise WaitTimeout(f"it is {state.status!r} (transitional) and wait is false, so it was not waited out")
         return self.backend.wait_for(state, SETTLED, self._remaining(deadline))
 
-    def _drive(self, target: ContainerState, result: dict[str, Any], deadline: float) -> ContainerState:
+    def _drive(self, target: ContainerState, result: StateEntry, deadline: float) -> ContainerState:
         request = self.request
         if target.status == ABSENT and request.state != "absent":
             raise ContainerNotFound(target.name)
@@ -173,7 +175,7 @@ class Converger:
         return state
 
     def _carry_out(
-        self, state: ContainerState, operations: tuple[str, ...], result: dict[str, Any], deadline: float
+        self, state: ContainerState, operations: tuple[str, ...], result: StateEntry, deadline: float
     ) -> ContainerState:
         """Perform the plan one operation at a time, re-planning from what the engine shows after a refusal."""
         desired = self.request.state
@@ -220,7 +222,7 @@ class Converger:
         return operations
 
     def _act(
-        self, state: ContainerState, operation: str, result: dict[str, Any], deadline: float, final: bool
+        self, state: ContainerState, operation: str, result: StateEntry, deadline: float, final: bool
     ) -> ContainerState:
         """Perform one operation (escalating a hung graceful stop if asked) and observe its outcome."""
         escalate = self.request.force_on_timeout and operation in ("stop", "restart")
@@ -278,7 +280,7 @@ class Converger:
             ) from None
 
     def _escalate(
-        self, state: ContainerState, operation: str, result: dict[str, Any], deadline: float
+        self, state: ContainerState, operation: str, result: StateEntry, deadline: float
     ) -> ContainerState:
         began = time.monotonic()
         self.backend.perform(state, "force-stop", None)
@@ -315,7 +317,7 @@ def run_parallel(items: list[T], work: Callable[[T], R], parallel: int) -> list[
 
 def drive_to(
     backend: Backend, container: ContainerState, state: str, stop_timeout: Optional[int], check_mode: bool
-) -> tuple[ContainerState, list[dict[str, Any]]]:
+) -> tuple[ContainerState, list[Action]]:
     """One container to ``state`` as a step of a larger change; returns its new state and the actions.
 
     Raises ``OperationFailed`` (with what was done) when it cannot get there, so the caller stops.

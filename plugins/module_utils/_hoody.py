@@ -60,6 +60,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
     PortBinding,
     ResourceUsage,
     Runtime,
+    SnapshotRecord,
+    StatusLogRecord,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 
@@ -570,7 +572,7 @@ class HoodyBackend(Backend):
         data = container.details if "status" in container.details else self.inspect(container.ref).details
         info: ContainerInfo = {
             "exists": True,
-            "id": container.id,
+            "id": data["id"],
             "name": container.name,
             "status": container.status,
             "engine_status": data.get("status"),
@@ -640,7 +642,9 @@ class HoodyBackend(Backend):
         }
         return hoody_networks(networks), usage
 
-    def status_history(self, ref: str, since: Optional[float], until: Optional[float]) -> builtins.list[dict[str, Any]]:
+    def status_history(
+        self, ref: str, since: Optional[float], until: Optional[float]
+    ) -> builtins.list[StatusLogRecord]:
         container_id = self._resolve(ref)
         if container_id is None:
             raise ContainerNotFound(ref, "Hoody keeps status logs by id; give the id of a deleted container")
@@ -743,16 +747,22 @@ class HoodyBackend(Backend):
     # Snapshots -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _snapshot_entry(container: ContainerState, item: dict[str, Any]) -> dict[str, Any]:
-        keys = ("name", "alias", "created_at", "stateful", "size")
-        return dict({key: item.get(key) for key in keys}, container=container.name)
+    def _snapshot_entry(container: ContainerState, item: dict[str, Any]) -> SnapshotRecord:
+        return {
+            "name": item["name"],
+            "alias": item.get("alias"),
+            "created_at": item.get("created_at"),
+            "stateful": bool(item.get("stateful")),
+            "size": item.get("size"),
+            "container": container.name,
+        }
 
-    def snapshots(self, container: ContainerState) -> builtins.list[dict[str, Any]]:
+    def snapshots(self, container: ContainerState) -> builtins.list[SnapshotRecord]:
         answer, data = self._read("GET", f"/api/v1/containers/{_q(container.id)}/snapshots", {"snapshots": list})
         return [self._snapshot_entry(container, item)
                 for item in answer.objects(data["snapshots"], "data.snapshots", SNAPSHOT)]  # fmt: skip
 
-    def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
+    def create_snapshot(self, container: ContainerState, alias: str) -> SnapshotRecord:
         what = f"snapshot {container.name!r}"
         path = f"/api/v1/containers/{_q(container.id)}/snapshots"
         try:
@@ -776,7 +786,7 @@ class HoodyBackend(Backend):
             if exc.status != 404:
                 raise OperationFailed(f"could not delete snapshot {snapshot['name']!r}: {exc}") from None
 
-    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
+    def is_restored_from(self, container: ContainerState, snapshot: SnapshotRecord) -> bool:
         return container.details.get("last_used_snapshot") == snapshot["name"]
 
     def restore_snapshot(

@@ -8,7 +8,7 @@ modules' results are built from their plans and what carrying them out did.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence, cast
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _config
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
@@ -30,17 +30,17 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._workflow i
 )
 
 
-def _status_lines(entries: list[dict[str, Any]], key: str) -> str:
+def _status_lines(entries: Sequence[Mapping[str, Any]], key: str) -> str:
     return "".join(f"{entry['name']}: {entry[key]}\n" for entry in sorted(entries, key=lambda e: e["name"]))
 
 
-def _left(entry: dict[str, Any]) -> str:
+def _left(entry: Mapping[str, Any]) -> str:
     if entry.get("status") == "unknown":
         return "status unknown: the engine could not be asked afterwards"
     return f"left {entry.get('status')!r}"
 
 
-def task_result(entries: list[dict[str, Any]], action: str, with_diff: bool) -> dict[str, Any]:
+def task_result(entries: Sequence[Mapping[str, Any]], action: str, with_diff: bool) -> dict[str, Any]:
     """Assemble what a multi-target module returns; per-target errors fail the task at the end."""
     result: dict[str, Any] = {
         "changed": any(entry.get("changed") for entry in entries),
@@ -150,7 +150,8 @@ def config_diff(name: str, before: dict[str, Any], after: dict[str, Any], wanted
 
 def config_result(entries: list[ConfigEntry], diffs: list[Diff], with_diff: bool) -> ConfigResult:
     """container_config's result: every entry, one container's report at the top level too; fails at the end."""
-    result: ConfigResult = task_result(entries, "container_config", with_diff=False)
+    # task_result's keys (changed, containers, container, failed, msg) are ConfigResult's too
+    result = cast(ConfigResult, task_result(entries, "container_config", with_diff=False))
     if len(entries) == 1:
         for key in ("before", "config", "changes", "restarted", "actions"):
             result[key] = entries[0][key]
