@@ -65,6 +65,7 @@ help:
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
+	@echo "  bench-transports  benchmarks/transports.py: one engine through its socket, ssh:// and mutual TLS"
 	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
 	@echo "  ansible-lint ansible-lint (production profile) over the whole collection"
 	@echo "  changelog    lint the fragments; CHANGELOG.rst/.md + changelogs/changelog.yaml for galaxy.yml's version"
@@ -308,6 +309,12 @@ bench: venv image collection
 bench-fleet: venv image collection
 	@echo "==> benchmarks/fleet.py $(BENCH_FLEET_ARGS)"
 	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/fleet.py $(BENCH_FLEET_ARGS)
+
+# Never part of `make test`: one private engine through its socket, ssh:// (a real sshd) and mutual TLS.
+.PHONY: bench-transports
+bench-transports: venv image collection
+	@echo "==> benchmarks/transports.py $(BENCH_TRANSPORTS_ARGS)"
+	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/transports.py $(BENCH_TRANSPORTS_ARGS)
 
 # Never part of `make test` either: prints, as Markdown, the timelines (from status logs) of a maintenance
 # window over 5 containers and of a blue-green swap, with how long the alias went unanswered.

@@ -1,14 +1,16 @@
 """A real OpenSSH server on 127.0.0.1 in front of the suite's engine, for ``docker_host: ssh://``.
 
-``ssh_hosts`` (session-scoped) starts two ``sshd`` processes with their own host key, authorized key and
-config under one temporary directory: one whose sessions reach the suite's engine (``DOCKER_HOST`` passed
-on with ``SetEnv``), one whose sessions find no ``docker`` on their PATH. The client side is a config file
-of Host aliases (the way users name their machines) that an ``ssh`` wrapper first on PATH hands to the
+``ssh_server`` (and the session-scoped fixture ``ssh_hosts`` around it) starts two ``sshd`` processes with
+their own host key, authorized key and config under one temporary directory: one whose sessions reach an
+engine (``DOCKER_HOST`` passed on with ``SetEnv``), one whose sessions find no ``docker`` on their PATH. The
+client side is a config file of Host aliases (the way users name their machines) that an ``ssh`` wrapper
+first on PATH hands to the
 system's ssh with ``-F``: the modules run the ``ssh`` they find, as the docker CLI does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -69,10 +71,11 @@ def _start_sshd(folder: str, name: str, port: int, host_key: str, set_env: str) 
     raise RuntimeError(f"sshd {name} did not listen on 127.0.0.1:{port}")
 
 
-@pytest.fixture(scope="session")
-def ssh_hosts() -> Iterator[SshHosts]:
+@contextlib.contextmanager
+def ssh_server(docker_host: str) -> Iterator[SshHosts]:
+    """The sshd pair and the client side, whose sessions reach the engine at ``docker_host``."""
     if not os.access(SSHD, os.X_OK) or shutil.which("ssh") is None:
-        pytest.fail("the ssh tests need openssh-server and openssh-client (make test installs them as root)")
+        raise RuntimeError("openssh-server and openssh-client are needed (make test installs them as root)")
     folder = tempfile.mkdtemp(prefix="containerops-sshd-")
     host_key, client_key, other_key = (os.path.join(folder, name) for name in ("host_key", "client", "other"))
     host_public = _keygen(host_key).split()
@@ -80,7 +83,6 @@ def ssh_hosts() -> Iterator[SshHosts]:
         handle.write(_keygen(client_key) + "\n")
     _keygen(other_key)
     engine_port, bare_port, closed_port = _free_port(), _free_port(), _free_port()
-    docker_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     servers = [
         _start_sshd(folder, "engine", engine_port, host_key, f"DOCKER_HOST={docker_host}"),
         _start_sshd(folder, "no-docker", bare_port, host_key, "PATH=/nonexistent"),
@@ -118,3 +120,12 @@ def ssh_hosts() -> Iterator[SshHosts]:
             process.send_signal(signal.SIGTERM)
             process.wait(10)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ssh_hosts() -> Iterator[SshHosts]:
+    """``ssh_server`` in front of the suite's engine (``DOCKER_HOST``, else the default socket)."""
+    if not os.access(SSHD, os.X_OK) or shutil.which("ssh") is None:
+        pytest.fail("the ssh tests need openssh-server and openssh-client (make test installs them as root)")
+    with ssh_server(os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock") as hosts:
+        yield hosts
