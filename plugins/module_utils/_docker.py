@@ -98,7 +98,7 @@ try:
     class TlsPinnedAPIClient(PinnedTLS, docker.APIClient):
         """The SDK's client, its TLS what the options say whatever REQUESTS_CA_BUNDLE says (``_tls.PinnedTLS``)."""
 
-        def __init__(self, tls_files: TlsFiles, **kwargs: Any) -> None:
+        def __init__(self, tls_files: Optional[TlsFiles], **kwargs: Any) -> None:
             self.tls_files = tls_files  # before the SDK's first request (the version check)
             super().__init__(**kwargs)
 
@@ -503,8 +503,9 @@ class DockerBackend(DockerShapedBackend):
             if read_timeout is not None:
                 raw = self.api._get_raw_response_socket(response)
                 for sock in (raw, getattr(raw, "_sock", None)):
-                    if hasattr(sock, "settimeout"):
-                        sock.settimeout(read_timeout)
+                    settimeout = getattr(sock, "settimeout", None)
+                    if settimeout is not None:
+                        settimeout(read_timeout)
             yield self.api._stream_helper(response, decode=True)
         finally:
             response.close()
@@ -834,7 +835,7 @@ class DockerBackend(DockerShapedBackend):
         self.api.rename(old.id, name)
         if old.status == RUNNING:
             self.api.start(old.id)
-        return f"the original container was put back ({self.inspect(old.id).status})"
+        return f"the original container was put back ({self.inspect(old.ref).status})"
 
     def close(self) -> None:
         self.api.close()

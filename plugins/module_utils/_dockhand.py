@@ -325,7 +325,7 @@ class DockhandBackend(DockerShapedBackend):
             listed.append(ContainerState(
                 id=item["id"],
                 name=item["name"],
-                status=STATUS_MAP.get(item.get("state"), FAILED),
+                status=STATUS_MAP.get(item.get("state") or "", FAILED),
                 engine_status=item.get("state"),
                 health=item.get("health"),
                 details={"summary": item},  # the listing entry (labels, image), as Docker's listing keeps it
@@ -481,7 +481,7 @@ class DockhandBackend(DockerShapedBackend):
                 break
         self._warn_about_activity(found_any=bool(events))
         # Millisecond timestamps can tie (start and restart): feed them in id order, which is event order.
-        events.sort(key=lambda item: item.get("id") if isinstance(item.get("id"), int) else 0)
+        events.sort(key=_activity_order)
         return _history.records_from_docker_events([_as_docker_event(item) for item in events])
 
     def _activity_page(self, params: dict[str, Any]) -> tuple[builtins.list[dict[str, Any]], int]:
@@ -599,6 +599,12 @@ def _engine_time(value: Any) -> Optional[datetime]:
 def _listed_labels(state: ContainerState) -> dict[str, str]:
     labels = state.details["summary"].get("labels")
     return labels if isinstance(labels, dict) else {}
+
+
+def _activity_order(item: dict[str, Any]) -> int:
+    """An activity row's id: millisecond timestamps can tie, ids follow the order events happened in."""
+    row_id = item.get("id")
+    return row_id if isinstance(row_id, int) else 0
 
 
 def _as_docker_event(item: dict[str, Any]) -> dict[str, Any]:

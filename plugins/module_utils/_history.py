@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import OPERATIONS
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import StatusLogRecord
@@ -591,7 +591,7 @@ def paginate(
     return items[start:start + limit], pagination
 
 
-def operation_of(record: Record) -> Optional[str]:
+def operation_of(record: Mapping[str, Any]) -> Optional[str]:
     """The record's operation: metadata.operation, else metadata.command, else from its statuses.
 
     Status derivation: None->*: create, stopped->running: start, running->stopped: stop,
@@ -608,13 +608,14 @@ def operation_of(record: Record) -> Optional[str]:
         return "delete"
     if before is None and after is not None:
         return "create"
-    return {
+    by_transition: dict[tuple[Any, Any], str] = {
         ("stopped", "running"): "start",
         ("running", "stopped"): "stop",
         ("running", "running"): "restart",
         ("running", "paused"): "pause",
         ("paused", "running"): "resume",
-    }.get((before, after))
+    }
+    return by_transition.get((before, after))
 
 
 def compute_stats(records: Iterable[Record]) -> dict[str, Any]:

@@ -180,8 +180,9 @@ class _Answer:
 def _alias_fields(source: dict[str, Any]) -> dict[str, Any]:
     """The proxy-alias settings compared and sent: ``program``, ``index``, ``target_path`` (given ones)."""
     fields = {key: source.get(key) for key in ("program", "index", "target_path") if source.get(key) is not None}
-    if fields.get("target_path") and not fields["target_path"].startswith("/"):
-        fields["target_path"] = "/" + fields["target_path"]
+    target_path = fields.get("target_path")
+    if target_path and not target_path.startswith("/"):
+        fields["target_path"] = "/" + target_path
     return fields
 
 
@@ -228,7 +229,7 @@ def hoody_networks(interfaces: list[dict[str, Any]]) -> dict[str, NetworkRuntime
         addresses = [address for address in map(_address, interface.get("addresses") or []) if address]
         ipv4 = [address for address in addresses if ":" not in address]
         networks[name] = {
-            "ip_address": (ipv4 or addresses or [None])[0],
+            "ip_address": (ipv4 or addresses)[0] if addresses else None,
             "gateway": None,
             "mac_address": None,
             "aliases": [],
@@ -484,7 +485,7 @@ class HoodyBackend(Backend):
             return None
         mark = self._newest_log_id(container)
         with self._marks_lock:
-            self._restart_marks[container.id] = mark
+            self._restart_marks[container.ref] = mark
         return mark
 
     def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
@@ -509,7 +510,7 @@ class HoodyBackend(Backend):
     def _restarted(self, container: ContainerState, mark: Optional[str]) -> bool:
         """Whether a restart record newer than ``mark`` (the newest record before the POST) exists."""
         newest = self._newest_log(container)
-        return bool(newest) and newest.get("id") != mark and _history.operation_of(newest) == "restart"
+        return newest is not None and newest.get("id") != mark and _history.operation_of(newest) == "restart"
 
     # Waits -----------------------------------------------------------------------------------------
 
@@ -519,9 +520,9 @@ class HoodyBackend(Backend):
         Bounded by the stop deadline, after which the status alone is trusted, with a warning.
         """
         with self._marks_lock:
-            if RUNNING not in statuses or container.id not in self._restart_marks:
+            if RUNNING not in statuses or container.ref not in self._restart_marks:
                 return None
-            restart_mark = self._restart_marks.pop(container.id)
+            restart_mark = self._restart_marks.pop(container.ref)
         trust_status_at = time.monotonic() + self.stop_deadline(container, None)
 
         def restarted() -> bool:
@@ -558,7 +559,7 @@ class HoodyBackend(Backend):
                 items = self._list_pages("/api/v1/containers/", include_deleting="true")
                 by_id = {item["id"]: item for item in items}
                 self._snapshot = (time.monotonic(), by_id)
-        item = by_id.get(container.id)
+        item = by_id.get(container.id) if container.id else None
         if item is None or item.get("status") == "deleted":
             return self.inspect(container.ref)  # gone, or too new for the listing: read it directly
         return self._state(item)
@@ -606,7 +607,7 @@ class HoodyBackend(Backend):
         sockets = answer.objects(runtime_info.get("network_services") or [], "data.runtime_info.network_services",
                                  {"port": (int, str, NULL), "protocol": (str, NULL)})  # fmt: skip
         # Nothing measured means no processes only when the container has none to measure.
-        nothing = [] if container.status in (STOPPED, FAILED) else None
+        nothing: Optional[builtins.list[dict[str, Any]]] = [] if container.status in (STOPPED, FAILED) else None
         runtime: Runtime = {
             "processes": (runtime_info.get("services") or []) if measured is not None else nothing,
             "ports": hoody_ports(sockets) if measured is not None else (None if nothing is None else {}),
@@ -676,21 +677,23 @@ class HoodyBackend(Backend):
 
         logs = self._read_pages(f"the status logs of {ref!r} (GET {path})", read_page, OperationFailed,
                                 older_than_since)  # fmt: skip
-        return [self._record(log) for log in logs]
+        return [self._record(log, container_id) for log in logs]
 
     @staticmethod
-    def _record(log: dict[str, Any]) -> dict[str, Any]:
-        record = {
-            "id": log.get("id"),
-            "container_id": log.get("container_id"),
+    def _record(log: dict[str, Any], container_id: str) -> StatusLogRecord:
+        """One status log (validated as ``LOG``) as a ``_history`` record of the container ``container_id``."""
+        metadata = dict(log.get("metadata") or {})
+        record: StatusLogRecord = {
+            "id": log["id"],
+            "container_id": log.get("container_id") or container_id,
             "from_status": _status(log.get("from_status")),
-            "to_status": _status(log.get("to_status")),
-            "transition_time": log.get("transition_time"),
+            "to_status": STATUS_MAP.get(log["to_status"], FAILED),
+            "transition_time": log["transition_time"],
             "duration_ms": log.get("duration_ms"),
             "triggered_by": log.get("triggered_by"),
-            "metadata": dict(log.get("metadata") or {}),
+            "metadata": metadata,
         }
-        record["metadata"].setdefault("operation", _history.operation_of(record))
+        metadata.setdefault("operation", _history.operation_of(record))
         return record
 
     # Configuration ---------------------------------------------------------------------------------
@@ -714,7 +717,7 @@ class HoodyBackend(Backend):
         return super().why_not_settable(setting)
 
     def read_config(self, container: ContainerState) -> dict[str, Any]:
-        data = self._get_container(container.id) or container.details
+        data = self._get_container(container.ref) or container.details
         _answer, env = self._read(
             "GET", f"/api/v1/containers/{_q(container.id)}/env", {"environment_vars": (dict, NULL)}
         )
