@@ -72,6 +72,13 @@ class Run:
     done: Any = None
     error: Optional[str] = None
 
+    @property
+    def target(self) -> ContainerState:
+        """The container, in the workflows that always have one (all but container_alias)."""
+        if self.container is None:
+            raise TypeError("this workflow step needs a container; its targets step gave none")
+        return self.container
+
 
 @dataclass(frozen=True)
 class Workflow:
@@ -143,16 +150,16 @@ def snapshot_target(lifecycle: Any, request: Request) -> list[Optional[Container
 def read_snapshots(backend: Backend, request: Request, run: Run) -> dict[str, Any]:
     """The container's snapshots and whether it is the restore of the alias's, after a pause of another task."""
     paused_for = 0.0
-    if waits_out_pause(run.container, request["state"]):
-        run.container, paused_for = backend.wait_while_paused(run.container, PAUSE_GRACE)
-    snapshots = backend.snapshots(run.container)
+    if waits_out_pause(run.target, request["state"]):
+        run.container, paused_for = backend.wait_while_paused(run.target, PAUSE_GRACE)
+    snapshots = backend.snapshots(run.target)
     current = snapshots_with_alias(snapshots, request["alias"])
-    restored = bool(current) and backend.is_restored_from(run.container, current[0])
+    restored = bool(current) and backend.is_restored_from(run.target, current[0])
     return {"snapshots": snapshots, "restored_from_alias": restored, "paused_for": paused_for}
 
 
 def snapshot_plan(backend: Backend, request: Request, run: Run) -> Any:
-    return plan_snapshot(run.container, request["state"], request["alias"], request["replace"], **run.reading)
+    return plan_snapshot(run.target, request["state"], request["alias"], request["replace"], **run.reading)
 
 
 def take_snapshot(backend: Backend, request: Request, run: Run, check_mode: bool) -> None:
@@ -161,18 +168,18 @@ def take_snapshot(backend: Backend, request: Request, run: Run, check_mode: bool
         return
     plan = run.plan
     if plan.takes_snapshot:
-        run.done = backend.create_snapshot(run.container, request["alias"])
+        run.done = backend.create_snapshot(run.target, request["alias"])
     for old in plan.remove:
-        backend.delete_snapshot(run.container, old)
+        backend.delete_snapshot(run.target, old)
     if plan.restore:
         run.container = backend.restore_snapshot(
-            run.container, plan.restore, request["stop_timeout"], request["wait_timeout"]
+            run.target, plan.restore, request["stop_timeout"], request["wait_timeout"]
         )
 
 
 def snapshot_task_result(runs: list[Run], request: Request, with_diff: bool) -> SnapshotResult:
     (run,) = runs
-    return snapshot_result(run.plan, run.container, run.done, with_diff)
+    return snapshot_result(run.plan, run.target, run.done, with_diff)
 
 
 # container_alias ---------------------------------------------------------------------------------
@@ -230,13 +237,13 @@ def selected_targets(lifecycle: Any, request: Request) -> list[Optional[Containe
 
 
 def read_config(backend: Backend, request: Request, run: Run) -> Any:
-    if run.container.status == ABSENT:
-        raise ContainerNotFound(run.container.name)
-    return backend.read_config(run.container)
+    if run.target.status == ABSENT:
+        raise ContainerNotFound(run.target.name)
+    return backend.read_config(run.target)
 
 
 def config_plan(backend: Backend, request: Request, run: Run) -> Any:
-    return plan_config(run.container, run.reading, request["wanted"], backend, request["restart_to_apply"])
+    return plan_config(run.target, run.reading, request["wanted"], backend, request["restart_to_apply"])
 
 
 def configure(backend: Backend, request: Request, run: Run, check_mode: bool) -> None:
@@ -244,29 +251,29 @@ def configure(backend: Backend, request: Request, run: Run, check_mode: bool) ->
     plan, done = run.plan, ConfigDone()
     run.done = done
     if plan.restart:
-        run.container, done.actions = drive_to(backend, run.container, "stopped", request["stop_timeout"], check_mode)
+        run.container, done.actions = drive_to(backend, run.target, "stopped", request["stop_timeout"], check_mode)
         done.restarted = done.changed = True
     if plan.changes and not check_mode:
         try:
-            backend.update_config(run.container, plan.changes)
+            backend.update_config(run.target, plan.changes)
         except OperationFailed as exc:
             raise OperationFailed(config_update_failed(str(exc), plan.changes)) from None
-        run.container = backend.inspect(run.container.ref)
+        run.container = backend.inspect(run.target.ref)
     done.changed = bool(plan.changes)
     if plan.restart:
-        run.container, started = drive_to(backend, run.container, "started", None, check_mode)
+        run.container, started = drive_to(backend, run.target, "started", None, check_mode)
         done.actions = done.actions + started
-    done.after = plan.expected if check_mode or not plan.changes else backend.read_config(run.container)
-    failure = config_not_applied(run.container.name, done.after, request["wanted"])
+    done.after = plan.expected if check_mode or not plan.changes else backend.read_config(run.target)
+    failure = config_not_applied(run.target.name, done.after, request["wanted"])
     if failure:
         raise OperationFailed(failure)
 
 
 def config_task_result(runs: list[Run], request: Request, with_diff: bool) -> ConfigResult:
     """Every container's entry; with ``--diff``, the managed settings of each that got as far as reading them back."""
-    entries = [config_entry(run.container, run.plan, run.done, run.error) for run in runs]
+    entries = [config_entry(run.target, run.plan, run.done, run.error) for run in runs]
     diffs = [
-        config_diff(run.container.name, run.plan.before, run.done.after, request["wanted"])
+        config_diff(run.target.name, run.plan.before, run.done.after, request["wanted"])
         for run in runs
         if with_diff and run.done and run.done.after is not None
     ]
