@@ -56,7 +56,7 @@ help:
 	@echo "  engine       make sure a Docker engine answers (tests/engine.sh ensure)"
 	@echo "  image        engine + build $(IMAGE) (no registry needed)"
 	@echo "  tree         copy the checkout to .build/tree/ansible_collections/containerops/lifecycle"
-	@echo "  lint         ruff check ."
+	@echo "  lint         ruff check ., the changelog fragments, mypy (pyproject.toml [tool.mypy])"
 	@echo "  units        pytest tests/unit"
 	@echo "  sanity       ansible-test sanity --local on plugins/"
 	@echo "  integration  ansible-test integration --local + pytest tests/integration (on the suite's own engine)"
@@ -167,6 +167,10 @@ lint: venv
 	"$(BIN)/ruff" check .
 	@echo "==> antsibull-changelog lint (the changelog fragments)"
 	"$(BIN)/antsibull-changelog" lint
+	@echo "==> mypy (pyproject.toml [tool.mypy]: the packages as Ansible imports them, linked as conftest.py links them)"
+	@mkdir -p "$(BUILD)/pytest-tree/ansible_collections/containerops"
+	@ln -sfn "$(CURDIR)" "$(BUILD)/pytest-tree/ansible_collections/containerops/lifecycle"
+	"$(BIN)/mypy"
 
 units: venv
 	@echo "==> unit tests"
@@ -327,7 +331,7 @@ timeline: venv image collection
 
 # ---------------------------------------------------------------- cleanup
 clean:
-	rm -rf "$(BUILD)" .pytest_cache .ruff_cache .hypothesis
+	rm -rf "$(BUILD)" .pytest_cache .ruff_cache .hypothesis .mypy_cache
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
