@@ -172,9 +172,11 @@ lint: venv
 	@ln -sfn "$(CURDIR)" "$(BUILD)/pytest-tree/ansible_collections/containerops/lifecycle"
 	"$(BIN)/mypy"
 
+# Unit tests use no engine: they run without the suite engine's address (or the user's), as on a bare machine.
+NO_ENGINE := env -u DOCKER_HOST -u CONTAINEROPS_SUITE_ENGINE
 units: venv
 	@echo "==> unit tests"
-	@$(call run_pytest,"$(BIN)/python" -m pytest tests/unit,tests/unit)
+	@$(call run_pytest,$(NO_ENGINE) "$(BIN)/python" -m pytest tests/unit,tests/unit)
 
 # Sanity tests with extra requirements (pylint, validate-modules, yamllint, ...) get their own
 # virtualenvs under ~/.ansible/test/venv, pip-installed from PyPI on first use and reused after.

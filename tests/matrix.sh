@@ -77,9 +77,10 @@ build_venv() {  # version
         stamp_of "$1" > "$venv/.stamp"
 }
 
-run_units() {  # version
+run_units() {  # version; without the engine's address, as `make units`
     local venv="$BUILD/$1/venv"
-    (cd "$ROOT" && "$venv/bin/python" -m pytest tests/unit -q -p no:cacheprovider)
+    (cd "$ROOT" && env -u DOCKER_HOST -u CONTAINEROPS_SUITE_ENGINE "$venv/bin/python" -m pytest tests/unit -q \
+        -p no:cacheprovider)
 }
 
 run_sanity() {  # version
