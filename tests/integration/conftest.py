@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 from typing import Any, Optional
@@ -37,6 +38,37 @@ CONNECTED_PLAY = """
         dest: "{{{{ result_file }}}}"
         mode: "0600"
 """
+
+
+def task(module: str, args: str, register: str = "out", indent: str = "    ", **keywords: Any) -> str:
+    """One task of ``module`` with ``args`` (YAML) registered into ``register``; its failure does not stop the play.
+
+    ``keywords`` are task keywords (``check_mode="true"``, ``name=...``); ``indent`` places it among the
+    ``{tasks}`` of ``CONNECTED_PLAY``, or (``""``) in a task file of its own.
+    """
+    body = "".join(f"{indent}    {line}\n" for line in args.strip().splitlines())
+    extra = "".join(f"{indent}  {keyword}: {value}\n" for keyword, value in keywords.items())
+    return (f"{indent}- containerops.lifecycle.{module}:\n{body}"
+            f"{indent}  register: {register}\n{indent}  ignore_errors: true\n{extra}")  # fmt: skip
+
+
+def tasks_registering(*steps: tuple[Any, ...]) -> str:
+    """One ``task`` per (module, YAML args[, task keywords as a dict]), each registered into ``out['<index>']``."""
+    return "".join(
+        task(module, args, "step", **(keywords[0] if keywords else {}))
+        + "    - ansible.builtin.set_fact:\n"
+        + f"        out: \"{{{{ out | default({{}}) | combine({{'{index}': step}}) }}}}\"\n"
+        for index, (module, args, *keywords) in enumerate(steps)
+    )
+
+
+def recap(process: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP counters per host, e.g. ``{'localhost': {'ok': 3, 'changed': 1, ...}}``."""
+    lines = process.stdout.rsplit("PLAY RECAP", 1)[-1].splitlines()
+    found = {line.split()[0]: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+             for line in lines if "ok=" in line}  # fmt: skip
+    assert found, process.stdout[-4000:] + process.stderr[-2000:]
+    return found
 
 
 def hoody_connection(server, token: str = HOODY_TOKEN) -> dict:

@@ -37,6 +37,7 @@ from tests.integration.conftest import (
     HOODY_TOKEN,
     IMAGE,
     PROJECT,
+    task,
 )
 from tests.servers import dockhand, hoody
 
@@ -82,10 +83,9 @@ def host_of(row: Row, index: int) -> str:
     return DOCKER_HOSTS[index % len(DOCKER_HOSTS)] if row.group == "docker" else row.group
 
 
-def _task(name: str, module: str, args: dict[str, Any], register: str, extra: str = "") -> str:
-    return (f"- name: {json.dumps(name)}\n"
-            f"  containerops.lifecycle.{module}: {json.dumps(args)}\n"
-            f"  register: {register}\n  ignore_errors: true\n  timeout: {TASK_TIMEOUT}\n{extra}")
+def _task(name: str, module: str, args: dict[str, Any], register: str, extra: str = "", **keywords: str) -> str:
+    """A row's task in a task file: named for the row and bounded by ``TASK_TIMEOUT``; ``extra`` is its ``when``."""
+    return task(module, json.dumps(args), register, "", name=json.dumps(name), timeout=TASK_TIMEOUT, **keywords) + extra
 
 
 def _dry_run_refused(register: str, row: Row) -> str:
@@ -105,11 +105,11 @@ def task_files(result_dir: str) -> dict[str, str]:
         host = host_of(row, index)
         tasks, names = files.setdefault(host, []), registered.setdefault(host, {})
         if row.gated:
-            tasks.append(_task(f"{row.id} (dry run)", row.module, row.args, f"pre_{index}", "  check_mode: true\n"))
+            tasks.append(_task(f"{row.id} (dry run)", row.module, row.args, f"pre_{index}", check_mode="true"))
             names[f"{row.id}#dry-run"] = f"pre_{index}"
-        environment = f"  environment: {json.dumps(dict(row.env))}\n" if row.env else ""
+        environment = {"environment": json.dumps(dict(row.env))} if row.env else {}
         tasks.append(_task(row.id, row.module, row.args, f"row_{index}",
-                           environment + (_dry_run_refused(f"pre_{index}", row) if row.gated else "")))
+                           _dry_run_refused(f"pre_{index}", row) if row.gated else "", **environment))
         names[row.id] = f"row_{index}"
     texts = {}
     for host, tasks in files.items():

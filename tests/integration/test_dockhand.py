@@ -26,6 +26,7 @@ from tests.integration.conftest import (
     GRACEFUL,
     IMAGE,
     run_playbook,
+    task,
     task_results,
 )
 from tests.servers import dockhand
@@ -74,14 +75,6 @@ def connection(server, **options) -> dict:
     """The modules' connection options for the Dockhand test server (password login, environment 1)."""
     return {"backend": "dockhand", "api_url": server.url, "api_username": DOCKHAND_USER,
             "api_password": DOCKHAND_PASSWORD, "api_environment": 1, **options}
-
-
-def task(module: str, args: str, register: str, **keywords: str) -> str:
-    """One task of an inline play that may fail; ``keywords`` are task keywords such as check_mode."""
-    body = "\n".join("        " + line for line in args.strip().splitlines())
-    extra = "".join(f"      {key}: {value}\n" for key, value in keywords.items())
-    return (f"    - containerops.lifecycle.{module}:\n{body}\n      register: {register}\n"
-            f"      ignore_errors: true\n{extra}")
 
 
 def collect(*names: str) -> str:

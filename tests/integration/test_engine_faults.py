@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import docker
 import pytest
 
-from tests.integration.conftest import CONNECTED_PLAY, GRACEFUL, IMAGE, task_results
+from tests.integration.conftest import CONNECTED_PLAY, GRACEFUL, IMAGE, task_results, tasks_registering
 from tests.integration.private_engine import (  # noqa: F401 - the fixtures, found here by pytest
     PrivateEngine,
     private_engine_fixture,
@@ -39,24 +39,11 @@ RAW_FAILURES = ("Traceback", "MODULE FAILURE", "please report it", "JSONDecodeEr
                 "Read timed out", "KeyError")
 
 
-def steps(*tasks: tuple[str, str]) -> str:
-    """One task per (module, YAML args), each registered into ``out['<index>']``; failures do not stop the play."""
-    text = ""
-    for index, (module, args) in enumerate(tasks):
-        indented = "\n".join("        " + line for line in args.strip().splitlines())
-        text += (
-            f"    - containerops.lifecycle.{module}:\n{indented}\n"
-            "      register: step\n      ignore_errors: true\n"
-            "    - ansible.builtin.set_fact:\n"
-            f"        out: \"{{{{ out | default({{}}) | combine({{'{index}': step}}) }}}}\"\n"
-        )
-    return text
-
-
 def run(tmp_path, connection: dict[str, Any], *tasks: tuple[str, str]) -> dict[str, Any]:
     """Run the tasks in one ansible-playbook; their registered results, checked for raw failures."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=steps(*tasks)), {"connection": connection})
+    play = CONNECTED_PLAY.format(tasks=tasks_registering(*tasks))
+    process, out = task_results(tmp_path, play, {"connection": connection})
     output = process.stdout + process.stderr
     assert out, output[-4000:]
     assert not [raw for raw in RAW_FAILURES if raw in output], output[-4000:]

@@ -16,9 +16,9 @@ import re
 import pytest
 import yaml
 
-from tests.integration.conftest import CONNECTED_PLAY, HOODY_TOKEN, hoody_connection, task_results
+from tests.integration.conftest import CONNECTED_PLAY, HOODY_TOKEN, hoody_connection, task, task_results
 from tests.integration.test_inventory import ansible_inventory
-from tests.integration.test_rest_faults import NO_ANSWER_FAULTS, collect, envelope, one_task, set_faults
+from tests.integration.test_rest_faults import NO_ANSWER_FAULTS, collect, envelope, set_faults
 from tests.servers import hoody
 
 EVIL = "boom \x1b]0;pwned\x07 \x1b[2J\x1b[1;1H \x9b31m \u202egnp.exe"
@@ -59,7 +59,7 @@ def test_module_messages_results_and_output_show_engine_escapes_escaped(hoody_se
          "container_info", "name: et-web\nruntime: true"),
     ]  # fmt: skip
     faults = [{**NO_ANSWER_FAULTS, "bad_body_status": 200, **fault} for _name, fault, *_rest in cases]
-    tasks = "".join(set_faults(index) + one_task(module, args, register=name)
+    tasks = "".join(set_faults(index) + task(module, args, register=name)
                     for index, (name, _fault, module, args) in enumerate(cases))  # fmt: skip
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks + collect([c[0] for c in cases])), {
         "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults",

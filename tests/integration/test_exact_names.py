@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import CONNECTED_PLAY, task_results
+from tests.integration.conftest import CONNECTED_PLAY, task_results, tasks_registering
 from tests.integration.test_backends import connection
-from tests.integration.test_workflow_modules import tasks_registering
 
 
 def as_it_is(engine, name: str) -> tuple:
@@ -27,7 +26,7 @@ def test_an_id_prefix_names_nothing(backend, request, make_containers, engine, t
     s_id, r_id = engine.containers.get(stopped).id, engine.containers.get(running).id
     before = {name: as_it_is(engine, name) for name in (stopped, running)}
     steps = [
-        ("container_state", f"name: '{s_id[:2]}'\nstate: absent", "check_mode: true"),  # 0
+        ("container_state", f"name: '{s_id[:2]}'\nstate: absent", {"check_mode": "true"}),  # 0
         ("container_state", f"name: '{s_id[:3]}'\nstate: absent"),  # 1
         ("container_state", f"name: '{s_id[:4]}'\nstate: started"),  # 2
         ("container_state", f"name: ['{r_id[:5]}', {web}]\nstate: started"),  # 3

@@ -30,6 +30,7 @@ from tests.integration.conftest import (
     HOODY_TOKEN,
     IMAGE,
     PROJECT,
+    recap,
     run_playbook,
 )
 from tests.integration.private_engine import PrivateEngine, private_engine_fixture  # noqa: F401 - the fixture
@@ -76,15 +77,6 @@ def graph(process: subprocess.CompletedProcess) -> dict[str, set[str]]:
         else:
             groups[parents[-1]].add(entry)
     return groups
-
-
-def recap(process: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
-    """PLAY RECAP counters per host."""
-    lines = process.stdout.split("PLAY RECAP", 1)[-1].splitlines()
-    found = {line.split()[0]: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
-             for line in lines if "ok=" in line}  # fmt: skip
-    assert found, process.stdout[-4000:] + process.stderr[-2000:]
-    return found
 
 
 def write_config(tmp_path, config: dict[str, Any], name: str = "fleet.containers.yml") -> str:

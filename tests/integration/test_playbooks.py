@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 import docker
 import pytest
 import requests
 
-from tests.integration.conftest import HOODY_TOKEN, hoody_connection, run_playbook
+from tests.integration.conftest import HOODY_TOKEN, hoody_connection, recap, run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OFF_HOURS = os.path.join(ROOT, "playbooks", "off_hours.yml")
@@ -39,13 +38,6 @@ WITH_RESULT = """
       check_mode: false
       changed_when: false
 """
-
-
-def recap(process) -> dict[str, int]:
-    """The PLAY RECAP counters of localhost (the last recap line), e.g. {'ok': 3, 'changed': 1, ...}."""
-    lines = [line for line in process.stdout.splitlines() if line.startswith("localhost") and "ok=" in line]
-    assert lines, process.stdout[-4000:] + process.stderr[-2000:]
-    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", lines[-1])}
 
 
 def statuses(engine, *names: str) -> list[str]:
@@ -70,20 +62,23 @@ def test_off_hours_pauses_in_the_evening_and_resumes_in_the_morning(make_contain
     everyone = (*names, "oh-critical")
 
     planned = run_playbook(OFF_HOURS, {}, "--tags", "evening", "--check", "--diff")
-    assert recap(planned)["changed"] == 1 and recap(planned)["failed"] == 0, planned.stdout[-4000:]
+    counts = recap(planned)["localhost"]
+    assert counts["changed"] == 1 and counts["failed"] == 0, planned.stdout[-4000:]
     assert "+oh-web: paused" in planned.stdout
     assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
 
     evening = run_playbook(OFF_HOURS, {}, "--tags", "evening")
-    assert recap(evening)["changed"] == 1 and recap(evening)["failed"] == 0, evening.stdout[-4000:]
+    counts = recap(evening)["localhost"]
+    assert counts["changed"] == 1 and counts["failed"] == 0, evening.stdout[-4000:]
     assert "evening: oh-batch, oh-web" in evening.stdout or "evening: oh-web, oh-batch" in evening.stdout
     assert statuses(engine, *everyone) == ["paused", "paused", "created", "running"]
 
     again = run_playbook(OFF_HOURS, {}, "--tags", "evening")
-    assert recap(again)["changed"] == 0 and "evening: nothing to do" in again.stdout, again.stdout[-4000:]
+    assert recap(again)["localhost"]["changed"] == 0 and "evening: nothing to do" in again.stdout, again.stdout[-4000:]
 
     morning = run_playbook(OFF_HOURS, {"off_hours_phase": "morning"})
-    assert recap(morning)["changed"] == 1 and recap(morning)["failed"] == 0, morning.stdout[-4000:]
+    counts = recap(morning)["localhost"]
+    assert counts["changed"] == 1 and counts["failed"] == 0, morning.stdout[-4000:]
     assert statuses(engine, *everyone) == ["running", "running", "created", "running"]
 
     no_phase = run_playbook(OFF_HOURS, {})
@@ -114,7 +109,7 @@ def test_demo_acts_only_on_its_own_containers(make_containers, engine, look_alik
 
     stranger = make_containers("demo-worker")[0]
     process = run_playbook(demo, {})
-    assert process.returncode != 0 and recap(process)["changed"] == 0, process.stdout[-6000:]
+    assert process.returncode != 0 and recap(process)["localhost"]["changed"] == 0, process.stdout[-6000:]
     assert ("not created by the demo (no label containerops.demo=true): demo-worker. The demo leaves them alone"
             in process.stdout), process.stdout[-6000:]
     assert engine.containers.get(stranger).status == "created"
@@ -166,7 +161,7 @@ def test_maintenance_window_through_hoody(hoody_server, make_containers, engine,
 
     process, again = shipped_playbook_result(tmp_path, "maintenance", "maintenance_window_summary", window)
     assert again, process.stdout[-6000:] + process.stderr[-3000:]
-    assert [entry["outcome"] for entry in again] == ["unchanged"] * 3 and recap(process)["changed"] == 0
+    assert [entry["outcome"] for entry in again] == ["unchanged"] * 3 and recap(process)["localhost"]["changed"] == 0
 
 
 def start_web(make_containers, engine, *colours: str) -> list[str]:
@@ -209,7 +204,8 @@ def test_blue_green_through_hoody_switches_and_rolls_back(hoody_server, make_con
     assert statuses(engine, "bgh-blue", "bgh-green") == ["exited", "running"]
 
     process, again = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
-    assert again and again["outcome"] == "unchanged" and recap(process)["changed"] == 0, process.stdout[-6000:]
+    unchanged = recap(process)["localhost"]["changed"] == 0
+    assert again and again["outcome"] == "unchanged" and unchanged, process.stdout[-6000:]
 
     # Release "broken" with a probe through the alias that fails: the alias must come back to green.
     broken = dict(swap, blue_green_blue="bgh-green", blue_green_green="bgh-broken",
@@ -240,7 +236,7 @@ def test_blue_green_refuses_bad_input_before_touching_anything(make_containers, 
     for case, (extra_vars, message) in refusals.items():
         process = run_playbook(blue_green, extra_vars)
         assert process.returncode != 0 and message in process.stdout, (case, process.stdout[-4000:])
-        assert recap(process)["changed"] == 0, case
+        assert recap(process)["localhost"]["changed"] == 0, case
         assert statuses(engine, "bgd-blue", "bgd-green") == ["running", "created"], case
 
 

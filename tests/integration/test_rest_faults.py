@@ -20,14 +20,9 @@ from tests.integration.conftest import (
     HOODY_TOKEN,
     hoody_connection,
     run_playbook,
+    task,
     task_results,
 )
-
-
-def one_task(module: str, args: str, register: str = "out") -> str:
-    indented = "\n".join("        " + line for line in args.strip().splitlines())
-    return (f"    - containerops.lifecycle.{module}:\n{indented}\n"
-            f"      register: {register}\n      ignore_errors: true\n")
 
 
 def hoody_id(engine, name: str) -> str:
@@ -37,12 +32,12 @@ def hoody_id(engine, name: str) -> str:
 def test_transient_faults_on_reads_are_retried(hoody_server, make_containers, tmp_path):
     make_containers("rf-read")
     hoody_server.admin("faults", {"status_503": 2, "only_methods": ["GET"]})
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-read")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=task("container_info", "name: rf-read")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     assert out["container"]["status"] == "stopped"
     hoody_server.admin("faults", {"status_429": 1, "retry_after": 1, "only_methods": ["GET"]})
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-read")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=task("container_info", "name: rf-read")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     statuses = [entry.get("status") for entry in hoody_server.requests_log()]
@@ -52,7 +47,7 @@ def test_transient_faults_on_reads_are_retried(hoody_server, make_containers, tm
 def test_slow_responses_still_converge(hoody_server, make_containers, tmp_path):
     make_containers("rf-slow")
     hoody_server.admin("faults", {"delay_ms": 300})
-    tasks = one_task("container_state", "name: rf-slow\nstate: started")
+    tasks = task("container_state", "name: rf-slow\nstate: started")
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
@@ -62,7 +57,7 @@ def test_slow_responses_still_converge(hoody_server, make_containers, tmp_path):
 def test_a_dropped_post_is_not_resent_blindly(hoody_server, make_containers, tmp_path, engine):
     make_containers("rf-drop")
     hoody_server.admin("faults", {"drop": 1, "only_methods": ["POST"]})
-    tasks = one_task("container_state", "name: rf-drop\nstate: started")
+    tasks = task("container_state", "name: rf-drop\nstate: started")
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
@@ -79,7 +74,7 @@ def test_a_dropped_post_is_not_resent_blindly(hoody_server, make_containers, tmp
 def test_a_dropped_get_is_retried(hoody_server, make_containers, tmp_path):
     make_containers("rf-dropget")
     hoody_server.admin("faults", {"drop": 1, "only_methods": ["GET"]})
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: rf-dropget")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=task("container_info", "name: rf-dropget")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-3000:]
     log = hoody_server.requests_log()
@@ -92,7 +87,7 @@ def test_a_dropped_get_is_retried(hoody_server, make_containers, tmp_path):
 def test_a_failed_container_is_refused_then_deletable(hoody_server, make_containers, tmp_path, engine):
     make_containers("rf-failed")
     hoody_server.admin(f"fail/{hoody_id(engine, 'rf-failed')}")
-    tasks = one_task("container_state", "name: rf-failed\nstate: started") + one_task(
+    tasks = task("container_state", "name: rf-failed\nstate: started") + task(
         "container_state", "name: rf-failed\nstate: absent", register="gone")
     tasks += "    - ansible.builtin.set_fact:\n        out: \"{{ {'start': out, 'gone': gone} }}\"\n"
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
@@ -106,7 +101,7 @@ def test_a_failed_container_is_refused_then_deletable(hoody_server, make_contain
 def test_a_wrong_token_fails_clearly_and_is_never_shown(hoody_server, make_containers, tmp_path):
     make_containers("rf-auth")
     wrong = "hdy_wrong_token_do_not_print_me"
-    tasks = one_task("container_state", "name: rf-auth\nstate: started")
+    tasks = task("container_state", "name: rf-auth\nstate: started")
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks),
                                 {"connection": hoody_connection(hoody_server, wrong)}, "-vvv")
     assert out["failed"] and "check api_token" in out["msg"]
@@ -134,8 +129,8 @@ def test_dockhand_logs_in_again_when_its_session_expires_and_never_shows_the_pas
     # `sleep` ignores SIGTERM, so Dockhand's stop takes Docker's default 10 s StopTimeout; the sessions
     # are expired while it runs, and the reads that follow it must log in again.
     make_containers("rf-dh", command=["sleep", "1000"])
-    tasks = one_task("container_state", "name: rf-dh\nstate: started", register="up")
-    tasks += one_task("container_state", "name: rf-dh\nstate: stopped")
+    tasks = task("container_state", "name: rf-dh\nstate: started", register="up")
+    tasks += task("container_state", "name: rf-dh\nstate: stopped")
     connection = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
                   "api_password": DOCKHAND_PASSWORD, "api_environment": 1}
     # The engine's first kill signal marks the start of the 10 s stop: expire the sessions then.
@@ -163,8 +158,8 @@ def test_dockhand_force_stop_is_refused_clearly(dockhand_server, make_containers
     make_containers("rf-dh-force")
     connection = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
                   "api_password": DOCKHAND_PASSWORD, "api_environment": 1}
-    tasks = one_task("container_state", "name: rf-dh-force\nstate: started", register="up")
-    tasks += one_task("container_state", "name: rf-dh-force\nstate: stopped\nforce: true")
+    tasks = task("container_state", "name: rf-dh-force\nstate: started", register="up")
+    tasks += task("container_state", "name: rf-dh-force\nstate: stopped\nforce: true")
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {"connection": connection})
     assert out["failed"] and "cannot force-stop" in out["msg"], process.stdout[-3000:]
     assert out["container"]["status"] == "running"
@@ -173,7 +168,7 @@ def test_dockhand_force_stop_is_refused_clearly(dockhand_server, make_containers
 def test_dockhand_unknown_environment_is_named(dockhand_server, make_containers, tmp_path):
     connection = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
                   "api_password": DOCKHAND_PASSWORD, "api_environment": 42}
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: x")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=task("container_info", "name: x")),
                                 {"connection": connection})
     assert out["failed"] and "Dockhand has no environment 42" in out["msg"], process.stdout[-3000:]
 
@@ -184,11 +179,11 @@ def test_a_hoody_restart_is_waited_for_until_the_platform_records_it(hoody_serve
     # The status is 'running' before and after a restart; with a slow platform (2 s before it acts),
     # only the restart's status-log record shows that the restart really happened.
     make_containers("rf-restart")
-    tasks = one_task("container_state", "name: rf-restart\nstate: started", register="up")
+    tasks = task("container_state", "name: rf-restart\nstate: started", register="up")
     tasks += "    - ansible.builtin.uri:\n        url: \"{{ faults_url }}\"\n        method: POST\n"
     tasks += "        body_format: json\n        body: {accept_delay: 2}\n"
-    tasks += one_task("container_state", "name: rf-restart\nstate: restarted", register="restarted")
-    tasks += one_task("container_status_logs", "name: rf-restart\nlimit: 1")
+    tasks += task("container_state", "name: rf-restart\nstate: restarted", register="restarted")
+    tasks += task("container_status_logs", "name: rf-restart\nlimit: 1")
     tasks += "    - ansible.builtin.set_fact:\n        out: \"{{ {'restarted': restarted, 'logs': out} }}\"\n"
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {
         "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults"})
@@ -285,12 +280,12 @@ def test_hoody_unusable_answers_fail_clearly_change_nothing_and_a_rerun_converge
     faults = [dict(NO_ANSWER_FAULTS, **fault) for _name, fault, *_rest in cases + survived] + [NO_ANSWER_FAULTS]
     tasks, names = "", []
     for index, (name, _fault, module, args, *_rest) in enumerate(cases + survived):
-        tasks += set_faults(index) + one_task(module, args, register=name)
+        tasks += set_faults(index) + task(module, args, register=name)
         names.append(name)
     tasks += set_faults(len(faults) - 1)  # every fault off: run the failed tasks again (one of those alike)
     for _name, _fault, module, args, _msg, rerun in cases:
         if rerun:
-            tasks += one_task(module, args, register=f"again_{rerun}")
+            tasks += task(module, args, register=f"again_{rerun}")
             names.append(f"again_{rerun}")
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks + collect(names)), {
         "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults",
@@ -362,8 +357,8 @@ def test_a_hoody_400_is_final_sent_once_and_changes_nothing(hoody_server, make_c
       register: engine_status
       changed_when: false
 """
-    tasks = snapshot_call + one_task("container_state", "name: hf-400\nstate: stopped", register="rejected")
-    tasks += settled + set_faults(0) + one_task("container_state", "name: hf-400\nstate: stopped", register="again")
+    tasks = snapshot_call + task("container_state", "name: hf-400\nstate: stopped", register="rejected")
+    tasks += settled + set_faults(0) + task("container_state", "name: hf-400\nstate: stopped", register="again")
     tasks += collect(["rejected", "engine_status", "again"])
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {
         "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults",
@@ -393,11 +388,11 @@ def test_hoody_retry_after_text_is_waited_with_backoff_and_a_long_one_fails_at_o
     faults += [dict(NO_ANSWER_FAULTS, status_429=1000, retry_after=300, only_methods=["GET"]), NO_ANSWER_FAULTS]
     tasks = ""
     for index in range(len(texts)):
-        tasks += set_faults(index) + one_task("container_info", "name: hf-ra", register=f"text{index}")
+        tasks += set_faults(index) + task("container_info", "name: hf-ra", register=f"text{index}")
     timed = "    - ansible.builtin.set_fact:\n        {name}: \"{{{{ now().timestamp() }}}}\"\n"
     tasks += set_faults(len(texts)) + timed.format(name="began")
-    tasks += one_task("container_info", "name: hf-ra", register="long") + timed.format(name="ended")
-    tasks += set_faults(len(texts) + 1) + one_task("container_info", "name: hf-ra", register="again")
+    tasks += task("container_info", "name: hf-ra", register="long") + timed.format(name="ended")
+    tasks += set_faults(len(texts) + 1) + task("container_info", "name: hf-ra", register="again")
     tasks += collect([f"text{index}" for index in range(len(texts))] + ["long", "began", "ended", "again"])
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks), {
         "connection": hoody_connection(hoody_server), "faults_url": f"{hoody_server.url}/__admin/faults",
@@ -429,7 +424,7 @@ def test_a_restart_whose_answer_is_lost_after_it_happened_is_not_sent_again(
     cid = hoody_id(engine, "hf-lost")
     hoody_server.admin("faults", {"drop_after": 1, "only_methods": ["POST"], "only_path": "/restart"})
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(
-        tasks=one_task("container_state", "name: hf-lost\nstate: restarted")),
+        tasks=task("container_state", "name: hf-lost\nstate: restarted")),
         {"connection": hoody_connection(hoody_server)})
     assert out and not out.get("failed"), process.stdout[-4000:]
     no_crash(process)
@@ -449,7 +444,7 @@ def test_hoody_a_huge_retry_after_fails_at_once_and_clearly(hoody_server, make_c
     huge = "1000000000000000000"
     hoody_server.admin("faults", {"status_429": 1000, "retry_after": huge, "only_methods": ["GET"]})
     began = time.monotonic()
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=one_task("container_info", "name: hf-huge")),
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=task("container_info", "name: hf-huge")),
                                 {"connection": hoody_connection(hoody_server)})
     assert out and out.get("failed"), process.stdout[-4000:]
     assert f"the server asks to wait {huge}s before trying again" in out["msg"], out["msg"]

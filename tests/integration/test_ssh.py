@@ -11,10 +11,9 @@ import json
 
 import pytest
 
-from tests.integration.conftest import CONNECTED_PLAY, task_results
+from tests.integration.conftest import CONNECTED_PLAY, task_results, tasks_registering
 from tests.integration.sshd import ssh_hosts  # noqa: F401 - the fixture
 from tests.integration.test_inventory import ansible_inventory, listing, write_config
-from tests.integration.test_workflow_modules import tasks_registering
 
 
 def test_paramiko_is_not_what_makes_it_work():

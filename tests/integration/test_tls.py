@@ -26,10 +26,17 @@ from typing import Any
 import pytest
 
 from tests.certificates import Authority, Issued
-from tests.integration.conftest import CONNECTED_PLAY, GRACEFUL, IMAGE, hoody_connection, task_results
+from tests.integration.conftest import (
+    CONNECTED_PLAY,
+    GRACEFUL,
+    IMAGE,
+    hoody_connection,
+    task_results,
+    tasks_registering,
+)
 from tests.integration.private_engine import PrivateEngine
 from tests.integration.test_eda import follow, next_event
-from tests.integration.test_engine_faults import RAW_FAILURES, steps
+from tests.integration.test_engine_faults import RAW_FAILURES
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 WEB = "hh-tls-web"
@@ -132,7 +139,8 @@ def tls_front(cert: Issued, target: str, log_dir: str) -> Iterator[SimpleNamespa
 def run(tmp_path, *tasks: tuple[str, str], connection: Any = None) -> dict[str, Any]:
     """The tasks in one ansible-playbook; their registered results, checked for raw failures."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=steps(*tasks)), {"connection": connection or {}})
+    play = CONNECTED_PLAY.format(tasks=tasks_registering(*tasks))
+    process, out = task_results(tmp_path, play, {"connection": connection or {}})
     output = process.stdout + process.stderr
     assert out, output[-4000:]
     assert not [raw for raw in (*RAW_FAILURES, "HTTPSConnectionPool", "Module failed") if raw in json.dumps(out)], out

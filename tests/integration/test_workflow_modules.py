@@ -15,22 +15,8 @@ from tests.integration.conftest import (
     DOCKHAND_USER,
     hoody_connection,
     task_results,
+    tasks_registering,
 )
-
-
-def tasks_registering(*steps: tuple[str, ...]) -> str:
-    """One task per (module, YAML args[, task keywords]); each registers into ``out.<index>`` and may fail."""
-    text = ""
-    for index, (module, args, *keywords) in enumerate(steps):
-        indented = "\n".join("        " + line for line in args.strip().splitlines())
-        text += (
-            f"    - containerops.lifecycle.{module}:\n{indented}\n"
-            + "".join(f"      {keyword}\n" for keyword in keywords)
-            + "      register: step\n      ignore_errors: true\n"
-            "    - ansible.builtin.set_fact:\n"
-            f"        out: \"{{{{ out | default({{}}) | combine({{'{index}': step}}) }}}}\"\n"
-        )
-    return text
 
 
 @pytest.mark.parametrize(
