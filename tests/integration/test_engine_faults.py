@@ -253,7 +253,8 @@ def test_an_engine_frozen_before_the_task_is_named_and_nothing_changes(private, 
     assert time.monotonic() - began < 60  # seconds per module, not wait_timeout
     for result in out.values():
         assert result["failed"] and not result.get("changed")
-        assert result["msg"].startswith(f"the Docker engine at {private.host} did not answer within 3s (timeout)")
+        where = f"the Docker engine at {private.host} (docker_host)"
+        assert result["msg"].startswith(f"{where} did not answer within 3s (timeout)")
     assert engine_status(private.client, "ef-fz") == "running"
 
     again = run(tmp_path / "again", connection, ("container_state", "name: ef-fz\nstate: stopped"))
@@ -274,7 +275,7 @@ def test_an_engine_frozen_mid_stop_leaves_the_status_unknown_and_a_rerun_converg
     result, container = out["0"], entry(out["0"])
     assert result["failed"]
     assert container["error"].startswith(
-        f"engine lost during stop: the Docker engine at {private.host} did not answer it within 11s, "
+        f"engine lost during stop: the Docker engine at {private.host} (docker_host) did not answer it within 11s, "
         "nor a ping within 3s (timeout); whether the stop took effect is unknown"
     )
     assert container["status"].startswith("unknown"), container  # not the stale 'running'
@@ -307,8 +308,8 @@ def test_an_engine_frozen_during_a_wait_ends_the_wait_and_a_rerun_converges(priv
     assert time.monotonic() - began < 60  # the frozen stream did not hold the wait
     assert result["failed"]
     # The stream went quiet past its window (3 s, the timeout, plus 2); subscribing again got no answer.
-    assert container["error"] == (f"the Docker engine at {proxy.host} did not answer within 3s (timeout) while "
-                                  "following the events of 'ef-fw'"), container
+    assert container["error"] == (f"the Docker engine at {proxy.host} (docker_host) did not answer within 3s "
+                                  "(timeout) while following the events of 'ef-fw'"), container
     assert container["status"].startswith("unknown"), container
     assert [action["operation"] for action in container["actions"]] == ["start"]
     assert engine_status(private.client, "ef-fw") == "running"
