@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from typing import Any, Callable
+from unittest import mock
 
 import docker
 
@@ -88,21 +89,13 @@ def playbook(connection: dict[str, Any], names: list[str], state: str, parallel:
 
 
 def measure(name: str, connection: dict[str, Any], env: dict[str, str], names: list[str], args) -> dict[str, float]:
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with mock.patch.dict(os.environ, env):  # ssh's PATH: the module process would get it from the environment
         connect = timed(lambda: backend(connection).close(), args.rounds)
         engine = backend(connection)
         first = engine.inspect(names[0])
         inspect = timed(lambda: [engine.inspect(first.ref) for _ in range(args.inspects)], args.rounds) / args.inspects
         listing = timed(lambda: engine.list({}), args.rounds)
         engine.close()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
     def cycle() -> None:
         playbook(connection, names, "stopped", args.parallel, env)

@@ -71,6 +71,21 @@ def recap(process: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
     return found
 
 
+# Runs ``playbook``, then writes its fact ``fact`` to ``result_file`` (``.format(playbook=..., fact=...)``).
+PLAYBOOK_THEN_FACT = """
+- ansible.builtin.import_playbook: {playbook}
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        content: "{{{{ {fact} | to_json }}}}"
+        dest: "{{{{ result_file }}}}"
+        mode: "0600"
+      check_mode: false
+      changed_when: false
+"""
+
+
 def hoody_connection(server, token: str = HOODY_TOKEN) -> dict:
     """The connection options of the modules for the Hoody test server ``server``."""
     return {"backend": "hoody", "api_url": server.url, "api_token": token}

@@ -25,6 +25,7 @@ from tests.integration.conftest import (
     DOCKHAND_USER,
     GRACEFUL,
     IMAGE,
+    PLAYBOOK_THEN_FACT,
     run_playbook,
     task,
     task_results,
@@ -37,19 +38,6 @@ STUBBORN = ["sleep", "1000"]
 LIFECYCLE_POST = re.compile(r"/api/containers/[^/]+/(start|stop|restart|pause|unpause)$")
 REFUSED = "backend dockhand cannot force-stop: Dockhand has no kill endpoint"
 
-# Runs the shipped maintenance playbook, then writes its summary fact to ``result_file``.
-MAINTENANCE_WITH_RESULT = """
-- ansible.builtin.import_playbook: {playbook}
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.copy:
-        content: "{{{{ maintenance_window_summary | to_json }}}}"
-        dest: "{{{{ result_file }}}}"
-        mode: "0600"
-      check_mode: false
-      changed_when: false
-"""
 
 
 @pytest.fixture
@@ -269,7 +257,8 @@ def test_maintenance_window_sets_autostart_and_memory_through_dockhand(
         "maintenance_window_force_on_timeout": False,
     }
     playbook = tmp_path / "maintenance-with-result.yml"
-    playbook.write_text(MAINTENANCE_WITH_RESULT.format(playbook=os.path.join(ROOT, "playbooks", "maintenance.yml")))
+    playbook.write_text(PLAYBOOK_THEN_FACT.format(
+        playbook=os.path.join(ROOT, "playbooks", "maintenance.yml"), fact="maintenance_window_summary"))
     result_file = tmp_path / "summary.json"
 
     def run() -> tuple:

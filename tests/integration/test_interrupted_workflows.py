@@ -20,24 +20,14 @@ from typing import Any
 import docker
 import pytest
 
-from tests.integration.conftest import run_playbook
+from tests.integration.conftest import PLAYBOOK_THEN_FACT, run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAINTENANCE = os.path.join(ROOT, "playbooks", "maintenance.yml")
 BLUE_GREEN = os.path.join(ROOT, "playbooks", "blue_green.yml")
 MEMORY = 64 * 1024 * 1024
 
-# Runs playbooks/maintenance.yml, then writes maintenance_window_summary to ``result_file``.
-WITH_SUMMARY = f"""
-- ansible.builtin.import_playbook: {MAINTENANCE}
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.copy:
-        content: "{{{{ maintenance_window_summary | to_json }}}}"
-        dest: "{{{{ result_file }}}}"
-        mode: "0600"
-"""
+WITH_SUMMARY = PLAYBOOK_THEN_FACT.format(playbook=MAINTENANCE, fact="maintenance_window_summary")
 
 
 def start_playbook(tmp_path, extra_vars: dict[str, Any], name: str, playbook: str = MAINTENANCE) -> subprocess.Popen:
@@ -177,8 +167,7 @@ def test_a_second_window_on_the_same_container_refuses_naming_the_first(make_con
     assert journal(journal_dir) == []
 
 
-SWITCH_SUMMARY = WITH_SUMMARY.replace(MAINTENANCE, BLUE_GREEN).replace("maintenance_window_summary",
-                                                                       "blue_green_summary")
+SWITCH_SUMMARY = PLAYBOOK_THEN_FACT.format(playbook=BLUE_GREEN, fact="blue_green_summary")
 
 
 def remove_network(engine: docker.DockerClient, name: str) -> None:
