@@ -88,7 +88,7 @@ class ContainerState:
 
 
 SHORT_ID = re.compile(r"[0-9a-f]{12}")
-_FULL_ID = re.compile(r"[0-9a-f]{64}")
+FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def names(ref: str, name: Optional[str], container_id: Optional[str]) -> bool:
@@ -97,7 +97,7 @@ def names(ref: str, name: Optional[str], container_id: Optional[str]) -> bool:
     if ref in (name, container_id):
         return True
     return bool(
-        container_id and _FULL_ID.fullmatch(container_id) and SHORT_ID.fullmatch(ref) and container_id[:12] == ref
+        container_id and FULL_ID.fullmatch(container_id) and SHORT_ID.fullmatch(ref) and container_id[:12] == ref
     )
 
 

@@ -38,6 +38,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import (
     _ssh,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    FULL_ID,
     ContainerState,
     Wait,
     exactly,
@@ -106,7 +107,6 @@ try:
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     DOCKER_IMPORT_ERROR = str(_exc)
 
-_FULL_ID = re.compile(r"[0-9a-f]{64}")
 
 # What a malformed answer makes the SDK or our parsing raise: JSON that does not parse (an empty body
 # included), or JSON of another shape than Docker's.
@@ -370,7 +370,7 @@ class DockerBackend(DockerShapedBackend):
 
     def look_up(self, ref: str, shown_as: Optional[str] = None) -> ContainerState:
         """The container by name or id; ``shown_as`` names it in messages (a name rather than its id)."""
-        shown = shown_as or (ref[:12] if _FULL_ID.fullmatch(ref) else ref)
+        shown = shown_as or (ref[:12] if FULL_ID.fullmatch(ref) else ref)
         with self._engine(f"inspecting container {shown!r}"):
             for _attempt in range(2):
                 try:

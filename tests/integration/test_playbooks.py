@@ -19,25 +19,11 @@ import docker
 import pytest
 import requests
 
-from tests.integration.conftest import HOODY_TOKEN, hoody_connection, recap, run_playbook
+from tests.integration.conftest import HOODY_TOKEN, PLAYBOOK_THEN_FACT, hoody_connection, recap, run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OFF_HOURS = os.path.join(ROOT, "playbooks", "off_hours.yml")
 OFF_HOURS_LABEL = {"containerops.io/off-hours": "pause"}
-
-# Runs a shipped playbook, then writes the fact it published to ``result_file``.
-WITH_RESULT = """
-- ansible.builtin.import_playbook: {playbook}
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.copy:
-        content: "{{{{ {fact} | to_json }}}}"
-        dest: "{{{{ result_file }}}}"
-        mode: "0600"
-      check_mode: false
-      changed_when: false
-"""
 
 
 def statuses(engine, *names: str) -> list[str]:
@@ -47,7 +33,7 @@ def statuses(engine, *names: str) -> list[str]:
 def shipped_playbook_result(tmp_path, name: str, fact: str, extra_vars: dict, *args: str):
     """Run ``playbooks/<name>.yml`` and return (process, the fact it published, or None if it failed)."""
     wrapper = tmp_path / f"{name}-with-result.yml"
-    wrapper.write_text(WITH_RESULT.format(playbook=os.path.join(ROOT, "playbooks", f"{name}.yml"), fact=fact))
+    wrapper.write_text(PLAYBOOK_THEN_FACT.format(playbook=os.path.join(ROOT, "playbooks", f"{name}.yml"), fact=fact))
     result_file = tmp_path / f"{name}-result.json"
     result_file.unlink(missing_ok=True)
     process = run_playbook(str(wrapper), dict(extra_vars, result_file=str(result_file)), *args)
