@@ -29,12 +29,14 @@ from tests.certificates import Authority, Issued
 from tests.integration.conftest import (
     CONNECTED_PLAY,
     GRACEFUL,
+    HOODY_TOKEN,
     IMAGE,
     hoody_connection,
     task_results,
     tasks_registering,
 )
 from tests.integration.private_engine import PrivateEngine
+from tests.servers import hoody
 from tests.integration.test_eda import follow, next_event
 from tests.integration.test_engine_faults import RAW_FAILURES
 
@@ -289,9 +291,11 @@ def test_the_event_source_follows_the_engine_of_the_current_docker_context(tls_e
     tls_engine.private.client.stop(WEB, timeout=1)
 
 
-def test_a_rest_api_behind_tls_with_a_private_ca(pki, hoody_server, make_containers, tmp_path):
+def test_a_rest_api_behind_tls_with_a_private_ca(pki, engine, make_containers, tmp_path):
     make_containers("hh-tls-rest")
-    with tls_front(pki.server, f"TCP:{hoody_server.url.removeprefix('http://')}", str(tmp_path)) as front:
+    # The server gets the suite's engine client: this file's autouse fixture unsets DOCKER_HOST, which names the
+    # suite's engine, so a client of the server's own would look for /var/run/docker.sock.
+    with hoody.start_server(token=HOODY_TOKEN, accept_delay=0.2, docker_client=engine) as hoody_server, tls_front(pki.server, f"TCP:{hoody_server.url.removeprefix('http://')}", str(tmp_path)) as front:
         connection = dict(hoody_connection(hoody_server), api_url=front.url, retries=3)
         out = run(tmp_path,
                   ("container_info", f"name: hh-tls-rest\nca_path: {pki.ca.cert}"),
