@@ -36,9 +36,9 @@ from tests.integration.conftest import (
     tasks_registering,
 )
 from tests.integration.private_engine import PrivateEngine
-from tests.servers import hoody
 from tests.integration.test_eda import follow, next_event
 from tests.integration.test_engine_faults import RAW_FAILURES
+from tests.servers import hoody
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 WEB = "hh-tls-web"
@@ -295,7 +295,10 @@ def test_a_rest_api_behind_tls_with_a_private_ca(pki, engine, make_containers, t
     make_containers("hh-tls-rest")
     # The server gets the suite's engine client: this file's autouse fixture unsets DOCKER_HOST, which names the
     # suite's engine, so a client of the server's own would look for /var/run/docker.sock.
-    with hoody.start_server(token=HOODY_TOKEN, accept_delay=0.2, docker_client=engine) as hoody_server, tls_front(pki.server, f"TCP:{hoody_server.url.removeprefix('http://')}", str(tmp_path)) as front:
+    with (
+        hoody.start_server(token=HOODY_TOKEN, accept_delay=0.2, docker_client=engine) as hoody_server,
+        tls_front(pki.server, f"TCP:{hoody_server.url.removeprefix('http://')}", str(tmp_path)) as front,
+    ):
         connection = dict(hoody_connection(hoody_server), api_url=front.url, retries=3)
         out = run(tmp_path,
                   ("container_info", f"name: hh-tls-rest\nca_path: {pki.ca.cert}"),
