@@ -36,6 +36,9 @@ class SshHosts:
     wrong_key: str = "ssh://engine-ssh-wrong-key"
     no_docker: str = "ssh://engine-ssh-no-docker"
     refused: str = "ssh://engine-ssh-refused"
+    #: The engine through a key only an ssh-agent holds (as a job's Machine credential): ``client_key`` is that key.
+    agent: str = "ssh://engine-ssh-agent"
+    client_key: str = ""
 
 
 def _free_port() -> int:
@@ -98,14 +101,16 @@ def ssh_server(docker_host: str) -> Iterator[SshHosts]:
         "engine-ssh-wrong-key": (engine_port, other_key, known_hosts),
         "engine-ssh-no-docker": (bare_port, client_key, known_hosts),
         "engine-ssh-refused": (closed_port, client_key, known_hosts),
+        "engine-ssh-agent": (engine_port, None, known_hosts),
     }
     config = os.path.join(folder, "ssh_config")
     with open(config, "w") as handle:
         for alias, (port, key, known) in hosts.items():
+            # An alias without a key of its own gets the agent's keys (SSH_AUTH_SOCK) and ssh's default files only.
+            identity = f"  IdentityFile {key}\n  IdentitiesOnly yes\n  IdentityAgent none\n" if key else ""
             handle.write(
-                f"Host {alias}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {key}\n"
-                f"  IdentitiesOnly yes\n  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n"
-                "  IdentityAgent none\n"
+                f"Host {alias}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+                f"  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n{identity}"
             )
     bin_folder = os.path.join(folder, "bin")
     os.makedirs(bin_folder)
@@ -114,7 +119,7 @@ def ssh_server(docker_host: str) -> Iterator[SshHosts]:
         handle.write(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {config} "$@"\n')
     os.chmod(wrapper, 0o755)
     try:
-        yield SshHosts(env={"PATH": f"{bin_folder}:{os.environ['PATH']}"})
+        yield SshHosts(env={"PATH": f"{bin_folder}:{os.environ['PATH']}"}, client_key=client_key)
     finally:
         for process in servers:
             process.send_signal(signal.SIGTERM)
