@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import http.server
 import json
 import logging
 import os
@@ -47,6 +48,9 @@ RUNS = 5
 
 class Rulebook:
     """A running ansible-rulebook and what it printed; ``events`` are its ``--print-events`` blocks, parsed."""
+
+    #: Where the rulebook appends its reports (``autoheal_log_file``), when it was given one.
+    log_file: Any = None
 
     EVENT = re.compile(r"\[received event\] \*+\nRuleset: [^\n]*\nEvent:\n(.*?)\n\*{20,}", re.S)
 
@@ -115,8 +119,9 @@ def rulebook_environment() -> dict[str, str]:
     return env
 
 
-def launch(workdir, *args: str) -> Rulebook:
-    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml`` in ``workdir``, its cursor file there too."""
+def launch(workdir, *args: str, variables: Optional[dict[str, str]] = None) -> Rulebook:
+    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml`` in ``workdir``, its cursor file there too, and
+    ``variables`` for the rulebook besides."""
     env = rulebook_environment()
     executable = shutil.which("ansible-rulebook", path=env["PATH"])
     assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
@@ -126,12 +131,17 @@ def launch(workdir, *args: str) -> Rulebook:
     inventory = workdir / "inventory.yml"
     inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                          f"      ansible_python_interpreter: {env['ANSIBLE_PYTHON_INTERPRETER']}\n")  # fmt: skip
-    variables = workdir / "vars.yml"  # the user's own cursor file (the rulebook's default) is never touched
-    variables.write_text(f"autoheal_cursor_file: {workdir / 'cursor.json'}\n")
+    variables_file = workdir / "vars.yml"  # the user's own cursor file (the rulebook's default) is never touched
+    variables_file.write_text(json.dumps({"autoheal_cursor_file": str(workdir / "cursor.json"), **(variables or {})}))
     process = subprocess.Popen(
-        [executable, "-r", RULEBOOK, "-i", str(inventory), "--vars", str(variables), "--print-events", *args],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True, start_new_session=True,
+        [executable, "-r", RULEBOOK, "-i", str(inventory), "--vars", str(variables_file), "--print-events", *args],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
     )
     return Rulebook(process)
 
@@ -161,10 +171,53 @@ def wait_ready(running: Rulebook, engine, canary: str) -> None:
     print(f"ansible-rulebook ready after {time.monotonic() - started:.1f}s")
 
 
+class Webhook:
+    """An HTTP endpoint on 127.0.0.1 that keeps the JSON bodies POSTed to it; it refuses (500) a report on a container
+    whose name starts with ``eda-refused``. ``url`` holds a token, as real webhook URLs do."""
+
+    TOKEN = "hook-token-5b2f9c"
+
+    def __init__(self) -> None:
+        self.reports: list[dict[str, Any]] = []
+        reports = self.reports
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                reports.append(body)
+                self.send_response(500 if body["name"].startswith("eda-refused") else 204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/{self.TOKEN}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def about(self, name: str) -> list[str]:
+        return [report["report"] for report in self.reports if report["name"] == name]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
-def rulebook(engine, tmp_path_factory):
-    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml``, ready: it has seen a canary's start."""
-    running = launch(tmp_path_factory.mktemp("eda"))
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture(scope="module")
+def rulebook(engine, tmp_path_factory, webhook):
+    """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml``, ready: it has seen a canary's start. Its
+    reports also go to ``webhook`` and to the log file ``running.log_file``."""
+    workdir = tmp_path_factory.mktemp("eda")
+    log_file = workdir / "reports" / "autoheal.jsonl"
+    running = launch(workdir, variables={"autoheal_webhook_url": webhook.url, "autoheal_log_file": str(log_file)})
+    running.log_file = log_file
     try:
         wait_ready(running, engine, "eda-canary")
         yield running
@@ -277,6 +330,32 @@ def test_a_second_crash_within_the_window_is_reported_but_not_healed(rulebook, m
     container.reload()
     assert container.status == "exited"
     assert len(said(rulebook, "eda-throttled")) == 1
+
+
+def logged(rulebook: Rulebook, name: str) -> list[str]:
+    """The kinds of the reports on ``name`` in the rulebook's log file."""
+    lines = rulebook.log_file.read_text().splitlines() if rulebook.log_file.exists() else []
+    return [report["report"] for report in map(json.loads, lines) if report["name"] == name]
+
+
+def test_each_heal_and_give_up_goes_to_the_webhook_and_the_log_file_and_a_refusal_is_said(
+    rulebook, webhook, make_containers
+):
+    container, refused = labelled(make_containers, "eda-reported", "eda-refused-hook")
+    heal_once(rulebook, container)
+    crash(container)  # again within the window: given up on
+    rulebook.wait_for("the give-up's report", lambda: webhook.about("eda-reported") == ["healed", "given_up"])
+    rulebook.wait_for("the log file's", lambda: logged(rulebook, "eda-reported") == ["healed", "given_up"])
+    healed = next(report for report in webhook.reports if report["name"] == "eda-reported")
+    assert healed["exit_code"] == 137 and healed["status"] == "running" and healed["operation"] == "exit", healed
+    assert healed["message"] == said(rulebook, "eda-reported")[0], healed
+    heal_once(rulebook, refused)  # healed although the webhook refuses the report
+    rulebook.wait_for("the refusal said", lambda: "the webhook did not take the report on eda-refused-hook: HTTP 500"
+                      in rulebook.output)  # fmt: skip
+    rulebook.wait_for(
+        "its report in the log file all the same", lambda: logged(rulebook, "eda-refused-hook") == ["healed"]
+    )
+    assert Webhook.TOKEN not in rulebook.output
 
 
 # ------------------------------------------------------------------------------------------ health checks
@@ -576,6 +655,8 @@ def test_the_source_polls_hoody_status_logs(hoody_server, make_containers):
     finally:
         backend.close()
     assert [(e["from_status"], e["to_status"], e["operation"]) for e in seen] == [
-        ("stopped", "running", "start"), ("running", "stopped", "stop")]
+        ("stopped", "running", "start"),
+        ("running", "stopped", "stop"),
+    ]
     assert all(e["engine"] == "hoody" and e["triggered_by"] == "user" for e in seen)
     assert HOODY_TOKEN not in json.dumps(seen)
