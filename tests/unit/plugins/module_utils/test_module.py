@@ -1,17 +1,21 @@
-"""Which option or environment variable gave a connection value, and the last door for a result's messages."""
+"""_module: which option or environment variable gave a connection value, the last door for a result's messages, and
+the target filters a task may give."""
 
 from __future__ import annotations
 
 import pytest
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import OPTION_SOURCES
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
+    BACKEND_CLASSES,
     CONNECTION_SPEC,
     option_sources,
     safe_result,
+    validated_filters,
 )
 
 ESC = "\x1b"
@@ -97,3 +101,63 @@ def test_safe_result_escapes_messages_and_errors_at_any_depth_and_leaves_data_al
                         "labels": {"error": raw}, "runtime": {"error": shown}}],
         "count": 1,
     }  # fmt: skip
+
+
+# validated_filters: a target selection never widens by accident, and what is allowed stays allowed.
+
+
+DOCKER = BACKEND_CLASSES["docker"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"name": "web-*"}, {"label": ["a=b"]}, {"label": "a"}, {"status": ["running"]}, {"project": "p1"},
+     {"name": "*", "label": ["tier=batch", "x"], "status": ["running", "paused"]}],
+)
+def test_filters_that_say_something_are_kept(filters):
+    result = validated_filters(filters, DOCKER)
+    for key, value in filters.items():
+        assert result[key] == ([value] if key == "label" and isinstance(value, str) else value)
+
+
+@pytest.mark.parametrize(
+    ("filters", "words"),
+    [
+        ({}, "filters is empty"),
+        ({"name": ""}, "filters.name is empty"),
+        ({"name": "   "}, "filters.name is empty"),
+        ({"name": None}, "filters.name is empty"),
+        ({"label": []}, "filters.label is empty"),
+        ({"status": []}, "filters.status is empty"),
+        ({"project": ""}, "filters.project is empty"),
+        ({"label": ["a=b", ""]}, "filters.label holds an empty entry"),
+        ({"label": ["=v"]}, "filters.label holds an empty entry"),
+        ({"status": ["runing"]}, "unknown status(es) runing"),
+        ({"colour": "red"}, "unknown key(s) colour"),
+        ({"label": 5}, "filters.label must be a list of strings, got 5"),
+        ({"name": ["a"]}, "filters.name must be a string"),
+        ("abc", "filters must be a dict"),
+    ],
+)
+def test_filters_that_would_widen_or_mean_nothing_are_refused_by_name(filters, words):
+    with pytest.raises(errors.BadInput) as caught:
+        validated_filters(filters, DOCKER)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("backend", "filters", "words"),
+    [
+        ("hoody", {"label": ["a=b"]}, "backend hoody cannot apply filters.label: its containers have no labels"),
+        ("docker", {"project": "a/../b"},
+         "filters.project 'a/../b' is not a project backend docker allows: a Compose project name ([a-zA-Z0-9]"),
+        ("dockhand", {"project": "-web"},
+         "filters.project '-web' is not a project backend dockhand allows: a Compose project name ([a-zA-Z0-9]"),
+        ("hoody", {"project": "p?all=1"},
+         "filters.project 'p?all=1' is not a project backend hoody allows: a project id of 1 to 100 characters"),
+    ],
+)
+def test_filters_an_engine_cannot_apply_are_refused_before_it_is_asked(backend, filters, words):
+    with pytest.raises(errors.BadInput) as caught:
+        validated_filters(filters, BACKEND_CLASSES[backend])
+    assert words in str(caught.value)

@@ -1,7 +1,7 @@
 """The workflow pipeline: the results it returns have their ``_shapes`` types, and a failed container is
 reported in the status the driver would report.
 
-The steps' order and what they ask the engine are tested in ``modules/test_workflow_runs.py``.
+The steps' order and what they ask the engine are tested in ``modules/test_container_*.py``.
 """
 
 from __future__ import annotations
