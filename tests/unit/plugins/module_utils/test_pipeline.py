@@ -26,7 +26,7 @@ from ansible_collections.containerops.lifecycle.plugins.modules import (
     container_config,
     container_snapshot,
 )
-from tests.unit.plugins.modules.test_workflow_runs import PRE, Engine, lifecycle
+from tests.unit.workflow_engine import PRE, Engine, lifecycle
 
 PLUGINS = pathlib.Path(_shapes.__file__).parents[1]
 
