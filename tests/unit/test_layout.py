@@ -1,0 +1,129 @@
+# Copyright: containerops.lifecycle contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The unit tests mirror the source: one test file per source file, named after it, and no test file without one.
+
+The rule: the source file ``<dir>/<name>.py`` (``<dir>`` one of ``SOURCE_DIRS``, or a folder below one) is tested
+by ``tests/unit/<dir>/test_<name without leading underscores>.py``; ``plugins/module_utils/_docker.py`` by
+``tests/unit/plugins/module_utils/test_docker.py``, ``extensions/eda/plugins/event_source/container_events.py`` by
+``tests/unit/extensions/eda/plugins/event_source/test_container_events.py``. A package's ``__init__.py`` counts as
+the package (``_hoody/__init__.py``: ``test_hoody.py`` beside the folder's tests) when it defines anything.
+
+Outside the mirror: ``tests/unit/test_<name>.py`` tests the test helper ``tests/unit/<name>.py`` (the shared fake
+against the contract suite), and ``tests/unit/docs/test_<name>.py`` a file of ``docs/`` called ``<name>``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = ROOT / "tests" / "unit"
+SOURCE_DIRS = (
+    "plugins/module_utils",
+    "plugins/plugin_utils",
+    "plugins/modules",
+    "plugins/inventory",
+    "plugins/filter",
+    "extensions/eda/plugins/event_source",
+)
+# Test files outside every rule above, each with why.
+UNMIRRORED = {"tests/unit/test_layout.py": "this check: it tests the layout of tests/unit, no file of its own"}
+
+
+def defines_something(path: Path) -> bool:
+    """Whether ``path`` holds a function, a class or an assignment (not only a docstring and imports)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(not isinstance(node, (ast.Import, ast.ImportFrom, ast.Expr)) for node in tree.body)
+
+
+def mirror_of(source: Path) -> Path:
+    """Where the unit tests of ``source`` (a path below ROOT) belong."""
+    if source.name == "__init__.py":
+        return mirror_of(source.parent.with_suffix(".py"))
+    return UNIT / source.parent.relative_to(ROOT) / f"test_{source.stem.lstrip('_')}.py"
+
+
+def sources() -> dict[Path, Path]:
+    """Every source file under SOURCE_DIRS with code of its own: {its test file: the source file}."""
+    found = {}
+    for folder in SOURCE_DIRS:
+        for source in sorted((ROOT / folder).rglob("*.py")):
+            if source.name == "__init__.py" and not defines_something(source):
+                continue
+            found[mirror_of(source)] = source
+    return found
+
+
+def named_by_layout(test: Path) -> bool:
+    """Whether a test file outside the mirror names what it tests (the helper or docs rule above)."""
+    name = test.stem.removeprefix("test_")
+    if test.parent == UNIT:
+        return (UNIT / f"{name}.py").exists()
+    if test.parent == UNIT / "docs":
+        return any(path.stem == name for path in (ROOT / "docs").rglob(f"{name}*"))
+    return False
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_every_source_file_has_its_unit_test_file():
+    missing = [
+        f"{relative(source)}: create {relative(test)}" for test, source in sources().items() if not test.exists()
+    ]
+    assert missing == [], "source files without their unit test file:\n" + "\n".join(missing)
+
+
+def test_every_unit_test_file_names_the_file_it_tests():
+    mirrored = sources()
+    strays = [
+        relative(test)
+        for test in sorted(UNIT.rglob("test_*.py"))
+        if test not in mirrored and relative(test) not in UNMIRRORED and not named_by_layout(test)
+    ]
+    assert strays == [], (
+        "unit test files that name no source file (name each after the file it tests, as "
+        "tests/unit/test_layout.py says; or move its tests into that file):\n" + "\n".join(strays)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "test"),
+    [
+        ("plugins/module_utils/_docker.py", "tests/unit/plugins/module_utils/test_docker.py"),
+        ("plugins/filter/__blue_green.py", "tests/unit/plugins/filter/test_blue_green.py"),
+        ("plugins/modules/container_state.py", "tests/unit/plugins/modules/test_container_state.py"),
+        ("plugins/module_utils/_hoody/_events.py", "tests/unit/plugins/module_utils/_hoody/test_events.py"),
+        ("plugins/module_utils/_hoody/__init__.py", "tests/unit/plugins/module_utils/test_hoody.py"),
+        (
+            "extensions/eda/plugins/event_source/container_events.py",
+            "tests/unit/extensions/eda/plugins/event_source/test_container_events.py",
+        ),
+    ],
+)
+def test_the_test_file_of_a_source_file(source, test):
+    assert relative(mirror_of(ROOT / source)) == test
+
+
+def test_the_checks_see_a_missing_test_file_and_a_stray_one(tmp_path, monkeypatch):
+    """Both checks fail, saying which file, on a tree with an untested source file and an unnamed test file."""
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "UNIT", tmp_path / "tests" / "unit")
+    (tmp_path / "plugins" / "module_utils").mkdir(parents=True)
+    (tmp_path / "plugins" / "module_utils" / "_new.py").write_text("VALUE = 1\n")
+    (tmp_path / "tests" / "unit" / "plugins" / "module_utils").mkdir(parents=True)
+    (tmp_path / "tests" / "unit" / "plugins" / "module_utils" / "test_theme.py").write_text("")
+    untested = "plugins/module_utils/_new.py: create tests/unit/plugins/module_utils/test_new.py"
+    with pytest.raises(AssertionError, match=re.escape(untested)):
+        test_every_source_file_has_its_unit_test_file()
+    (tmp_path / "tests" / "unit" / "plugins" / "module_utils" / "test_new.py").write_text("")
+    test_every_source_file_has_its_unit_test_file()
+    with pytest.raises(AssertionError, match=re.escape("tests/unit/plugins/module_utils/test_theme.py")):
+        test_every_unit_test_file_names_the_file_it_tests()
