@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The unit tests mirror the source: one test file per source file, named after it, and no test file without one.
 
-The rule: the source file ``<dir>/<name>.py`` (``<dir>`` one of ``SOURCE_DIRS``, or a folder below one) is tested
-by ``tests/unit/<dir>/test_<name without leading underscores>.py``; ``plugins/module_utils/_docker.py`` by
+The rule: the source file ``<dir>/<name>.py`` (``<dir>`` one of ``SOURCE_DIRS``) is tested by
+``tests/unit/<dir>/test_<name without leading underscores>.py``: ``plugins/module_utils/_docker.py`` by
 ``tests/unit/plugins/module_utils/test_docker.py``, ``extensions/eda/plugins/event_source/container_events.py`` by
-``tests/unit/extensions/eda/plugins/event_source/test_container_events.py``. A package's ``__init__.py`` counts as
-the package (``_hoody/__init__.py``: ``test_hoody.py`` beside the folder's tests) when it defines anything.
+``tests/unit/extensions/eda/plugins/event_source/test_container_events.py``. A file in a package below ``<dir>``
+is tested beside the package's tests, named after both (``_hoody/_events.py``: ``test_hoody_events.py``; the
+package's ``__init__.py``, when it defines anything: ``test_hoody.py``), so no two test files share a name (pytest
+imports them by file name).
 
 Outside the mirror: ``tests/unit/test_<name>.py`` tests the test helper ``tests/unit/<name>.py`` (the shared fake
 against the contract suite), and ``tests/unit/docs/test_<name>.py`` a file of ``docs/`` called ``<name>``.
@@ -31,6 +33,8 @@ SOURCE_DIRS = (
     "plugins/filter",
     "extensions/eda/plugins/event_source",
 )
+# Files that may have a unit test file, named by the same rule, but need none: doc fragments are documentation only.
+MAY_BE_TESTED = ("plugins/doc_fragments",)
 # Test files outside every rule above, each with why.
 UNMIRRORED = {"tests/unit/test_layout.py": "this check: it tests the layout of tests/unit, no file of its own"}
 
@@ -42,18 +46,20 @@ def defines_something(path: Path) -> bool:
 
 
 def mirror_of(source: Path) -> Path:
-    """Where the unit tests of ``source`` (a path below ROOT) belong."""
-    if source.name == "__init__.py":
-        return mirror_of(source.parent.with_suffix(".py"))
-    return UNIT / source.parent.relative_to(ROOT) / f"test_{source.stem.lstrip('_')}.py"
+    """Where the unit tests of ``source`` (a file below one of SOURCE_DIRS) belong."""
+    folder = next(ROOT / name for name in SOURCE_DIRS + MAY_BE_TESTED if source.is_relative_to(ROOT / name))
+    parts = source.relative_to(folder).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return UNIT / folder.relative_to(ROOT) / f"test_{'_'.join(part.lstrip('_') for part in parts)}.py"
 
 
-def sources() -> dict[Path, Path]:
-    """Every source file under SOURCE_DIRS with code of its own: {its test file: the source file}."""
+def sources(folders: tuple[str, ...] = SOURCE_DIRS) -> dict[Path, Path]:
+    """Every source file under ``folders`` with code of its own: {its test file: the source file}."""
     found = {}
-    for folder in SOURCE_DIRS:
+    for folder in folders:
         for source in sorted((ROOT / folder).rglob("*.py")):
-            if source.name == "__init__.py" and not defines_something(source):
+            if source.name == "__init__.py" and (source.parent == ROOT / folder or not defines_something(source)):
                 continue
             found[mirror_of(source)] = source
     return found
@@ -81,7 +87,7 @@ def test_every_source_file_has_its_unit_test_file():
 
 
 def test_every_unit_test_file_names_the_file_it_tests():
-    mirrored = sources()
+    mirrored = sources(SOURCE_DIRS + MAY_BE_TESTED)
     strays = [
         relative(test)
         for test in sorted(UNIT.rglob("test_*.py"))
@@ -99,7 +105,7 @@ def test_every_unit_test_file_names_the_file_it_tests():
         ("plugins/module_utils/_docker.py", "tests/unit/plugins/module_utils/test_docker.py"),
         ("plugins/filter/__blue_green.py", "tests/unit/plugins/filter/test_blue_green.py"),
         ("plugins/modules/container_state.py", "tests/unit/plugins/modules/test_container_state.py"),
-        ("plugins/module_utils/_hoody/_events.py", "tests/unit/plugins/module_utils/_hoody/test_events.py"),
+        ("plugins/module_utils/_hoody/_events.py", "tests/unit/plugins/module_utils/test_hoody_events.py"),
         ("plugins/module_utils/_hoody/__init__.py", "tests/unit/plugins/module_utils/test_hoody.py"),
         (
             "extensions/eda/plugins/event_source/container_events.py",
