@@ -11,7 +11,9 @@ package's ``__init__.py``, when it defines anything: ``test_hoody.py``), so no t
 imports them by file name).
 
 Outside the mirror: ``tests/unit/test_<name>.py`` tests the test helper ``tests/unit/<name>.py`` (the shared fake
-against the contract suite), and ``tests/unit/docs/test_<name>.py`` a file of ``docs/`` called ``<name>``.
+against the contract suite), and any other ``tests/unit/<dir>/test_<name>.py`` something called ``<name>`` (a file
+of any type, or a folder) in ``<dir>`` or below it: ``tests/unit/docs/test_architecture.py`` tests
+``docs/architecture.md``, ``tests/unit/extensions/awx/test_credential_types.py`` the folder of credential types.
 """
 
 from __future__ import annotations
@@ -65,14 +67,15 @@ def sources(folders: tuple[str, ...] = SOURCE_DIRS) -> dict[Path, Path]:
     return found
 
 
-def named_by_layout(test: Path) -> bool:
-    """Whether a test file outside the mirror names what it tests (the helper or docs rule above)."""
+def names_what_it_tests(test: Path) -> bool:
+    """Whether a test file outside the mirror names what it tests (the rules for test helpers and the rest)."""
     name = test.stem.removeprefix("test_")
-    if test.parent == UNIT:
+    folder = test.parent.relative_to(UNIT)
+    if folder == Path("."):
         return (UNIT / f"{name}.py").exists()
-    if test.parent == UNIT / "docs":
-        return any(path.stem == name for path in (ROOT / "docs").rglob(f"{name}*"))
-    return False
+    if any(folder.is_relative_to(mirrored) for mirrored in SOURCE_DIRS + MAY_BE_TESTED):
+        return False  # the mirror's own rule, nothing looser
+    return any(path.stem == name for path in (ROOT / folder).rglob(f"{name}*"))
 
 
 def relative(path: Path) -> str:
@@ -91,7 +94,7 @@ def test_every_unit_test_file_names_the_file_it_tests():
     strays = [
         relative(test)
         for test in sorted(UNIT.rglob("test_*.py"))
-        if test not in mirrored and relative(test) not in UNMIRRORED and not named_by_layout(test)
+        if test not in mirrored and relative(test) not in UNMIRRORED and not names_what_it_tests(test)
     ]
     assert strays == [], (
         "unit test files that name no source file (name each after the file it tests, as "
@@ -118,7 +121,8 @@ def test_the_test_file_of_a_source_file(source, test):
 
 
 def test_the_checks_see_a_missing_test_file_and_a_stray_one(tmp_path, monkeypatch):
-    """Both checks fail, saying which file, on a tree with an untested source file and an unnamed test file."""
+    """Both checks fail, saying which file, on a tree with an untested source file or a test file naming nothing,
+    and pass once each file is where the rule says."""
     module = sys.modules[__name__]
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "UNIT", tmp_path / "tests" / "unit")
@@ -131,5 +135,15 @@ def test_the_checks_see_a_missing_test_file_and_a_stray_one(tmp_path, monkeypatc
         test_every_source_file_has_its_unit_test_file()
     (tmp_path / "tests" / "unit" / "plugins" / "module_utils" / "test_new.py").write_text("")
     test_every_source_file_has_its_unit_test_file()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "architecture.md").write_text("")
+    (tmp_path / "tests" / "unit" / "docs").mkdir()
+    (tmp_path / "tests" / "unit" / "docs" / "test_architecture.py").write_text("")
+    (tmp_path / "tests" / "unit" / "docs" / "test_design.py").write_text("")
+    with pytest.raises(AssertionError, match=re.escape("tests/unit/docs/test_design.py")):
+        test_every_unit_test_file_names_the_file_it_tests()
+    (tmp_path / "tests" / "unit" / "docs" / "test_design.py").unlink()
     with pytest.raises(AssertionError, match=re.escape("tests/unit/plugins/module_utils/test_theme.py")):
         test_every_unit_test_file_names_the_file_it_tests()
+    (tmp_path / "tests" / "unit" / "plugins" / "module_utils" / "test_theme.py").unlink()
+    test_every_unit_test_file_names_the_file_it_tests()  # test_new.py and test_architecture.py name their files
