@@ -114,7 +114,7 @@ def test_settings_from_inspect_data():
 
 @pytest.mark.parametrize(
     ("host", "swap"),
-    [({"Memory": 100, "MemorySwap": 300}, 400),  # the swap allowance it had (200) is kept
+    [({"Memory": 100, "MemorySwap": 150}, 250),  # the swap allowance it had (50) is kept
      ({"MemorySwap": -1}, -1),  # unlimited stays unlimited
      ({}, 400)],  # none: Docker's default, as much swap as memory
 )  # fmt: skip
