@@ -1,7 +1,7 @@
 """The workflow pipeline: the results it returns have their ``_shapes`` types, and a failed container is
 reported in the status the driver would report.
 
-The steps' order and what they ask the engine are tested in ``modules/test_workflow_runs.py``.
+The steps' order and what they ask the engine are tested in ``modules/test_container_*.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ansible_collections.containerops.lifecycle.plugins.modules import (
     container_config,
     container_snapshot,
 )
-from tests.unit.plugins.modules.test_workflow_runs import PRE, Engine, lifecycle
+from tests.unit.workflow_engine import PRE, Engine, lifecycle
 
 PLUGINS = pathlib.Path(_shapes.__file__).parents[1]
 

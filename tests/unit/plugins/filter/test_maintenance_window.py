@@ -1,29 +1,25 @@
-"""The roles' internal filters: every filter is exposed under its name, none is published (their files are
-skipped by ansible-doc's listing), and a wrong argument is a filter error (their logic is tested in
-tests/unit/plugins/plugin_utils/test_window.py and test_journal.py)."""
+"""The maintenance-window role's internal filters (``__maintenance_window``): every filter is exposed under its
+name, no filter file is published (ansible-doc skips them), and a wrong argument is a filter error (their logic is
+tested in tests/unit/plugins/plugin_utils/test_window.py and test_journal.py)."""
 
 from __future__ import annotations
 
 import importlib
 import os
-import re
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 maintenance_window = importlib.import_module(
     "ansible_collections.containerops.lifecycle.plugins.filter.__maintenance_window")
-blue_green = importlib.import_module("ansible_collections.containerops.lifecycle.plugins.filter.__blue_green")
 
 FILTER_DIR = os.path.dirname(maintenance_window.__file__)
 FILTERS = maintenance_window.FilterModule().filters()
-SWITCH_FILTERS = blue_green.FilterModule().filters()
 
 
 def test_every_filter_is_exposed_under_its_name():
     assert sorted(FILTERS) == sorted(function.__name__ for function in maintenance_window.FILTERS)
     assert all(name.startswith("window_") for name in FILTERS)
-    assert sorted(SWITCH_FILTERS) == ["blue_green_journal", "blue_green_resume"]
 
 
 def test_no_filter_is_published():
@@ -33,12 +29,10 @@ def test_no_filter_is_published():
     assert [name for name in files if name.endswith((".yml", ".yaml"))] == []
 
 
-def test_the_journal_filters_write_nothing_in_check_mode(tmp_path):
+def test_the_journal_filter_writes_nothing_in_check_mode(tmp_path):
     state = [{"name": "a", "id": "i", "outcome": "not_attempted", "failed_step": None, "resumed_from": None,
               "changes": [], "before": None, "snapshot": None, "status": "running", "error": None}]
     assert FILTERS["window_journal"](state, "planned", str(tmp_path), "w", check_mode=True) == state
-    assert SWITCH_FILTERS["blue_green_journal"]([{"name": "a", "id": "i"}], "switch", str(tmp_path), "s",
-                                                check_mode=True) == ""
     assert os.listdir(tmp_path) == []
 
 
@@ -64,10 +58,3 @@ def test_a_wrong_argument_is_a_filter_error(name, args, words):
     with pytest.raises(AnsibleFilterError) as caught:
         FILTERS[name](*args)
     assert words in str(caught.value)
-
-
-def test_a_wrong_argument_of_a_switch_filter_is_a_filter_error(tmp_path):
-    with pytest.raises(AnsibleFilterError, match=re.escape("blue_green_journal: unknown step 'nap'")):
-        SWITCH_FILTERS["blue_green_journal"]([], "nap", str(tmp_path), "s")
-    with pytest.raises(AnsibleFilterError, match=re.escape("containerops.lifecycle.blue_green_resume: 'id'")):
-        SWITCH_FILTERS["blue_green_resume"]([{"name": "a"}], str(tmp_path), "s")

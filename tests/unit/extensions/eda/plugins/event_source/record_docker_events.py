@@ -5,11 +5,12 @@ Run against a real engine (root, image containerops/busybox:test): it creates on
 scenario, does to it what the scenario says, reads back its events and removes it. Writes JSON
 ``{scenario: [raw /events objects]}`` to stdout; ``fixtures/docker_events.json`` was made by
 
-    cd tests/unit/extensions/eda && ../../../../.venv/bin/python record_docker_events.py > fixtures/docker_events.json
+    cd tests/unit/extensions/eda/plugins/event_source
+    ../../../../../../.venv/bin/python record_docker_events.py > fixtures/docker_events.json
 
 and ``fixtures/docker_health_events.json`` (a health check turning unhealthy, then a restart that heals it) by
 
-    ../../../../.venv/bin/python record_docker_events.py unhealthy > fixtures/docker_health_events.json
+    ../../../../../../.venv/bin/python record_docker_events.py unhealthy > fixtures/docker_health_events.json
 """
 
 from __future__ import annotations

@@ -16,8 +16,13 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _bac
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
-from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
+from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import (
+    HoodyBackend,
+    hoody_networks,
+    hoody_ports,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
+from tests.unit.runtime_shape import KEYS, assert_runtime_shape
 
 API = "https://hoody.test"
 CID = "0123456789abcdef01234567"
@@ -437,3 +442,83 @@ def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, m
     monkeypatch.setattr(_backend, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
     assert hoody.took_effect(running(), operation, None)
     assert watched == [window]
+
+
+# container_info's runtime from runtime_info and the stats, in the documented shape (null when unknown)
+
+
+def test_hoody_listening_sockets_become_unpublished_ports():
+    sockets = [{"protocol": "tcp", "port": 22}, {"protocol": "tcp6", "port": "22"}, {"protocol": "UDP", "port": 53},
+               {"protocol": None, "port": 8080}, {"protocol": "tcp", "port": None}, {"protocol": "tcp", "port": "x"}]
+    assert hoody_ports(sockets) == {"22/tcp": None, "53/udp": None, "8080/tcp": None}
+    assert list(hoody_ports(sockets)) == ["22/tcp", "53/udp", "8080/tcp"]
+
+
+def test_hoody_interfaces_become_networks_without_what_hoody_does_not_say():
+    interfaces = [
+        {"interface": "lo", "addresses": ["127.0.0.1/8"], "type": "loopback"},
+        {"interface": "eth0", "addresses": ["fd00::5/64", "10.0.0.5/24"], "type": "ethernet"},
+        {"interface": "eth1", "addresses": [{"address": "192.168.1.9", "family": "inet"}]},
+        {"interface": "wg0", "addresses": None},
+        {"interface": None, "addresses": ["10.9.9.9"]},
+    ]
+    networks = hoody_networks(interfaces)
+    assert networks == {
+        "eth0": {"ip_address": "10.0.0.5", "gateway": None, "mac_address": None, "aliases": []},
+        "eth1": {"ip_address": "192.168.1.9", "gateway": None, "mac_address": None, "aliases": []},
+        "wg0": {"ip_address": None, "gateway": None, "mac_address": None, "aliases": []},
+    }
+    assert_runtime_shape({"processes": None, "ports": None, "networks": networks, "resource_usage": None})
+
+STATS = {"processes": 3, "cpu": {"usage": 123456, "allocated_time": None, "usage_percent": 1.5},
+         "memory": {"usage": 1048576.0, "total": 536870912}, "network": [
+             {"interface": "lo", "addresses": ["127.0.0.1/8"], "type": "loopback"},
+             {"interface": "eth0", "addresses": ["10.0.0.5/24"], "type": "ethernet"}]}  # fmt: skip
+
+
+@responses.activate
+def test_hoody_runtime_of_a_running_container_in_the_documented_shape(hoody):
+    services = [{"name": "sshd", "status": "running", "pid": 12}]
+    sockets = [{"protocol": "tcp", "port": 22, "ip": "0.0.0.0", "pid": 12, "program": "sshd"}]
+    responses.get(URL, json=envelope(dict(item(), runtime_info={"services": services, "network_services": sockets})))
+    responses.get(f"{URL}/stats", json=envelope(STATS))
+    state = ContainerState(CID, "web", "running", "running", details=item())
+    runtime = hoody.describe(state, runtime=True)["runtime"]
+    assert_runtime_shape(runtime)
+    assert runtime == {
+        "processes": services,
+        "ports": {"22/tcp": None},
+        "networks": {"eth0": {"ip_address": "10.0.0.5", "gateway": None, "mac_address": None, "aliases": []}},
+        "resource_usage": {"memory_usage_bytes": 1048576, "memory_limit_bytes": 536870912,
+                           "cpu_total_usage_ns": None, "cpu_usage_percent": 1.5, "pids": 3},
+    }  # fmt: skip
+    assert isinstance(runtime["resource_usage"]["memory_usage_bytes"], int)
+    assert responses.calls[0].request.params == {"runtime": "true"}
+
+
+@pytest.mark.parametrize(("status", "processes", "ports"), [("stopped", [], {}), ("running", None, None),
+                                                            ("paused", None, None)])  # fmt: skip
+@responses.activate
+def test_hoody_runtime_when_nothing_was_measured(hoody, status, processes, ports):
+    responses.get(URL, json=envelope(dict(item(status=status), runtime_info=None)))
+    responses.get(f"{URL}/stats", json=envelope({"processes": None, "cpu": None, "memory": None, "network": []}))
+    state = ContainerState(CID, "web", status, status, details=item(status=status))
+    runtime = hoody.describe(state, runtime=True)["runtime"]
+    assert_runtime_shape(runtime)
+    assert runtime["processes"] == processes and runtime["ports"] == ports
+    if status == "running":  # the stats say nothing: every figure is null, not zero
+        assert runtime["networks"] == {}
+        assert runtime["resource_usage"] == dict.fromkeys(KEYS["resource_usage"])
+    else:  # stats are read for a running container only
+        assert runtime["networks"] is None and runtime["resource_usage"] is None
+        assert [call.request.url.split("?")[0] for call in responses.calls] == [URL]
+
+
+@responses.activate
+def test_hoody_unreadable_stats_leave_networks_and_usage_null(hoody):
+    responses.get(URL, json=envelope(dict(item(), runtime_info={"services": [], "network_services": []})))
+    responses.get(f"{URL}/stats", status=404, json={"statusCode": 404, "message": "Not found"})
+    runtime = hoody.describe(ContainerState(CID, "web", "running", "running", details=item()), runtime=True)["runtime"]
+    assert_runtime_shape(runtime)
+    assert runtime["processes"] == [] and runtime["ports"] == {}
+    assert runtime["networks"] is None and runtime["resource_usage"] is None and runtime["error"]
