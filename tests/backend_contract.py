@@ -1,5 +1,5 @@
 """The ``Backend`` contract, as checks every backend runs: the shared fake in the unit tests
-(``tests/unit/plugins/module_utils/test_backend_contract.py``), the real engines in the integration tests
+(``tests/unit/test_fake_backend.py``), the real engines in the integration tests
 (``tests/integration/test_backend_contract.py``).
 
 Each check takes a connected backend and the ``Containers`` the caller made on its engine.

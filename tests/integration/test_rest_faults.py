@@ -239,7 +239,7 @@ def test_hoody_unusable_answers_fail_clearly_change_nothing_and_a_rerun_converge
     item = {"id": bb, "name": "hf-bb", "status": "running"}
     where = f"Hoody answered GET /api/v1/containers/{bb}"
     # (register, faults, module, args, what the failed task's msg must say, the rerun without faults); run in
-    # order, each with its fault. (tests/unit/plugins/module_utils/test_hoody_answers.py has every variant.)
+    # order, each with its fault. (tests/unit/plugins/module_utils/test_hoody.py has every variant.)
     cases = [
         ("listing", {"bad_body": 1, "bad_body_json": "a string", "only_methods": ["GET"]},
          "container_state", "name: hf-bb\nstate: started",
