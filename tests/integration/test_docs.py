@@ -290,11 +290,15 @@ def _templates(node, key=None):
 
 
 def _own_names(node) -> set[str]:
-    """What a playbook defines for itself: registered results, task variables, play variables it computes."""
+    """What a playbook defines for itself: registered results, facts it sets, task variables, play variables it
+    computes."""
     found: set[str] = set()
     if isinstance(node, dict):
         if "register" in node:
             found.add(node["register"])
+        facts = node.get("ansible.builtin.set_fact") or node.get("set_fact")
+        if isinstance(facts, dict):
+            found |= set(facts) - {"cacheable"}
         for key, value in node.items():
             if key == "vars" and isinstance(value, dict):
                 play = "hosts" in node
