@@ -323,16 +323,16 @@ def test_a_kill_refused_during_a_restart_loop_becomes_a_stop_without_grace(fake,
 def test_an_update_that_loses_the_engine_is_engine_lost(fake, backend):
     fake.drop("POST", f"/containers/{CID}/update")
     with pytest.raises(errors.EngineLost, match=r"^engine lost during update: cannot reach"):
-        backend.update_config(running(), {"autostart": True})
+        backend.settings.update(running(), {"autostart": True})
 
 
 def test_configuration_of_a_container_removed_meanwhile_is_not_found(fake, backend):
     fake.answer("GET", f"/containers/{CID}/json", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="container 'web' not found: it was removed before"):
-        backend.read_config(ContainerState(CID, "web", "running", "running"))  # listed: read by its id
+        backend.settings.read(ContainerState(CID, "web", "running", "running"))  # listed: read by its id
     fake.answer("POST", f"/containers/{CID}/update", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="it disappeared during the update"):
-        backend.update_config(running(), {"autostart": True})
+        backend.settings.update(running(), {"autostart": True})
 
 
 # Waits ---------------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import re
 import pytest
 import responses
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _driver
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, Evidence
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest, took_effect
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
 
@@ -293,7 +293,7 @@ def test_an_unreadable_post_answer_without_effect_fails_with_what_came(hoody, mo
     responses.get(URL, json=envelope(item(status="running")))
     request = StateRequest("stopped", wait_timeout=1)
     with pytest.raises(errors.OperationFailed) as caught:
-        Converger(hoody, request)._perform(running(), "stop", None)
+        Converger(hoody, request)._perform(running(), Evidence("stop"))
     assert "got text that is not JSON" in str(caught.value) and "shows no effect" in str(caught.value)
 
 
@@ -307,7 +307,7 @@ def test_env_answers_are_checked(hoody):
     with pytest.raises(errors.OperationFailed, match=re.escape(
             f"Hoody answered GET /api/v1/containers/{CID}/env with an unexpected body: expected "
             "data.environment_vars to be an object (or null), got a list")):
-        hoody.read_config(running())
+        hoody.settings.read(running())
 
 
 @pytest.mark.parametrize(
@@ -322,7 +322,7 @@ def test_env_answers_are_checked(hoody):
 def test_snapshot_lists_are_checked(hoody, body, got):
     answer(f"{URL}/snapshots", body)
     with pytest.raises(errors.OperationFailed) as caught:
-        hoody.snapshots(running())
+        hoody.snapshots.of(running())
     assert f"GET /api/v1/containers/{CID}/snapshots with an unexpected body" in str(caught.value)
     assert got in str(caught.value)
 
@@ -332,7 +332,7 @@ def test_an_unreadable_snapshot_answer_is_resolved_from_the_list(hoody):
     answer(f"{URL}/snapshots", envelope({"snapshot": "snap-1"}), method=responses.POST)
     snapshot = {"name": "snap-0123456789ab", "alias": "before", "created_at": "2026-01-01T00:00:00.000Z"}
     responses.get(f"{URL}/snapshots", json=envelope({"container_id": CID, "snapshots": [snapshot]}))
-    assert hoody.create_snapshot(running(), "before")["name"] == "snap-0123456789ab"
+    assert hoody.snapshots.take(running(), "before")["name"] == "snap-0123456789ab"
     assert [c.request.method for c in responses.calls] == ["POST", "GET"]
 
 
@@ -342,7 +342,7 @@ def test_alias_records_are_checked(hoody):
     with pytest.raises(errors.OperationFailed, match=re.escape(
             "Hoody answered GET /api/v1/proxy/aliases with an unexpected body: expected an object with "
             "data.aliases[0].container_id, got an object without data.aliases[0].container_id")):
-        hoody.alias_holders("shop", {"program": "http"})
+        hoody.aliases.holders("shop", {"program": "http"})
 
 
 @responses.activate
@@ -352,7 +352,7 @@ def test_an_unreadable_alias_create_answer_is_resolved_from_the_records(hoody):
     answer(f"{API}/api/v1/proxy/aliases", b"Created", method=responses.POST)
     responses.get(f"{API}/api/v1/proxy/aliases", json=envelope({"aliases": [record]}))
     responses.get(URL, json=envelope(item()))
-    done = hoody.point_alias("shop", running(), [], {"program": "http"})
+    done = hoody.aliases.point("shop", running(), [], {"program": "http"})
     assert done["url"] == "https://shop.example/"
     assert [c.request.method for c in responses.calls].count("POST") == 1
 
@@ -391,9 +391,9 @@ def test_no_answer_ever_escapes_as_a_python_error(hoody, body):
     reads = [
         lambda: hoody.inspect(CID), lambda: hoody.inspect("web"), lambda: hoody.list({}),
         lambda: hoody.list({"project": "p"}), lambda: hoody.status_history(CID, None, None),
-        lambda: hoody.evidence_mark(running(), "restart"), lambda: hoody.read_config(running()),
-        lambda: hoody.snapshots(running()), lambda: hoody.create_snapshot(running(), "a"),
-        lambda: hoody.alias_holders("shop", {}), lambda: hoody.describe(running(), runtime=True),
+        lambda: hoody.evidence_mark(running(), "restart"), lambda: hoody.settings.read(running()),
+        lambda: hoody.snapshots.of(running()), lambda: hoody.snapshots.take(running(), "a"),
+        lambda: hoody.aliases.holders("shop", {}), lambda: hoody.describe(running(), runtime=True),
         lambda: hoody.perform(running(), "stop", None),
     ]
     for read in reads:
@@ -419,11 +419,11 @@ def test_every_path_segment_from_user_or_server_data_is_quoted(hoody):
     responses.delete(f"{API}/api/v1/proxy/aliases/r%2F1", json=envelope(None))
     responses.post(f"{API}{quoted}/stop", json=envelope({"status": "running"}))
     hoody.list({"project": "../p?x=1"})
-    hoody.delete_snapshot(odd, {"name": "snap/../x"})
-    hoody.update_config(odd, {"environment_vars": {"A/B": None}})
+    hoody.snapshots.delete(odd, {"name": "snap/../x"})
+    hoody.settings.update(odd, {"environment_vars": {"A/B": None}})
     with pytest.raises(errors.WaitTimeout):
-        hoody.restore_snapshot(odd, {"name": "s#1"}, None, 0.01)
-    hoody.point_alias("shop", None, [{"private": {"id": "r/1"}, "name": "x", "id": "c"}], {})
+        hoody.snapshots.restore(odd, {"name": "s#1"}, None, 0.01)
+    hoody.aliases.point("shop", None, [{"private": {"id": "r/1"}, "name": "x", "id": "c"}], {})
     hoody.perform(odd, "stop", None)
     assert all("/../" not in call.request.path_url for call in responses.calls)
     assert not [call for call in responses.calls if isinstance(call.response, Exception)]
@@ -434,6 +434,6 @@ def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, m
     """A stop gets its grace period and margin (Hoody's default: 10 + 10 s), the others the lost-answer window:
     watching less would resend an operation the platform is still carrying out (and have it refused, 409)."""
     watched = []
-    monkeypatch.setattr(_backend, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
-    assert hoody.took_effect(running(), operation, None)
+    monkeypatch.setattr(_driver, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
+    assert took_effect(hoody, running(), Evidence(operation))
     assert watched == [window]

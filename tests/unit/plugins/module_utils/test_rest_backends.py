@@ -13,11 +13,11 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _driver
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, Evidence
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest, took_effect
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
 
@@ -112,7 +112,7 @@ def test_a_lost_post_is_not_resent_when_the_status_shows_it_took_effect(hoody):
 
 @responses.activate
 def test_a_lost_post_without_effect_is_sent_again_only_after_the_status_shows_none(hoody, monkeypatch):
-    monkeypatch.setattr(_backend, "LOST_ANSWER_WINDOW", 0.5)  # how long a pause may take to show
+    monkeypatch.setattr(_driver, "LOST_ANSWER_WINDOW", 0.5)  # how long a pause may take to show
     url = f"{API}/api/v1/containers/{CID}"
     responses.post(f"{url}/pause", status=503)
     responses.post(f"{url}/pause", json=envelope({"id": CID, "status": "running"}))
@@ -149,8 +149,8 @@ def test_a_lost_restart_is_confirmed_from_the_status_log(hoody):
     )
     state = hoody._state(container()["data"])
     mark = hoody.evidence_mark(state, "restart")
-    assert mark == "0" * 24
-    assert hoody.took_effect(state, "restart", mark)
+    assert mark == Evidence("restart", "0" * 24)
+    assert took_effect(hoody, state, mark)
 
 
 @responses.activate
@@ -509,8 +509,8 @@ def test_dockhand_update_runtime_sends_dockers_update_fields():
     responses.get(url, json=running_inspect())
     update = responses.post(f"{url}/update-runtime", json={"success": True, "warnings": ["swap limit ignored"]})
     container = backend.inspect(DH_ID)
-    assert backend.read_config(container)["autostart"] is False
-    backend.update_config(container, {"autostart": True, "resources.memory": 64 * 2**20, "resources.cpus": 0.5})
+    assert backend.settings.read(container)["autostart"] is False
+    backend.settings.update(container, {"autostart": True, "resources.memory": 64 * 2**20, "resources.cpus": 0.5})
     assert json.loads(update.calls[0].request.body) == {
         "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0},
         "Memory": 64 * 2**20, "MemorySwap": 128 * 2**20, "NanoCpus": 500_000_000}
@@ -526,8 +526,8 @@ def test_dockhand_without_update_runtime_says_which_version_has_it():
     responses.get(url, json=running_inspect())
     responses.post(f"{url}/update-runtime", status=404, body="Not Found", content_type="text/plain")
     with pytest.raises(errors.Unsupported, match=r"needs Dockhand 1\.0\.33 or later"):
-        backend.update_config(backend.inspect(DH_ID), {"autostart": True})
-    assert "environment of an existing container" in backend.why_not_settable("environment_vars")
+        backend.settings.update(backend.inspect(DH_ID), {"autostart": True})
+    assert "environment of an existing container" in backend.settings.why_not_settable("environment_vars")
 
 
 @pytest.mark.parametrize(("started_after", "done"), [("2026-12-02T05:01:00.600000001Z", True),
@@ -540,8 +540,8 @@ def test_dockhand_lost_restart_counts_when_the_container_runs_a_new_run(started_
     responses.get(url, json=running_inspect())
     before = backend.inspect(DH_ID)
     mark = backend.evidence_mark(before, "restart")
-    assert mark == "2026-12-02T05:00:00.123456789Z"
+    assert mark == Evidence("restart", "2026-12-02T05:00:00.123456789Z")
     responses.replace(responses.GET, url, json=running_inspect(started=started_after))
     backend.stop_deadline = lambda container, stop_timeout: 0.05  # the container's whole stop window, shortened
-    assert backend.took_effect(before, "restart", mark) is done
-    assert backend.evidence_mark(before, "pause") is None
+    assert took_effect(backend, before, mark) is done
+    assert backend.evidence_mark(before, "pause") == Evidence("pause")

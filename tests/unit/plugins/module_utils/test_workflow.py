@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _wor
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Settings
 
 
 def container(status: str = "running", name: str = "app", id: str = "c1") -> ContainerState:
@@ -156,16 +158,20 @@ def test_snapshot_aliases_refused_with_the_rule(alias):
 # Container settings ------------------------------------------------------------------------------
 
 
-class Settable:
-    """What a backend declares about settings (the planner asks nothing else)."""
+class Settable(Settings):
+    """An engine's settings part as the planner sees it: what it declares, and why not (its default words)."""
 
     def __init__(self, name: str, settable: tuple[str, ...], needing_restart: tuple[str, ...] = ()) -> None:
+        super().__init__(SimpleNamespace(name=name))
         self.name = name
-        self.config_settings = settable
-        self.settings_needing_restart = needing_restart
+        self.settable = settable
+        self.needing_restart = needing_restart
 
-    def why_not_settable(self, setting: str) -> str:
-        return f"backend {self.name} cannot change {setting}"
+    def read(self, container):
+        raise AssertionError("the planner reads nothing")
+
+    def update(self, container, changes):
+        raise AssertionError("the planner changes nothing")
 
 
 DOCKER_LIKE = Settable("docker", ("autostart", "resources.memory", "resources.cpus"))
@@ -192,8 +198,8 @@ def test_every_settings_combination(wanted, engine, status, restart_to_apply):
     changes = _config.config_changes(BEFORE, asked)
     assert plan.before == BEFORE and plan.changes == changes
     assert plan.expected == _config.applied(BEFORE, changes)  # what check mode reports
-    unsettable = [setting for setting in changes if setting not in engine.config_settings]
-    awaiting = [setting for setting in changes if setting in engine.settings_needing_restart]
+    unsettable = [setting for setting in changes if setting not in engine.settable]
+    awaiting = [setting for setting in changes if setting in engine.needing_restart]
     live = status in ("running", "paused")
     if unsettable:
         assert plan.refusal is not None and not plan.restart
