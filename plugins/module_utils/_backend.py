@@ -4,6 +4,8 @@
 
 The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker, Hoody, Dockhand)
 maps its own API and states onto it, and declares what it cannot do instead of being asked its name.
+Capabilities not every engine has (settings, snapshots, aliases, health checks) are its parts (``_parts``),
+reached through ``Backend.part``.
 One backend instance serves every worker thread of a task, so implementations share one client or
 HTTP session and must be thread-safe.
 """
