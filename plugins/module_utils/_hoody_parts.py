@@ -185,8 +185,10 @@ class HoodyAliases(Aliases):
         mine = [holder for holder in holders if target is not None and holder["id"] == target.id]
         if mine and len(holders) == 1:
             record = mine[0]["private"]
-            self.backend._change("PATCH", f"/api/v1/proxy/aliases/{_q(record['id'])}", f"update alias {alias!r}",
-                         json=_alias_fields(options))  # fmt: skip
+            self.backend._change(
+                "PATCH", f"/api/v1/proxy/aliases/{_q(record['id'])}", f"update alias {alias!r}",
+                json=_alias_fields(options),
+            )  # fmt: skip
             return {"window_ms": None, "url": record.get("url")}
         freed_at = None
         for holder in holders:
