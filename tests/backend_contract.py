@@ -7,16 +7,15 @@ Each check takes a connected backend and the ``Containers`` the caller made on i
 
 from __future__ import annotations
 
-import inspect
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, refusal
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RESULT_OF
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import PARTS
 
 #: Every lifecycle operation, from a stopped container to its deletion.
 WALK = ("start", "pause", "resume", "restart", "stop", "start", "force-stop", "delete")
@@ -46,29 +45,6 @@ class Containers:
     @property
     def missing(self) -> str:
         return f"{self.prefix}-missing"
-
-
-def refusing_defaults() -> list[str]:
-    """The optional methods whose ``Backend`` default refuses (it calls ``_unsupported`` or ``refusal``),
-    read from the class, so that a new one is checked without being listed here."""
-    return sorted(
-        name
-        for name, member in vars(Backend).items()
-        if inspect.isfunction(member)
-        and not name.startswith("_")
-        and re.search(r"\b(self\._unsupported|refusal)\(", inspect.getsource(member))
-    )
-
-
-def placeholder(parameter: str, container: ContainerState) -> Any:
-    """An argument for a default that refuses before looking at it, by the parameter's name."""
-    by_name: dict[str, Any] = {
-        "container": container, "state": container, "target": container, "alias": "web", "snapshot": {},
-        "changes": {"autostart": True}, "options": {}, "holders": [], "stop_timeout": None, "wait_timeout": 5,
-    }  # fmt: skip
-    if parameter not in by_name:
-        raise AssertionError(f"no placeholder for parameter {parameter!r} of a refusing default: add one")
-    return by_name[parameter]
 
 
 def check_inspect_of_a_missing_name_is_absent(backend: Backend, made: Containers) -> None:
@@ -104,16 +80,17 @@ def check_list_applies_name_status_and_label_filters(backend: Backend, made: Con
 
 
 def check_perform_moves_the_status_as_result_of_says(backend: Backend, made: Containers) -> None:
-    """Every operation the engine has, each waited for as the driver waits (after ``evidence_mark``)."""
+    """Every operation the engine has, each waited for as the driver waits (with ``evidence_mark``'s evidence)."""
     state = backend.inspect(made.walker)
     assert state.status == "stopped"
     for operation in WALK:
         if operation in backend.missing_operations:
             operation = "stop"  # the driver refuses a plan needing it before anything is asked
-        backend.evidence_mark(state, operation)
+        evidence = backend.evidence_mark(state, operation)
+        assert evidence.operation == operation
         killed = backend.perform(state, operation, 5)
         assert isinstance(killed, bool) and (killed or operation != "force-stop")
-        state = backend.wait_for(state, (RESULT_OF[operation],), SETTLE_TIMEOUT)
+        state = backend.wait_for(state, (RESULT_OF[operation],), SETTLE_TIMEOUT, evidence)
         assert state.status == RESULT_OF[operation], (operation, state)
     with pytest.raises(errors.ContainerNotFound):
         backend.perform(backend.inspect(made.walker), "start", 5)
@@ -129,18 +106,31 @@ def check_perform_refuses_what_the_status_does_not_allow(backend: Backend, made:
     assert backend.inspect(made.running).status == "running"
 
 
-def check_default_optional_methods_refuse_in_one_shape(backend: Backend, made: Containers) -> None:
-    container = backend.inspect(made.running)
-    shape = re.compile(rf"backend {re.escape(backend.name)} cannot [^:]+: .+; nothing was changed")
-    for name in refusing_defaults():
-        if getattr(type(backend), name) is not getattr(Backend, name):
-            continue  # the engine has the capability: its own tests cover it
-        method = getattr(backend, name)
-        arguments = [placeholder(parameter, container) for parameter in inspect.signature(method).parameters]
-        with pytest.raises(errors.Unsupported) as refused:
-            method(*arguments)
-        assert shape.fullmatch(str(refused.value)), (name, str(refused.value))
-    assert backend.why_not_settable("no.such.setting") == f"backend {backend.name} cannot change no.such.setting"
+def check_every_part_is_there_or_refused_in_its_words(backend: Backend, made: Containers) -> None:
+    """Each optional part (``_parts.PARTS``) is the backend's own, or refused in exactly the refusal's words."""
+    for kind in PARTS:
+        part = getattr(backend, kind.attribute)
+        if part is None:
+            with pytest.raises(errors.Unsupported) as refused:
+                backend.part(kind)
+            assert str(refused.value) == refusal(backend.name, *kind.lacking), kind.__name__
+        else:
+            assert isinstance(part, kind) and part.backend is backend and backend.part(kind) is part, kind.__name__
+
+
+def check_settings_read_what_they_can_change(backend: Backend, made: Containers) -> None:
+    """An engine with settings reads every setting it can change, and names itself for one it cannot."""
+    settings = backend.settings
+    if settings is None:
+        return
+    assert set(settings.needing_restart) <= set(settings.settable)
+    assert set(settings.settable) <= set(settings.read(backend.inspect(made.running)))
+    assert settings.why_not_settable("no.such.setting") == f"backend {backend.name} cannot change no.such.setting"
+
+
+def check_snapshots_of_a_container_without_any_are_none(backend: Backend, made: Containers) -> None:
+    if backend.snapshots is not None:
+        assert backend.snapshots.of(backend.inspect(made.stopped)) == []
 
 
 CHECKS: list[Callable[[Backend, Containers], None]] = [
@@ -149,5 +139,7 @@ CHECKS: list[Callable[[Backend, Containers], None]] = [
     check_list_applies_name_status_and_label_filters,
     check_perform_moves_the_status_as_result_of_says,
     check_perform_refuses_what_the_status_does_not_allow,
-    check_default_optional_methods_refuse_in_one_shape,
+    check_every_part_is_there_or_refused_in_its_words,
+    check_settings_read_what_they_can_change,
+    check_snapshots_of_a_container_without_any_are_none,
 ]

@@ -4,6 +4,8 @@
 
 The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker, Hoody, Dockhand)
 maps its own API and states onto it, and declares what it cannot do instead of being asked its name.
+Capabilities not every engine has (settings, snapshots, aliases, health checks) are its parts (``_parts``),
+reached through ``Backend.part``.
 One backend instance serves every worker thread of a task, so implementations share one client or
 HTTP session and must be thread-safe.
 """
@@ -18,7 +20,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
@@ -28,16 +30,25 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
-    PAUSED,
     RESULT_OF,
     wait_over,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     ContainerInfo,
-    SnapshotRecord,
     StatusLogRecord,
 )
+
+if TYPE_CHECKING:
+    from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import (
+        Aliases,
+        Health,
+        Part,
+        Settings,
+        Snapshots,
+    )
+
+    PartT = TypeVar("PartT", bound=Part)
 
 _WARN_LOCK = threading.Lock()
 
@@ -163,6 +174,19 @@ class Wait:
     still: Callable[[ContainerState], str]
     timeout: float
     health: bool = False
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the engine showed before an operation (``Backend.evidence_mark``). The driver hands it back to ask
+    whether the operation took effect: after a lost answer (``shows_effect``), and in the wait for its status.
+
+    ``before`` is the engine's own token where the status cannot show the effect (a restart leaves a container
+    running): Hoody's newest status-log record, the start of Dockhand's current run; None where it can.
+    """
+
+    operation: str
+    before: Any = None
 
 
 def refusal(backend_name: str, what: str, why: str) -> str:
@@ -339,38 +363,21 @@ class Backend(abc.ABC):
         did not finish within ``stop_timeout`` plus the engine's margin, and ``OperationFailed``.
         """
 
-    # A lifecycle request whose answer was lost (``OutcomeUnknown``) is never resent blindly: the driver
-    # asks for evidence that it took effect first, and re-plans from what the engine shows.
+    # A lifecycle request whose answer was lost (``OutcomeUnknown``) is never resent blindly: the driver takes
+    # ``evidence_mark`` before it, asks ``shows_effect`` with it, and re-plans from what the engine shows.
 
-    def evidence_mark(self, container: ContainerState, operation: str) -> Any:
-        """Taken before an operation, for ``took_effect`` (a restart leaves the status as it was)."""
-        return None
+    def evidence_mark(self, container: ContainerState, operation: str) -> Evidence:
+        """Taken before an operation, for ``shows_effect`` and the wait for its status."""
+        return Evidence(operation)
 
-    def took_effect(self, container: ContainerState, operation: str, mark: Any) -> bool:
-        """Whether an operation whose answer was lost has taken effect, watched for as long as it may take.
-
-        A stop or restart gets its grace period and margin; anything else the lost-answer window, and at
-        least four looks. It ends early when ``shows_effect`` says the effect cannot be told.
-        """
-        stopping = operation in ("stop", "restart")
-        window = self.stop_deadline(container, None) if stopping else max(LOST_ANSWER_WINDOW, self.poll_interval * 4)
-        try:
-            seen = poll(
-                lambda: self.shows_effect(container, operation, mark), lambda seen: seen is not False,
-                window, self.poll_interval,
-            )  # fmt: skip
-        except TimeoutError:
-            return False
-        return bool(seen)
-
-    def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
-        """One look for the effect of ``operation``; None when this engine cannot tell (then it counts as not done).
+    def shows_effect(self, container: ContainerState, evidence: Evidence) -> Optional[bool]:
+        """One look for the effect of an operation; None when this engine cannot tell (then it counts as not done).
 
         By default the status it leads to; a restart leaves the status as it was, so it cannot be told.
         """
-        if operation == "restart":
+        if evidence.operation == "restart":
             return None
-        return self.inspect(container.ref).status == RESULT_OF[operation]
+        return self.inspect(container.ref).status == RESULT_OF[evidence.operation]
 
     def stop_deadline(self, container: ContainerState, stop_timeout: Optional[int]) -> float:
         """Seconds after which a graceful stop counts as hung: the stop timeout in force plus a margin."""
@@ -380,57 +387,40 @@ class Backend(abc.ABC):
         """The grace period a stop will really get; engines with per-container defaults override this."""
         return DEFAULT_STOP_TIMEOUT if stop_timeout is None else stop_timeout
 
-    # Waits: one waiter for every engine. ``wait_for`` and ``wait_healthy`` say what ends the wait;
+    # Waits: one waiter for every engine. ``wait_for`` and the parts' waits say what ends the wait;
     # ``watch`` is how this engine observes (by default polling ``observe`` with backoff; Docker
     # follows its event stream).
 
-    def wait_for(self, container: ContainerState, statuses: tuple[str, ...], timeout: float) -> ContainerState:
+    def wait_for(
+        self, container: ContainerState, statuses: tuple[str, ...], timeout: float, evidence: Optional[Evidence] = None
+    ) -> ContainerState:
         """Wait until the container's status is one of ``statuses`` and return that observation.
 
         Returns early with a status that rules them out (``_lifecycle.wait_over``); the caller decides.
-        Raises ``WaitTimeout`` after ``timeout`` seconds.
+        Raises ``WaitTimeout`` after ``timeout`` seconds. ``evidence`` (of the operation waited for): on an
+        engine that acts after answering, a status ``container`` showed already (a restart leaves it running)
+        counts only once ``shows_effect`` confirms it, or when it cannot tell, or after the stop deadline (with
+        a warning).
         """
-        evidence = self.awaited_evidence(container, statuses)
+        needs_evidence = evidence is not None and not self.settles_at_once
+        trust_status_at = time.monotonic() + self.stop_deadline(container, None) if needs_evidence else 0.0
+
+        def confirmed(state: ContainerState) -> bool:
+            if evidence is None or not needs_evidence or state.status != container.status:
+                return True
+            if self.shows_effect(container, evidence) is not False:
+                return True
+            if time.monotonic() < trust_status_at:
+                return False
+            self.warn(f"backend {self.name} could not confirm the {evidence.operation}; trusting the status")
+            return True
 
         def over(state: ContainerState) -> bool:
-            if not wait_over(state.status, statuses, self.settles_at_once):
-                return False
-            return evidence is None or state.status not in statuses or evidence()
+            return wait_over(state.status, statuses, self.settles_at_once) and confirmed(state)
 
         return self.watch(
             container, Wait(over, lambda state: f"waiting for {' or '.join(statuses)}: still {state.status!r}", timeout)
         )
-
-    def wait_while_paused(self, container: ContainerState, timeout: float) -> tuple[ContainerState, float]:
-        """The first look at the container out of ``paused`` within ``timeout`` seconds, else the last look;
-        and how long the wait lasted."""
-        started = time.monotonic()
-        try:
-            state = self.watch(container, Wait(lambda state: state.status != PAUSED, lambda state: "paused", timeout))
-        except WaitTimeout:
-            state = self.inspect(container.ref)
-        return state, time.monotonic() - started
-
-    def wait_healthy(self, container: ContainerState, timeout: float) -> ContainerState:
-        """Wait until the health check passes; ``check_health`` ends it early when it cannot."""
-        return self.watch(
-            container,
-            Wait(
-                lambda state: self.check_health(state).health == "healthy",
-                lambda state: f"waiting for a passing health check: still {state.health!r}",
-                timeout,
-                health=True,
-            ),
-        )
-
-    def check_health(self, state: ContainerState) -> ContainerState:
-        """``state`` while a passing health check may still come; raise ``Unhealthy`` or ``BadInput`` when not."""
-        raise Unsupported(refusal(self.name, "wait for a health check", "its containers have none"))
-
-    def awaited_evidence(self, container: ContainerState, statuses: tuple[str, ...]) -> Optional[Callable[[], bool]]:
-        """For a status the container may already show before the request took effect (a restart leaves it
-        running): a look that says whether the effect is there. None: the status alone tells."""
-        return None
 
     def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
         """Observe the container until ``wait.over(state)``; ``WaitTimeout`` after ``wait.timeout``."""
@@ -443,10 +433,6 @@ class Backend(abc.ABC):
     def observe(self, container: ContainerState) -> ContainerState:
         """One look at a container during a wait."""
         return self.inspect(container.ref)
-
-    def has_health_check(self, container: ContainerState) -> Optional[bool]:
-        """Whether the container defines a health check; ``None`` when the engine cannot tell."""
-        return None
 
     @abc.abstractmethod
     def describe(self, container: ContainerState, runtime: bool) -> ContainerInfo:
@@ -475,64 +461,19 @@ class Backend(abc.ABC):
             if message not in warnings:
                 warnings.append(message)
 
-    # Workflow building blocks (container_config, container_snapshot, container_alias). An engine
-    # without the capability keeps these defaults, which refuse with the backend's name.
+    # Parts: the capabilities an engine has or lacks (``_parts``), each None on an engine without it.
 
-    #: Whether a snapshot lives on after its container is deleted (and can restore it).
-    snapshots_outlive_container = False
-    #: Settings ``read_config``/``update_config`` handle, as ``_config`` names them.
-    config_settings: tuple[str, ...] = ()
-    #: Of those, the settings a running container only takes up after a restart.
-    settings_needing_restart: tuple[str, ...] = ()
+    settings: Optional[Settings] = None
+    snapshots: Optional[Snapshots] = None
+    aliases: Optional[Aliases] = None
+    health: Optional[Health] = None
 
-    def _unsupported(self, what: str) -> Unsupported:
-        return Unsupported(refusal(self.name, what, "it has no API for that"))
-
-    def why_not_settable(self, setting: str) -> str:
-        """Why ``setting`` is not in ``config_settings``, for the error message."""
-        return f"backend {self.name} cannot change {setting}"
-
-    def read_config(self, container: ContainerState) -> dict[str, Any]:
-        """The container's settings, flat: ``autostart``, ``environment_vars``, ``resources.memory``…"""
-        raise self._unsupported("change container settings")
-
-    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
-        """Apply flat settings (only those that differ); ``environment_vars`` holds the keys to set."""
-        raise self._unsupported("change container settings")
-
-    def snapshots(self, container: ContainerState) -> builtins.list[SnapshotRecord]:
-        """The container's snapshots, each ``{name, alias, container, created_at, stateful, size}``."""
-        raise self._unsupported("take, list or restore snapshots")
-
-    def create_snapshot(self, container: ContainerState, alias: str) -> SnapshotRecord:
-        raise self._unsupported("take, list or restore snapshots")
-
-    def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
-        raise self._unsupported("take, list or restore snapshots")
-
-    def is_restored_from(self, container: ContainerState, snapshot: SnapshotRecord) -> bool:
-        """Whether the container is the snapshot's restore, untouched by a later restore."""
-        raise self._unsupported("take, list or restore snapshots")
-
-    def restore_snapshot(
-        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
-    ) -> ContainerState:
-        """Put the container back to the snapshot and return its settled state."""
-        raise self._unsupported("take, list or restore snapshots")
-
-    def alias_holders(self, alias: str, options: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        """Who holds the alias now: ``{name, id}`` per container, plus engine details."""
-        raise self._unsupported("manage aliases")
-
-    def point_alias(
-        self,
-        alias: str,
-        target: Optional[ContainerState],
-        holders: builtins.list[dict[str, Any]],
-        options: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Make ``target`` (None: nobody) the only holder; returns ``{window_ms, url}``."""
-        raise self._unsupported("manage aliases")
+    def part(self, kind: type[PartT]) -> PartT:
+        """This engine's part of that kind; ``Unsupported`` in the one refusal's words when it has none."""
+        found = getattr(self, kind.attribute, None)
+        if found is None:
+            raise Unsupported(refusal(self.name, *kind.lacking))
+        return found
 
     @abc.abstractmethod
     def close(self) -> None:

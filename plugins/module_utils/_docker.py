@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import (
     _docker_context,
-    _docker_snapshot,
     _history,
     _ssh,
 )
@@ -48,15 +47,14 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
+    DockerHealth,
     DockerShapedBackend,
-    config_from_inspect,
     info_from_inspect,
     label_filters,
     listed_facts,
     network_runtime,
     resource_usage,
     state_from_inspect,
-    update_body,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -165,12 +163,14 @@ def _malformed(exc: BaseException) -> str:
 
 
 def _edge(what: str, operation: Optional[str] = None) -> Callable:
-    """Decorate a public method: any engine fault it lets through is translated (see ``_engine``)."""
+    """Decorate a public method of the backend or of one of its parts (``_docker_parts``): any engine fault it
+    lets through is translated (see ``_engine``)."""
 
     def decorate(method: Callable) -> Callable:
         @functools.wraps(method)
-        def guarded(self: DockerBackend, *args: Any, **kwargs: Any) -> Any:
-            with self._engine(what, operation):
+        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            backend = getattr(self, "backend", self)  # a part's edge is its backend's
+            with backend._engine(what, operation):
                 return method(self, *args, **kwargs)
 
         return guarded
@@ -281,6 +281,13 @@ class DockerBackend(DockerShapedBackend):
             reason = why_unreachable(exc)
             check = _CHECK.get(reason, "Check that dockerd is running and that this user may use its socket")
             raise ConnectionFailed(f"cannot reach {self.where}: {reason}. {check}.") from None
+        # Imported here: the parts' file imports this one.
+        from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_parts
+
+        self.settings = _docker_parts.DockerSettings(self)
+        self.aliases = _docker_parts.DockerAliases(self)
+        self.snapshots = _docker_parts.DockerSnapshots(self)
+        self.health = DockerHealth(self)
 
     # The edge ----------------------------------------------------------------------------------
 
@@ -612,230 +619,12 @@ class DockerBackend(DockerShapedBackend):
                 [event for event in events if _event_of(event, state, ref)]
             )
 
-    # Configuration -----------------------------------------------------------------------------
-
-    # Docker applies restart policy and resource limits to running containers; the environment is
-    # fixed when a container is created.
-    config_settings = ("autostart", "resources.memory", "resources.cpus")
-
     def _existing(self, container: ContainerState, doing: str) -> ContainerState:
         """The container with its inspect data; ``ContainerNotFound`` (by the name asked for) when it is gone."""
         inspected = self.inspected(container)
         if inspected.status == ABSENT:
             raise ContainerNotFound(container.name, f"it was removed before {doing}")
         return inspected
-
-    @_edge("reading a container's configuration")
-    def read_config(self, container: ContainerState) -> dict[str, Any]:
-        return config_from_inspect(self._existing(container, "its configuration could be read").details)
-
-    def why_not_settable(self, setting: str) -> str:
-        if setting == "environment_vars":
-            return (
-                "backend docker cannot change the environment of an existing container: Docker fixes it "
-                "when the container is created. Recreate the container with the new environment"
-            )
-        return super().why_not_settable(setting)
-
-    @_edge("updating a container's configuration", operation="update")
-    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
-        host = self._existing(container, "it could be updated").details.get("HostConfig") or {}
-        body = update_body(host, changes)
-        try:  # update_container() has no NanoCpus, which resources.cpus sets: the same POST, done here
-            response = self.api._post_json(self.api._url("/containers/{0}/update", container.ref), data=body)
-            self.api._raise_for_status(response)
-        except NotFound:
-            raise ContainerNotFound(container.name, "it disappeared during the update") from None
-        except APIError as exc:
-            raise OperationFailed(f"the engine refused the update of {container.name!r}: {_reason(exc)}") from None
-
-    # Aliases -----------------------------------------------------------------------------------
-
-    def _alias_network(self, options: dict[str, Any]) -> str:
-        network = options.get("network")
-        if not network:
-            raise BadInput("network is required with backend docker: the user-defined network the alias lives on")
-        try:
-            data = self._read(self.api.inspect_network, network)
-        except NotFound:
-            raise BadInput(f"network {network!r} not found on the engine") from None
-        if data["Name"] in ("bridge", "host", "none") or data.get("Driver") in ("host", "null"):
-            raise BadInput(
-                f"network {network!r} cannot hold aliases: Docker resolves aliases only on user-defined "
-                "networks (docker network create ...)"
-            )
-        return data["Name"]
-
-    @_edge("reading who holds an alias")
-    def alias_holders(self, alias: str, options: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        network = self._alias_network(options)
-        holders = []
-        for summary in self._read(self.api.containers, all=True, filters={"network": network}):
-            state = self.inspect(summary["Id"])
-            endpoint = (state.details.get("NetworkSettings") or {}).get("Networks", {}).get(network) or {}
-            if alias in (endpoint.get("Aliases") or []):
-                holders.append({"name": state.name, "id": state.id, "in_sync": True})
-        return sorted(holders, key=lambda holder: holder["name"])
-
-    @_edge("moving an alias", operation="alias change")
-    def point_alias(
-        self,
-        alias: str,
-        target: Optional[ContainerState],
-        holders: builtins.list[dict[str, Any]],
-        options: dict[str, Any],
-    ) -> dict[str, Any]:
-        # The target gains the alias before anyone loses it, so the name always resolves.
-        network = self._alias_network(options)
-        if target is not None:
-            self._set_alias(target.ref, network, alias, True)
-        for holder in holders:
-            if target is None or holder["id"] != target.id:
-                self._set_alias(holder["id"], network, alias, False)
-        return {"window_ms": 0 if target is not None else None, "url": None}
-
-    def _set_alias(self, ref: str, network: str, alias: str, present: bool) -> None:
-        """Docker cannot edit an endpoint's aliases: reconnect the container with the new list."""
-        state = self.inspect(ref)
-        endpoint = (state.details.get("NetworkSettings") or {}).get("Networks", {}).get(network)
-        aliases = [a for a in (endpoint or {}).get("Aliases") or [] if a not in (alias, (state.id or "")[:12])]
-        if present:
-            aliases.append(alias)
-        ipam = (endpoint or {}).get("IPAMConfig") or {}
-        try:
-            if endpoint is not None:
-                self.api.disconnect_container_from_network(state.ref, network)
-            self.api.connect_container_to_network(
-                state.ref,
-                network,
-                aliases=aliases or None,
-                ipv4_address=ipam.get("IPv4Address") or None,
-                ipv6_address=ipam.get("IPv6Address") or None,
-                links=[tuple(link.split(":", 1)) for link in (endpoint or {}).get("Links") or []] or None,
-            )
-        except APIError as exc:
-            raise OperationFailed(
-                f"could not {'give' if present else 'take'} alias {alias!r} {'to' if present else 'from'} "
-                f"{state.name!r} on network {network!r}: {_reason(exc)}"
-            ) from None
-
-    # Snapshots ---------------------------------------------------------------------------------
-
-    # A snapshot is a committed image: it outlives the container and can recreate it.
-    snapshots_outlive_container = True
-
-    @_edge("listing snapshots")
-    def snapshots(self, container: ContainerState) -> builtins.list[dict[str, Any]]:
-        images = self._read(self.api.images, filters={"label": f"{_docker_snapshot.LABEL_CONTAINER}={container.name}"})
-        prefix = _docker_snapshot.REPOSITORY + "/"
-        return [
-            _docker_snapshot.snapshot_from_image(image)
-            for image in images
-            if any(tag.startswith(prefix) for tag in image.get("RepoTags") or [])
-        ]
-
-    @_edge("taking a snapshot", operation="snapshot")
-    def create_snapshot(self, container: ContainerState, alias: str) -> dict[str, Any]:
-        container = self.inspected(container)
-        saved = _docker_snapshot.saved_config(container.details, container.status)
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        labels = dict(container.details["Config"].get("Labels") or {})
-        labels.update(_docker_snapshot.snapshot_labels(container.name, alias, created))
-        repository, tag = _docker_snapshot.image_reference(container.name, alias).rsplit(":", 1)
-        try:
-            committed = self.api.commit(
-                container.ref,
-                repository=repository,
-                tag=tag,
-                message=_docker_snapshot.comment_of(saved),
-                conf={"Labels": labels},
-            )
-            image = self.api.inspect_image(committed["Id"])
-        except APIError as exc:
-            raise OperationFailed(f"could not commit {container.name!r}: {_reason(exc)}") from None
-        return _docker_snapshot.snapshot_from_image(image)
-
-    @_edge("removing a snapshot", operation="snapshot removal")
-    def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
-        # Removing the tag ends the snapshot; a container restored from it keeps the image it runs on.
-        # A replaced snapshot has lost its tag to the new one already: its image goes unless in use.
-        try:
-            tagged = self._read(self.api.inspect_image, snapshot["name"])["Id"] == snapshot["private"]["image_id"]
-        except NotFound:
-            tagged = False
-        try:
-            if tagged:
-                self.api.remove_image(snapshot["name"], force=True)
-            else:
-                self.api.remove_image(snapshot["private"]["image_id"])
-        except NotFound:
-            pass
-        except APIError as exc:
-            if tagged or exc.status_code != 409:
-                raise OperationFailed(f"could not remove snapshot {snapshot['name']!r}: {_reason(exc)}") from None
-
-    @_edge("reading the image of a container")
-    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
-        if container.status == "absent":
-            return False
-        return self.inspected(container).details.get("Image") == snapshot["private"]["image_id"]
-
-    @_edge("restoring a snapshot", operation="restore")
-    def restore_snapshot(
-        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
-    ) -> ContainerState:
-        """Recreate the container from the snapshot's image and saved configuration.
-
-        The current container is stopped and set aside under another name until its replacement
-        exists; if anything fails, the replacement is removed and the original put back as it was.
-        """
-        try:
-            image = self._read(self.api.inspect_image, snapshot["private"]["image_id"])
-        except NotFound:
-            raise OperationFailed(f"snapshot {snapshot['name']!r} disappeared") from None
-        saved = _docker_snapshot.saved_from_image(image)
-        if saved is None:
-            raise OperationFailed(f"snapshot {snapshot['name']!r} carries no saved configuration to restore")
-        name = saved["name"]
-        old = self.inspected(container) if container.status != "absent" else None
-        if old is not None and old.status == RUNNING:
-            self._stop_or_restart(old, "stop", stop_timeout)
-        set_aside = f"{name}-replaced-{int(time.time())}"
-        new_id = None
-        try:
-            if old is not None:
-                self.api.rename(old.ref, set_aside)
-            body, later_networks = _docker_snapshot.create_body(saved, snapshot["private"]["image_id"])
-            new_id = self.api.create_container_from_config(body, name=name)["Id"]
-            for network, endpoint in later_networks:
-                self.api.connect_container_to_network(
-                    new_id,
-                    network,
-                    aliases=endpoint.get("Aliases"),
-                    ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"),
-                    ipv6_address=(endpoint.get("IPAMConfig") or {}).get("IPv6Address"),
-                )
-            if saved["status"] == RUNNING:
-                self.api.start(new_id)
-        except APIError as exc:
-            left = self._put_back(old, set_aside, new_id, name)
-            raise OperationFailed(
-                f"restore of {name!r} from {snapshot['name']!r} failed: {_reason(exc)}; {left}"
-            ) from None
-        if old is not None:
-            self.api.remove_container(old.id)
-        return self.inspect(new_id)
-
-    def _put_back(self, old: Optional[ContainerState], set_aside: str, new_id: Optional[str], name: str) -> str:
-        """Undo a failed restore; says what the container was left as."""
-        if new_id:
-            self.api.remove_container(new_id, force=True)
-        if old is None:
-            return "no container was created"
-        self.api.rename(old.id, name)
-        if old.status == RUNNING:
-            self.api.start(old.id)
-        return f"the original container was put back ({self.inspect(old.ref).status})"
 
     def close(self) -> None:
         self.api.close()

@@ -23,6 +23,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RUNNING,
     STOPPED,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Health
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     ContainerInfo,
     NetworkRuntime,
@@ -218,12 +219,23 @@ class DockerShapedBackend(Backend):
             return container
         return self.inspect(container.ref)
 
-    def has_health_check(self, container: ContainerState) -> Optional[bool]:
-        config = self.inspected(container).details.get("Config") or {}
+    def own_stop_timeout(self, container: ContainerState) -> int:
+        """The container's own StopTimeout (``docker run --stop-timeout``), else the engine's default."""
+        own = (self.inspected(container).details.get("Config") or {}).get("StopTimeout")
+        return DEFAULT_STOP_TIMEOUT if own is None else own
+
+
+class DockerHealth(Health):
+    """Docker's health checks (``HEALTHCHECK``, Compose's ``healthcheck``), as inspect shows them."""
+
+    backend: DockerShapedBackend
+
+    def has_check(self, container: ContainerState) -> Optional[bool]:
+        config = self.backend.inspected(container).details.get("Config") or {}
         test = (config.get("Healthcheck") or {}).get("Test") or ["NONE"]
         return test[0] != "NONE"
 
-    def check_health(self, state: ContainerState) -> ContainerState:
+    def check(self, state: ContainerState) -> ContainerState:
         """Raise as soon as waiting for health is pointless: stopped, no health check, or unhealthy."""
         if state.status != RUNNING:
             exit_code = state.details.get("State", {}).get("ExitCode")
@@ -235,8 +247,3 @@ class DockerShapedBackend(Backend):
             output = (log[-1].get("Output") or "").strip()
             raise Unhealthy("its health check reports unhealthy" + (f": {output[:300]}" if output else ""))
         return state
-
-    def own_stop_timeout(self, container: ContainerState) -> int:
-        """The container's own StopTimeout (``docker run --stop-timeout``), else the engine's default."""
-        own = (self.inspected(container).details.get("Config") or {}).get("StopTimeout")
-        return DEFAULT_STOP_TIMEOUT if own is None else own

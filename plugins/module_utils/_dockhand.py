@@ -27,18 +27,18 @@ from urllib.parse import quote
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     ContainerState,
+    Evidence,
     matching,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
+    DockerHealth,
     DockerShapedBackend,
-    config_from_inspect,
     info_from_inspect,
     label_filters,
     listed_facts,
     network_runtime,
     state_from_inspect,
-    update_body,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -48,7 +48,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationConflict,
     OperationFailed,
     OutcomeUnknown,
-    Unsupported,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
     DEFAULT_POLL_INTERVAL,
@@ -164,6 +163,11 @@ class DockhandBackend(DockerShapedBackend):
         elif username:
             self._login()
         self._check_environment()
+        # Imported here: the parts' file imports this one.
+        from ansible_collections.containerops.lifecycle.plugins.module_utils import _dockhand_parts
+
+        self.settings = _dockhand_parts.DockhandSettings(self)
+        self.health = DockerHealth(self)
 
     # Requests --------------------------------------------------------------------------------------
 
@@ -400,21 +404,22 @@ class DockhandBackend(DockerShapedBackend):
                 return True
         return False
 
-    def evidence_mark(self, container: ContainerState, operation: str) -> Any:
+    def evidence_mark(self, container: ContainerState, operation: str) -> Evidence:
         """Before a restart, when the container's current run started: the restart begins a new run."""
         if operation != "restart":
-            return None
-        return (self.inspected(container).details.get("State") or {}).get("StartedAt")
+            return super().evidence_mark(container, operation)
+        return Evidence(operation, (self.inspected(container).details.get("State") or {}).get("StartedAt"))
 
-    def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
-        """A restart shows as a run begun after ``mark`` (its StartedAt); anything else as its status."""
-        if operation != "restart":
-            return super().shows_effect(container, operation, mark)
-        if not mark:
+    def shows_effect(self, container: ContainerState, evidence: Evidence) -> Optional[bool]:
+        """A restart shows as a run begun after the one ``evidence`` saw (its StartedAt); anything else as its
+        status."""
+        if evidence.operation != "restart":
+            return super().shows_effect(container, evidence)
+        if not evidence.before:
             return None
         state = self.inspect(container.ref)
         started = (state.details.get("State") or {}).get("StartedAt")
-        return state.status == RUNNING and bool(started) and started != mark
+        return state.status == RUNNING and bool(started) and started != evidence.before
 
     def _remove(self, container: ContainerState) -> None:
         body = self._json(
@@ -515,54 +520,6 @@ class DockhandBackend(DockerShapedBackend):
                 "events (activity collection off, or Dockhand's collection-worker not running), so the history "
                 "is empty whatever happened to the container"
             )
-
-    # Configuration ---------------------------------------------------------------------------------
-
-    # ``POST /api/containers/{id}/update-runtime`` (Dockhand 1.0.33 and later) hands Docker's own update
-    # fields to the engine, which applies restart policy and resource limits to a running container at once.
-    config_settings = ("autostart", "resources.memory", "resources.cpus")
-
-    def why_not_settable(self, setting: str) -> str:
-        if setting == "environment_vars":
-            return (
-                "backend dockhand cannot change the environment of an existing container: Dockhand's "
-                "update-runtime only changes the restart policy and resource limits, and Docker fixes the "
-                "environment when the container is created. Recreate the container with the new environment"
-            )
-        return super().why_not_settable(setting)
-
-    def read_config(self, container: ContainerState) -> dict[str, Any]:
-        current = self.inspected(container)
-        if current.status == ABSENT:
-            raise ContainerNotFound(container.name, "it disappeared before its settings were read")
-        return config_from_inspect(current.details)
-
-    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
-        host = self.inspected(container).details.get("HostConfig") or {}
-        body = update_body(host, changes)
-        path = container_path(container.ref, "update-runtime")
-        for attempt in (1, 2):
-            try:
-                answer = self._json("POST", path, params=self._env(), json=body)
-                break
-            except OutcomeUnknown:
-                if attempt == 2:
-                    raise
-                # The body holds absolute values: sending it again cannot change more than the first did.
-            except ApiError as exc:
-                raise self._update_refused(container, path, exc) from None
-        for warning in (answer.get("warnings") if isinstance(answer, dict) else None) or []:
-            self.warn(f"the engine warned about the update of {container.name!r}: {warning}")
-
-    def _update_refused(self, container: ContainerState, path: str, exc: ApiError) -> Exception:
-        if exc.status in (404, 405):
-            if self.inspect(container.ref).status == ABSENT:
-                return ContainerNotFound(container.name, "it disappeared during the update")
-            return Unsupported(
-                f"this Dockhand has no POST /api/containers/{{id}}/update-runtime ({exc.status} for {path}): "
-                "changing autostart or resources through Dockhand needs Dockhand 1.0.33 or later"
-            )
-        return OperationFailed(f"Dockhand refused the update of {container.name!r} ({exc.status}: {exc.message})")
 
     def close(self) -> None:
         """Release the client; a password login's session is ended first (it would live for 24 hours)."""

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Optional, TypeVar
+from typing import Callable, Optional, TypeVar
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState, refusal
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
+    LOST_ANSWER_WINDOW,
+    Backend,
+    ContainerState,
+    Evidence,
+    Wait,
+    refusal,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ConnectionFailed,
@@ -29,6 +36,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
+    PAUSED,
     RESULT_OF,
     SETTLED,
     PlanRefused,
@@ -36,6 +44,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     plan,
     simulate,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Health
+from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import Action, StateEntry
 
 T = TypeVar("T")
@@ -81,6 +91,37 @@ def observe_after_failure(backend: Backend, state: ContainerState) -> ContainerS
         return ContainerState(state.id, state.name, UNKNOWN, None)
     except ContainerOpsError:
         return state
+
+
+def took_effect(backend: Backend, container: ContainerState, evidence: Evidence) -> bool:
+    """Whether an operation whose answer was lost has taken effect, watched for as long as it may take.
+
+    A stop or restart gets its grace period and margin; anything else the lost-answer window, and at least
+    four looks. It ends early when ``shows_effect`` says the effect cannot be told (then: not done).
+    """
+    if evidence.operation in ("stop", "restart"):
+        window = backend.stop_deadline(container, None)
+    else:
+        window = max(LOST_ANSWER_WINDOW, backend.poll_interval * 4)
+    try:
+        seen = poll(
+            lambda: backend.shows_effect(container, evidence), lambda seen: seen is not False,
+            window, backend.poll_interval,
+        )  # fmt: skip
+    except TimeoutError:
+        return False
+    return bool(seen)
+
+
+def wait_while_paused(backend: Backend, container: ContainerState, timeout: float) -> tuple[ContainerState, float]:
+    """The first look at the container out of ``paused`` within ``timeout`` seconds, else the last look; and
+    how long the wait lasted."""
+    started = time.monotonic()
+    try:
+        state = backend.watch(container, Wait(lambda state: state.status != PAUSED, lambda state: "paused", timeout))
+    except WaitTimeout:
+        state = backend.inspect(container.ref)
+    return state, time.monotonic() - started
 
 
 class StateRequest:
@@ -160,7 +201,8 @@ class Converger:
             raise ContainerNotFound(target.name)
         state = self._settle(target, deadline)
         operations = self._plan(state.status, request.state)
-        if request.healthy and self.backend.has_health_check(state) is False:
+        health = self.backend.part(Health) if request.healthy else None
+        if health is not None and health.has_check(state) is False:
             raise BadInput("healthy: true, but the container has no health check; nothing was changed")
         if request.check_mode:
             result["actions"] = [
@@ -170,8 +212,8 @@ class Converger:
             result["status"] = simulate(state.status, operations)
             return state
         state = self._carry_out(state, operations, result, deadline)
-        if request.healthy and request.wait:
-            state = self.backend.wait_healthy(state, self._remaining(deadline))
+        if health is not None and request.wait:
+            state = health.wait_healthy(state, self._remaining(deadline))
         return state
 
     def _carry_out(
@@ -226,13 +268,13 @@ class Converger:
     ) -> ContainerState:
         """Perform one operation (escalating a hung graceful stop if asked) and observe its outcome."""
         escalate = self.request.force_on_timeout and operation in ("stop", "restart")
-        mark = self.backend.evidence_mark(state, operation)
+        evidence = self.backend.evidence_mark(state, operation)
         began = time.monotonic()
         try:
-            forced = self._perform(state, operation, mark)
+            forced = self._perform(state, evidence)
             if escalate:
                 window = min(self.backend.stop_deadline(state, self.request.stop_timeout), self._remaining(deadline))
-                self.backend.wait_for(state, (RESULT_OF[operation],), window)
+                self.backend.wait_for(state, (RESULT_OF[operation],), window, evidence)
         except EngineLost as exc:
             self._record(result, operation, began, False, error=str(exc))  # in flight: it may have happened
             raise
@@ -246,7 +288,8 @@ class Converger:
         if final and not self.request.wait:
             return self.backend.inspect(state.ref)
         expected = RESULT_OF[operation]
-        observed = self.backend.wait_for(state, (expected,), self._remaining(deadline))
+        # After an escalation the wait above had the evidence; the force-stop and start need none.
+        observed = self.backend.wait_for(state, (expected,), self._remaining(deadline), None if escalate else evidence)
         if observed.status == ABSENT and self.request.state == "absent":
             return observed  # someone else finished the job
         if observed.status == ABSENT:
@@ -259,17 +302,18 @@ class Converger:
             raise UnexpectedStatus(f"{operation} left it {observed.status!r} instead of {expected!r}{detail}")
         return observed
 
-    def _perform(self, state: ContainerState, operation: str, mark: Any) -> bool:
+    def _perform(self, state: ContainerState, evidence: Evidence) -> bool:
         """One request; when its answer is lost, it counts only once the engine shows its effect.
 
         Without that evidence it fails as ``OperationFailed``, so the caller re-reads the container and
         plans again from what is there: a lost request is resent only when it visibly did not happen.
         """
+        operation = evidence.operation
         try:
             return self.backend.perform(state, operation, self.request.stop_timeout)
         except OutcomeUnknown as exc:
             try:
-                done = self.backend.took_effect(state, operation, mark)
+                done = took_effect(self.backend, state, evidence)
             except ConnectionFailed as lost:
                 why = f"{operation}: its answer was lost and the engine could not be asked ({lost})"
                 raise EngineLost(why) from None
@@ -279,9 +323,7 @@ class Converger:
                 f"{operation} may not have reached the engine ({exc}); the container shows no effect of it"
             ) from None
 
-    def _escalate(
-        self, state: ContainerState, operation: str, result: StateEntry, deadline: float
-    ) -> ContainerState:
+    def _escalate(self, state: ContainerState, operation: str, result: StateEntry, deadline: float) -> ContainerState:
         began = time.monotonic()
         self.backend.perform(state, "force-stop", None)
         self._record(result, "force-stop", began, True)

@@ -26,6 +26,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _his
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
+    Evidence,
     Wait,
     matching,
 )
@@ -51,7 +52,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     PAUSED,
     RUNNING,
     STOPPED,
-    is_transitional,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import backoff_delay
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
@@ -60,7 +60,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
     PortBinding,
     ResourceUsage,
     Runtime,
-    SnapshotRecord,
     StatusLogRecord,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
@@ -177,15 +176,6 @@ class _Answer:
         return [self.object(item, f"{name}[{index}]", spec) for index, item in enumerate(value)]
 
 
-def _alias_fields(source: dict[str, Any]) -> dict[str, Any]:
-    """The proxy-alias settings compared and sent: ``program``, ``index``, ``target_path`` (given ones)."""
-    fields = {key: source.get(key) for key in ("program", "index", "target_path") if source.get(key) is not None}
-    target_path = fields.get("target_path")
-    if target_path and not target_path.startswith("/"):
-        fields["target_path"] = "/" + target_path
-    return fields
-
-
 def _status(raw: Optional[str]) -> Optional[str]:
     return None if raw is None else STATUS_MAP.get(raw, FAILED)
 
@@ -289,12 +279,16 @@ class HoodyBackend(Backend):
         self._token_named = token_named
         client.set_bearer(token)
         self._directory: Optional[list[dict[str, Any]]] = None
-        self._restart_marks: dict[str, Optional[str]] = {}
-        self._marks_lock = threading.Lock()
         self._waiters = 0
         self._snapshot_lock = threading.Lock()
         self._snapshot: tuple[float, dict[str, dict[str, Any]]] = (float("-inf"), {})
         self._directory_lock = threading.Lock()
+        # Imported here: the parts' file imports this one.
+        from ansible_collections.containerops.lifecycle.plugins.module_utils import _hoody_parts
+
+        self.settings = _hoody_parts.HoodySettings(self)
+        self.snapshots = _hoody_parts.HoodySnapshots(self)
+        self.aliases = _hoody_parts.HoodyAliases(self)
 
     # Requests ------------------------------------------------------------------------------------
 
@@ -479,20 +473,18 @@ class HoodyBackend(Backend):
             raise OperationConflict(f"Hoody refused {operation}: {said}")
         return operation == "force-stop"
 
-    def evidence_mark(self, container: ContainerState, operation: str) -> Any:
+    def evidence_mark(self, container: ContainerState, operation: str) -> Evidence:
         """Before a restart, the newest status-log record: the restart's own record will be newer."""
         if operation != "restart":
-            return None
-        mark = self._newest_log_id(container)
-        with self._marks_lock:
-            self._restart_marks[container.ref] = mark
-        return mark
+            return super().evidence_mark(container, operation)
+        return Evidence(operation, self._newest_log_id(container))
 
-    def shows_effect(self, container: ContainerState, operation: str, mark: Any) -> Optional[bool]:
-        """A restart shows as a status-log record newer than ``mark``; anything else as its status."""
-        if operation == "restart":
-            return self._restarted(container, mark)
-        return super().shows_effect(container, operation, mark)
+    def shows_effect(self, container: ContainerState, evidence: Evidence) -> Optional[bool]:
+        """A restart shows as a status-log record newer than the one ``evidence`` saw; anything else as its
+        status."""
+        if evidence.operation == "restart":
+            return self._restarted(container, evidence.before)
+        return super().shows_effect(container, evidence)
 
     def _newest_log(self, container: ContainerState) -> Optional[dict[str, Any]]:
         """The newest status-log record (evidence of a restart): an unreadable answer is a ``ConnectionFailed``."""
@@ -513,27 +505,6 @@ class HoodyBackend(Backend):
         return newest is not None and newest.get("id") != mark and _history.operation_of(newest) == "restart"
 
     # Waits -----------------------------------------------------------------------------------------
-
-    def awaited_evidence(self, container: ContainerState, statuses: tuple[str, ...]) -> Optional[Callable[[], bool]]:
-        """After a restart, 'running' counts only once the restart's status-log record is there.
-
-        Bounded by the stop deadline, after which the status alone is trusted, with a warning.
-        """
-        with self._marks_lock:
-            if RUNNING not in statuses or container.ref not in self._restart_marks:
-                return None
-            restart_mark = self._restart_marks.pop(container.ref)
-        trust_status_at = time.monotonic() + self.stop_deadline(container, None)
-
-        def restarted() -> bool:
-            if self._restarted(container, restart_mark):
-                return True
-            if time.monotonic() >= trust_status_at:
-                self.warn("a restart could not be confirmed from Hoody's status logs; trusting the status")
-                return True
-            return False
-
-        return restarted
 
     def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
         """Polls, counted: from ``SHARED_POLL_WAITERS`` waiters on, they share one listing per round."""
@@ -563,9 +534,6 @@ class HoodyBackend(Backend):
         if item is None or item.get("status") == "deleted":
             return self.inspect(container.ref)  # gone, or too new for the listing: read it directly
         return self._state(item)
-
-    def has_health_check(self, container: ContainerState) -> Optional[bool]:
-        return False
 
     # Reports ---------------------------------------------------------------------------------------
 
@@ -696,11 +664,7 @@ class HoodyBackend(Backend):
         metadata.setdefault("operation", _history.operation_of(record))
         return record
 
-    # Configuration ---------------------------------------------------------------------------------
-
-    config_settings = ("autostart", "environment_vars")
-    # Hoody writes the environment at once, but running processes keep the old one until restarted.
-    settings_needing_restart = ("environment_vars",)
+    # Writes ----------------------------------------------------------------------------------------
 
     def _change(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
         """A write call; Hoody's refusals become the collection's errors, naming ``what`` was attempted."""
@@ -710,173 +674,6 @@ class HoodyBackend(Backend):
             if exc.status == 409:
                 raise OperationConflict(f"Hoody refused to {what} (409: {exc.message})") from None
             raise OperationFailed(f"could not {what}: {exc}") from None
-
-    def why_not_settable(self, setting: str) -> str:
-        if setting.startswith("resources."):
-            return f"backend hoody has no API for resource limits ({setting})"
-        return super().why_not_settable(setting)
-
-    def read_config(self, container: ContainerState) -> dict[str, Any]:
-        data = self._get_container(container.ref) or container.details
-        _answer, env = self._read(
-            "GET", f"/api/v1/containers/{_q(container.id)}/env", {"environment_vars": (dict, NULL)}
-        )
-        return {
-            "autostart": data.get("autostart"),
-            "environment_vars": dict(env.get("environment_vars") or {}),
-            "resources.memory": None,
-            "resources.cpus": None,
-        }
-
-    def update_config(self, container: ContainerState, changes: dict[str, Any]) -> None:
-        if "autostart" in changes:
-            self._change(
-                "PUT", f"/api/v1/containers/{_q(container.id)}", f"update {container.name!r}",
-                json={"autostart": changes["autostart"]},
-            )  # fmt: skip
-        env = changes.get("environment_vars") or {}
-        values = {key: value for key, value in env.items() if value is not None}
-        if values:
-            self._change(
-                "PUT", f"/api/v1/containers/{_q(container.id)}/env", f"set the environment of {container.name!r}",
-                json=values,
-            )  # fmt: skip
-        for key in sorted(key for key, value in env.items() if value is None):
-            self._change(
-                "DELETE", f"/api/v1/containers/{_q(container.id)}/env/{_q(key)}",
-                f"remove {key} from the environment of {container.name!r}",
-            )  # fmt: skip
-
-    # Snapshots -------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _snapshot_entry(container: ContainerState, item: dict[str, Any]) -> SnapshotRecord:
-        return {
-            "name": item["name"],
-            "alias": item.get("alias"),
-            "created_at": item.get("created_at"),
-            "stateful": bool(item.get("stateful")),
-            "size": item.get("size"),
-            "container": container.name,
-        }
-
-    def snapshots(self, container: ContainerState) -> builtins.list[SnapshotRecord]:
-        answer, data = self._read("GET", f"/api/v1/containers/{_q(container.id)}/snapshots", {"snapshots": list})
-        return [self._snapshot_entry(container, item)
-                for item in answer.objects(data["snapshots"], "data.snapshots", SNAPSHOT)]  # fmt: skip
-
-    def create_snapshot(self, container: ContainerState, alias: str) -> SnapshotRecord:
-        what = f"snapshot {container.name!r}"
-        path = f"/api/v1/containers/{_q(container.id)}/snapshots"
-        try:
-            data = self._change("POST", path, what, json={"alias": alias})
-            answer = _Answer("POST", path, OutcomeUnknown)  # unreadable: as good as lost
-            snapshot = answer.object(
-                answer.object(data, "data", {"snapshot": dict})["snapshot"], "data.snapshot", SNAPSHOT
-            )
-        except OutcomeUnknown as exc:
-            # The answer was lost: the snapshot list says whether the platform took it.
-            found = [snap for snap in self.snapshots(container) if snap["alias"] == alias]
-            if not found:
-                raise OperationFailed(f"could not {what}: {exc}") from None
-            return found[0]
-        return self._snapshot_entry(container, snapshot)
-
-    def delete_snapshot(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
-        try:
-            self._call("DELETE", f"/api/v1/containers/{_q(container.id)}/snapshots/{_q(snapshot['name'])}")
-        except ApiError as exc:
-            if exc.status != 404:
-                raise OperationFailed(f"could not delete snapshot {snapshot['name']!r}: {exc}") from None
-
-    def is_restored_from(self, container: ContainerState, snapshot: SnapshotRecord) -> bool:
-        return container.details.get("last_used_snapshot") == snapshot["name"]
-
-    def restore_snapshot(
-        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
-    ) -> ContainerState:
-        """PUT the restore, then poll until the container settles as restored from that snapshot."""
-        name = snapshot["name"]
-        self._change(
-            "PUT", f"/api/v1/containers/{_q(container.id)}/snapshots/{_q(name)}", f"restore {container.name!r}"
-        )
-
-        def settled(state: ContainerState) -> bool:
-            return state.details.get("last_used_snapshot") == name and not is_transitional(state.status)
-
-        return self.watch(container, Wait(
-            settled,
-            lambda state: f"waiting for the restore of {container.name!r} from {name!r}: still {state.status!r}",
-            wait_timeout,
-        ))  # fmt: skip
-
-    # Proxy aliases ---------------------------------------------------------------------------------
-
-    def alias_holders(self, alias: str, options: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        answer, data = self._read("GET", "/api/v1/proxy/aliases", {"aliases": list})
-        holders = []
-        for record in answer.objects(data["aliases"], "data.aliases", ALIAS):
-            if record.get("alias") != alias:
-                continue
-            owner = self._get_container(record["container_id"]) or {}
-            holders.append(
-                {
-                    "name": owner.get("name") or record["container_id"],
-                    "id": record["container_id"],
-                    "in_sync": _alias_fields(options).items() <= _alias_fields(record).items(),
-                    "url": record.get("url"),
-                    "private": record,
-                }
-            )
-        return holders
-
-    def point_alias(
-        self,
-        alias: str,
-        target: Optional[ContainerState],
-        holders: builtins.list[dict[str, Any]],
-        options: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Proxy aliases cannot be repointed: delete the old record(s), then create one on the target."""
-        mine = [holder for holder in holders if target is not None and holder["id"] == target.id]
-        if mine and len(holders) == 1:
-            record = mine[0]["private"]
-            self._change("PATCH", f"/api/v1/proxy/aliases/{_q(record['id'])}", f"update alias {alias!r}",
-                         json=_alias_fields(options))  # fmt: skip
-            return {"window_ms": None, "url": record.get("url")}
-        freed_at = None
-        for holder in holders:
-            self._change("DELETE", f"/api/v1/proxy/aliases/{_q(holder['private']['id'])}", f"free alias {alias!r}")
-            freed_at = freed_at or time.monotonic()
-        if target is None:
-            return {"window_ms": None, "url": None}
-        body = dict(_alias_fields(options), container_id=target.id, alias=alias)
-        if options.get("port"):
-            body["port"] = options["port"]
-        try:
-            record = self._change(
-                "POST", "/api/v1/proxy/aliases", f"give alias {alias!r} to {target.name!r}", json=body
-            )
-            record = _Answer("POST", "/api/v1/proxy/aliases", OutcomeUnknown).object(record, "data", ALIAS)
-        except (OperationFailed, OperationConflict, OutcomeUnknown) as exc:
-            found = [h for h in self.alias_holders(alias, options) if h["id"] == target.id]
-            if not found:
-                raise OperationFailed(f"{exc}; {self._alias_restored(alias, holders)}") from None
-            record = found[0]["private"]
-        window = round((time.monotonic() - freed_at) * 1000) if freed_at is not None else None
-        return {"window_ms": window, "url": record.get("url")}
-
-    def _alias_restored(self, alias: str, holders: builtins.list[dict[str, Any]]) -> str:
-        """After a failed move, give the alias back to its first previous holder; say who has it."""
-        if not holders:
-            return f"alias {alias!r} is held by no container"
-        previous = holders[0]["private"]
-        body = {key: previous.get(key) for key in ("alias", "program", "index", "target_path", "container_id")}
-        try:
-            self._call("POST", "/api/v1/proxy/aliases", json=body)
-        except (ApiError, OutcomeUnknown) as exc:
-            return f"giving alias {alias!r} back to {holders[0]['name']!r} failed too ({exc}): no container holds it"
-        return f"alias {alias!r} was given back to {holders[0]['name']!r}"
 
     def close(self) -> None:
         self.client.close()

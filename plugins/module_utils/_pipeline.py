@@ -20,6 +20,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._driver imp
     drive_to,
     observe_after_failure,
     run_parallel,
+    wait_while_paused,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -28,6 +29,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationFailed,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Aliases, Settings, Snapshots
 from ansible_collections.containerops.lifecycle.plugins.module_utils._results import (
     alias_result,
     config_diff,
@@ -143,18 +145,20 @@ def snapshot_request(lifecycle: Any) -> Request:
 
 def snapshot_target(lifecycle: Any, request: Request) -> list[Optional[ContainerState]]:
     """The container; a missing one too where its snapshots outlive it (they can still be removed or restored)."""
-    must_exist = snapshot_needs_container(request["state"], lifecycle.backend.snapshots_outlive_container)
+    snapshots = lifecycle.backend.snapshots
+    must_exist = snapshot_needs_container(request["state"], snapshots is not None and snapshots.outlive_container)
     return [lifecycle.the_container(must_exist=must_exist)]
 
 
 def read_snapshots(backend: Backend, request: Request, run: Run) -> dict[str, Any]:
     """The container's snapshots and whether it is the restore of the alias's, after a pause of another task."""
+    part = backend.part(Snapshots)
     paused_for = 0.0
     if waits_out_pause(run.target, request["state"]):
-        run.container, paused_for = backend.wait_while_paused(run.target, PAUSE_GRACE)
-    snapshots = backend.snapshots(run.target)
+        run.container, paused_for = wait_while_paused(backend, run.target, PAUSE_GRACE)
+    snapshots = part.of(run.target)
     current = snapshots_with_alias(snapshots, request["alias"])
-    restored = bool(current) and backend.is_restored_from(run.target, current[0])
+    restored = bool(current) and part.is_restored_from(run.target, current[0])
     return {"snapshots": snapshots, "restored_from_alias": restored, "paused_for": paused_for}
 
 
@@ -166,15 +170,13 @@ def take_snapshot(backend: Backend, request: Request, run: Run, check_mode: bool
     """Take the new snapshot before removing the ones it replaces; or restore. ``run.done``: the snapshot taken."""
     if check_mode:
         return
-    plan = run.plan
+    plan, part = run.plan, backend.part(Snapshots)
     if plan.takes_snapshot:
-        run.done = backend.create_snapshot(run.target, request["alias"])
+        run.done = part.take(run.target, request["alias"])
     for old in plan.remove:
-        backend.delete_snapshot(run.target, old)
+        part.delete(run.target, old)
     if plan.restore:
-        run.container = backend.restore_snapshot(
-            run.target, plan.restore, request["stop_timeout"], request["wait_timeout"]
-        )
+        run.container = part.restore(run.target, plan.restore, request["stop_timeout"], request["wait_timeout"])
 
 
 def snapshot_task_result(runs: list[Run], request: Request, with_diff: bool) -> SnapshotResult:
@@ -196,7 +198,7 @@ def alias_target(lifecycle: Any, request: Request) -> list[Optional[ContainerSta
 
 
 def read_holders(backend: Backend, request: Request, run: Run) -> Any:
-    return backend.alias_holders(request["alias"], request["options"])
+    return backend.part(Aliases).holders(request["alias"], request["options"])
 
 
 def alias_plan(backend: Backend, request: Request, run: Run) -> Any:
@@ -208,8 +210,9 @@ def move_alias(backend: Backend, request: Request, run: Run, check_mode: bool) -
     plan = run.plan
     if plan.in_place or check_mode:
         return
-    moved = backend.point_alias(request["alias"], run.container, run.reading, request["options"])
-    holders_after = [holder["name"] for holder in backend.alias_holders(request["alias"], request["options"])]
+    aliases = backend.part(Aliases)
+    moved = aliases.point(request["alias"], run.container, run.reading, request["options"])
+    holders_after = [holder["name"] for holder in aliases.holders(request["alias"], request["options"])]
     failure = alias_not_moved(plan, holders_after)
     if failure:
         raise OperationFailed(failure)
@@ -239,11 +242,11 @@ def selected_targets(lifecycle: Any, request: Request) -> list[Optional[Containe
 def read_config(backend: Backend, request: Request, run: Run) -> Any:
     if run.target.status == ABSENT:
         raise ContainerNotFound(run.target.name)
-    return backend.read_config(run.target)
+    return backend.part(Settings).read(run.target)
 
 
 def config_plan(backend: Backend, request: Request, run: Run) -> Any:
-    return plan_config(run.target, run.reading, request["wanted"], backend, request["restart_to_apply"])
+    return plan_config(run.target, run.reading, request["wanted"], backend.part(Settings), request["restart_to_apply"])
 
 
 def configure(backend: Backend, request: Request, run: Run, check_mode: bool) -> None:
@@ -255,7 +258,7 @@ def configure(backend: Backend, request: Request, run: Run, check_mode: bool) ->
         done.restarted = done.changed = True
     if plan.changes and not check_mode:
         try:
-            backend.update_config(run.target, plan.changes)
+            backend.part(Settings).update(run.target, plan.changes)
         except OperationFailed as exc:
             raise OperationFailed(config_update_failed(str(exc), plan.changes)) from None
         run.container = backend.inspect(run.target.ref)
@@ -263,7 +266,7 @@ def configure(backend: Backend, request: Request, run: Run, check_mode: bool) ->
     if plan.restart:
         run.container, started = drive_to(backend, run.target, "started", None, check_mode)
         done.actions = done.actions + started
-    done.after = plan.expected if check_mode or not plan.changes else backend.read_config(run.target)
+    done.after = plan.expected if check_mode or not plan.changes else backend.part(Settings).read(run.target)
     failure = config_not_applied(run.target.name, done.after, request["wanted"])
     if failure:
         raise OperationFailed(failure)

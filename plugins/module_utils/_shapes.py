@@ -231,7 +231,7 @@ class _AliasHolder(TypedDict):
 
 
 class AliasHolder(_AliasHolder, total=False):
-    """A backend's holder of an alias (``alias_holders``); only ``name`` reaches results.
+    """A backend's holder of an alias (``Aliases.holders``); only ``name`` reaches results.
 
     ``url`` is the alias's public URL where the engine gives one (Hoody). ``private`` is what the backend
     needs to move the alias again (Hoody: the proxy-alias record).

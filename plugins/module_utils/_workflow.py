@@ -19,6 +19,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _con
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import PAUSED, RUNNING
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Settings
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     Action,
     AliasHolder,
@@ -175,22 +176,26 @@ class ConfigDone:
 
 
 def plan_config(
-    container: ContainerState, before: dict[str, Any], wanted: dict[str, Any], engine: Backend, restart_to_apply: bool
+    container: ContainerState,
+    before: dict[str, Any],
+    wanted: dict[str, Any],
+    settings: Settings,
+    restart_to_apply: bool,
 ) -> ConfigPlan:
     """Plan bringing ``container``'s settings from ``before`` to ``wanted``.
 
-    Refused when the engine cannot change a setting that differs (``engine.config_settings``), or when a
+    Refused when the engine cannot change a setting that differs (``settings.settable``), or when a
     running or paused container would only take a change up after a restart and ``restart_to_apply`` is off.
     """
     changes = _config.config_changes(before, wanted)
     refused = [
-        f"{engine.why_not_settable(setting)} (asked: {', '.join(_config.change_names({setting: value}))})"
+        f"{settings.why_not_settable(setting)} (asked: {', '.join(_config.change_names({setting: value}))})"
         for setting, value in changes.items()
-        if setting not in engine.config_settings
+        if setting not in settings.settable
     ]
     if refused:
         return ConfigPlan(before, changes, refusal="; ".join(refused) + "; nothing was changed")
-    awaiting_restart = [setting for setting in changes if setting in engine.settings_needing_restart]
+    awaiting_restart = [setting for setting in changes if setting in settings.needing_restart]
     restart = bool(awaiting_restart) and container.status in (RUNNING, PAUSED)
     if restart and not restart_to_apply:
         refusal = (

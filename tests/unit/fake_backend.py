@@ -4,6 +4,9 @@ Every lifecycle operation moves a container's status as ``_lifecycle.RESULT_OF``
 engine does, where ``_lifecycle.ALLOWED_OPERATIONS`` does not allow it. Its ``look_up`` answers a unique id
 prefix the way Docker's inspect does, so exact naming is left to the real ``Backend.inspect`` and
 ``Backend.resolve``. A test scripts faults per operation (``faults``) and reads what was asked (``calls``).
+
+It has every part (``_parts``), held as data too: settings, snapshots, aliases and health checks; what its parts
+were asked is in ``asked``. A test of an engine without one sets that attribute to None.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     ABSENT,
     ALLOWED_OPERATIONS,
     RESULT_OF,
+    RUNNING,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import (
+    Aliases,
+    Health,
+    Settings,
+    Snapshots,
 )
 
 #: A scripted fault: the exception to raise, or a function called at that moment that returns it.
@@ -47,16 +57,29 @@ class FakeBackend(Backend):
         #: Per operation: the status it leaves instead of the one it leads to (a start that exits at once).
         self.side_effects: dict[str, str] = {}
         self.listings = 0
+        #: What the parts were asked, in order: (their method, what it was given).
+        self.asked: list[tuple[str, Any]] = []
+        self.settings: Optional[FakeSettings] = FakeSettings(self)
+        self.snapshots: Optional[FakeSnapshots] = FakeSnapshots(self)
+        self.aliases: Optional[FakeAliases] = FakeAliases(self)
+        self.health: Optional[FakeHealth] = FakeHealth(self)
 
     @classmethod
     def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> FakeBackend:
         return cls()
 
     def container(
-        self, name: str, status: str, labels: Optional[dict[str, str]] = None, health: Optional[str] = None
+        self,
+        name: str,
+        status: str,
+        labels: Optional[dict[str, str]] = None,
+        health: Optional[str] = None,
+        id: Optional[str] = None,
     ) -> ContainerState:
-        """Add a container with a 64-hex id derived from its name; returns it."""
-        state = ContainerState(full_id(name), name, status, "engine-" + status, health, {"labels": dict(labels or {})})
+        """Add a container, by default with a 64-hex id derived from its name; returns it."""
+        state = ContainerState(
+            id or full_id(name), name, status, "engine-" + status, health, {"labels": dict(labels or {})}
+        )
         self.containers.append(state)
         return state
 
@@ -106,13 +129,6 @@ class FakeBackend(Backend):
         self.set_status(state.ref, self.side_effects.get(operation, RESULT_OF[operation]))
         return operation == "force-stop"
 
-    def check_health(self, state: ContainerState) -> ContainerState:
-        if state.health == "unhealthy":
-            raise errors.Unhealthy("its health check reports unhealthy")
-        if state.health is None:
-            return super().check_health(state)
-        return state
-
     def describe(self, container: ContainerState, runtime: bool) -> dict[str, Any]:
         return {"id": container.id, "name": container.name, "status": container.status}
 
@@ -121,3 +137,103 @@ class FakeBackend(Backend):
 
     def close(self) -> None:
         pass
+
+
+class FakeSettings(Settings):
+    """Every container's settings are ``config``; ``settable`` and ``needing_restart`` are a test's to set."""
+
+    backend: FakeBackend
+
+    def __init__(self, backend: FakeBackend) -> None:
+        super().__init__(backend)
+        self.settable = ("autostart", "environment_vars")
+        self.needing_restart = ("environment_vars",)
+        self.config: dict[str, Any] = {"autostart": False, "environment_vars": {}}
+
+    def read(self, container: ContainerState) -> dict[str, Any]:
+        self.backend.asked.append(("read", None))
+        return dict(self.config)
+
+    def update(self, container: ContainerState, changes: dict[str, Any]) -> None:
+        self.backend.asked.append(("update", changes))
+        for setting, value in changes.items():
+            if setting == "environment_vars":
+                merged = {**self.config["environment_vars"], **value}
+                self.config[setting] = {key: val for key, val in merged.items() if val is not None}
+            else:
+                self.config[setting] = value
+
+
+class FakeSnapshots(Snapshots):
+    """Snapshots held in ``stored``; they outlive their container, and a restore recreates it running."""
+
+    backend: FakeBackend
+
+    def __init__(self, backend: FakeBackend) -> None:
+        super().__init__(backend)
+        self.outlive_container = True
+        self.stored: list[dict[str, Any]] = []
+        self.restored_from: Optional[str] = None
+
+    def of(self, container: ContainerState) -> list[dict[str, Any]]:
+        return list(self.stored)
+
+    def take(self, container: ContainerState, alias: str) -> dict[str, Any]:
+        self.backend.asked.append(("take", alias))
+        new = {"name": f"snap/{alias}:new", "alias": alias, "container": container.name,
+               "private": {"image_id": "sha256:new"}}  # fmt: skip
+        self.stored.append(new)
+        return new
+
+    def delete(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
+        self.backend.asked.append(("delete", snapshot["name"]))
+        self.stored.remove(snapshot)
+
+    def is_restored_from(self, container: ContainerState, snapshot: dict[str, Any]) -> bool:
+        return snapshot["name"] == self.restored_from
+
+    def restore(
+        self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
+    ) -> ContainerState:
+        """The container recreated from the snapshot, running, under a new id."""
+        self.backend.asked.append(("restore", (snapshot["name"], stop_timeout, wait_timeout)))
+        self.restored_from = snapshot["name"]
+        old = self.backend.inspect(container.ref)
+        if old.status != ABSENT:
+            self.backend.containers.remove(old)
+        return self.backend.container(container.name, RUNNING, id=full_id(f"{container.name}@{snapshot['name']}"))
+
+
+class FakeAliases(Aliases):
+    """Who holds the alias is ``held`` (``{name, id, in_sync}`` each), whatever the alias and options."""
+
+    backend: FakeBackend
+
+    def __init__(self, backend: FakeBackend) -> None:
+        super().__init__(backend)
+        self.held: list[dict[str, Any]] = []
+
+    def holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+        self.backend.asked.append(("holders", alias))
+        return [dict(holder) for holder in self.held]
+
+    def point(
+        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.backend.asked.append(("point", (target.name if target else None, [h["name"] for h in holders])))
+        self.held = [{"name": target.name, "id": target.id, "in_sync": True}] if target else []
+        return {"window_ms": 7, "url": None}
+
+
+class FakeHealth(Health):
+    """A container has a health check when it was added with a ``health``."""
+
+    backend: FakeBackend
+
+    def has_check(self, container: ContainerState) -> Optional[bool]:
+        return self.backend.inspect(container.ref).health is not None
+
+    def check(self, state: ContainerState) -> ContainerState:
+        if state.health == "unhealthy":
+            raise errors.Unhealthy("its health check reports unhealthy")
+        return state

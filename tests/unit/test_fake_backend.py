@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.backend_contract import CHECKS, Containers, refusing_defaults
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Snapshots
+from tests.backend_contract import CHECKS, Containers, check_every_part_is_there_or_refused_in_its_words
 from tests.unit.fake_backend import FakeBackend
 
 
@@ -24,8 +26,34 @@ def test_the_fake_keeps_the_contract(check):
     check(fake_engine(made), made)
 
 
-def test_the_refusing_defaults_are_read_from_the_class():
-    """Every default known to refuse today is found, so one that stops refusing cannot drop out unseen."""
-    known = {"read_config", "update_config", "snapshots", "create_snapshot", "delete_snapshot", "is_restored_from",
-             "restore_snapshot", "alias_holders", "point_alias", "check_health"}  # fmt: skip
-    assert known <= set(refusing_defaults())
+def test_a_fake_without_its_parts_keeps_the_contract_by_refusing_them():
+    made = Containers("contract")
+    engine = fake_engine(made)
+    engine.settings = engine.snapshots = engine.aliases = engine.health = None
+    for check in CHECKS:
+        check(engine, made)
+
+
+def test_the_contract_fails_a_part_refused_in_other_words():
+    """The failure mode of the part check: a backend whose refusal drifts from ``_backend.refusal``."""
+    made = Containers("contract")
+    engine = fake_engine(made)
+    engine.snapshots = None
+    part = engine.part
+
+    def drifted(kind):
+        if kind is Snapshots:
+            raise Unsupported("no snapshots here")
+        return part(kind)
+
+    engine.part = drifted
+    with pytest.raises(AssertionError, match="Snapshots"):
+        check_every_part_is_there_or_refused_in_its_words(engine, made)
+
+
+def test_the_contract_fails_a_part_of_another_backend():
+    made = Containers("contract")
+    engine, other = fake_engine(made), FakeBackend()
+    engine.settings = other.settings
+    with pytest.raises(AssertionError, match="Settings"):
+        check_every_part_is_there_or_refused_in_its_words(engine, made)

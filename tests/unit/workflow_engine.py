@@ -17,21 +17,15 @@ PRE = {"name": "snap/pre:old", "alias": "pre", "container": "app", "private": {"
 
 
 class Engine(FakeBackend):
-    """The shared fake holding one container, ``app``, with snapshots, settings and alias holders; it records
-    every call the module makes."""
-
-    snapshots_outlive_container = True
-    config_settings = ("autostart", "environment_vars")
-    settings_needing_restart = ("environment_vars",)
+    """The shared fake holding one container, ``app``, with snapshots, settings and alias holders; ``asked`` holds
+    every call the module makes of it."""
 
     def __init__(self, status: str = "running", snapshots=(), holders=(), config=None) -> None:
         super().__init__()
         self.state = ContainerState("c1", "app", status, status)
-        self.stored = list(snapshots)
-        self.holders = list(holders)
-        self.config = dict(config or {"autostart": False, "environment_vars": {}})
-        self.restored_from: str | None = None
-        self.calls: list[tuple[str, Any]] = []  # type: ignore[assignment]  # (call, what it was given)
+        self.snapshots.stored = list(snapshots)
+        self.aliases.held = list(holders)
+        self.settings.config = dict(config or {"autostart": False, "environment_vars": {}})
 
     @property
     def state(self) -> ContainerState:
@@ -43,62 +37,20 @@ class Engine(FakeBackend):
         self.containers = [] if state.status == "absent" else [state]
 
     def inspect(self, ref):
-        self.calls.append(("inspect", ref))
+        self.asked.append(("inspect", ref))
         return super().inspect(ref)
 
-    def wait_while_paused(self, container, timeout):
-        """Another task's snapshot ends its pause during the wait when ``resumed_by_others`` is set."""
-        self.calls.append(("wait_while_paused", timeout))
-        if getattr(self, "resumed_by_others", False):
-            self.state = ContainerState("c1", "app", "running", "running")
-        return self.state, 1.0 if self.state.status == "running" else timeout
-
-    def snapshots(self, container):
-        return list(self.stored)
-
-    def is_restored_from(self, container, snapshot):
-        return snapshot["name"] == self.restored_from
-
-    def create_snapshot(self, container, alias):
-        self.calls.append(("create", alias))
-        new = {"name": f"snap/{alias}:new", "alias": alias, "container": "app", "private": {"image_id": "sha256:new"}}
-        self.stored.append(new)
-        return new
-
-    def delete_snapshot(self, container, snapshot):
-        self.calls.append(("delete", snapshot["name"]))
-        self.stored.remove(snapshot)
-
-    def restore_snapshot(self, container, snapshot, stop_timeout, wait_timeout):
-        self.calls.append(("restore", (snapshot["name"], stop_timeout, wait_timeout)))
-        self.restored_from = snapshot["name"]
-        self.state = ContainerState("c2", "app", "running", "running")
-        return self.state
-
-    def alias_holders(self, alias, options):
-        self.calls.append(("holders", alias))
-        return [dict(holder) for holder in self.holders]
-
-    def point_alias(self, alias, target, holders, options):
-        self.calls.append(("point", (target.name if target else None, [h["name"] for h in holders])))
-        self.holders = [{"name": target.name, "id": target.id, "in_sync": True}] if target else []
-        return {"window_ms": 7, "url": None}
-
-    def read_config(self, container):
-        self.calls.append(("read", None))
-        return dict(self.config)
-
-    def update_config(self, container, changes):
-        self.calls.append(("update", changes))
-        for setting, value in changes.items():
-            if setting == "environment_vars":
-                merged = {**self.config["environment_vars"], **value}
-                self.config[setting] = {key: val for key, val in merged.items() if val is not None}
-            else:
-                self.config[setting] = value
-
     def writes(self) -> list[str]:
-        return [call for call, _ in self.calls if call in ("create", "delete", "restore", "point", "update")]
+        return [call for call, _ in self.asked if call in ("take", "delete", "restore", "point", "update")]
+
+
+def wait_while_paused(backend: Engine, container: ContainerState, timeout: float) -> tuple[ContainerState, float]:
+    """``_pipeline.wait_while_paused`` for these tests: another task's snapshot ends the pause during the wait when
+    the engine's ``resumed_by_others`` is set."""
+    backend.asked.append(("wait_while_paused", timeout))
+    if getattr(backend, "resumed_by_others", False):
+        backend.state = ContainerState("c1", "app", "running", "running")
+    return backend.state, 1.0 if backend.state.status == "running" else timeout
 
 
 def lifecycle(engine: Engine, check_mode: bool = False, diff: bool = False, **params: Any) -> SimpleNamespace:

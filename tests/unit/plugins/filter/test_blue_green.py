@@ -21,8 +21,10 @@ def test_every_filter_is_exposed_under_its_name():
 
 
 def test_the_journal_filter_writes_nothing_in_check_mode(tmp_path):
-    assert SWITCH_FILTERS["blue_green_journal"]([{"name": "a", "id": "i"}], "switch", str(tmp_path), "s",
-                                                check_mode=True) == ""
+    assert (
+        SWITCH_FILTERS["blue_green_journal"]([{"name": "a", "id": "i"}], "switch", str(tmp_path), "s", check_mode=True)
+        == ""
+    )
     assert os.listdir(tmp_path) == []
 
 

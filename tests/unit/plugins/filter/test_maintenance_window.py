@@ -11,7 +11,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 maintenance_window = importlib.import_module(
-    "ansible_collections.containerops.lifecycle.plugins.filter.__maintenance_window")
+    "ansible_collections.containerops.lifecycle.plugins.filter.__maintenance_window"
+)
 
 FILTER_DIR = os.path.dirname(maintenance_window.__file__)
 FILTERS = maintenance_window.FilterModule().filters()
@@ -30,8 +31,20 @@ def test_no_filter_is_published():
 
 
 def test_the_journal_filter_writes_nothing_in_check_mode(tmp_path):
-    state = [{"name": "a", "id": "i", "outcome": "not_attempted", "failed_step": None, "resumed_from": None,
-              "changes": [], "before": None, "snapshot": None, "status": "running", "error": None}]
+    state = [
+        {
+            "name": "a",
+            "id": "i",
+            "outcome": "not_attempted",
+            "failed_step": None,
+            "resumed_from": None,
+            "changes": [],
+            "before": None,
+            "snapshot": None,
+            "status": "running",
+            "error": None,
+        }
+    ]
     assert FILTERS["window_journal"](state, "planned", str(tmp_path), "w", check_mode=True) == state
     assert os.listdir(tmp_path) == []
 
@@ -45,12 +58,15 @@ def test_filters_work_on_plain_data():
     assert FILTERS["window_report"](state) == ""
 
 
-@pytest.mark.parametrize(("name", "args", "words"), [
-    ("window_batches", ([], 0), "containerops.lifecycle.window_batches: the batch size must be 1 or more, got 0"),
-    ("window_record", ([], "dance"), "containerops.lifecycle.window_record: unknown step 'dance'"),
-    ("window_previous_settings", ("nobody", []), "containerops.lifecycle.window_previous_settings: 'nobody'"),
-    ("window_record", ([], "stop", None), None),
-])
+@pytest.mark.parametrize(
+    ("name", "args", "words"),
+    [
+        ("window_batches", ([], 0), "containerops.lifecycle.window_batches: the batch size must be 1 or more, got 0"),
+        ("window_record", ([], "dance"), "containerops.lifecycle.window_record: unknown step 'dance'"),
+        ("window_previous_settings", ("nobody", []), "containerops.lifecycle.window_previous_settings: 'nobody'"),
+        ("window_record", ([], "stop", None), None),
+    ],
+)
 def test_a_wrong_argument_is_a_filter_error(name, args, words):
     if words is None:
         assert FILTERS[name](*args) == []

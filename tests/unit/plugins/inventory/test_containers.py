@@ -41,10 +41,21 @@ TOKEN = "hdy_unit_secret_token"
 PASSWORD = "dockhand-unit-secret"
 
 
-def docker_state(name: str, status: str = "running", labels: Optional[dict[str, str]] = None,
-                 text: str = "Up 2 minutes", cid: Optional[str] = None) -> ContainerState:
-    summary = {"Id": cid or name.encode().hex().ljust(64, "0"), "Names": [f"/{name}"], "Image": "busybox:test",
-               "Labels": labels or {}, "State": status, "Status": text}
+def docker_state(
+    name: str,
+    status: str = "running",
+    labels: Optional[dict[str, str]] = None,
+    text: str = "Up 2 minutes",
+    cid: Optional[str] = None,
+) -> ContainerState:
+    summary = {
+        "Id": cid or name.encode().hex().ljust(64, "0"),
+        "Names": [f"/{name}"],
+        "Image": "busybox:test",
+        "Labels": labels or {},
+        "State": status,
+        "Status": text,
+    }
     canonical = {"exited": "stopped", "created": "stopped"}.get(status, status)
     return ContainerState(summary["Id"], name, canonical, status, details={"summary": summary})
 
@@ -57,8 +68,12 @@ def hoody_state(name: str, cid: str, status: str = "running") -> ContainerState:
 class FakeEngine:
     """What ``connect`` returns: a listing, or a failure, and how it was asked."""
 
-    def __init__(self, states: list[ContainerState], error: Optional[Exception] = None,
-                 barrier: Optional[threading.Barrier] = None) -> None:
+    def __init__(
+        self,
+        states: list[ContainerState],
+        error: Optional[Exception] = None,
+        barrier: Optional[threading.Barrier] = None,
+    ) -> None:
         self.states = states
         self.error = error
         self.barrier = barrier
@@ -78,8 +93,16 @@ class FakeEngine:
 
 
 OPTION_DEFAULTS = {
-    "engines": [{"name": "local"}], "filters": None, "group_by_labels": [], "compose": {}, "groups": {},
-    "keyed_groups": [], "strict": False, "use_extra_vars": False, "leading_separator": True, "cache": False,
+    "engines": [{"name": "local"}],
+    "filters": None,
+    "group_by_labels": [],
+    "compose": {},
+    "groups": {},
+    "keyed_groups": [],
+    "strict": False,
+    "use_extra_vars": False,
+    "leading_separator": True,
+    "cache": False,
 }
 
 
@@ -256,16 +279,22 @@ def test_host_names_are_unique_across_engines_that_share_names():
 
 def test_hosts_groups_and_host_vars_of_several_engines(monkeypatch):
     engines = {
-        "unix:///a.sock": FakeEngine([docker_state("web-1", labels={"tier": "web"}),
-                                      docker_state("batch-1", "exited", labels={"tier": "batch"})]),
+        "unix:///a.sock": FakeEngine(
+            [docker_state("web-1", labels={"tier": "web"}), docker_state("batch-1", "exited", labels={"tier": "batch"})]
+        ),
         "unix:///b.sock": FakeEngine([docker_state("web-1", "paused", labels={"tier": "web", "a.b/c": "x y"})]),
         "http://127.0.0.1:1": FakeEngine([hoody_state("job", "c" * 24, "stopped")]),
     }
-    run = Run(monkeypatch, engines, group_by_labels=["tier", "a.b/c"], engines=[
-        {"name": "edge-1", "docker_host": "unix:///a.sock"},
-        {"name": "edge-2", "docker_host": "unix:///b.sock"},
-        {"name": "hoody", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN},
-    ]).parse()
+    run = Run(
+        monkeypatch,
+        engines,
+        group_by_labels=["tier", "a.b/c"],
+        engines=[
+            {"name": "edge-1", "docker_host": "unix:///a.sock"},
+            {"name": "edge-2", "docker_host": "unix:///b.sock"},
+            {"name": "hoody", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN},
+        ],
+    ).parse()
 
     assert sorted(run.inventory.hosts) == ["batch-1@edge-1", "job@hoody", "web-1@edge-1", "web-1@edge-2"]
     assert run.members("status_running") == ["web-1@edge-1"]
@@ -280,7 +309,12 @@ def test_hosts_groups_and_host_vars_of_several_engines(monkeypatch):
 
     web = run.hostvars("web-1@edge-2")
     assert {key: web[f"containerops_{key}"] for key in ("name", "status", "engine_status", "engine", "image")} == {
-        "name": "web-1", "status": "paused", "engine_status": "paused", "engine": "edge-2", "image": "busybox:test"}
+        "name": "web-1",
+        "status": "paused",
+        "engine_status": "paused",
+        "engine": "edge-2",
+        "image": "busybox:test",
+    }
     assert web["containerops_connection"] == {"backend": "docker", "docker_host": "unix:///b.sock", "timeout": 60,
                                               "retries": 3}  # fmt: skip
     job = run.hostvars("job@hoody")
@@ -351,8 +385,12 @@ def test_an_engine_that_cannot_be_read_is_a_warning_naming_it_and_the_others_are
 def test_strict_makes_an_engine_that_cannot_be_read_an_error(monkeypatch):
     engines = {"unix:///a.sock": FakeEngine([docker_state("web-1")]),
                "unix:///down.sock": FakeEngine([], error=ConnectionFailed("no answer"))}  # fmt: skip
-    run = Run(monkeypatch, engines, strict=True, engines=[
-        {"name": "a", "docker_host": "unix:///a.sock"}, {"name": "down", "docker_host": "unix:///down.sock"}])
+    run = Run(
+        monkeypatch,
+        engines,
+        strict=True,
+        engines=[{"name": "a", "docker_host": "unix:///a.sock"}, {"name": "down", "docker_host": "unix:///down.sock"}],
+    )
     with pytest.raises(AnsibleParserError, match=r"engine 'down' .* cannot be read: no answer"):
         run.parse()
 
@@ -370,8 +408,12 @@ def test_a_bug_in_an_engine_is_still_named_and_a_bad_input_is_an_error(monkeypat
 
 def test_a_filter_the_engine_cannot_apply_is_refused_before_any_engine_is_read(monkeypatch):
     engines = {"http://127.0.0.1:1": FakeEngine([])}
-    run = Run(monkeypatch, engines, filters={"label": ["tier"]}, engines=[
-        {"name": "h", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN}])
+    run = Run(
+        monkeypatch,
+        engines,
+        filters={"label": ["tier"]},
+        engines=[{"name": "h", "backend": "hoody", "api_url": "http://127.0.0.1:1", "api_token": TOKEN}],
+    )
     with pytest.raises(AnsibleParserError, match=r"engine 'h': backend hoody cannot apply filters\.label"):
         run.parse()
     assert run.connected == []
@@ -387,10 +429,15 @@ def test_engines_are_read_in_parallel(monkeypatch):
 
 def test_constructed_options_see_the_host_vars(monkeypatch):
     engines = {"unix:///a.sock": FakeEngine([docker_state("web-1", text="Up (unhealthy)"), docker_state("db-1")])}
-    run = Run(monkeypatch, engines, strict=True, engines=[{"name": "a", "docker_host": "unix:///a.sock"}],
-              compose={"sick": trusted("containerops_health == 'unhealthy'")},
-              groups={"web": trusted("containerops_name.startswith('web')")},
-              keyed_groups=[{"key": trusted("containerops_image | regex_replace(':.*$', '')"), "prefix": "image"}])
+    run = Run(
+        monkeypatch,
+        engines,
+        strict=True,
+        engines=[{"name": "a", "docker_host": "unix:///a.sock"}],
+        compose={"sick": trusted("containerops_health == 'unhealthy'")},
+        groups={"web": trusted("containerops_name.startswith('web')")},
+        keyed_groups=[{"key": trusted("containerops_image | regex_replace(':.*$', '')"), "prefix": "image"}],
+    )
     run.parse()
     assert run.hostvars("web-1")["sick"] is True and run.hostvars("db-1")["sick"] is False
     assert run.members("web") == ["web-1"]
@@ -411,8 +458,12 @@ def test_the_cache_is_used_and_only_written_when_every_engine_was_read(monkeypat
     second.parse(cache=True)
     assert list(second.inventory.hosts) == ["web-1"] and second.connected == []  # from the cache
 
-    partial = Run(monkeypatch, engines, cache=True, engines=[
-        {"name": "a", "docker_host": "unix:///a.sock"}, {"name": "b", "docker_host": "unix:///b.sock"}])
+    partial = Run(
+        monkeypatch,
+        engines,
+        cache=True,
+        engines=[{"name": "a", "docker_host": "unix:///a.sock"}, {"name": "b", "docker_host": "unix:///b.sock"}],
+    )
     partial.parse(cache=False)
     assert list(partial.inventory.hosts) == ["web-2@a"] and partial.plugin._cache == {}
 

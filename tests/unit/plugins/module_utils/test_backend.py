@@ -4,18 +4,17 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
-import re
 
 import pytest
 import yaml
 
 from ansible_collections.containerops.lifecycle.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _module
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend, _module
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
+    Evidence,
     Wait,
     exactly,
     matching,
@@ -24,8 +23,15 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     names,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unsupported, WaitTimeout
-from tests.backend_contract import placeholder, refusing_defaults
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import (
+    PARTS,
+    Aliases,
+    Health,
+    Settings,
+    Snapshots,
+)
 from tests.unit.fake_backend import FakeBackend
+from tests.unit.plugins.module_utils.test_parts import Healthy
 
 
 class Scripted(Backend):
@@ -85,16 +91,51 @@ def test_an_engine_that_acts_after_answering_is_waited_on_while_it_shows_the_old
     assert engine.seen == 3
 
 
+class Restarting(Scripted):
+    """Shows the effect of a restart on the second look for it."""
+
+    def __init__(self, *looks, settles_at_once: bool = False) -> None:
+        super().__init__(*looks, settles_at_once=settles_at_once)
+        self.asked: list[Evidence] = []
+
+    def shows_effect(self, container, evidence):
+        self.asked.append(evidence)
+        return len(self.asked) == 2
+
+
 def test_evidence_is_asked_for_before_a_status_it_may_show_already_counts():
-    asked = []
-
-    class Restarting(Scripted):
-        def awaited_evidence(self, container, statuses):
-            return lambda: asked.append(self.seen) or len(asked) == 2
-
     engine = Restarting("running")
-    assert engine.wait_for(WEB, ("running",), 5).status == "running"
-    assert asked == [1, 2]
+    evidence = Evidence("restart", "record-7")
+    assert engine.wait_for(WEB, ("running",), 5, evidence).status == "running"
+    assert engine.asked == [evidence, evidence] and engine.seen == 2
+
+
+def test_evidence_is_not_asked_for_where_the_status_tells():
+    """A status the container did not show before the operation; an engine done when it answers; no evidence."""
+    stopped = ContainerState("c1", "web", "stopped", "stopped")
+    for engine, container, evidence in [
+        (Restarting("running"), stopped, Evidence("start")),
+        (Restarting("running", settles_at_once=True), WEB, Evidence("restart", "record-7")),
+        (Restarting("running"), WEB, None),
+    ]:
+        assert engine.wait_for(container, ("running",), 5, evidence).status == "running"
+        assert engine.asked == [] and engine.seen == 1
+
+
+def test_a_status_is_trusted_after_the_stop_deadline_when_the_effect_never_shows(monkeypatch):
+    monkeypatch.setattr(_backend, "STOP_MARGIN", -10)  # the deadline is now
+    engine = Restarting("running")
+    engine.shows_effect = lambda container, evidence: False
+    assert engine.wait_for(WEB, ("running",), 5, Evidence("restart")).status == "running"
+    assert engine.warnings == ["backend scripted could not confirm the restart; trusting the status"]
+
+
+def test_the_default_evidence_tells_a_status_and_cannot_tell_a_restart():
+    engine = Scripted("stopped")
+    assert engine.evidence_mark(WEB, "stop") == Evidence("stop")
+    assert engine.shows_effect(WEB, Evidence("stop")) is True
+    assert engine.shows_effect(WEB, Evidence("start")) is False
+    assert engine.shows_effect(WEB, Evidence("restart")) is None
 
 
 def test_one_timeout_message_for_every_wait():
@@ -108,9 +149,26 @@ def test_one_timeout_message_for_every_wait():
     assert str(caught.value) == "waiting: still 'starting' after 0s"
 
 
-def test_an_engine_without_health_checks_says_so_instead_of_waiting():
-    with pytest.raises(Unsupported, match="backend scripted cannot wait for a health check: its containers have none"):
-        Scripted(("running", None)).wait_healthy(WEB, 5)
+REFUSED = {
+    Settings: "backend scripted cannot change container settings: it has no API for that; nothing was changed",
+    Snapshots: "backend scripted cannot take, list or restore snapshots: it has no API for that; nothing was changed",
+    Aliases: "backend scripted cannot manage aliases: it has no API for that; nothing was changed",
+    Health: "backend scripted cannot wait for a health check: its containers have none; nothing was changed",
+}
+
+
+@pytest.mark.parametrize("kind", PARTS, ids=lambda kind: kind.__name__)
+def test_every_missing_part_is_refused_in_its_words(kind):
+    """The words of every refusal as users read them, each part by its name."""
+    with pytest.raises(Unsupported) as caught:
+        Scripted("running").part(kind)
+    assert str(caught.value) == REFUSED[kind]
+
+
+def test_a_part_the_engine_has_is_returned():
+    engine = Scripted("running")
+    engine.health = Healthy(engine)
+    assert engine.part(Health) is engine.health
 
 
 def test_an_option_falls_back_to_the_engines_variables_in_order(monkeypatch):
@@ -180,35 +238,6 @@ def test_a_label_filter_an_engine_cannot_read_is_refused_not_ignored():
     with pytest.raises(BadInput, match=r"filters\.label cannot be applied"):
         matching(LISTED, {"label": ["tier=web"]})
     assert len(matching(LISTED, {"status": ["running", "stopped"]})) == 3
-
-
-@pytest.mark.parametrize("default", refusing_defaults())
-def test_every_missing_capability_is_refused_in_one_shape(default):
-    """Every default of ``Backend`` that refuses, read from the class (``refusing_defaults``), so a new one is
-    covered without being listed; the contract suite checks the list still holds every known one."""
-    engine = Scripted("running")
-    method = getattr(engine, default)
-    with pytest.raises(Unsupported) as caught:
-        method(*[placeholder(parameter, WEB) for parameter in inspect.signature(method).parameters])
-    assert re.fullmatch(r"backend scripted cannot [^:]+: .+; nothing was changed", str(caught.value))
-
-
-def test_a_setting_an_engine_cannot_change_is_named_with_the_engine():
-    assert Scripted("running").why_not_settable("resources.memory") == "backend scripted cannot change resources.memory"
-
-
-def test_waiting_for_health_where_containers_have_none_is_refused():
-    with pytest.raises(Unsupported, match=r"^backend scripted cannot wait for a health check: .+; nothing was changed"):
-        Scripted("running").wait_healthy(WEB, 5)
-
-
-def test_a_pause_is_waited_out_and_a_lasting_one_reported_with_its_length():
-    engine = Scripted("paused", "paused", "running")
-    state, waited = engine.wait_while_paused(WEB, 5)
-    assert state.status == "running" and engine.seen == 3 and waited < 5
-    lasting = Scripted("paused")
-    state, waited = lasting.wait_while_paused(WEB, 0.05)
-    assert state.status == "paused" and waited >= 0.05
 
 
 # A name means exactly what it says: a container's name, its full id or its 12-hex short id, never a prefix.

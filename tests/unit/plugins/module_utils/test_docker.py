@@ -32,8 +32,13 @@ def inspect_body(status: str = "running", name: str = "web") -> dict:
     return {
         "Id": CID,
         "Name": f"/{name}",
-        "State": {"Status": status, "Running": status == "running", "ExitCode": 0,
-                  "StartedAt": "2026-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"},
+        "State": {
+            "Status": status,
+            "Running": status == "running",
+            "ExitCode": 0,
+            "StartedAt": "2026-01-01T00:00:00Z",
+            "FinishedAt": "0001-01-01T00:00:00Z",
+        },
         "Config": {"Image": "busybox", "Labels": {}, "Env": []},
         "HostConfig": {"RestartPolicy": {"Name": "no"}},
         "NetworkSettings": {"Networks": {}, "Ports": {}},
@@ -309,30 +314,37 @@ def test_a_5xx_on_an_operation_fails_it_and_a_409_is_a_conflict(fake, backend):
 
 
 def test_a_kill_refused_during_a_restart_loop_becomes_a_stop_without_grace(fake, backend):
-    fake.answer("POST", f"/containers/{CID}/kill", 409,
-                {"message": f"Container {CID} is restarting, wait until the container is running"})
+    fake.answer(
+        "POST",
+        f"/containers/{CID}/kill",
+        409,
+        {"message": f"Container {CID} is restarting, wait until the container is running"},
+    )
     fake.answer("POST", f"/containers/{CID}/stop", 204)
     fake.answer("POST", f"/containers/{CID}/wait", 200, {"StatusCode": 3, "Error": None})
     crash_loop = ContainerState(CID, "loop", "restarting", "restarting", details=inspect_body("restarting", "loop"))
     assert backend.perform(crash_loop, "force-stop", None) is True
     posts = [path for method, path in fake.requests if method == "POST"]
-    assert posts == [f"/v1.41/containers/{CID}/kill", f"/v1.41/containers/{CID}/stop?t=0",
-                     f"/v1.41/containers/{CID}/wait?condition=not-running"]
+    assert posts == [
+        f"/v1.41/containers/{CID}/kill",
+        f"/v1.41/containers/{CID}/stop?t=0",
+        f"/v1.41/containers/{CID}/wait?condition=not-running",
+    ]
 
 
 def test_an_update_that_loses_the_engine_is_engine_lost(fake, backend):
     fake.drop("POST", f"/containers/{CID}/update")
     with pytest.raises(errors.EngineLost, match=r"^engine lost during update: cannot reach"):
-        backend.update_config(running(), {"autostart": True})
+        backend.settings.update(running(), {"autostart": True})
 
 
 def test_configuration_of_a_container_removed_meanwhile_is_not_found(fake, backend):
     fake.answer("GET", f"/containers/{CID}/json", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="container 'web' not found: it was removed before"):
-        backend.read_config(ContainerState(CID, "web", "running", "running"))  # listed: read by its id
+        backend.settings.read(ContainerState(CID, "web", "running", "running"))  # listed: read by its id
     fake.answer("POST", f"/containers/{CID}/update", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="it disappeared during the update"):
-        backend.update_config(running(), {"autostart": True})
+        backend.settings.update(running(), {"autostart": True})
 
 
 # Waits ---------------------------------------------------------------------------------------------
@@ -373,7 +385,7 @@ def test_an_event_stream_broken_mid_history_is_a_connection_failure(fake, backen
         handler.end_headers()
         event = json.dumps({"Type": "container", "Action": "start", "id": CID, "time": 1}).encode()
         handler.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-        handler.wfile.write(b"40\r\n{\"Type\": \"cont")  # then the engine dies mid-chunk
+        handler.wfile.write(b'40\r\n{"Type": "cont')  # then the engine dies mid-chunk
         handler.wfile.flush()
         handler.close_connection = True
         handler.connection.shutdown(2)
@@ -405,8 +417,10 @@ def test_container_info_reports_a_container_removed_since_listing_as_absent(fake
     lifecycle = SimpleNamespace(
         backend=backend,
         params={"runtime": False, "parallel": 2},
-        select_targets=lambda: [ContainerState(CID, "web", "running", "running"),
-                                ContainerState(other, "db", "stopped", "exited")],
+        select_targets=lambda: [
+            ContainerState(CID, "web", "running", "running"),
+            ContainerState(other, "db", "stopped", "exited"),
+        ],
     )
     result = container_info.run(lifecycle)
     assert result["containers"][0] == {"name": "web", "exists": False}
@@ -430,8 +444,9 @@ def test_a_container_stopped_while_its_runtime_is_read_keeps_its_entry(fake, bac
     fake.answer("GET", f"/containers/{CID}/json", 200, inspect_body())
     fake.answer("GET", f"/containers/{CID}/top", 409, {"message": f"Container {CID} is not running"})
     info = backend.describe(ContainerState(CID, "web", "running", "running"), runtime=True)
-    assert info["runtime"]["error"].endswith(f"answered 409 while reading the runtime details of 'web': "
-                                             f"Container {CID} is not running")
+    assert info["runtime"]["error"].endswith(
+        f"answered 409 while reading the runtime details of 'web': Container {CID} is not running"
+    )
 
 
 def test_a_container_removed_while_its_runtime_is_read_is_not_found(fake, backend):

@@ -25,8 +25,12 @@ INSPECT = {
     "NetworkSettings": {
         "Ports": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32768"}], "9000/tcp": None},
         "Networks": {
-            "bridge": {"IPAddress": "172.17.0.2", "Gateway": "172.17.0.1", "MacAddress": "02:42:ac:11:00:02",
-                       "Aliases": None},
+            "bridge": {
+                "IPAddress": "172.17.0.2",
+                "Gateway": "172.17.0.1",
+                "MacAddress": "02:42:ac:11:00:02",
+                "Aliases": None,
+            },
             "shop": {"IPAddress": "", "Gateway": "", "MacAddress": "", "Aliases": ["web", "0123456789ab"]},
         },
     },
@@ -63,7 +67,6 @@ def test_docker_stats_give_the_documented_usage_and_no_cpu_percentage():
     assert resource_usage(stats) == {"memory_usage_bytes": 712704, "memory_limit_bytes": 2147483648,
                                      "cpu_total_usage_ns": 18728843, "cpu_usage_percent": None, "pids": 2}  # fmt: skip
     assert resource_usage({}) == dict.fromkeys(KEYS["resource_usage"])
-
 
 
 # The container, its report and its settings from inspect data; Docker's update fields and label filters

@@ -13,11 +13,11 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _driver
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, Evidence
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest, took_effect
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
 
@@ -55,8 +55,11 @@ def test_token_goes_only_to_the_api_origin_and_redirects_are_not_followed(hoody)
 
 @responses.activate
 def test_401_says_check_the_token_without_echoing_it(hoody):
-    responses.get(f"{API}/api/v1/containers/{CID}", status=401,
-                  json={"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"})
+    responses.get(
+        f"{API}/api/v1/containers/{CID}",
+        status=401,
+        json={"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"},
+    )
     with pytest.raises(errors.ConnectionFailed) as caught:
         hoody.inspect(CID)
     assert "check api_token" in str(caught.value) and TOKEN not in str(caught.value)
@@ -80,8 +83,11 @@ def test_every_invalid_state_variant_is_a_conflict(hoody, answer):
 @pytest.mark.parametrize("status", [400, 403, 422])
 @responses.activate
 def test_a_4xx_is_final_and_sent_once(hoody, status):
-    responses.post(f"{API}/api/v1/containers/{CID}/stop", status=status,
-                   json={"statusCode": status, "error": "Bad Request", "message": "Invalid operation"})
+    responses.post(
+        f"{API}/api/v1/containers/{CID}/stop",
+        status=status,
+        json={"statusCode": status, "error": "Bad Request", "message": "Invalid operation"},
+    )
     responses.get(f"{API}/api/v1/containers/{CID}", json=container("running"))
     result = Converger(hoody, StateRequest("stopped")).converge(hoody._state(container()["data"]))
     assert "Hoody rejected stop" in result["error"] or "denied" in result["error"]
@@ -112,7 +118,7 @@ def test_a_lost_post_is_not_resent_when_the_status_shows_it_took_effect(hoody):
 
 @responses.activate
 def test_a_lost_post_without_effect_is_sent_again_only_after_the_status_shows_none(hoody, monkeypatch):
-    monkeypatch.setattr(_backend, "LOST_ANSWER_WINDOW", 0.5)  # how long a pause may take to show
+    monkeypatch.setattr(_driver, "LOST_ANSWER_WINDOW", 0.5)  # how long a pause may take to show
     url = f"{API}/api/v1/containers/{CID}"
     responses.post(f"{url}/pause", status=503)
     responses.post(f"{url}/pause", json=envelope({"id": CID, "status": "running"}))
@@ -129,40 +135,85 @@ def test_a_lost_post_without_effect_is_sent_again_only_after_the_status_shows_no
     methods = [c.request.method for c in responses.calls]
     assert methods.count("POST") == 2
     first, second = [i for i, m in enumerate(methods) if m == "POST"]
-    assert methods[first + 1:second].count("GET") >= 2  # evidence was looked for before the resend
+    assert methods[first + 1 : second].count("GET") >= 2  # evidence was looked for before the resend
 
 
 @responses.activate
 def test_a_lost_restart_is_confirmed_from_the_status_log(hoody):
     logs = f"{API}/api/v1/containers/{CID}/status-logs"
     # Before the POST the newest record is a start; afterwards a newer restart record proves it happened.
-    responses.get(logs, json=envelope({"logs": [{"id": "0" * 24, "container_id": CID, "from_status": "stopped",
-                                                 "to_status": "running", "transition_time": "2026-01-01T00:00:00Z",
-                                                 "metadata": {"command": "start"}}],
-                                       "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1}}))
     responses.get(
         logs,
-        json=envelope({"logs": [{"id": "1" * 24, "container_id": CID, "from_status": "running",
-                                 "to_status": "running", "transition_time": "2026-01-01T00:01:00.000Z",
-                                 "metadata": {"command": "restart"}}],
-                       "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1}}),
+        json=envelope(
+            {
+                "logs": [
+                    {
+                        "id": "0" * 24,
+                        "container_id": CID,
+                        "from_status": "stopped",
+                        "to_status": "running",
+                        "transition_time": "2026-01-01T00:00:00Z",
+                        "metadata": {"command": "start"},
+                    }
+                ],
+                "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1},
+            }
+        ),
+    )
+    responses.get(
+        logs,
+        json=envelope(
+            {
+                "logs": [
+                    {
+                        "id": "1" * 24,
+                        "container_id": CID,
+                        "from_status": "running",
+                        "to_status": "running",
+                        "transition_time": "2026-01-01T00:01:00.000Z",
+                        "metadata": {"command": "restart"},
+                    }
+                ],
+                "pagination": {"total": 1, "page": 1, "limit": 1, "totalPages": 1},
+            }
+        ),
     )
     state = hoody._state(container()["data"])
     mark = hoody.evidence_mark(state, "restart")
-    assert mark == "0" * 24
-    assert hoody.took_effect(state, "restart", mark)
+    assert mark == Evidence("restart", "0" * 24)
+    assert took_effect(hoody, state, mark)
 
 
 @responses.activate
 def test_names_resolve_through_the_paginated_list(hoody):
-    responses.get(f"{API}/api/v1/containers/", match=[responses.matchers.query_param_matcher(
-        {"limit": "100", "sort_by": "created_at", "sort_order": "desc", "page": "1"})],
-        json=envelope({"containers": [{"id": "a" * 24, "name": "other", "status": "stopped"}],
-                       "pagination": {"total": 2, "page": 1, "limit": 1, "totalPages": 2}}))
-    responses.get(f"{API}/api/v1/containers/", match=[responses.matchers.query_param_matcher(
-        {"limit": "100", "sort_by": "created_at", "sort_order": "desc", "page": "2"})],
-        json=envelope({"containers": [{"id": CID, "name": "web", "status": "stopped"}],
-                       "pagination": {"total": 2, "page": 2, "limit": 1, "totalPages": 2}}))
+    responses.get(
+        f"{API}/api/v1/containers/",
+        match=[
+            responses.matchers.query_param_matcher(
+                {"limit": "100", "sort_by": "created_at", "sort_order": "desc", "page": "1"}
+            )
+        ],
+        json=envelope(
+            {
+                "containers": [{"id": "a" * 24, "name": "other", "status": "stopped"}],
+                "pagination": {"total": 2, "page": 1, "limit": 1, "totalPages": 2},
+            }
+        ),
+    )
+    responses.get(
+        f"{API}/api/v1/containers/",
+        match=[
+            responses.matchers.query_param_matcher(
+                {"limit": "100", "sort_by": "created_at", "sort_order": "desc", "page": "2"}
+            )
+        ],
+        json=envelope(
+            {
+                "containers": [{"id": CID, "name": "web", "status": "stopped"}],
+                "pagination": {"total": 2, "page": 2, "limit": 1, "totalPages": 2},
+            }
+        ),
+    )
     responses.get(f"{API}/api/v1/containers/{CID}", json=container("paused"))
     assert hoody.inspect("web").status == "paused"
     assert hoody.inspect("nope").status == "absent"
@@ -184,14 +235,21 @@ DH = "http://dockhand.test"
 
 
 def inspect_json(status="running", paused=False):
-    return {"Id": "b" * 64, "Name": "/web", "State": {"Status": status, "Paused": paused, "ExitCode": 0},
-            "Config": {"StopTimeout": 1, "Image": "busybox"}}
+    return {
+        "Id": "b" * 64,
+        "Name": "/web",
+        "State": {"Status": status, "Paused": paused, "ExitCode": 0},
+        "Config": {"StopTimeout": 1, "Image": "busybox"},
+    }
 
 
 @pytest.fixture
 def dockhand_login():
-    responses.post(f"{DH}/api/auth/login", json={"success": True},
-                   headers={"Set-Cookie": "dockhand_session=first; Path=/; HttpOnly"})
+    responses.post(
+        f"{DH}/api/auth/login",
+        json={"success": True},
+        headers={"Set-Cookie": "dockhand_session=first; Path=/; HttpOnly"},
+    )
     responses.get(f"{DH}/api/environments/1", json={"id": 1, "name": "local"})
 
 
@@ -254,8 +312,12 @@ def test_many_waiters_share_one_listing_per_poll_round():
 
     def listing(request):
         listings.append(request.url)
-        body = envelope({"containers": [item(n) for n in range(len(ids))],
-                         "pagination": {"total": len(ids), "page": 1, "limit": 100}})
+        body = envelope(
+            {
+                "containers": [item(n) for n in range(len(ids))],
+                "pagination": {"total": len(ids), "page": 1, "limit": 100},
+            }
+        )
         engine["status"] = "running"  # the fleet has started by the next round
         return 200, {}, json.dumps(body)
 
@@ -265,8 +327,9 @@ def test_many_waiters_share_one_listing_per_poll_round():
 
     responses.add_callback(responses.GET, f"{API}/api/v1/containers/", callback=listing)
     for n, cid in enumerate(ids):
-        responses.add_callback(responses.GET, f"{API}/api/v1/containers/{cid}",
-                               callback=lambda request, n=n: read_one(request, n))
+        responses.add_callback(
+            responses.GET, f"{API}/api/v1/containers/{cid}", callback=lambda request, n=n: read_one(request, n)
+        )
     waiting = [ContainerState(cid, f"c{n}", "stopped", "stopped") for n, cid in enumerate(ids)]
     with ThreadPoolExecutor(len(ids)) as pool:
         states = list(pool.map(lambda state: backend.wait_for(state, ("running",), 10), waiting))
@@ -284,8 +347,9 @@ DH_ID = "b" * 64
 
 
 def dockhand(token=None, user="admin", password="pw", retries=0):
-    return DockhandBackend(ApiClient(DH, timeout=5, retries=retries), 1, token,
-                           None if token else user, None if token else password, 0.01)
+    return DockhandBackend(
+        ApiClient(DH, timeout=5, retries=retries), 1, token, None if token else user, None if token else password, 0.01
+    )
 
 
 def dockhand_env(**fields):
@@ -308,7 +372,9 @@ def test_dockhand_quotes_every_container_reference():
     assert backend.inspect("a/../b").status == "absent"
     backend.perform(ContainerState("we b", "we b", "stopped", "exited"), "start", None)
     assert [call.request.path_url.split("?")[0] for call in responses.calls[1:]] == [
-        "/api/containers/a%2F..%2Fb", "/api/containers/we%20b/start"]
+        "/api/containers/a%2F..%2Fb",
+        "/api/containers/we%20b/start",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -366,8 +432,12 @@ def test_dockhand_without_credentials_is_told_to_set_them():
 @responses.activate
 def test_dockhand_bearer_lockout_is_a_clear_connection_failure():
     token = "dh_" + "v" * 43
-    responses.get(f"{DH}/api/environments/1", status=429, headers={"Retry-After": "300"},
-                  json={"error": "Too many failed authentication attempts"})
+    responses.get(
+        f"{DH}/api/environments/1",
+        status=429,
+        headers={"Retry-After": "300"},
+        json={"error": "Too many failed authentication attempts"},
+    )
     with pytest.raises(errors.ConnectionFailed) as caught:
         dockhand(token=token)
     message = str(caught.value)
@@ -384,8 +454,10 @@ def test_dockhand_empty_listing_of_a_dead_engine_is_an_error_asked_once():
     for _ in range(2):
         with pytest.raises(errors.ConnectionFailed) as caught:
             backend.list({"name": "web-*"})
-        assert ("Dockhand environment 1 (edge) cannot reach its Docker engine: Connection error "
-                "(POST /api/environments/1/test)") in str(caught.value)
+        assert (
+            "Dockhand environment 1 (edge) cannot reach its Docker engine: Connection error "
+            "(POST /api/environments/1/test)"
+        ) in str(caught.value)
     assert probe.call_count == 1
 
 
@@ -438,8 +510,10 @@ def test_dockhand_restart_reports_forced_from_the_activity_log(kills, forced):
     responses.get(url, json=running_inspect())
     responses.post(f"{url}/restart", json={"success": True})
     responses.get(url, json=running_inspect(started="2026-12-02T05:01:00.600000001Z"))
-    rows = [{"id": n, "containerId": DH_ID, "action": "kill", "timestamp": moment,
-             "actorAttributes": {"signal": signal}} for n, (moment, signal) in enumerate(kills)]
+    rows = [
+        {"id": n, "containerId": DH_ID, "action": "kill", "timestamp": moment, "actorAttributes": {"signal": signal}}
+        for n, (moment, signal) in enumerate(kills)
+    ]
     activity = responses.get(f"{DH}/api/activity", json={"events": rows, "total": len(rows)})
     assert backend.perform(backend.inspect(DH_ID), "restart", None) is forced
     assert f"containerId={DH_ID}" in activity.calls[0].request.url and "actions=kill" in activity.calls[0].request.url
@@ -473,15 +547,19 @@ def test_dockhand_status_logs_with_collected_activity_do_not_warn():
     backend = dockhand(token="dh_" + "t" * 43)
     responses.get(f"{DH}/api/containers/{DH_ID}", json=running_inspect())
     responses.get(f"{DH}/api/activity", json={"events": [], "total": 0})  # none for this container
-    responses.get(f"{DH}/api/activity", json={"events": [{"id": 1, "timestamp": "2026-12-02T05:00:00.000Z"}],
-                                              "total": 40})
+    responses.get(
+        f"{DH}/api/activity", json={"events": [{"id": 1, "timestamp": "2026-12-02T05:00:00.000Z"}], "total": 40}
+    )
     assert backend.status_history(DH_ID, None, None) == [] and backend.warnings == []
 
 
 @responses.activate
 def test_dockhand_logs_out_on_close_only_after_a_password_login():
-    responses.post(f"{DH}/api/auth/login", json={"success": True},
-                   headers={"Set-Cookie": "dockhand_session=s3ssion; Path=/; HttpOnly"})
+    responses.post(
+        f"{DH}/api/auth/login",
+        json={"success": True},
+        headers={"Set-Cookie": "dockhand_session=s3ssion; Path=/; HttpOnly"},
+    )
     dockhand_env()
     logout = responses.post(f"{DH}/api/auth/logout", json={"success": True})
     dockhand().close()
@@ -493,8 +571,11 @@ def test_dockhand_logs_out_on_close_only_after_a_password_login():
 @pytest.mark.parametrize("failure", [{"status": 500}, {"body": requests.exceptions.ConnectionError("gone")}])
 @responses.activate
 def test_dockhand_close_survives_a_failed_logout(failure):
-    responses.post(f"{DH}/api/auth/login", json={"success": True},
-                   headers={"Set-Cookie": "dockhand_session=s3ssion; Path=/; HttpOnly"})
+    responses.post(
+        f"{DH}/api/auth/login",
+        json={"success": True},
+        headers={"Set-Cookie": "dockhand_session=s3ssion; Path=/; HttpOnly"},
+    )
     dockhand_env()
     logout = responses.post(f"{DH}/api/auth/logout", **failure)
     dockhand().close()  # does not raise
@@ -509,11 +590,14 @@ def test_dockhand_update_runtime_sends_dockers_update_fields():
     responses.get(url, json=running_inspect())
     update = responses.post(f"{url}/update-runtime", json={"success": True, "warnings": ["swap limit ignored"]})
     container = backend.inspect(DH_ID)
-    assert backend.read_config(container)["autostart"] is False
-    backend.update_config(container, {"autostart": True, "resources.memory": 64 * 2**20, "resources.cpus": 0.5})
+    assert backend.settings.read(container)["autostart"] is False
+    backend.settings.update(container, {"autostart": True, "resources.memory": 64 * 2**20, "resources.cpus": 0.5})
     assert json.loads(update.calls[0].request.body) == {
         "RestartPolicy": {"Name": "unless-stopped", "MaximumRetryCount": 0},
-        "Memory": 64 * 2**20, "MemorySwap": 128 * 2**20, "NanoCpus": 500_000_000}
+        "Memory": 64 * 2**20,
+        "MemorySwap": 128 * 2**20,
+        "NanoCpus": 500_000_000,
+    }
     assert "env=1" in update.calls[0].request.url
     assert backend.warnings == ["the engine warned about the update of 'web': swap limit ignored"]
 
@@ -526,12 +610,13 @@ def test_dockhand_without_update_runtime_says_which_version_has_it():
     responses.get(url, json=running_inspect())
     responses.post(f"{url}/update-runtime", status=404, body="Not Found", content_type="text/plain")
     with pytest.raises(errors.Unsupported, match=r"needs Dockhand 1\.0\.33 or later"):
-        backend.update_config(backend.inspect(DH_ID), {"autostart": True})
-    assert "environment of an existing container" in backend.why_not_settable("environment_vars")
+        backend.settings.update(backend.inspect(DH_ID), {"autostart": True})
+    assert "environment of an existing container" in backend.settings.why_not_settable("environment_vars")
 
 
-@pytest.mark.parametrize(("started_after", "done"), [("2026-12-02T05:01:00.600000001Z", True),
-                                                     ("2026-12-02T05:00:00.123456789Z", False)])
+@pytest.mark.parametrize(
+    ("started_after", "done"), [("2026-12-02T05:01:00.600000001Z", True), ("2026-12-02T05:00:00.123456789Z", False)]
+)
 @responses.activate
 def test_dockhand_lost_restart_counts_when_the_container_runs_a_new_run(started_after, done):
     dockhand_env()
@@ -540,8 +625,8 @@ def test_dockhand_lost_restart_counts_when_the_container_runs_a_new_run(started_
     responses.get(url, json=running_inspect())
     before = backend.inspect(DH_ID)
     mark = backend.evidence_mark(before, "restart")
-    assert mark == "2026-12-02T05:00:00.123456789Z"
+    assert mark == Evidence("restart", "2026-12-02T05:00:00.123456789Z")
     responses.replace(responses.GET, url, json=running_inspect(started=started_after))
     backend.stop_deadline = lambda container, stop_timeout: 0.05  # the container's whole stop window, shortened
-    assert backend.took_effect(before, "restart", mark) is done
-    assert backend.evidence_mark(before, "pause") is None
+    assert took_effect(backend, before, mark) is done
+    assert backend.evidence_mark(before, "pause") == Evidence("pause")

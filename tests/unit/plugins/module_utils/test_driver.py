@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _driver
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, Evidence
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import (
     Converger,
     StateRequest,
     run_parallel,
+    took_effect,
+    wait_while_paused,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import RESULT_OF
 from tests.unit.fake_backend import FakeBackend
@@ -91,7 +95,9 @@ def test_hung_graceful_stop_escalates_when_asked():
     assert engine.calls == ["stop", "force-stop"]
     assert result["escalated"] is True and result["status"] == "stopped"
     assert result["actions"][0]["error"] and result["actions"][1] == {
-        "operation": "force-stop", "duration_ms": result["actions"][1]["duration_ms"], "forced": True,
+        "operation": "force-stop",
+        "duration_ms": result["actions"][1]["duration_ms"],
+        "forced": True,
     }
 
 
@@ -233,18 +239,24 @@ class LossyEngine(FakeEngine):
             raise errors.OutcomeUnknown(f"POST {operation} failed in flight (ConnectionError)")
         return super().perform(container, operation, stop_timeout)
 
-    def took_effect(self, container, operation, mark):
-        return self.status == RESULT_OF[operation]
+    def shows_effect(self, container, evidence):
+        return self.status == RESULT_OF[evidence.operation]
 
 
-def test_a_lost_answer_with_evidence_is_not_sent_again():
+@pytest.fixture
+def short_window(monkeypatch):
+    """A lost answer's effect is looked for 0.05s instead of ``LOST_ANSWER_WINDOW``."""
+    monkeypatch.setattr(_driver, "LOST_ANSWER_WINDOW", 0.05)
+
+
+def test_a_lost_answer_with_evidence_is_not_sent_again(short_window):
     engine = LossyEngine("running", applied=True)
     result = drive(engine, state="paused")
     assert engine.calls == ["pause"] and "error" not in result and result["status"] == "paused"
     assert [a["operation"] for a in result["actions"]] == ["pause"]
 
 
-def test_a_lost_answer_without_evidence_is_sent_again_after_a_fresh_read():
+def test_a_lost_answer_without_evidence_is_sent_again_after_a_fresh_read(short_window):
     engine = LossyEngine("running", applied=False)
     result = drive(engine, state="paused")
     assert engine.calls == ["pause", "pause"] and "error" not in result and result["status"] == "paused"
@@ -281,7 +293,7 @@ def test_a_rejected_request_is_final():
 class BlindEngine(LossyEngine):
     """Loses the answer, then cannot be asked whether the operation happened."""
 
-    def took_effect(self, container, operation, mark):
+    def shows_effect(self, container, evidence):
         raise errors.ConnectionFailed("cannot reach the engine")
 
     def look_up(self, ref):
@@ -294,3 +306,49 @@ def test_a_lost_answer_that_cannot_be_checked_is_recorded_and_leaves_the_status_
     result = drive(BlindEngine("running", applied=False), state="paused")
     assert result["actions"][0]["operation"] == "pause" and "could not be asked" in result["actions"][0]["error"]
     assert result["status"] == "unknown" and not result["changed"]
+
+
+def test_a_lost_answer_s_effect_is_looked_for_until_it_shows(short_window):
+    engine = FakeEngine("running")
+    looks = [False, False, True]
+    engine.shows_effect = lambda container, evidence: looks.pop(0)
+    assert took_effect(engine, engine.inspect("web"), Evidence("pause")) is True and looks == []
+
+
+def test_a_lost_answer_s_effect_that_never_shows_or_cannot_be_told_is_not_done(short_window):
+    engine = FakeEngine("running")
+    web = engine.inspect("web")
+    assert took_effect(engine, web, Evidence("pause")) is False  # still running after the window
+    assert took_effect(engine, web, Evidence("restart")) is False  # the fake cannot tell a restart
+
+
+def test_a_lost_stop_is_looked_for_as_long_as_the_stop_may_take(monkeypatch):
+    engine = FakeEngine("running")
+    windows = []
+    monkeypatch.setattr(_driver, "poll", lambda look, done, window, interval: windows.append(window) or True)
+    took_effect(engine, engine.inspect("web"), Evidence("stop"))
+    took_effect(engine, engine.inspect("web"), Evidence("pause"))
+    assert windows == [engine.stop_deadline(engine.inspect("web"), None), _driver.LOST_ANSWER_WINDOW]
+
+
+class PausedEngine(FakeEngine):
+    """Shows ``paused`` for ``looks`` looks, then ``running``."""
+
+    def __init__(self, looks: int) -> None:
+        super().__init__("paused")
+        self.looks = looks
+
+    def look_up(self, ref):
+        state = super().look_up(ref)
+        self.looks -= 1
+        status = "paused" if self.looks >= 0 else "running"
+        return ContainerState(state.id, state.name, status, status)
+
+
+def test_a_pause_is_waited_out_and_a_lasting_one_reported_with_its_length():
+    engine = PausedEngine(2)
+    state, waited = wait_while_paused(engine, engine.containers[0], 5)
+    assert state.status == "running" and waited < 5
+    lasting = PausedEngine(10**6)
+    state, waited = wait_while_paused(lasting, lasting.containers[0], 0.05)
+    assert state.status == "paused" and waited >= 0.05

@@ -272,31 +272,79 @@ MULTI = _docker_events(
         (_ID_MULTI_A, "start", 1795453645257979780, {}),
         (_ID_MULTI_B, "create", 1795453645273121536, {}),
         (_ID_MULTI_B, "start", 1795453645617190965, {}),
-        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453645754790513,
-         {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476"}),
-        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453645754798335,
-         {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476"}),
-        (_ID_MULTI_A, "exec_die", 1795453645830961432,
-         {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476", "exitCode": "0"}),
+        (
+            _ID_MULTI_A,
+            "exec_create: sh -c exit 0",
+            1795453645754790513,
+            {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_start: sh -c exit 0",
+            1795453645754798335,
+            {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_die",
+            1795453645830961432,
+            {"execID": "3aa2708766796f5fb0b321c74bbb68b0189f62b16966b50ea801e20b43817476", "exitCode": "0"},
+        ),
         (_ID_MULTI_A, "health_status: healthy", 1795453645834207849, {}),
-        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453646334485898,
-         {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262"}),
-        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453646334533668,
-         {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262"}),
-        (_ID_MULTI_A, "exec_die", 1795453646400439370,
-         {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262", "exitCode": "0"}),
-        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453646909723484,
-         {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a"}),
-        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453646909731025,
-         {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a"}),
-        (_ID_MULTI_A, "exec_die", 1795453646978744494,
-         {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a", "exitCode": "0"}),
-        (_ID_MULTI_A, "exec_create: sh -c exit 0", 1795453647121689857,
-         {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0"}),
-        (_ID_MULTI_A, "exec_start: sh -c exit 0", 1795453647124358944,
-         {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0"}),
-        (_ID_MULTI_A, "exec_die", 1795453647186047334,
-         {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0", "exitCode": "0"}),
+        (
+            _ID_MULTI_A,
+            "exec_create: sh -c exit 0",
+            1795453646334485898,
+            {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_start: sh -c exit 0",
+            1795453646334533668,
+            {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_die",
+            1795453646400439370,
+            {"execID": "c8d35fc1371dea28979385c3ec49a95b64b75304b9cd972102ffcd0a2bb0c262", "exitCode": "0"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_create: sh -c exit 0",
+            1795453646909723484,
+            {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_start: sh -c exit 0",
+            1795453646909731025,
+            {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_die",
+            1795453646978744494,
+            {"execID": "ca8a8ef26da6a8cbcbb521310963bf6c768eb93b5c4ea63b85ea2d09b8ae3f0a", "exitCode": "0"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_create: sh -c exit 0",
+            1795453647121689857,
+            {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_start: sh -c exit 0",
+            1795453647124358944,
+            {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0"},
+        ),
+        (
+            _ID_MULTI_A,
+            "exec_die",
+            1795453647186047334,
+            {"execID": "5ca53831fa895ed04d6c229611d0258d9d6c7ef0340a5297e904c82edfef0fc0", "exitCode": "0"},
+        ),
         (_ID_MULTI_B, "rename", 1795453647201583534, {"name": "hist-multi-b2", "oldName": "/hist-multi-b"}),
         (_ID_MULTI_A, "kill", 1795453647218222099, {"signal": "15"}),
         (_ID_MULTI_A, "die", 1795453647343758380, {"exitCode": "0"}),
@@ -572,9 +620,7 @@ def test_notify_signal_before_stop_is_listed_but_does_not_start_the_stop():
 
 
 def test_die_after_only_a_notify_signal_is_an_exit():
-    events = [
-        e for e in HUP_THEN_STOP if e["Action"] != "stop" and e["Actor"]["Attributes"].get("signal") != "15"
-    ]
+    events = [e for e in HUP_THEN_STOP if e["Action"] != "stop" and e["Actor"]["Attributes"].get("signal") != "15"]
     records = _history.records_from_docker_events(events)
     assert _summary(records)[2] == ("running", "stopped", "exit", None, "engine")
     assert records[2]["metadata"]["signals"] == ["SIGHUP"]
@@ -641,9 +687,7 @@ def test_legacy_and_second_precision_events():
     for event, original in zip(legacy, KILL):
         if "signal" in original["Actor"]["Attributes"] or "exitCode" in original["Actor"]["Attributes"]:
             event["Actor"] = {"Attributes": original["Actor"]["Attributes"]}
-    assert _summary(_history.records_from_docker_events(legacy)) == _summary(
-        _history.records_from_docker_events(KILL)
-    )
+    assert _summary(_history.records_from_docker_events(legacy)) == _summary(_history.records_from_docker_events(KILL))
     coarse = copy.deepcopy(KILL)
     for event in coarse:
         del event["timeNano"]
@@ -836,9 +880,10 @@ def test_select_time_bounds_are_inclusive():
     assert [operation for *_, operation, _, _ in _summary(selected)] == ["pause", "resume", "stop"]
     just_after = _history.select_records(PAUSE_RECORDS, since=since + timedelta(microseconds=1))
     assert [r["metadata"]["operation"] for r in just_after] == ["resume", "stop", "delete"]
-    assert _history.select_records(PAUSE_RECORDS, until=until - timedelta(microseconds=1))[-1]["metadata"][
-        "operation"
-    ] == "resume"
+    assert (
+        _history.select_records(PAUSE_RECORDS, until=until - timedelta(microseconds=1))[-1]["metadata"]["operation"]
+        == "resume"
+    )
 
 
 def test_select_time_bounds_with_other_offsets_and_naive():
@@ -909,16 +954,13 @@ def test_sort_by_created_at_falls_back_to_transition_time():
 def test_sort_is_deterministic_and_does_not_mutate_input():
     original = copy.deepcopy(SORTABLE)
     results = {
-        tuple(_ids(_history.sort_records(list(perm), "to_status", "desc")))
-        for perm in itertools.permutations(SORTABLE)
+        tuple(_ids(_history.sort_records(list(perm), "to_status", "desc"))) for perm in itertools.permutations(SORTABLE)
     }
     assert results == {("b", "a", "c", "e", "d")}
     assert original == SORTABLE
 
 
-@pytest.mark.parametrize(
-    ("sort_by", "sort_order"), [("name", "asc"), ("transition_time", "up"), ("id", "desc")]
-)
+@pytest.mark.parametrize(("sort_by", "sort_order"), [("name", "asc"), ("transition_time", "up"), ("id", "desc")])
 def test_sort_rejects_unknown_keys(sort_by, sort_order):
     with pytest.raises(ValueError):
         _history.sort_records(SORTABLE, sort_by, sort_order)

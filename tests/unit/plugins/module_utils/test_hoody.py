@@ -12,10 +12,10 @@ import re
 import pytest
 import responses
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _driver
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
-from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, Evidence
+from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest, took_effect
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import (
     HoodyBackend,
     hoody_networks,
@@ -41,18 +41,31 @@ def item(cid=CID, name="web", status="running"):
 
 
 def page(items, total=None, page_no=1):
-    return envelope({"containers": items,
-                     "pagination": {"total": len(items) if total is None else total, "page": page_no, "limit": 100}})
+    return envelope(
+        {
+            "containers": items,
+            "pagination": {"total": len(items) if total is None else total, "page": page_no, "limit": 100},
+        }
+    )
 
 
 def log(n, command="start", time="2026-01-01T00:00:00.000Z"):
-    return {"id": f"{n:024x}", "container_id": CID, "from_status": "stopped", "to_status": "running",
-            "transition_time": time, "duration_ms": 5, "triggered_by": "user", "metadata": {"command": command}}
+    return {
+        "id": f"{n:024x}",
+        "container_id": CID,
+        "from_status": "stopped",
+        "to_status": "running",
+        "transition_time": time,
+        "duration_ms": 5,
+        "triggered_by": "user",
+        "metadata": {"command": command},
+    }
 
 
 def logs(entries, total_pages=1):
-    return envelope({"logs": entries, "pagination": {"total": len(entries), "page": 1, "limit": 100,
-                                                     "totalPages": total_pages}})
+    return envelope(
+        {"logs": entries, "pagination": {"total": len(entries), "page": 1, "limit": 100, "totalPages": total_pages}}
+    )
 
 
 @pytest.fixture
@@ -92,8 +105,19 @@ def answer(url: str, body, method=responses.GET, content_type="application/json"
         (envelope(dict(item(), name=["web"])), "expected data.name to be a string (or null), got a list"),
         (envelope(item(cid=OTHER)), f"expected data.id to be {CID}, got another container's id ({OTHER})"),
     ],
-    ids=["empty", "blank", "html", "string", "null data", "list", "no id", "no status", "status number",
-         "name list", "another id"],
+    ids=[
+        "empty",
+        "blank",
+        "html",
+        "string",
+        "null data",
+        "list",
+        "no id",
+        "no status",
+        "status number",
+        "name list",
+        "another id",
+    ],
 )
 @responses.activate
 def test_an_unusable_container_answer_is_an_error_never_absent(hoody, body, got):
@@ -130,14 +154,22 @@ def test_only_a_404_or_deleted_means_absent(hoody):
     [
         ("a string", "expected an object with data.containers, got a string"),
         (envelope({"containers": "web"}), "expected data.containers to be a list, got a string"),
-        (envelope({"containers": [item(), "web"]}),
-         "expected an object with data.containers[1].id, data.containers[1].status, got a string"),
-        (envelope({"containers": [{"name": "web", "status": "running"}]}),
-         "got an object without data.containers[0].id"),
-        (envelope({"containers": [item()], "pagination": "1 of 1"}),
-         "expected data.pagination to be an object (or null), got a string"),
-        (envelope({"containers": [item()], "pagination": {"total": "1"}}),
-         "expected data.pagination.total to be a number (or null), got a string"),
+        (
+            envelope({"containers": [item(), "web"]}),
+            "expected an object with data.containers[1].id, data.containers[1].status, got a string",
+        ),
+        (
+            envelope({"containers": [{"name": "web", "status": "running"}]}),
+            "got an object without data.containers[0].id",
+        ),
+        (
+            envelope({"containers": [item()], "pagination": "1 of 1"}),
+            "expected data.pagination to be an object (or null), got a string",
+        ),
+        (
+            envelope({"containers": [item()], "pagination": {"total": "1"}}),
+            "expected data.pagination.total to be a number (or null), got a string",
+        ),
     ],
     ids=["string", "containers string", "item string", "item without id", "pagination string", "total string"],
 )
@@ -153,25 +185,35 @@ def test_an_unusable_listing_is_an_error_naming_the_page(hoody, body, got):
 @pytest.fixture
 def no_pause(monkeypatch):
     """No backoff between two reads of a listing."""
-    monkeypatch.setattr("ansible_collections.containerops.lifecycle.plugins.module_utils._hoody.backoff_delay",
-                        lambda attempt: 0)
+    monkeypatch.setattr(
+        "ansible_collections.containerops.lifecycle.plugins.module_utils._hoody.backoff_delay", lambda attempt: 0
+    )
 
 
 @responses.activate
 def test_a_listing_that_repeats_its_first_page_is_an_error_not_a_thousand_pages(hoody, no_pause):
-    responses.get(LIST, json=envelope({"containers": [item(cid=OTHER, name="other")],
-                                       "pagination": {"total": 5, "page": 1, "limit": 1}}))
+    responses.get(
+        LIST,
+        json=envelope(
+            {"containers": [item(cid=OTHER, name="other")], "pagination": {"total": 5, "page": 1, "limit": 1}}
+        ),
+    )
     with pytest.raises(errors.ConnectionFailed) as caught:
         hoody.inspect("web")
     assert str(caught.value) == (
         "Hoody's container listing (GET /api/v1/containers/) kept changing while it was read (3 times), so it could"
-        " not be read whole: pages 1 to 2 served 1 entry more than once while the total did not grow")
+        " not be read whole: pages 1 to 2 served 1 entry more than once while the total did not grow"
+    )
     assert len(responses.calls) == 6  # three reads of two pages
 
 
 def listing_page(ids, total, number):
-    return envelope({"containers": [item(cid=cid, name=f"c-{cid[-4:]}", status="stopped") for cid in ids],
-                     "pagination": {"total": total, "page": number, "limit": 2}})
+    return envelope(
+        {
+            "containers": [item(cid=cid, name=f"c-{cid[-4:]}", status="stopped") for cid in ids],
+            "pagination": {"total": total, "page": number, "limit": 2},
+        }
+    )
 
 
 @responses.activate
@@ -199,7 +241,8 @@ def test_a_listing_that_keeps_losing_entries_is_an_error_saying_so(hoody, no_pau
     assert str(caught.value) == (
         "Hoody's container listing (GET /api/v1/containers/) kept changing while it was read (3 times), so it could"
         " not be read whole: the total went from 7 to 6 between page 1 and page 2: entries were removed while the"
-        " pages were read")
+        " pages were read"
+    )
 
 
 @responses.activate
@@ -220,14 +263,22 @@ def test_without_a_total_a_full_page_is_followed_by_the_next(hoody, monkeypatch)
     [
         (b"", "got an empty body"),
         (envelope({"logs": {"0": log(0)}}), "expected data.logs to be a list, got an object"),
-        (envelope({"logs": [dict(log(0), transition_time=None)]}),
-         "got an object without data.logs[0].transition_time"),
-        (envelope({"logs": [dict(log(0), metadata="start")]}),
-         "expected data.logs[0].metadata to be an object (or null), got a string"),
-        (envelope({"logs": [log(0, time="yesterday")]}),
-         "expected data.logs[0].transition_time to be an ISO 8601 time, got a string that is not one"),
-        (envelope({"logs": [log(0)], "pagination": {"totalPages": "many"}}),
-         "expected data.pagination.totalPages to be a number (or null), got a string"),
+        (
+            envelope({"logs": [dict(log(0), transition_time=None)]}),
+            "got an object without data.logs[0].transition_time",
+        ),
+        (
+            envelope({"logs": [dict(log(0), metadata="start")]}),
+            "expected data.logs[0].metadata to be an object (or null), got a string",
+        ),
+        (
+            envelope({"logs": [log(0, time="yesterday")]}),
+            "expected data.logs[0].transition_time to be an ISO 8601 time, got a string that is not one",
+        ),
+        (
+            envelope({"logs": [log(0)], "pagination": {"totalPages": "many"}}),
+            "expected data.pagination.totalPages to be a number (or null), got a string",
+        ),
     ],
     ids=["empty", "logs object", "no time", "metadata string", "bad time", "totalPages string"],
 )
@@ -241,8 +292,12 @@ def test_unusable_status_logs_are_an_error_naming_the_endpoint(hoody, body, got)
 
 
 def logs_page(numbers, total, number):
-    return envelope({"logs": [log(n) for n in numbers],
-                     "pagination": {"total": total, "page": number, "limit": 2, "totalPages": -(-total // 2)}})
+    return envelope(
+        {
+            "logs": [log(n) for n in numbers],
+            "pagination": {"total": total, "page": number, "limit": 2, "totalPages": -(-total // 2)},
+        }
+    )
 
 
 @responses.activate
@@ -253,7 +308,8 @@ def test_status_logs_that_repeat_a_page_are_an_error(hoody, no_pause):
     assert str(caught.value) == (
         f"the status logs of '{CID}' (GET /api/v1/containers/{CID}/status-logs) kept changing while it was read"
         " (3 times), so it could not be read whole: pages 1 to 2 served 2 entries more than once while the total"
-        " did not grow")
+        " did not grow"
+    )
 
 
 @responses.activate
@@ -277,8 +333,11 @@ def test_restart_evidence_that_cannot_be_read_is_a_connection_failure(hoody):
 # ------------------------------------------------------------------ lifecycle POST answers
 
 
-@pytest.mark.parametrize("body", [b"", b"OK", "accepted", envelope(["stop"]), envelope({"error": "yes"})],
-                         ids=["empty", "text", "string", "list", "error string"])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"OK", "accepted", envelope(["stop"]), envelope({"error": "yes"})],
+    ids=["empty", "text", "string", "list", "error string"],
+)
 @responses.activate
 def test_an_unreadable_post_answer_counts_only_once_the_effect_shows(hoody, body):
     answer(f"{URL}/stop", body, method=responses.POST)
@@ -287,8 +346,10 @@ def test_an_unreadable_post_answer_counts_only_once_the_effect_shows(hoody, body
     assert "error" not in result and result["status"] == "stopped" and result["changed"]
     assert [a["operation"] for a in result["actions"]] == ["stop"]
     assert [c.request.method for c in responses.calls].count("POST") == 1
-    assert any(f"Hoody answered POST /api/v1/containers/{CID}/stop with an unexpected body" in warning
-               for warning in hoody.warnings)
+    assert any(
+        f"Hoody answered POST /api/v1/containers/{CID}/stop with an unexpected body" in warning
+        for warning in hoody.warnings
+    )
 
 
 @responses.activate
@@ -298,7 +359,7 @@ def test_an_unreadable_post_answer_without_effect_fails_with_what_came(hoody, mo
     responses.get(URL, json=envelope(item(status="running")))
     request = StateRequest("stopped", wait_timeout=1)
     with pytest.raises(errors.OperationFailed) as caught:
-        Converger(hoody, request)._perform(running(), "stop", None)
+        Converger(hoody, request)._perform(running(), Evidence("stop"))
     assert "got text that is not JSON" in str(caught.value) and "shows no effect" in str(caught.value)
 
 
@@ -309,10 +370,14 @@ def test_an_unreadable_post_answer_without_effect_fails_with_what_came(hoody, mo
 def test_env_answers_are_checked(hoody):
     responses.get(URL, json=envelope(item()))
     answer(f"{URL}/env", envelope({"environment_vars": ["A=1"]}))
-    with pytest.raises(errors.OperationFailed, match=re.escape(
+    with pytest.raises(
+        errors.OperationFailed,
+        match=re.escape(
             f"Hoody answered GET /api/v1/containers/{CID}/env with an unexpected body: expected "
-            "data.environment_vars to be an object (or null), got a list")):
-        hoody.read_config(running())
+            "data.environment_vars to be an object (or null), got a list"
+        ),
+    ):
+        hoody.settings.read(running())
 
 
 @pytest.mark.parametrize(
@@ -327,7 +392,7 @@ def test_env_answers_are_checked(hoody):
 def test_snapshot_lists_are_checked(hoody, body, got):
     answer(f"{URL}/snapshots", body)
     with pytest.raises(errors.OperationFailed) as caught:
-        hoody.snapshots(running())
+        hoody.snapshots.of(running())
     assert f"GET /api/v1/containers/{CID}/snapshots with an unexpected body" in str(caught.value)
     assert got in str(caught.value)
 
@@ -337,27 +402,38 @@ def test_an_unreadable_snapshot_answer_is_resolved_from_the_list(hoody):
     answer(f"{URL}/snapshots", envelope({"snapshot": "snap-1"}), method=responses.POST)
     snapshot = {"name": "snap-0123456789ab", "alias": "before", "created_at": "2026-01-01T00:00:00.000Z"}
     responses.get(f"{URL}/snapshots", json=envelope({"container_id": CID, "snapshots": [snapshot]}))
-    assert hoody.create_snapshot(running(), "before")["name"] == "snap-0123456789ab"
+    assert hoody.snapshots.take(running(), "before")["name"] == "snap-0123456789ab"
     assert [c.request.method for c in responses.calls] == ["POST", "GET"]
 
 
 @responses.activate
 def test_alias_records_are_checked(hoody):
     answer(f"{API}/api/v1/proxy/aliases", envelope({"aliases": [{"id": "a" * 24, "alias": "shop"}]}))
-    with pytest.raises(errors.OperationFailed, match=re.escape(
+    with pytest.raises(
+        errors.OperationFailed,
+        match=re.escape(
             "Hoody answered GET /api/v1/proxy/aliases with an unexpected body: expected an object with "
-            "data.aliases[0].container_id, got an object without data.aliases[0].container_id")):
-        hoody.alias_holders("shop", {"program": "http"})
+            "data.aliases[0].container_id, got an object without data.aliases[0].container_id"
+        ),
+    ):
+        hoody.aliases.holders("shop", {"program": "http"})
 
 
 @responses.activate
 def test_an_unreadable_alias_create_answer_is_resolved_from_the_records(hoody):
-    record = {"id": "a" * 24, "alias": "shop", "container_id": CID, "program": "http", "index": 1,
-              "target_path": None, "url": "https://shop.example/"}
+    record = {
+        "id": "a" * 24,
+        "alias": "shop",
+        "container_id": CID,
+        "program": "http",
+        "index": 1,
+        "target_path": None,
+        "url": "https://shop.example/",
+    }
     answer(f"{API}/api/v1/proxy/aliases", b"Created", method=responses.POST)
     responses.get(f"{API}/api/v1/proxy/aliases", json=envelope({"aliases": [record]}))
     responses.get(URL, json=envelope(item()))
-    done = hoody.point_alias("shop", running(), [], {"program": "http"})
+    done = hoody.aliases.point("shop", running(), [], {"program": "http"})
     assert done["url"] == "https://shop.example/"
     assert [c.request.method for c in responses.calls].count("POST") == 1
 
@@ -368,8 +444,10 @@ def test_unusable_stats_are_reported_in_runtime_and_the_rest_kept(hoody):
     answer(f"{URL}/stats", envelope({"memory": "lots", "network": []}))
     runtime = hoody.describe(running(), runtime=True)["runtime"]
     assert runtime["processes"] == [{"name": "sshd"}] and runtime["resource_usage"] is None
-    assert runtime["error"] == (f"Hoody answered GET /api/v1/containers/{CID}/stats with an unexpected body: "
-                                "expected data.memory to be an object (or null), got a string")
+    assert runtime["error"] == (
+        f"Hoody answered GET /api/v1/containers/{CID}/stats with an unexpected body: "
+        "expected data.memory to be an object (or null), got a string"
+    )
 
 
 @responses.activate
@@ -379,9 +457,24 @@ def test_unusable_runtime_details_are_an_error(hoody):
         hoody.describe(running(), runtime=True)
 
 
-JUNK = [b"", b"nope", "x", 0, True, [], {}, envelope(None), envelope("x"), envelope([1]), envelope({}),
-        envelope({"containers": [None]}), envelope({"logs": [None]}), envelope({"snapshots": [1]}),
-        envelope({"aliases": [[]]}), envelope({"containers": [], "pagination": []})]
+JUNK = [
+    b"",
+    b"nope",
+    "x",
+    0,
+    True,
+    [],
+    {},
+    envelope(None),
+    envelope("x"),
+    envelope([1]),
+    envelope({}),
+    envelope({"containers": [None]}),
+    envelope({"logs": [None]}),
+    envelope({"snapshots": [1]}),
+    envelope({"aliases": [[]]}),
+    envelope({"containers": [], "pagination": []}),
+]
 
 
 @pytest.mark.parametrize("body", JUNK, ids=[json.dumps(b.decode() if isinstance(b, bytes) else b)[:40] for b in JUNK])
@@ -394,11 +487,17 @@ def test_no_answer_ever_escapes_as_a_python_error(hoody, body):
         else:
             responses.add(method, re.compile(f"{re.escape(API)}/.*"), json=body)
     reads = [
-        lambda: hoody.inspect(CID), lambda: hoody.inspect("web"), lambda: hoody.list({}),
-        lambda: hoody.list({"project": "p"}), lambda: hoody.status_history(CID, None, None),
-        lambda: hoody.evidence_mark(running(), "restart"), lambda: hoody.read_config(running()),
-        lambda: hoody.snapshots(running()), lambda: hoody.create_snapshot(running(), "a"),
-        lambda: hoody.alias_holders("shop", {}), lambda: hoody.describe(running(), runtime=True),
+        lambda: hoody.inspect(CID),
+        lambda: hoody.inspect("web"),
+        lambda: hoody.list({}),
+        lambda: hoody.list({"project": "p"}),
+        lambda: hoody.status_history(CID, None, None),
+        lambda: hoody.evidence_mark(running(), "restart"),
+        lambda: hoody.settings.read(running()),
+        lambda: hoody.snapshots.of(running()),
+        lambda: hoody.snapshots.take(running(), "a"),
+        lambda: hoody.aliases.holders("shop", {}),
+        lambda: hoody.describe(running(), runtime=True),
         lambda: hoody.perform(running(), "stop", None),
     ]
     for read in reads:
@@ -424,11 +523,11 @@ def test_every_path_segment_from_user_or_server_data_is_quoted(hoody):
     responses.delete(f"{API}/api/v1/proxy/aliases/r%2F1", json=envelope(None))
     responses.post(f"{API}{quoted}/stop", json=envelope({"status": "running"}))
     hoody.list({"project": "../p?x=1"})
-    hoody.delete_snapshot(odd, {"name": "snap/../x"})
-    hoody.update_config(odd, {"environment_vars": {"A/B": None}})
+    hoody.snapshots.delete(odd, {"name": "snap/../x"})
+    hoody.settings.update(odd, {"environment_vars": {"A/B": None}})
     with pytest.raises(errors.WaitTimeout):
-        hoody.restore_snapshot(odd, {"name": "s#1"}, None, 0.01)
-    hoody.point_alias("shop", None, [{"private": {"id": "r/1"}, "name": "x", "id": "c"}], {})
+        hoody.snapshots.restore(odd, {"name": "s#1"}, None, 0.01)
+    hoody.aliases.point("shop", None, [{"private": {"id": "r/1"}, "name": "x", "id": "c"}], {})
     hoody.perform(odd, "stop", None)
     assert all("/../" not in call.request.path_url for call in responses.calls)
     assert not [call for call in responses.calls if isinstance(call.response, Exception)]
@@ -439,8 +538,8 @@ def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, m
     """A stop gets its grace period and margin (Hoody's default: 10 + 10 s), the others the lost-answer window:
     watching less would resend an operation the platform is still carrying out (and have it refused, 409)."""
     watched = []
-    monkeypatch.setattr(_backend, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
-    assert hoody.took_effect(running(), operation, None)
+    monkeypatch.setattr(_driver, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
+    assert took_effect(hoody, running(), Evidence(operation))
     assert watched == [window]
 
 
@@ -448,8 +547,14 @@ def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, m
 
 
 def test_hoody_listening_sockets_become_unpublished_ports():
-    sockets = [{"protocol": "tcp", "port": 22}, {"protocol": "tcp6", "port": "22"}, {"protocol": "UDP", "port": 53},
-               {"protocol": None, "port": 8080}, {"protocol": "tcp", "port": None}, {"protocol": "tcp", "port": "x"}]
+    sockets = [
+        {"protocol": "tcp", "port": 22},
+        {"protocol": "tcp6", "port": "22"},
+        {"protocol": "UDP", "port": 53},
+        {"protocol": None, "port": 8080},
+        {"protocol": "tcp", "port": None},
+        {"protocol": "tcp", "port": "x"},
+    ]
     assert hoody_ports(sockets) == {"22/tcp": None, "53/udp": None, "8080/tcp": None}
     assert list(hoody_ports(sockets)) == ["22/tcp", "53/udp", "8080/tcp"]
 
@@ -469,6 +574,7 @@ def test_hoody_interfaces_become_networks_without_what_hoody_does_not_say():
         "wg0": {"ip_address": None, "gateway": None, "mac_address": None, "aliases": []},
     }
     assert_runtime_shape({"processes": None, "ports": None, "networks": networks, "resource_usage": None})
+
 
 STATS = {"processes": 3, "cpu": {"usage": 123456, "allocated_time": None, "usage_percent": 1.5},
          "memory": {"usage": 1048576.0, "total": 536870912}, "network": [

@@ -21,8 +21,17 @@ class Answer:
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (None, 0.0), ("", 0.0), ("2", 2.0), ("1.5", 1.5), ("soon", 0.0), ("nan", 0.0), ("inf", 0.0),
-        ("-5", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("Mon, 99 Foo 2015", 0.0), ("99999999999999999999", 1e20),
+        (None, 0.0),
+        ("", 0.0),
+        ("2", 2.0),
+        ("1.5", 1.5),
+        ("soon", 0.0),
+        ("nan", 0.0),
+        ("inf", 0.0),
+        ("-5", 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("Mon, 99 Foo 2015", 0.0),
+        ("99999999999999999999", 1e20),
     ],
 )
 def test_retry_after_in_every_form_is_a_number_or_absent(header, expected):
@@ -38,8 +47,12 @@ def test_retry_after_as_a_future_date():
 def test_a_wait_longer_than_the_retry_budget_fails_at_once_saying_until_when(monkeypatch):
     sleeps = []
     monkeypatch.setattr("time.sleep", sleeps.append)
-    responses.get(f"{API}/x", status=429, json={"error": "Too many failed authentication attempts"},
-                  headers={"Retry-After": "300"})
+    responses.get(
+        f"{API}/x",
+        status=429,
+        json={"error": "Too many failed authentication attempts"},
+        headers={"Retry-After": "300"},
+    )
     with pytest.raises(ApiError) as caught:
         ApiClient(API, timeout=5, retries=3).request("GET", "/x")
     assert caught.value.status == 429 and sleeps == [] and len(responses.calls) == 1

@@ -16,8 +16,17 @@ ALL_CASES = list(itertools.product(lc.STATUSES, lc.DESIRED_STATES, (False, True)
 
 def test_vocabulary_matches_the_design():
     assert set(lc.STATUSES) == {
-        "running", "stopped", "paused", "creating", "copying", "claiming",
-        "restarting", "removing", "deleting", "failed", "absent",
+        "running",
+        "stopped",
+        "paused",
+        "creating",
+        "copying",
+        "claiming",
+        "restarting",
+        "removing",
+        "deleting",
+        "failed",
+        "absent",
     }
     assert set(lc.OPERATIONS) == {"start", "stop", "force-stop", "restart", "pause", "resume", "delete"}
     assert lc.ALLOWED_OPERATIONS[lc.RUNNING] == ("stop", "force-stop", "restart", "pause")

@@ -120,8 +120,14 @@ DOCKER = BACKEND_CLASSES["docker"]
 
 @pytest.mark.parametrize(
     "filters",
-    [{"name": "web-*"}, {"label": ["a=b"]}, {"label": "a"}, {"status": ["running"]}, {"project": "p1"},
-     {"name": "*", "label": ["tier=batch", "x"], "status": ["running", "paused"]}],
+    [
+        {"name": "web-*"},
+        {"label": ["a=b"]},
+        {"label": "a"},
+        {"status": ["running"]},
+        {"project": "p1"},
+        {"name": "*", "label": ["tier=batch", "x"], "status": ["running", "paused"]},
+    ],
 )
 def test_filters_that_say_something_are_kept(filters):
     result = validated_filters(filters, DOCKER)
@@ -158,12 +164,21 @@ def test_filters_that_would_widen_or_mean_nothing_are_refused_by_name(filters, w
     ("backend", "filters", "words"),
     [
         ("hoody", {"label": ["a=b"]}, "backend hoody cannot apply filters.label: its containers have no labels"),
-        ("docker", {"project": "a/../b"},
-         "filters.project 'a/../b' is not a project backend docker allows: a Compose project name ([a-zA-Z0-9]"),
-        ("dockhand", {"project": "-web"},
-         "filters.project '-web' is not a project backend dockhand allows: a Compose project name ([a-zA-Z0-9]"),
-        ("hoody", {"project": "p?all=1"},
-         "filters.project 'p?all=1' is not a project backend hoody allows: a project id of 1 to 100 characters"),
+        (
+            "docker",
+            {"project": "a/../b"},
+            "filters.project 'a/../b' is not a project backend docker allows: a Compose project name ([a-zA-Z0-9]",
+        ),
+        (
+            "dockhand",
+            {"project": "-web"},
+            "filters.project '-web' is not a project backend dockhand allows: a Compose project name ([a-zA-Z0-9]",
+        ),
+        (
+            "hoody",
+            {"project": "p?all=1"},
+            "filters.project 'p?all=1' is not a project backend hoody allows: a project id of 1 to 100 characters",
+        ),
     ],
 )
 def test_filters_an_engine_cannot_apply_are_refused_before_it_is_asked(backend, filters, words):

@@ -82,15 +82,20 @@ def test_the_check_finds_what_is_wrong():
 class Configurable(Engine):
     """The module tests' engine, which can also set the memory limit."""
 
-    config_settings = ("autostart", "environment_vars", "resources.memory")
+    def __init__(self, **given: Any) -> None:
+        super().__init__(**given)
+        self.settings.settable = ("autostart", "environment_vars", "resources.memory")
 
 
 class Snapshotting(Engine):
     """The module tests' engine, its new snapshots as a backend records them."""
 
-    def create_snapshot(self, container, alias):
-        return dict(super().create_snapshot(container, alias), created_at="2026-01-01T00:00:00Z", stateful=False,
-                    size=None)  # fmt: skip
+    def __init__(self, **given: Any) -> None:
+        super().__init__(**given)
+        take = self.snapshots.take
+        self.snapshots.take = lambda container, alias: dict(
+            take(container, alias), created_at="2026-01-01T00:00:00Z", stateful=False, size=None
+        )
 
 
 SNAPSHOT_TASKS = [
@@ -154,7 +159,7 @@ def test_container_config_returns_its_shape(status, given, update, check_mode):
         engine = Configurable(status=status, config={"autostart": False, "environment_vars": {},
                                                      "resources.memory": 32 * 2**20})  # fmt: skip
         if update:
-            engine.update_config = update
+            engine.settings.update = update
         result = container_config.run(lifecycle(engine, check_mode, diff, **params))
         assert problems(result, _shapes.ConfigResult) == []
         assert ("diff" in result) is diff and ("container" in result) and len(result["containers"]) == 1
@@ -177,7 +182,7 @@ class Unseen(Configurable):
     def __init__(self, failure: Exception) -> None:
         super().__init__()
         self.failure = failure
-        self.update_config = refuse
+        self.settings.update = refuse
 
     def inspect(self, ref):
         raise self.failure

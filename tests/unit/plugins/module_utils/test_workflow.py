@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _wor
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import Backend, ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Settings
 
 
 def container(status: str = "running", name: str = "app", id: str = "c1") -> ContainerState:
@@ -22,8 +24,12 @@ def container(status: str = "running", name: str = "app", id: str = "c1") -> Con
 # Snapshots ---------------------------------------------------------------------------------------
 
 PRE = {"name": "containerops-snapshot/app:pre", "alias": "pre", "container": "app", "private": {"image_id": "sha256:1"}}
-OTHER = {"name": "containerops-snapshot/app:other", "alias": "other", "container": "app",
-         "private": {"image_id": "sha256:2"}}
+OTHER = {
+    "name": "containerops-snapshot/app:other",
+    "alias": "other",
+    "container": "app",
+    "private": {"image_id": "sha256:2"},
+}
 UNNAMED = {"name": "snap0", "alias": None, "container": "app"}  # Hoody: a snapshot taken without an alias
 
 SNAPSHOT_CASES = list(
@@ -69,7 +75,10 @@ def test_every_snapshot_combination(status, state, exists, replace, restored_fro
     assert plan.snapshot == (PRE if exists and state != "absent" else None)
     before_aliases = (["other"] if others else []) + (["pre"] if exists else []) + (["snap0"] if others else [])
     after_aliases = sorted(
-        {*before_aliases, "pre"} if state == "present" else set(before_aliases) - {"pre"} if state == "absent"
+        {*before_aliases, "pre"}
+        if state == "present"
+        else set(before_aliases) - {"pre"}
+        if state == "absent"
         else set(before_aliases)
     )
     restored_line = "restored from: pre\n"
@@ -156,16 +165,20 @@ def test_snapshot_aliases_refused_with_the_rule(alias):
 # Container settings ------------------------------------------------------------------------------
 
 
-class Settable:
-    """What a backend declares about settings (the planner asks nothing else)."""
+class Settable(Settings):
+    """An engine's settings part as the planner sees it: what it declares, and why not (its default words)."""
 
     def __init__(self, name: str, settable: tuple[str, ...], needing_restart: tuple[str, ...] = ()) -> None:
+        super().__init__(SimpleNamespace(name=name))
         self.name = name
-        self.config_settings = settable
-        self.settings_needing_restart = needing_restart
+        self.settable = settable
+        self.needing_restart = needing_restart
 
-    def why_not_settable(self, setting: str) -> str:
-        return f"backend {self.name} cannot change {setting}"
+    def read(self, container):
+        raise AssertionError("the planner reads nothing")
+
+    def update(self, container, changes):
+        raise AssertionError("the planner changes nothing")
 
 
 DOCKER_LIKE = Settable("docker", ("autostart", "resources.memory", "resources.cpus"))
@@ -192,8 +205,8 @@ def test_every_settings_combination(wanted, engine, status, restart_to_apply):
     changes = _config.config_changes(BEFORE, asked)
     assert plan.before == BEFORE and plan.changes == changes
     assert plan.expected == _config.applied(BEFORE, changes)  # what check mode reports
-    unsettable = [setting for setting in changes if setting not in engine.config_settings]
-    awaiting = [setting for setting in changes if setting in engine.settings_needing_restart]
+    unsettable = [setting for setting in changes if setting not in engine.settable]
+    awaiting = [setting for setting in changes if setting in engine.needing_restart]
     live = status in ("running", "paused")
     if unsettable:
         assert plan.refusal is not None and not plan.restart
@@ -375,7 +388,11 @@ def alias_params(**given) -> dict:
 def test_alias_options_are_the_engines_options():
     params = alias_params(network="app", port=8080, index=2, target_path="/api", name="x", state="present")
     assert wf.alias_options("shop", params, AliasRules) == {
-        "network": "app", "program": "http", "index": 2, "port": 8080, "target_path": "/api"
+        "network": "app",
+        "program": "http",
+        "index": 2,
+        "port": 8080,
+        "target_path": "/api",
     }
 
 
@@ -386,8 +403,11 @@ def test_alias_options_are_the_engines_options():
         ("   ", {}, "alias must not be empty"),
         (None, {}, "alias must not be empty"),
         ("Shop", {}, "alias 'Shop' is not an alias backend hoody allows: 3 to 61 lowercase"),
-        ("shop", {"network": "a/../b"},
-         "network 'a/../b' is not a network backend hoody allows: a network name of 1 to 100 characters"),
+        (
+            "shop",
+            {"network": "a/../b"},
+            "network 'a/../b' is not a network backend hoody allows: a network name of 1 to 100 characters",
+        ),
         ("shop", {"port": 0}, "port must be 1 to 65535, got 0"),
         ("shop", {"port": 65536}, "port must be 1 to 65535, got 65536"),
         ("shop", {"index": 0}, "index must be 1 to 1000, got 0"),

@@ -34,8 +34,8 @@ def test_moving_an_alias_points_it_and_reads_the_holders_back(check_mode):
     if check_mode:
         assert engine.writes() == [] and result["window_ms"] is None
     else:
-        assert [call for call, _ in engine.calls] == ["holders", "point", "holders"]
-        assert ("point", ("app", ["blue"])) in engine.calls and result["window_ms"] == 7
+        assert [call for call, _ in engine.asked] == ["holders", "point", "holders"]
+        assert ("point", ("app", ["blue"])) in engine.asked and result["window_ms"] == 7
 
 
 def test_an_alias_in_place_is_left_alone():
@@ -46,7 +46,7 @@ def test_an_alias_in_place_is_left_alone():
 
 def test_a_move_the_engine_did_not_make_fails():
     engine = Engine(holders=[BLUE])
-    engine.point_alias = lambda alias, target, holders, options: {"window_ms": 0, "url": None}
+    engine.aliases.point = lambda alias, target, holders, options: {"window_ms": 0, "url": None}
     with pytest.raises(OperationFailed, match=r"should be held by \['app'\] but is held by \['blue'\]"):
         alias_task(engine)
 
@@ -55,4 +55,4 @@ def test_bad_alias_input_is_refused_before_the_engine_is_asked():
     engine = Engine(holders=[BLUE])
     with pytest.raises(BadInput, match="port must be 1 to 65535"):
         alias_task(engine, port=0)
-    assert engine.calls == []
+    assert engine.asked == []

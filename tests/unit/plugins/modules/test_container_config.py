@@ -64,7 +64,7 @@ def test_a_refused_change_reports_what_was_read_and_changes_nothing(drives):
 
 def test_a_change_the_engine_does_not_show_fails_the_container(drives):
     engine = Engine()
-    engine.update_config = lambda container, changes: None
+    engine.settings.update = lambda container, changes: None
     result = config_task(engine, autostart=True)
     assert result["failed"] and "still reports different autostart" in result["msg"]
     assert result["config"]["autostart"] is False
@@ -76,7 +76,7 @@ def test_an_update_the_engine_refuses_says_what_was_asked(drives):
     def refuse(container, changes):
         raise OperationFailed("no")
 
-    engine.update_config = refuse
+    engine.settings.update = refuse
     result = config_task(engine, autostart=True)
     assert result["failed"] and "app: no (asked: autostart=True)" in result["msg"]
 
@@ -84,4 +84,4 @@ def test_an_update_the_engine_refuses_says_what_was_asked(drives):
 def test_a_missing_container_is_not_read(drives):
     engine = Engine(status="absent")
     result = config_task(engine, autostart=True)
-    assert result["failed"] and "not found" in result["msg"] and ("read", None) not in engine.calls
+    assert result["failed"] and "not found" in result["msg"] and ("read", None) not in engine.asked

@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _pipeline
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ContainerNotFound,
 )
 from ansible_collections.containerops.lifecycle.plugins.modules import container_snapshot
-from tests.unit.workflow_engine import PRE, Engine, lifecycle
+from tests.unit.workflow_engine import PRE, Engine, lifecycle, wait_while_paused
+
+
+@pytest.fixture(autouse=True)
+def pauses(monkeypatch) -> None:
+    """Pauses as ``workflow_engine.wait_while_paused`` scripts them."""
+    monkeypatch.setattr(_pipeline, "wait_while_paused", wait_while_paused)
 
 
 def snapshot_task(engine: Engine, check_mode: bool = False, **given: Any) -> dict:
@@ -33,7 +40,7 @@ def test_replacing_takes_the_new_snapshot_before_removing_the_old(check_mode):
     if check_mode:
         assert engine.writes() == [] and result["snapshot"]["name"] == "snap/pre:old"
     else:
-        assert engine.writes() == ["create", "delete"]
+        assert engine.writes() == ["take", "delete"]
         assert result["snapshot"] == {"name": "snap/pre:new", "alias": "pre", "container": "app"}
 
 
@@ -42,10 +49,10 @@ def test_restoring_reports_the_recreated_container(check_mode):
     engine = Engine(status="stopped", snapshots=[PRE])
     result = snapshot_task(engine, check_mode, state="restored", stop_timeout=3)
     assert result["actions"] == ["restore"]
-    assert result["container"]["id"] == ("c1" if check_mode else "c2")
+    assert (result["container"]["id"] == "c1") is check_mode
     assert engine.writes() == ([] if check_mode else ["restore"])
     if not check_mode:
-        assert ("restore", ("snap/pre:old", 3, 300)) in engine.calls
+        assert ("restore", ("snap/pre:old", 3, 300)) in engine.asked
         assert not snapshot_task(engine, state="restored")["changed"]  # restored from it: nothing to do
 
 
@@ -61,7 +68,7 @@ def test_a_deleted_container_can_be_restored_where_snapshots_outlive_it():
     engine = Engine(status="absent", snapshots=[PRE])
     assert snapshot_task(engine, state="restored")["container"]["status"] == "running"
     engine = Engine(status="absent", snapshots=[PRE])
-    engine.snapshots_outlive_container = False
+    engine.snapshots.outlive_container = False
     with pytest.raises(ContainerNotFound):
         snapshot_task(engine, state="restored")
 
@@ -70,7 +77,7 @@ def test_a_snapshot_waits_out_another_task_s_pause():
     engine = Engine(status="paused", snapshots=[PRE])
     engine.resumed_by_others = True
     result = snapshot_task(engine, alias="other")
-    assert ("wait_while_paused", 10.0) in engine.calls and ("create", "other") in engine.calls
+    assert ("wait_while_paused", 10.0) in engine.asked and ("take", "other") in engine.asked
     assert result["changed"] is True
 
 

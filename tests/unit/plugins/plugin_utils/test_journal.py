@@ -19,21 +19,33 @@ BEFORE = {"autostart": False, "resources": {"memory": None, "cpus": None}}
 STATUSES = (*_lifecycle.STATUSES, "unknown", None)
 
 
-def journal_entry(step, name="api-1", id_="id-api-1", window="w1", workflow="maintenance_window", holder=j.STALE,
-                  **data):
-    entry = j.new_entry(workflow, window, name, id_, step,
-                        dict({"changes": ["resources.memory"], "before": BEFORE, "snapshot": None,
-                              "failed_step": None}, **data),
-                        {"pid": 4242, "host": "ctl-1", "since": "2026-12-06T04:31:02Z"}, "2026-12-06T04:31:05Z")
+def journal_entry(
+    step, name="api-1", id_="id-api-1", window="w1", workflow="maintenance_window", holder=j.STALE, **data
+):
+    entry = j.new_entry(
+        workflow,
+        window,
+        name,
+        id_,
+        step,
+        dict({"changes": ["resources.memory"], "before": BEFORE, "snapshot": None, "failed_step": None}, **data),
+        {"pid": 4242, "host": "ctl-1", "since": "2026-12-06T04:31:02Z"},
+        "2026-12-06T04:31:05Z",
+    )
     return dict(entry, holder=holder, path=f"/j/{id_}.json")
 
 
 def planned(name="api-1", status="stopped", changes=(), failed_step=None, error=None, id_="id-api-1"):
     entry = w.new_entry(name)
-    entry.update(id=id_, status=status, changes=list(changes), before={"autostart": False,
-                 "resources": {"memory": 67108864, "cpus": None}},
-                 outcome=w.FAILED if failed_step else w.NOT_ATTEMPTED if changes else w.UNCHANGED,
-                 failed_step=failed_step, error=error)
+    entry.update(
+        id=id_,
+        status=status,
+        changes=list(changes),
+        before={"autostart": False, "resources": {"memory": 67108864, "cpus": None}},
+        outcome=w.FAILED if failed_step else w.NOT_ATTEMPTED if changes else w.UNCHANGED,
+        failed_step=failed_step,
+        error=error,
+    )
     return entry
 
 
@@ -57,7 +69,12 @@ def test_resume_action_for_every_step_and_status(step, status):
 def test_every_journal_step_but_the_first_two_touched_the_container():
     assert set(j.UNTOUCHED_STEPS) <= set(w.JOURNAL_STEPS)
     assert [step for step in w.JOURNAL_STEPS if step not in j.UNTOUCHED_STEPS] == [
-        "stop", "configure", "start", "verify", "rollback"]
+        "stop",
+        "configure",
+        "start",
+        "verify",
+        "rollback",
+    ]
 
 
 # ---------------------------------------------------------------- holder, identity, messages
@@ -84,11 +101,14 @@ def test_window_id_is_stable_derived_or_explicit():
 
 def test_busy_message_says_who_holds_the_container():
     message = j.busy_message("api-1", journal_entry("configure"))
-    assert message.startswith("another maintenance window is working on api-1 (window w1, at step configure, "
-                              "pid 4242 on host ctl-1, since 2026-12-06T04:31:02Z); nothing was changed")
+    assert message.startswith(
+        "another maintenance window is working on api-1 (window w1, at step configure, "
+        "pid 4242 on host ctl-1, since 2026-12-06T04:31:02Z); nothing was changed"
+    )
     assert "/j/id-api-1.json" in message
     assert j.busy_message("web", journal_entry("switch", workflow="blue_green")).startswith(
-        "another blue-green switch is working on web")
+        "another blue-green switch is working on web"
+    )
     assert "pid 4242 on host ctl-1" in j.takeover_warning("api-1", journal_entry("stop"))
 
 
@@ -138,8 +158,12 @@ def test_resume_refuses_a_container_another_live_run_holds():
     assert refused["outcome"] == w.FAILED and refused["failed_step"] == "plan"
     assert refused["error"].startswith("another maintenance window is working on api-1 (window w2, at step stop")
     # ... and, failed at plan, the later batches (every batch) do not run.
-    assert w.batches(w.resume([*state, planned("api-2", changes=["autostart"], id_="i2")],
-                              [journal_entry("stop", holder=j.LIVE)], "w1"), 1) == [["api-2"]]
+    assert w.batches(
+        w.resume(
+            [*state, planned("api-2", changes=["autostart"], id_="i2")], [journal_entry("stop", holder=j.LIVE)], "w1"
+        ),
+        1,
+    ) == [["api-2"]]
     assert w.may_run(["api-2"], [refused, planned("api-2", changes=["autostart"], id_="i2")]) is False
 
 
@@ -147,8 +171,10 @@ def test_resume_refuses_a_container_an_interrupted_blue_green_switch_left():
     state = [planned(status="stopped")]
     refused = w.resume(state, [journal_entry("switch", workflow="blue_green", window="s1")], "w1")[0]
     assert (refused["outcome"], refused["failed_step"]) == (w.FAILED, "plan")
-    assert refused["error"].startswith("api-1 was left at step switch by an interrupted blue-green switch (window "
-                                       "s1, pid 4242 on host ctl-1, since 2026-12-06T04:31:02Z); nothing was changed")
+    assert refused["error"].startswith(
+        "api-1 was left at step switch by an interrupted blue-green switch (window "
+        "s1, pid 4242 on host ctl-1, since 2026-12-06T04:31:02Z); nothing was changed"
+    )
     assert w.journal_changes([refused], "clear")["clear"] == []
 
 
@@ -165,9 +191,13 @@ def test_switch_resume():
 
     assert j.switch_resume([], both, "s1") == {"busy": "", "resumed_from": None}
     assert j.switch_resume([entry("switch", "blue"), entry("switch", "green")], both, "s1") == {
-        "busy": "", "resumed_from": "switch"}
-    for order in ([entry("rollback", "blue"), entry("switch", "green")],
-                  [entry("switch", "blue"), entry("rollback", "green")]):
+        "busy": "",
+        "resumed_from": "switch",
+    }
+    for order in (
+        [entry("rollback", "blue"), entry("switch", "green")],
+        [entry("switch", "blue"), entry("rollback", "green")],
+    ):
         assert j.switch_resume(order, both, "s1")["resumed_from"] == "rollback"
     assert j.switch_resume([entry("switch", "blue", holder=j.OURS)], both, "s1")["resumed_from"] == "switch"
     live = j.switch_resume([entry("switch", "green", window="s2", holder=j.LIVE)], both, "s1")
@@ -225,14 +255,20 @@ def test_a_resumed_container_keeps_its_before_and_changes_through_the_configure_
     configured = w.record_configure(state, {"results": [{"containers": [now]}]}, ["api-1"])[0]
     assert configured["before"] == BEFORE and configured["changes"] == ["resources.memory"]
     assert w.previous_settings("api-1", [configured]) == {"resources": {"memory": None, "cpus": None}}
-    fresh = w.record_configure([planned(status="stopped", changes=["autostart"])],
-                               {"results": [{"containers": [dict(now, changes=["autostart"])]}]}, ["api-1"])[0]
+    fresh = w.record_configure(
+        [planned(status="stopped", changes=["autostart"])],
+        {"results": [{"containers": [dict(now, changes=["autostart"])]}]},
+        ["api-1"],
+    )[0]
     assert fresh["before"]["resources"]["memory"] == 67108864 and fresh["changes"] == ["autostart"]
 
 
 def test_journal_names_are_this_windows():
-    entries = [journal_entry("stop"), journal_entry("stop", name="api-9", window="w2"),
-               journal_entry("switch", name="web", workflow="blue_green")]
+    entries = [
+        journal_entry("stop"),
+        journal_entry("stop", name="api-9", window="w2"),
+        journal_entry("switch", name="web", workflow="blue_green"),
+    ]
     assert w.journal_names(entries, "w1") == ["api-1"]
     assert w.targets(["api-2"], {"containers": [{"name": "api-3"}]}, ["api-1", "api-2"]) == ["api-2", "api-3", "api-1"]
 
@@ -240,13 +276,21 @@ def test_journal_names_are_this_windows():
 def test_journal_changes_before_each_step():
     # api-2 failed at stop in this batch (its outcome is settled after the batch).
     failed = dict(planned("api-2", changes=["autostart"], id_="i2"), failed_step="stop", error="x")
-    state = [planned(changes=["autostart"]), failed, planned("api-3", id_="i3"),
-             planned("api-4", id_=None, changes=["autostart"])]
+    state = [
+        planned(changes=["autostart"]),
+        failed,
+        planned("api-3", id_="i3"),
+        planned("api-4", id_=None, changes=["autostart"]),
+    ]
     for step in ("planned", "snapshot", "stop", "configure", "start", "verify"):
         written = w.journal_changes(state, step)["write"]
         assert [(record["name"], record["step"]) for record in written] == [("api-1", step)]
-        assert written[0]["data"] == {"changes": ["autostart"], "before": state[0]["before"], "snapshot": None,
-                                      "failed_step": None}
+        assert written[0]["data"] == {
+            "changes": ["autostart"],
+            "before": state[0]["before"],
+            "snapshot": None,
+            "failed_step": None,
+        }
     assert [record["name"] for record in w.journal_changes(state, "rollback")["write"]] == ["api-2"]
     assert w.journal_changes(state, "stop", ["api-3"]) == {"write": [], "clear": []}
     # Claiming clears the containers that need nothing.
@@ -255,20 +299,23 @@ def test_journal_changes_before_each_step():
         w.journal_changes(state, "nap")
 
 
-@pytest.mark.parametrize("outcome, failed_step, status, error, cleared", [
-    (w.CHANGED, None, "running", None, True),
-    (w.ROLLED_BACK, "probe", "running", "x", True),
-    (w.UNCHANGED, None, "running", None, True),
-    (w.FAILED, "snapshot", "running", "x", True),
-    (w.FAILED, "plan", "absent", "no such container", True),
-    (w.FAILED, "plan", None, "engine unreachable", False),  # the next run that can read it resumes it
-    (w.FAILED, "plan", "stopped", "cannot change environment_vars on docker", False),
-    (w.FAILED, "plan", "running", "another maintenance window is working on api-1 (...)", False),
-    (w.FAILED, "verify", "stopped", "x", False),  # touched, not rolled back: the next run finishes it
-    (w.FAILED, "stop", "running", "x", False),
-    (w.PLANNED, None, "running", None, False),
-    (w.NOT_ATTEMPTED, None, "running", None, True),  # a batch before it failed: only claimed
-])
+@pytest.mark.parametrize(
+    "outcome, failed_step, status, error, cleared",
+    [
+        (w.CHANGED, None, "running", None, True),
+        (w.ROLLED_BACK, "probe", "running", "x", True),
+        (w.UNCHANGED, None, "running", None, True),
+        (w.FAILED, "snapshot", "running", "x", True),
+        (w.FAILED, "plan", "absent", "no such container", True),
+        (w.FAILED, "plan", None, "engine unreachable", False),  # the next run that can read it resumes it
+        (w.FAILED, "plan", "stopped", "cannot change environment_vars on docker", False),
+        (w.FAILED, "plan", "running", "another maintenance window is working on api-1 (...)", False),
+        (w.FAILED, "verify", "stopped", "x", False),  # touched, not rolled back: the next run finishes it
+        (w.FAILED, "stop", "running", "x", False),
+        (w.PLANNED, None, "running", None, False),
+        (w.NOT_ATTEMPTED, None, "running", None, True),  # a batch before it failed: only claimed
+    ],
+)
 def test_clearing_after_the_outcome(outcome, failed_step, status, error, cleared):
     entry = dict(planned(status=status), outcome=outcome, failed_step=failed_step, error=error)
     assert w.journal_changes([entry], "clear")["clear"] == ([{"name": "api-1", "id": "id-api-1"}] if cleared else [])
@@ -283,7 +330,10 @@ def test_record_busy_fails_the_claimed_containers_at_plan():
     busy = w.record_busy(state, {"api-2": "another maintenance window is working on api-2 (...)"})
     assert busy[0] == state[0]
     assert (busy[1]["outcome"], busy[1]["failed_step"], busy[1]["error"]) == (
-        w.FAILED, "plan", "another maintenance window is working on api-2 (...)")
+        w.FAILED,
+        "plan",
+        "another maintenance window is working on api-2 (...)",
+    )
 
 
 # ---------------------------------------------------------------- I/O

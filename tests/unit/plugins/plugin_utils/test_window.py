@@ -17,9 +17,17 @@ BEFORE = {"autostart": False, "environment_vars": {"MODE": "v1"}, "resources": {
 
 def config_entry(name, changes=(), before=None, error=None, status="running", id_=None, actions=()):
     """One entry of container_config's ``containers``."""
-    entry = {"id": id_ or f"{name}-id0123456789", "name": name, "status": status, "changed": bool(changes),
-             "before": copy.deepcopy(BEFORE if before is None else before), "config": {}, "changes": list(changes),
-             "restarted": False, "actions": [{"operation": op, "duration_ms": 5, "forced": False} for op in actions]}
+    entry = {
+        "id": id_ or f"{name}-id0123456789",
+        "name": name,
+        "status": status,
+        "changed": bool(changes),
+        "before": copy.deepcopy(BEFORE if before is None else before),
+        "config": {},
+        "changes": list(changes),
+        "restarted": False,
+        "actions": [{"operation": op, "duration_ms": 5, "forced": False} for op in actions],
+    }
     if error is not None:
         entry["error"] = error
     return entry
@@ -31,8 +39,11 @@ def config_loop(*groups):
     results = []
     for names, answer in groups:
         item = {"settings": {"autostart": True}, "names": list(names)}
-        result = {"ansible_loop_var": "__maintenance_window_group", "__maintenance_window_group": item,
-                  "changed": False}
+        result = {
+            "ansible_loop_var": "__maintenance_window_group",
+            "__maintenance_window_group": item,
+            "changed": False,
+        }
         if isinstance(answer, str):
             result.update(failed=True, msg=answer)
         else:
@@ -66,8 +77,12 @@ def state_answer(*entries, **fields):
 
 
 def op_entry(name, *operations, status="stopped", error=None):
-    entry = {"name": name, "status": status, "changed": bool(operations),
-             "actions": [{"operation": op, "duration_ms": 10, "forced": op == "force-stop"} for op in operations]}
+    entry = {
+        "name": name,
+        "status": status,
+        "changed": bool(operations),
+        "actions": [{"operation": op, "duration_ms": 10, "forced": op == "force-stop"} for op in operations],
+    }
     if error is not None:
         entry["error"] = error
     return entry
@@ -95,13 +110,31 @@ def test_vocabulary_matches_the_readme():
     assert set(w.TOUCHED) | set(w.UNTOUCHED) == set(w.STEPS) and not set(w.TOUCHED) & set(w.UNTOUCHED)
     assert set(w.RECONFIGURED) == set(w.TOUCHED) - {"stop"}
     assert {w.CHANGED, w.UNCHANGED, w.PLANNED, w.ROLLED_BACK, w.FAILED, w.NOT_ATTEMPTED} == {
-        "changed", "unchanged", "planned", "rolled_back", "failed", "not_attempted"}
+        "changed",
+        "unchanged",
+        "planned",
+        "rolled_back",
+        "failed",
+        "not_attempted",
+    }
 
 
 def test_a_new_entry_has_the_summary_shape():
-    assert list(w.new_entry("x")) == ["name", "id", "outcome", "changes", "before", "snapshot", "actions",
-                                      "failed_step", "error", "rolled_back", "rollback_error", "status",
-                                      "resumed_from"]
+    assert list(w.new_entry("x")) == [
+        "name",
+        "id",
+        "outcome",
+        "changes",
+        "before",
+        "snapshot",
+        "actions",
+        "failed_step",
+        "error",
+        "rolled_back",
+        "rollback_error",
+        "status",
+        "resumed_from",
+    ]
     assert w.new_entry("x")["outcome"] == "not_attempted"
 
 
@@ -109,8 +142,17 @@ def test_a_new_entry_has_the_summary_shape():
 
 
 def test_values_in_range_say_nothing():
-    assert w.out_of_range({"maintenance_window_batch_size": 1, "maintenance_window_stop_timeout": 0,
-                           "maintenance_window_wait_timeout": 1, "maintenance_window_probe_retries": 1}) == []
+    assert (
+        w.out_of_range(
+            {
+                "maintenance_window_batch_size": 1,
+                "maintenance_window_stop_timeout": 0,
+                "maintenance_window_wait_timeout": 1,
+                "maintenance_window_probe_retries": 1,
+            }
+        )
+        == []
+    )
     assert w.out_of_range({}) == []
 
 
@@ -179,19 +221,27 @@ def test_plan_sorts_the_containers_into_changed_unchanged_and_failed():
     state = w.plan(["a", "b", "c", "ghost"], plan)
     assert [entry["name"] for entry in state] == ["a", "b", "c", "ghost"]
     a, b, c, ghost = state
-    assert a == dict(w.new_entry("a"), id="a-id0123456789", outcome="not_attempted",
-                     changes=["autostart", "resources.memory"], before=BEFORE, status="running")
+    assert a == dict(
+        w.new_entry("a"),
+        id="a-id0123456789",
+        outcome="not_attempted",
+        changes=["autostart", "resources.memory"],
+        before=BEFORE,
+        status="running",
+    )
     assert b["outcome"] == "unchanged" and b["changes"] == [] and b["failed_step"] is None
     assert c["outcome"] == "failed" and c["failed_step"] == "plan" and c["changes"] == []
     assert c["error"] == "cannot change environment_vars on docker" and c["before"] == BEFORE
-    assert ghost == dict(w.new_entry("ghost"), outcome="failed", failed_step="plan",
-                         error="container_config reported nothing for it")
+    assert ghost == dict(
+        w.new_entry("ghost"), outcome="failed", failed_step="plan", error="container_config reported nothing for it"
+    )
 
 
 def test_plan_of_a_group_that_failed_as_a_whole_fails_each_of_its_containers():
     state = w.plan(["a", "b"], config_loop((["a", "b"], "backend unreachable")))
     assert [(entry["outcome"], entry["error"], entry["status"]) for entry in state] == [
-        ("failed", "backend unreachable", None)] * 2
+        ("failed", "backend unreachable", None)
+    ] * 2
     no_msg = config_loop((["a"], "x"))
     del no_msg["results"][0]["msg"]
     assert w.plan(["a"], no_msg)[0]["error"] == "container_config failed"
@@ -226,8 +276,13 @@ def test_plan_does_not_change_its_arguments():
 
 def test_config_entries_skip_skipped_items():
     registered = config_loop((["a"], [config_entry("a")]))
-    registered["results"].append({"skipped": True, "__maintenance_window_group": {"names": ["b"]},
-                                  "ansible_loop_var": "__maintenance_window_group"})
+    registered["results"].append(
+        {
+            "skipped": True,
+            "__maintenance_window_group": {"names": ["b"]},
+            "ansible_loop_var": "__maintenance_window_group",
+        }
+    )
     assert list(w.config_entries(registered)) == ["a"]
     assert w.config_entries(None) == {}
 
@@ -237,13 +292,15 @@ def test_config_entries_skip_skipped_items():
 
 def test_running_containers_without_a_health_check_are_refused():
     state = state_of("a", "b", "c", "d")
-    info = {"containers": [
-        {"name": "a", "status": "running", "health": None},
-        {"name": "b", "status": "running", "health": "healthy"},
-        {"name": "c", "status": "stopped", "health": None},
-        {"name": "d", "status": "running"},
-        {"name": "stranger", "status": "running", "health": None},
-    ]}
+    info = {
+        "containers": [
+            {"name": "a", "status": "running", "health": None},
+            {"name": "b", "status": "running", "health": "healthy"},
+            {"name": "c", "status": "stopped", "health": None},
+            {"name": "d", "status": "running"},
+            {"name": "stranger", "status": "running", "health": None},
+        ]
+    }
     after = by_name(w.record_health_checks(state, info))
     assert after["a"]["outcome"] == "failed" and after["a"]["failed_step"] == "plan"
     assert after["a"]["error"] == "it has no health check, and maintenance_window_healthy is true"
@@ -256,9 +313,16 @@ def test_running_containers_without_a_health_check_are_refused():
 
 
 def test_batches_hold_the_pending_containers_in_order():
-    state = [state_entry(name, outcome=outcome) for name, outcome in
-             [("a", "not_attempted"), ("b", "unchanged"), ("c", "not_attempted"), ("d", "not_attempted"),
-              ("e", "not_attempted")]]
+    state = [
+        state_entry(name, outcome=outcome)
+        for name, outcome in [
+            ("a", "not_attempted"),
+            ("b", "unchanged"),
+            ("c", "not_attempted"),
+            ("d", "not_attempted"),
+            ("e", "not_attempted"),
+        ]
+    ]
     assert w.pending(state) == ["a", "c", "d", "e"]
     assert w.batches(state, 2) == [["a", "c"], ["d", "e"]]
     assert w.batches(state, "3") == [["a", "c", "d"], ["e"]]
@@ -304,8 +368,13 @@ def test_alive_are_the_containers_of_the_batch_not_failed():
 
 def test_snapshots_taken_and_failed():
     state = state_of("a", "b", "c")
-    registered = loop(item_result("a", changed=True), item_result("b", failed=True, msg="paused"),
-                      item_result("c", failed=True), item_result("x"), {"skipped": True, "item": "c"})
+    registered = loop(
+        item_result("a", changed=True),
+        item_result("b", failed=True, msg="paused"),
+        item_result("c", failed=True),
+        item_result("x"),
+        {"skipped": True, "item": "c"},
+    )
     after = by_name(w.record_snapshots(state, registered, "mw"))
     assert after["a"]["snapshot"] == "mw" and after["a"]["actions"] == ["snapshot"]
     assert after["b"]["failed_step"] == "snapshot" and after["b"]["error"] == "paused"
@@ -316,8 +385,13 @@ def test_snapshots_taken_and_failed():
 
 def test_stop_records_operations_status_and_errors():
     state = state_of("a", "b", "c")
-    registered = state_answer(op_entry("a", "stop"), op_entry("b", "stop", "force-stop"),
-                              op_entry("c", status="running", error="stop timed out"), failed=True, msg="1 failed")
+    registered = state_answer(
+        op_entry("a", "stop"),
+        op_entry("b", "stop", "force-stop"),
+        op_entry("c", status="running", error="stop timed out"),
+        failed=True,
+        msg="1 failed",
+    )
     after = by_name(w.record_operations(state, "stop", registered, ["a", "b", "c"]))
     assert after["a"]["actions"] == ["stop"] and after["a"]["status"] == "stopped" and after["a"]["failed_step"] is None
     assert after["b"]["actions"] == ["stop", "force-stop"]
@@ -351,9 +425,13 @@ def test_a_skipped_operation_records_nothing():
 def test_configure_records_before_changes_and_restarts():
     state = state_of("a", "b", "c", "d", before={"autostart": True})
     registered = config_loop(
-        (["a", "b"], [config_entry("a", ["autostart"], before={"autostart": False}, actions=["stop", "start"]),
-                      config_entry("b", ["resources.memory"], before={}),
-                      ]),
+        (
+            ["a", "b"],
+            [
+                config_entry("a", ["autostart"], before={"autostart": False}, actions=["stop", "start"]),
+                config_entry("b", ["resources.memory"], before={}),
+            ],
+        ),
         (["c"], [config_entry("c", error="memory too small")]),
     )
     after = by_name(w.record_configure(state, registered, ["a", "b", "c", "d"]))
@@ -392,8 +470,9 @@ def test_verify_fails_containers_not_running_or_not_healthy():
     info = info_of(seen("a"), seen("b", status="stopped", health=None), seen("c", health="unhealthy"))
     after = by_name(w.record_verify(state, info, ["a", "b", "c", "d"], healthy=True))
     assert after["a"]["failed_step"] is None
-    assert after["b"] == dict(by_name(state)["b"], failed_step="verify", status="stopped",
-                              error="status stopped, health ")
+    assert after["b"] == dict(
+        by_name(state)["b"], failed_step="verify", status="stopped", error="status stopped, health "
+    )
     assert after["c"]["error"] == "status running, health unhealthy"
     assert after["d"]["error"] == "status unknown, health none" and after["d"]["status"] is None
     # Without healthy, health does not matter.
@@ -408,15 +487,19 @@ def test_verify_that_could_not_read_fails_every_container_with_its_message():
 
 def test_verify_needs_an_address_only_for_an_ip_probe():
     state = state_of("a", "b", "c")
-    info = info_of(seen("a", networks={"front": {"ip_address": "10.0.0.2"}}),
-                   seen("b", networks={"front": {"ip_address": ""}, "back": {"ip_address": None}}),
-                   seen("c"))
+    info = info_of(
+        seen("a", networks={"front": {"ip_address": "10.0.0.2"}}),
+        seen("b", networks={"front": {"ip_address": ""}, "back": {"ip_address": None}}),
+        seen("c"),
+    )
     names = ["a", "b", "c"]
     after = by_name(w.record_verify(state, info, names, probe=True, url="http://{ip}/"))
     assert after["a"]["failed_step"] is None
     assert after["b"]["failed_step"] == "probe"
-    assert after["b"]["error"] == ("no IP address on any network for the probe URL http://{ip}/ (container_info "
-                                   "reports none): set maintenance_window_probe_url to an explicit URL")
+    assert after["b"]["error"] == (
+        "no IP address on any network for the probe URL http://{ip}/ (container_info "
+        "reports none): set maintenance_window_probe_url to an explicit URL"
+    )
     assert after["c"]["failed_step"] == "probe"
     on_back = by_name(w.record_verify(state, info, names, probe=True, url="http://{ip}:8/", network="back"))
     assert on_back["a"]["error"].startswith("no IP address on network back for the probe URL http://{ip}:8/ ")
@@ -459,8 +542,9 @@ def test_probes_that_pass_and_fail():
     after = by_name(w.record_probes(state, registered, [200], "v2"))
     assert after["a"]["actions"] == ["stop", "configure", "start", "probe"] and after["a"]["failed_step"] is None
     assert after["b"]["failed_step"] == "probe" and after["b"]["actions"][-1] == "probe"
-    assert after["b"]["error"] == ('probe of http://b/ failed after 2 attempt(s): '
-                                   'status 200 but the body does not contain "v2"')
+    assert after["b"]["error"] == (
+        'probe of http://b/ failed after 2 attempt(s): status 200 but the body does not contain "v2"'
+    )
     assert after["c"]["error"] == "probe of http://c/ failed after 3 attempt(s): Connection refused"
     assert after["d"]["error"] == "probe of http://d/ failed after 1 attempt(s): failed"
 
@@ -492,21 +576,35 @@ def test_skipped_probes_record_nothing():
 
 
 def test_rollback_plan_by_failed_step():
-    steps = {"p": "plan", "s": "snapshot", "st": "stop", "cf": "configure", "sa": "start", "v": "verify",
-             "pr": "probe", "ok": None}
-    state = [state_entry(name, failed_step=step, snapshot="mw" if name in ("cf", "v") else None)
-             for name, step in steps.items()]
+    steps = {
+        "p": "plan",
+        "s": "snapshot",
+        "st": "stop",
+        "cf": "configure",
+        "sa": "start",
+        "v": "verify",
+        "pr": "probe",
+        "ok": None,
+    }
+    state = [
+        state_entry(name, failed_step=step, snapshot="mw" if name in ("cf", "v") else None)
+        for name, step in steps.items()
+    ]
     plan = w.rollback_plan(state, list(steps))
-    assert plan == {"restore": ["cf", "v"], "reconfigure": ["cf", "sa", "v", "pr"],
-                    "start": ["st", "cf", "sa", "v", "pr"]}
+    assert plan == {
+        "restore": ["cf", "v"],
+        "reconfigure": ["cf", "sa", "v", "pr"],
+        "start": ["st", "cf", "sa", "v", "pr"],
+    }
     assert w.rollback_plan(state, ["ok", "p"]) == {"restore": [], "reconfigure": [], "start": []}
     # Only the batch's containers.
     assert w.rollback_plan(state, ["v"]) == {"restore": ["v"], "reconfigure": ["v"], "start": ["v"]}
 
 
 def test_previous_settings_put_back_only_what_changed():
-    state = [state_entry("a", changes=["autostart", "resources.memory", "environment_vars.MODE",
-                                       "environment_vars.NEW"])]
+    state = [
+        state_entry("a", changes=["autostart", "resources.memory", "environment_vars.MODE", "environment_vars.NEW"])
+    ]
     assert w.previous_settings("a", state) == {
         "autostart": False,
         "resources": {"memory": 134217728, "cpus": None},
@@ -521,8 +619,10 @@ def test_previous_settings_put_back_only_what_changed():
 def test_previous_settings_without_a_before():
     state = [state_entry("a", changes=["autostart", "environment_vars.X", "resources.memory"], before=None)]
     # An unknown autostart is not sent; an unknown variable or limit is sent as null.
-    assert w.previous_settings("a", state) == {"resources": {"memory": None, "cpus": None},
-                                               "environment_vars": {"X": None}}
+    assert w.previous_settings("a", state) == {
+        "resources": {"memory": None, "cpus": None},
+        "environment_vars": {"X": None},
+    }
 
 
 def test_previous_settings_of_an_unknown_container():
@@ -535,27 +635,42 @@ def rolled(state, names, restored=None, reconfigured=None, started=None):
 
 
 def test_a_rollback_that_restored_reapplied_and_started():
-    state = [state_entry("a", failed_step="probe", snapshot="mw", actions=["snapshot", "stop", "configure", "start",
-                                                                         "probe"], status="running")]
-    after = rolled(state, ["a"],
-                   restored=loop(item_result("a", changed=True)),
-                   reconfigured=loop(item_result("a", changed=True, config=BEFORE)),
-                   started=state_answer(op_entry("a", "start", status="running")))["a"]
+    state = [
+        state_entry(
+            "a",
+            failed_step="probe",
+            snapshot="mw",
+            actions=["snapshot", "stop", "configure", "start", "probe"],
+            status="running",
+        )
+    ]
+    after = rolled(
+        state,
+        ["a"],
+        restored=loop(item_result("a", changed=True)),
+        reconfigured=loop(item_result("a", changed=True, config=BEFORE)),
+        started=state_answer(op_entry("a", "start", status="running")),
+    )["a"]
     assert after["rolled_back"] and after["rollback_error"] is None and after["status"] == "running"
     assert after["actions"] == ["snapshot", "stop", "configure", "start", "probe", "restore", "reconfigure", "start"]
 
 
 def test_a_rollback_reapply_that_changed_nothing_is_not_an_action():
     state = [state_entry("a", failed_step="verify")]
-    after = rolled(state, ["a"], reconfigured=loop(item_result("a", changed=False, config=BEFORE)),
-                   started=state_answer(op_entry("a", status="running")))["a"]
+    after = rolled(
+        state,
+        ["a"],
+        reconfigured=loop(item_result("a", changed=False, config=BEFORE)),
+        started=state_answer(op_entry("a", status="running")),
+    )["a"]
     assert after["rolled_back"] and after["actions"] == []
 
 
 def test_a_rollback_of_a_container_that_failed_to_stop_only_starts_it():
     state = [state_entry("a", failed_step="stop", status="running")]
-    after = rolled(state, ["a"], restored=loop(), reconfigured=loop(),
-                   started=state_answer(op_entry("a", status="running")))["a"]
+    after = rolled(
+        state, ["a"], restored=loop(), reconfigured=loop(), started=state_answer(op_entry("a", status="running"))
+    )["a"]
     assert after["rolled_back"] and after["status"] == "running" and after["actions"] == []
 
 
@@ -563,48 +678,69 @@ def test_a_setting_that_could_not_be_unset_makes_the_rollback_incomplete():
     before = {"autostart": False, "resources": {"memory": None, "cpus": None}}
     state = [state_entry("a", failed_step="probe", changes=["autostart", "resources.memory"], before=before)]
     config = {"autostart": False, "resources": {"memory": 67108864, "cpus": None}}
-    after = rolled(state, ["a"], reconfigured=loop(item_result("a", changed=True, config=config)),
-                   started=state_answer(op_entry("a", "start", status="running")))["a"]
+    after = rolled(
+        state,
+        ["a"],
+        reconfigured=loop(item_result("a", changed=True, config=config)),
+        started=state_answer(op_entry("a", "start", status="running")),
+    )["a"]
     assert not after["rolled_back"]
-    assert after["rollback_error"] == ("still not as before the window: resources.memory "
-                                       "(container_config cannot unset a setting that had no value)")
+    assert after["rollback_error"] == (
+        "still not as before the window: resources.memory (container_config cannot unset a setting that had no value)"
+    )
     assert after["actions"] == ["reconfigure", "start"] and after["status"] == "running"
 
 
 def test_environment_variables_are_compared_one_by_one():
     before = {"environment_vars": {"MODE": "v1"}}
-    state = [state_entry("a", failed_step="probe", changes=["environment_vars.MODE", "environment_vars.NEW"],
-                         before=before)]
+    state = [
+        state_entry("a", failed_step="probe", changes=["environment_vars.MODE", "environment_vars.NEW"], before=before)
+    ]
     config = {"environment_vars": {"MODE": "v1", "NEW": "1"}}
-    after = rolled(state, ["a"], reconfigured=loop(item_result("a", changed=True, config=config)),
-                   started=state_answer(op_entry("a", status="running")))["a"]
+    after = rolled(
+        state,
+        ["a"],
+        reconfigured=loop(item_result("a", changed=True, config=config)),
+        started=state_answer(op_entry("a", status="running")),
+    )["a"]
     assert after["rollback_error"].startswith("still not as before the window: environment_vars.NEW (")
 
 
 def test_every_rollback_problem_is_reported():
     state = [state_entry("a", failed_step="probe", snapshot="mw", status="stopped")]
-    after = rolled(state, ["a"],
-                   restored=loop(item_result("a", failed=True, msg="no such image")),
-                   reconfigured=loop(item_result("a", failed=True, msg="engine said no")),
-                   started={"failed": True, "msg": "engine gone"})["a"]
+    after = rolled(
+        state,
+        ["a"],
+        restored=loop(item_result("a", failed=True, msg="no such image")),
+        reconfigured=loop(item_result("a", failed=True, msg="engine said no")),
+        started={"failed": True, "msg": "engine gone"},
+    )["a"]
     assert not after["rolled_back"]
-    assert after["rollback_error"] == ("restore: no such image; re-applying the previous settings: engine said no; "
-                                       "start: engine gone")
+    assert after["rollback_error"] == (
+        "restore: no such image; re-applying the previous settings: engine said no; start: engine gone"
+    )
     assert after["actions"] == ["restore"] and after["status"] == "stopped"
 
 
 def test_rollback_problems_without_messages():
     state = [state_entry("a", failed_step="probe", snapshot="mw")]
-    after = rolled(state, ["a"], restored=loop(item_result("a", failed=True)),
-                   reconfigured=loop(item_result("a", failed=True)), started={"changed": False, "containers": []})
-    assert after["a"]["rollback_error"] == ("restore: failed; re-applying the previous settings: failed; "
-                                            "start: start failed")
+    after = rolled(
+        state,
+        ["a"],
+        restored=loop(item_result("a", failed=True)),
+        reconfigured=loop(item_result("a", failed=True)),
+        started={"changed": False, "containers": []},
+    )
+    assert after["a"]["rollback_error"] == (
+        "restore: failed; re-applying the previous settings: failed; start: start failed"
+    )
 
 
 def test_a_start_that_failed_for_one_container():
     state = state_of("a", "b", failed_step="start", status="stopped")
-    started = state_answer(op_entry("a", "start", status="running"),
-                           op_entry("b", status="failed", error="exited at once"), failed=True)
+    started = state_answer(
+        op_entry("a", "start", status="running"), op_entry("b", status="failed", error="exited at once"), failed=True
+    )
     after = rolled(state, ["a", "b"], started=started)
     assert after["a"]["rolled_back"] and after["a"]["status"] == "running"
     assert after["b"]["rollback_error"] == "start: exited at once" and after["b"]["status"] == "failed"
@@ -623,14 +759,23 @@ def test_record_dispatches_each_step():
     configured = config_loop((["a"], [config_entry("a", ["autostart"])]))
     assert w.record(state, "configure", configured, names=["a"])[0]["actions"] == ["configure"]
     assert w.record(state, "verify", info_of(seen("a", status="stopped")), names=["a"])[0]["failed_step"] == "verify"
-    assert w.record(state, "verify", info_of(seen("a")), names=["a"], probe=True,
-                    probe_url="http://{ip}/")[0]["failed_step"] == "probe"
+    assert (
+        w.record(state, "verify", info_of(seen("a")), names=["a"], probe=True, probe_url="http://{ip}/")[0][
+            "failed_step"
+        ]
+        == "probe"
+    )
     assert w.record(state, "probe", loop(probe_result("a", status=200)))[0]["actions"] == ["probe"]
-    assert w.record(state, "probe", loop(probe_result("a", status=201)),
-                    probe_status_code=[201], probe_contains="x")[0]["failed_step"] == "probe"
+    assert (
+        w.record(state, "probe", loop(probe_result("a", status=201)), probe_status_code=[201], probe_contains="x")[0][
+            "failed_step"
+        ]
+        == "probe"
+    )
     failed = state_of("a", failed_step="stop")
-    rolled_back = w.record(failed, "rollback", {"start": state_answer(op_entry("a", "start", status="running"))},
-                           names=["a"])
+    rolled_back = w.record(
+        failed, "rollback", {"start": state_answer(op_entry("a", "start", status="running"))}, names=["a"]
+    )
     assert rolled_back[0]["rolled_back"]
     assert w.record(failed, "rollback", None, names=[])[0] == failed[0]
     assert w.record(state, "outcome", names=["a"], check_mode=True)[0]["outcome"] == "planned"
@@ -642,11 +787,19 @@ def test_record_refuses_an_unknown_step():
 
 
 def test_settle_gives_each_container_of_the_batch_its_outcome():
-    state = [state_entry("ok"), state_entry("back", failed_step="probe", rolled_back=True),
-             state_entry("bad", failed_step="start"), state_entry("later")]
+    state = [
+        state_entry("ok"),
+        state_entry("back", failed_step="probe", rolled_back=True),
+        state_entry("bad", failed_step="start"),
+        state_entry("later"),
+    ]
     after = by_name(w.settle(state, ["ok", "back", "bad", "nobody"]))
     assert [after[name]["outcome"] for name in ("ok", "back", "bad", "later")] == [
-        "changed", "rolled_back", "failed", "not_attempted"]
+        "changed",
+        "rolled_back",
+        "failed",
+        "not_attempted",
+    ]
     assert by_name(w.settle(state, ["ok"], check_mode=True))["ok"]["outcome"] == "planned"
 
 
@@ -677,26 +830,42 @@ def test_a_window_from_plan_to_summary():
     batch = batches[0]
     assert w.may_run(batch, state)
     state = w.record(state, "snapshot", loop(item_result("a"), item_result("b")), alias="mw")
-    state = w.record(state, "stop", state_answer(op_entry("a", "stop"), op_entry("b", "stop")),
-                     names=w.alive(batch, state))
-    state = w.record(state, "configure", config_loop((batch, [config_entry("a", ["autostart"]),
-                                                             config_entry("b", ["autostart"])])),
-                     names=w.alive(batch, state))
-    state = w.record(state, "start", state_answer(op_entry("a", "start", status="running"),
-                                                  op_entry("b", "start", status="running")),
-                     names=w.alive(batch, state))
+    state = w.record(
+        state, "stop", state_answer(op_entry("a", "stop"), op_entry("b", "stop")), names=w.alive(batch, state)
+    )
+    state = w.record(
+        state,
+        "configure",
+        config_loop((batch, [config_entry("a", ["autostart"]), config_entry("b", ["autostart"])])),
+        names=w.alive(batch, state),
+    )
+    state = w.record(
+        state,
+        "start",
+        state_answer(op_entry("a", "start", status="running"), op_entry("b", "start", status="running")),
+        names=w.alive(batch, state),
+    )
     state = w.record(state, "verify", info_of(seen("a"), seen("b")), names=w.alive(batch, state), healthy=True)
-    state = w.record(state, "probe", loop(probe_result("a", status=200, content="v2"),
-                                          probe_result("b", status=200, content="v1")),
-                     probe_status_code=[200], probe_contains="v2")
+    state = w.record(
+        state,
+        "probe",
+        loop(probe_result("a", status=200, content="v2"), probe_result("b", status=200, content="v1")),
+        probe_status_code=[200],
+        probe_contains="v2",
+    )
     rollback = w.rollback_plan(state, batch)
     assert rollback == {"restore": ["b"], "reconfigure": ["b"], "start": ["b"]}
     assert w.previous_settings("b", state) == {"autostart": False}
-    state = w.record(state, "rollback", {
-        "restore": loop(item_result("b", changed=True)),
-        "reconfigure": loop(item_result("b", changed=False, config=BEFORE)),
-        "start": state_answer(op_entry("b", status="running")),
-    }, names=rollback["start"])
+    state = w.record(
+        state,
+        "rollback",
+        {
+            "restore": loop(item_result("b", changed=True)),
+            "reconfigure": loop(item_result("b", changed=False, config=BEFORE)),
+            "start": state_answer(op_entry("b", status="running")),
+        },
+        names=rollback["start"],
+    )
     state = w.record(state, "outcome", names=batch)
     assert not w.may_run(batches[1], state)
 
@@ -709,7 +878,8 @@ def test_a_window_from_plan_to_summary():
     assert w.report(summary) == (
         "maintenance window failed: 1 of 4 container(s) failed (1 rolled back), 1 not attempted.  "
         "b: failed at probe: probe of http://b/ failed after 1 attempt(s): status 200 but the body does not "
-        'contain "v2"; rolled back, left running.  Not attempted: c.')
+        'contain "v2"; rolled back, left running.  Not attempted: c.'
+    )
 
 
 def test_no_report_when_nothing_failed():
@@ -721,8 +891,9 @@ def test_the_report_says_what_happened_to_each_failed_container():
     summary = [
         state_entry("a", outcome="failed", failed_step="plan", error="bad", status=None),
         state_entry("b", outcome="failed", failed_step="snapshot", error="snap", status="running"),
-        state_entry("c", outcome="failed", failed_step="verify", error="v", rollback_error="still not: x",
-                    status="running"),
+        state_entry(
+            "c", outcome="failed", failed_step="verify", error="v", rollback_error="still not: x", status="running"
+        ),
         state_entry("d", outcome="failed", failed_step="stop", error=None, status=""),
         state_entry("e", outcome="unchanged", status="running"),
     ]
@@ -730,4 +901,5 @@ def test_the_report_says_what_happened_to_each_failed_container():
     assert w.report(summary) == (
         "maintenance window failed: 4 of 5 container(s) failed (0 rolled back).  a: failed at plan: bad; nothing "
         "changed.  b: failed at snapshot: snap; nothing changed, left running.  c: failed at verify: v; rollback "
-        "incomplete: still not: x, left running.  d: failed at stop: ; not rolled back.  ")
+        "incomplete: still not: x, left running.  d: failed at stop: ; not rolled back.  "
+    )

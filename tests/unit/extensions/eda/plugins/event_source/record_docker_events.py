@@ -71,8 +71,11 @@ SCENARIOS = {
     "docker_kill": (GRACEFUL, {}, lambda c: (c.kill(), wait_exited(c))),
     "docker_restart": (GRACEFUL, {}, lambda c: c.restart(timeout=5)),
     "pause_resume": (GRACEFUL, {}, lambda c: (c.pause(), c.unpause())),
-    "oom": (["sh", "-c", "x=xxxxxxxxxxxxxxxx; while true; do x=$x$x; done"], {"mem_limit": "8m", "memswap_limit": "8m"},
-            wait_exited),
+    "oom": (
+        ["sh", "-c", "x=xxxxxxxxxxxxxxxx; while true; do x=$x$x; done"],
+        {"mem_limit": "8m", "memswap_limit": "8m"},
+        wait_exited,
+    ),
     "remove_force": (GRACEFUL, {}, lambda c: c.remove(force=True)),
     "unhealthy": (GRACEFUL, {"healthcheck": SICK_CHECK, "tmpfs": {"/run": ""}}, sicken_then_restart),
 }

@@ -280,7 +280,7 @@ def test_docker_follower_reconnects_after_the_engine_goes_away_and_emits_nothing
     # reads the last events again.
     cut = len(RECORDED["crash"]) + 5
     broken = FakeStream(events[:cut], requests.exceptions.ConnectionError(f"Connection aborted {SECRET}"))
-    api = FakeApi([broken, FakeStream(events[cut - 3:])], rfc3339(events[0]["timeNano"] - 10**9))
+    api = FakeApi([broken, FakeStream(events[cut - 3 :])], rfc3339(events[0]["timeNano"] - 10**9))
     backends: list[FakeBackend] = []
 
     def connect(params, secret_found):
@@ -346,8 +346,15 @@ def envelope(data):
     return {"statusCode": 200, "message": "ok", "data": data}
 
 
-def hoody_log(n: int, container: str, when: str, before: Optional[str], after: str, command: Optional[str] = "start",
-              triggered_by: str = "user") -> dict[str, Any]:
+def hoody_log(
+    n: int,
+    container: str,
+    when: str,
+    before: Optional[str],
+    after: str,
+    command: Optional[str] = "start",
+    triggered_by: str = "user",
+) -> dict[str, Any]:
     return {"id": f"{n:024x}", "container_id": container, "from_status": before, "to_status": after,
             "transition_time": when, "duration_ms": 40, "triggered_by": triggered_by,
             "metadata": {"command": command} if command else None}  # fmt: skip
@@ -371,10 +378,24 @@ class HoodyServer:
         page = int(query["page"][0])
         logs = sorted(self.logs[cid], key=lambda log: log["transition_time"], reverse=True)
         total_pages = -(-len(logs) // self.limit)
-        chunk = logs[(page - 1) * self.limit: page * self.limit]
-        return 200, {}, json.dumps(envelope({"logs": chunk, "pagination": {"total": len(logs), "page": page,
-                                                                            "limit": self.limit,
-                                                                            "totalPages": total_pages}}))
+        chunk = logs[(page - 1) * self.limit : page * self.limit]
+        return (
+            200,
+            {},
+            json.dumps(
+                envelope(
+                    {
+                        "logs": chunk,
+                        "pagination": {
+                            "total": len(logs),
+                            "page": page,
+                            "limit": self.limit,
+                            "totalPages": total_pages,
+                        },
+                    }
+                )
+            ),
+        )
 
     def install(self) -> None:
         responses.add_callback(responses.GET, f"{HOODY}/api/v1/containers/", callback=self.listing)
@@ -511,7 +532,7 @@ class DockhandServer:
         if "fromDate" in query:
             rows = [row for row in rows if row["timestamp"] >= query["fromDate"][0]]
         offset, limit = int(query.get("offset", ["0"])[0]), int(query["limit"][0])
-        page = rows[offset: offset + limit]
+        page = rows[offset : offset + limit]
         return 200, {}, json.dumps({"events": page, "total": len(rows), "limit": limit, "offset": offset})
 
     def install(self) -> None:
@@ -732,10 +753,17 @@ def test_docker_resumes_from_its_cursor_file_emitting_what_came_while_away_once(
     before = asyncio.run(run_until_quiet(follower, queue))
     queue = asyncio.Queue()
     assert operations(before) == [
-        ("eda-rec-crash", "create"), ("eda-rec-crash", "start"), ("eda-rec-crash", "exit"), ("eda-rec-crash", "delete"),
-        ("eda-rec-exit-3", "create"), ("eda-rec-exit-3", "start"), ("eda-rec-exit-3", "exit"),
+        ("eda-rec-crash", "create"),
+        ("eda-rec-crash", "start"),
+        ("eda-rec-crash", "exit"),
+        ("eda-rec-crash", "delete"),
+        ("eda-rec-exit-3", "create"),
+        ("eda-rec-exit-3", "start"),
+        ("eda-rec-exit-3", "exit"),
         ("eda-rec-exit-3", "delete"),
-        ("eda-rec-docker-stop", "create"), ("eda-rec-docker-stop", "start")]  # the stop was held for its report
+        ("eda-rec-docker-stop", "create"),
+        ("eda-rec-docker-stop", "start"),
+    ]  # the stop was held for its report
     # Started again after docker_kill's whole life: the engine replays its buffer since the cursor's overlap.
     replayed = crash + exit_3 + stop + kill
     second = FakeApi([FakeStream(replayed)], rfc3339(kill[-1]["timeNano"] + 10**9))
@@ -898,8 +926,9 @@ def first_loss(follower: ce.Follower, caplog) -> str:
 
     follower.idle = stop  # type: ignore[method-assign]
     follower._pause = stop  # type: ignore[method-assign]
-    with caplog.at_level(logging.WARNING, logger="containerops.lifecycle.container_events"), pytest.raises(
-        asyncio.CancelledError
+    with (
+        caplog.at_level(logging.WARNING, logger="containerops.lifecycle.container_events"),
+        pytest.raises(asyncio.CancelledError),
     ):
         asyncio.run(follower.run())
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
