@@ -236,9 +236,13 @@ class Backend(abc.ABC):
     @classmethod
     def address(cls, connection: Connection) -> tuple[dict[str, Any], str]:
         """Where this engine is, as ``connection`` resolves it: the options that lead there again (shown by
-        ``Connection.public``), and the address as a message names it. A REST engine's is its ``api_url``."""
+        ``Connection.public``), and the address as a message names it, with where it came from unless the task
+        gave it (``Connection.where``). A REST engine's is its ``api_url``."""
         url = connection.params.get("api_url")
-        return ({"api_url": url}, url) if url else ({}, "")
+        if not url:
+            return {}, ""
+        given = connection.origin("api_url") is None
+        return {"api_url": url}, url if given else f"{url} ({connection.source('api_url')})"
 
     @classmethod
     def listed_facts(cls, state: ContainerState) -> dict[str, Any]:

@@ -320,7 +320,9 @@ class Connection:
         return {name: value for name, value in self.public().items() if self.options[name].identifies}
 
     def where(self) -> str:
-        """The engine, for messages: ``dockhand at https://ops@dh.example.com:8443``."""
+        """The engine, for messages: ``dockhand at https://ops@dh.example.com:8443`` (given), ``hoody at
+        https://api.hoody.icu (api_url's default)``, ``docker at tcp://10.0.0.5:2376 (Docker context 'edge',
+        from DOCKER_CONTEXT)``."""
         address = self.backend_class.address(self)[1]
         return f"{self.backend} at {without_password(address)}" if address else self.backend
 

@@ -232,9 +232,10 @@ class DockerBackend(DockerShapedBackend):
     @classmethod
     def address(cls, connection: Connection) -> tuple[dict[str, Any], str]:
         """The endpoint as resolved: ``docker_host`` (given, from ``DOCKER_HOST`` or the default), or the Docker
-        context it comes from."""
+        context it comes from; named with what chose it unless the task gave ``docker_host``."""
         endpoint = _docker_context.endpoint(connection.params, connection.environ)
-        return endpoint.option(), f"Docker context {endpoint.context}" if endpoint.context else endpoint.host
+        given = connection.origin("docker_host") is None
+        return endpoint.option(), endpoint.host if given else f"{endpoint.host} ({endpoint.source})"
 
     @classmethod
     def listed_facts(cls, state: ContainerState) -> dict[str, Any]:

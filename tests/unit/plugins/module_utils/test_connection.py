@@ -319,7 +319,7 @@ def test_the_public_connection_keeps_scheme_host_and_port_and_drops_only_credent
 def test_the_public_connection_shows_only_this_engines_options_with_a_value():
     connection = of("hoody", {"HOODY_TOKEN": "t", "DOCKHAND_USERNAME": "ops"}, ("timeout",), timeout=5, parallel=3)
     assert connection.public() == {"backend": "hoody", "api_url": "https://api.hoody.icu", "timeout": 5, "retries": 3}
-    assert connection.where() == "hoody at https://api.hoody.icu"
+    assert connection.where() == "hoody at https://api.hoody.icu (api_url's default)"
     assert of("dockhand", {}).where() == "dockhand"  # no address: nothing to name
 
 
@@ -328,7 +328,8 @@ def test_the_identity_of_an_engine_is_its_address_and_the_part_of_it_not_its_tim
     assert dockhand.identity() == {"backend": "dockhand", "api_url": "http://dh:3000", "api_environment": 2}
     docker = of("docker", {"DOCKER_HOST": "tcp://10.0.0.5:2376"})
     assert docker.identity() == {"backend": "docker", "docker_host": "tcp://10.0.0.5:2376"}
-    assert docker.where() == "docker at tcp://10.0.0.5:2376"
+    assert docker.where() == "docker at tcp://10.0.0.5:2376 (docker_host, from DOCKER_HOST)"
+    assert of("docker", {}, ("docker_host",), docker_host="tcp://h:2375").where() == "docker at tcp://h:2375"
 
 
 def test_an_engine_may_declare_a_common_option_again_with_variables_of_its_own():
