@@ -218,13 +218,11 @@ cache_connection: ~/.cache/containerops-inventory
 cache_timeout: 300
 """
 
-import os
 import re
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
-from urllib.parse import urlsplit, urlunsplit
 
 import ansible.template
 from ansible.errors import AnsibleParserError
@@ -237,42 +235,22 @@ from ansible.utils.unsafe_proxy import wrap_var
 # engines' values (names, labels) must be marked unsafe.
 TEMPLATES_NEED_TRUST = hasattr(ansible.template, "trust_as_template")
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_context
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import OPTION_SOURCES, SECRET_OPTIONS
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, mask, secrets_in
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, ContainerOpsError
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import (
-    BACKEND_CLASSES,
-    BOUNDS,
     CONNECTION_SPEC,
-    connect,
+    connection_of,
     missing_library,
-    option_sources,
-    validate_connection,
     validated_filters,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text, safe_text
 
 ENGINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-# The connection options every engine takes; ``containerops_connection`` holds these and the engine's own
-# (``Backend.connection_options``), secrets excepted.
-COMMON_OPTIONS = ("backend", "validate_certs", "ca_path", "client_cert", "client_key", "timeout", "retries")
 MAX_READERS = 32
-MASK = "********"
 
 
-def without_password(url: str) -> str:
-    """``url`` with any password written into it removed (``https://ops:pw@host`` -> ``https://ops@host``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def engine_params(engine: dict[str, Any]) -> dict[str, Any]:
-    """The connection options of one engine entry: the modules' spec, defaults and environment fallbacks applied.
+def engine_connection(engine: dict[str, Any]) -> Connection:
+    """The connection of one engine entry, checked: the modules' options, defaults and environment fallbacks.
 
     Raises ``BadInput`` naming what is wrong; ``name`` and ``filters`` are not connection options.
     """
@@ -280,39 +258,9 @@ def engine_params(engine: dict[str, Any]) -> dict[str, Any]:
     result = ArgumentSpecValidator(CONNECTION_SPEC).validate(options)
     if result.error_messages:
         raise BadInput("; ".join(result.error_messages))
-    params = {key: result.validated_parameters.get(key) for key in CONNECTION_SPEC}
-    params[OPTION_SOURCES] = option_sources(options, params)
-    for option in ("timeout", "retries"):
-        low, high, unit = BOUNDS[option]
-        if not low <= params[option] <= high:
-            raise BadInput(f"{option} must be between {low:g} and {high:g}{unit}, got {params[option]!r}")
-    validate_connection(params)
-    return params
-
-
-def public_connection(params: dict[str, Any]) -> dict[str, Any]:
-    """What ``containerops_connection`` shows of an engine: the options it uses, set ones only, no secrets.
-
-    A REST ``api_url`` is given as the one used, from the option, the environment or the default; Docker's
-    endpoint likewise, as ``docker_host`` or, from a Docker context, ``docker_context``.
-    """
-    backend_class = BACKEND_CLASSES[params["backend"]]
-    options = (*COMMON_OPTIONS, *backend_class.connection_options)
-    shown = {key: params[key] for key in options if key not in SECRET_OPTIONS and params.get(key) is not None}
-    if "api_url" in backend_class.connection_options:
-        url = backend_class.option(params, "api_url", lambda secret: None) or backend_class.default_api_url
-        if url:
-            shown["api_url"] = without_password(url)
-    if "docker_context" in backend_class.connection_options:
-        shown.update(_docker_context.endpoint(params, os.environ).option())
-    return shown
-
-
-def mask(text: str, secrets: set[str]) -> str:
-    """``text`` with every secret replaced, longest first (a secret may contain another)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    connection = connection_of({key: result.validated_parameters.get(key) for key in CONNECTION_SPEC}, options)
+    connection.check()
+    return connection
 
 
 def host_names(engine: dict[str, Any], several_engines: bool) -> list[str]:
@@ -376,8 +324,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # Reading the engines ---------------------------------------------------------------------------
 
-    def _engine_configs(self) -> list[tuple[str, dict[str, Any], Optional[dict[str, Any]]]]:
-        """(name, connection params, filters) of every engine; a configuration mistake is an error."""
+    def _engine_configs(self) -> list[tuple[str, Connection, Optional[dict[str, Any]]]]:
+        """(name, connection, filters) of every engine; a configuration mistake is an error."""
         engines = self.templar.template(self.get_option("engines") or [{"name": "local"}])
         default_filters = self.get_option("filters")
         configs = []
@@ -396,22 +344,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             seen.add(name)
             filters = engine.get("filters", default_filters)
             try:
-                params = engine_params(engine)
-                backend_class = BACKEND_CLASSES[params["backend"]]
-                filters = validated_filters(filters, backend_class) if filters is not None else None
+                connection = engine_connection(engine)
+                filters = validated_filters(filters, connection.backend_class) if filters is not None else None
             except BadInput as exc:
-                raise AnsibleParserError(
-                    safe_text(f"engine {name!r}: {mask(str(exc), self._secrets_of(engine))}")
-                ) from None
-            configs.append((name, params, filters))
+                secrets = secrets_in(engine, CONNECTION_SPEC)
+                raise AnsibleParserError(safe_text(f"engine {name!r}: {mask(exc, secrets)}")) from None
+            configs.append((name, connection, filters))
         return configs
-
-    @staticmethod
-    def _secrets_of(options: dict[str, Any]) -> set[str]:
-        secrets = {str(options[key]) for key in SECRET_OPTIONS if options.get(key)}
-        url = options.get("api_url")
-        password = urlsplit(str(url)).password if url else None
-        return secrets | ({password} if password else set())
 
     def _read_engines(self) -> tuple[list[dict[str, Any]], bool]:
         """Every engine's containers, read in parallel; whether every engine could be read."""
@@ -440,46 +379,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _read_engine(
-        name: str, params: dict[str, Any], filters: Optional[dict[str, Any]]
+        name: str, connection: Connection, filters: Optional[dict[str, Any]]
     ) -> tuple[dict[str, Any], list[str]]:
         """One engine's containers as the facts of their host variables, and notes for ``-vv``.
 
         Runs in a worker thread, so it says nothing itself; ``EngineFailure`` when the engine cannot be read.
         """
-        backend = params["backend"]
-        secrets = InventoryModule._secrets_of(params)
-        shown = public_connection(params)
-        address = shown.get("api_url") or shown.get("docker_host") or f"Docker context {shown.get('docker_context')}"
-        where = f"engine {name!r} ({backend} at {address})"
-        missing = missing_library(backend)
+        where = f"engine {name!r} ({connection.where()})"
+        missing = missing_library(connection.backend)
         if missing:
             raise EngineFailure(where, f"the Python library {missing[0]} is missing ({missing[1]})")
         started = time.monotonic()
         notes = []
         client = None
         try:
-            client = connect(params, secrets.add)
+            client = connection.connect()
             states = client.list(filters or {})
         except BadInput as exc:
-            raise BadInput(f"{where}: {mask(str(exc), secrets)}") from None
+            raise BadInput(f"{where}: {connection.mask(exc)}") from None
         except ContainerOpsError as exc:
-            raise EngineFailure(where, mask(str(exc), secrets)) from None
+            raise EngineFailure(where, connection.mask(exc)) from None
         except Exception as exc:  # an engine fault the backend did not translate: still a named engine
-            raise EngineFailure(where, f"{type(exc).__name__}: {engine_text(mask(str(exc), secrets))}") from None
+            raise EngineFailure(where, f"{type(exc).__name__}: {engine_text(connection.mask(exc))}") from None
         finally:
             if client is not None:
                 try:
                     client.close()
                 except Exception as exc:  # closing must not lose what was read
-                    notes.append(f"{where}: closing the connection failed: {mask(str(exc), secrets)}")
+                    notes.append(f"{where}: closing the connection failed: {connection.mask(exc)}")
         notes.append(f"{where}: {len(states)} container(s) listed in {time.monotonic() - started:.2f}s")
         containers = [
             {"id": state.id, "name": safe_text(state.name), "status": state.status,
              "engine_status": state.engine_status,
-             **BACKEND_CLASSES[backend].listed_facts(state)}
+             **connection.backend_class.listed_facts(state)}
             for state in states
         ]  # fmt: skip
-        return {"name": name, "connection": public_connection(params), "containers": containers}, notes
+        return {"name": name, "connection": connection.public(), "containers": containers}, notes
 
     # Hosts and groups ------------------------------------------------------------------------------
 

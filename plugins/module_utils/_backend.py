@@ -15,14 +15,13 @@ from __future__ import annotations
 import abc
 import builtins
 import fnmatch
-import os
 import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
-from urllib.parse import urlsplit
 
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     Unsupported,
@@ -57,11 +56,6 @@ DEFAULT_STOP_TIMEOUT = 10
 STOP_MARGIN = 10
 # How long an operation whose answer was lost (other than a stop) may take to show its effect.
 LOST_ANSWER_WINDOW = 5.0
-# Connection options whose values are secrets: one read from the environment is reported to be masked.
-SECRET_OPTIONS = ("api_token", "api_password")
-# The key of the connection parameters under which the caller records where the options the task did not
-# give took their values ({option: environment variable, or "default"}; ``_module.option_sources``).
-OPTION_SOURCES = "option_sources"
 
 
 class ContainerState:
@@ -242,81 +236,37 @@ class Backend(abc.ABC):
     settles_at_once = True
 
     # Connection -----------------------------------------------------------------------------------
-    # ``_module.connect`` builds a backend from the task's connection options through these; the
-    # inventory plugin and the event source use them too.
+    # A ``_connection.Connection`` is built from a task's options and these declarations; it checks them,
+    # keeps the secrets found, and builds the backend through ``from_options``.
 
-    #: The connection options (keys of ``_module.CONNECTION_SPEC``) this engine uses, secrets included,
-    #: besides the ones every engine takes (``timeout``, ``retries``, ``validate_certs``, the TLS files).
-    connection_options: tuple[str, ...] = ()
-    #: Environment variables read, in order, for a connection option the task leaves unset.
-    environment: dict[str, tuple[str, ...]] = {}
-    #: The API URL used when neither ``api_url`` nor the environment gives one; None: it must be given.
-    default_api_url: Optional[str] = None
+    #: This engine's own connection options (``_connection.Option``: type, environment variables, default,
+    #: secret), besides those every engine takes (``_connection.COMMON_OPTIONS``); declaring a common one
+    #: again adds this engine's variables to it.
+    connection_options: tuple[Option, ...] = ()
     #: The Python library this engine needs (as a user would install it) and, when it cannot be
     #: imported here, the import error.
     library: tuple[str, Optional[str]] = ("", None)
 
     @classmethod
-    def validate_options(cls, params: dict[str, Any]) -> None:
+    def validate_options(cls, connection: Connection) -> None:
         """This engine's rules for its connection options beyond their types; ``BadInput`` names the slip."""
         return None
 
     @classmethod
     @abc.abstractmethod
-    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> Backend:
-        """A backend connected as the connection options in ``params`` say.
-
-        ``secret_found`` is told every secret read from elsewhere than the options (the environment, a
-        password written into a URL), so the caller can keep it out of its output.
-        """
+    def from_options(cls, connection: Connection) -> Backend:
+        """A backend connected as ``connection`` says (its ``params``, ``source()`` and ``named()`` for messages)."""
 
     @classmethod
-    def option(cls, params: dict[str, Any], option: str, secret_found: Callable[[str], None]) -> Any:
-        """The option's value, else the first of this engine's environment variables for it that is set."""
-        value = params.get(option)
-        for variable in cls.environment.get(option, ()):
-            if value:
-                break
-            value = os.environ.get(variable)
-            if value and option in SECRET_OPTIONS:
-                secret_found(value)
-        return value
-
-    @classmethod
-    def origin(cls, params: dict[str, Any], option: str) -> Optional[str]:
-        """Where ``option``'s value came from when the task did not give it: the environment variable that gave
-        it, or ``default``; None when the task gave it."""
-        if params.get(option):
-            return (params.get(OPTION_SOURCES) or {}).get(option)
-        return next((name for name in cls.environment.get(option, ()) if os.environ.get(name)), "default")
-
-    @classmethod
-    def source(cls, params: dict[str, Any], option: str) -> str:
-        """``option`` and where its value came from, for messages: ``api_url`` (the task gave it),
-        ``api_url, from HOODY_API_URL`` or ``docker_host's default``."""
-        origin = cls.origin(params, option)
-        if origin is None:
-            return option
-        return f"{option}'s default" if origin == "default" else f"{option}, from {origin}"
-
-    @classmethod
-    def named(cls, params: dict[str, Any], option: str) -> str:
-        """``option`` for a message about its value: ``api_token``, or ``api_token (from HOODY_TOKEN)`` when the
-        environment gave it."""
-        origin = cls.origin(params, option)
-        return f"{option} (from {origin})" if origin not in (None, "default") else option
-
-    @classmethod
-    def api_url(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> str:
-        """The REST API's base URL: the option, the environment, else the default; a password in it is a secret."""
-        api_url = cls.option(params, "api_url", secret_found) or cls.default_api_url
-        if not api_url:
-            names = " / ".join(cls.environment.get("api_url", ()))
-            raise BadInput(f"api_url is required for backend {cls.name}" + (f" (or set {names})" if names else ""))
-        password = urlsplit(api_url).password
-        if password:
-            secret_found(password)
-        return api_url
+    def address(cls, connection: Connection) -> tuple[dict[str, Any], str]:
+        """Where this engine is, as ``connection`` resolves it: the options that lead there again (shown by
+        ``Connection.public``), and the address as a message names it, with where it came from unless the task
+        gave it (``Connection.where``). A REST engine's is its ``api_url``."""
+        url = connection.params.get("api_url")
+        if not url:
+            return {}, ""
+        given = connection.origin("api_url") is None
+        return {"api_url": url}, url if given else f"{url} ({connection.source('api_url')})"
 
     @classmethod
     def listed_facts(cls, state: ContainerState) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     names,
     wait_timed_out,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
     DockerHealth,
@@ -188,15 +189,21 @@ def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
 
 class DockerBackend(DockerShapedBackend):
     name = "docker"
-    connection_options = ("docker_host", "docker_context", "tls")
-    environment = {"docker_host": ("DOCKER_HOST",), "docker_context": ("DOCKER_CONTEXT",)}
+    # Docker's variables are read as the docker CLI reads them (_docker_context), not one after the other.
+    connection_options = (
+        Option("docker_host", env=("DOCKER_HOST",), engine_reads_env=True, identifies=True),
+        Option("docker_context", env=("DOCKER_CONTEXT",), engine_reads_env=True, identifies=True),
+        Option("tls", "bool", env=("DOCKER_TLS",), engine_reads_env=True),
+        Option("validate_certs", "bool", env=("DOCKER_TLS_VERIFY",), aliases=("tls_verify",), engine_reads_env=True),
+    )
     library = ("docker (Docker SDK for Python >= 7.0)", DOCKER_IMPORT_ERROR)
 
     @classmethod
-    def validate_options(cls, params: dict[str, Any]) -> None:
+    def validate_options(cls, connection: Connection) -> None:
         """The endpoint must be one the SDK can reach (a Docker context must exist, and not come with
         ``docker_host``); ``tls`` or ``validate_certs`` given for a socket are refused."""
-        endpoint = _docker_context.endpoint(params, os.environ)
+        params = connection.params
+        endpoint = _docker_context.endpoint(params, connection.environ)
         scheme = urlsplit(endpoint.host).scheme
         if scheme not in DOCKER_HOST_SCHEMES:
             raise BadInput(
@@ -210,8 +217,9 @@ class DockerBackend(DockerShapedBackend):
             )
 
     @classmethod
-    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> DockerBackend:
-        endpoint = _docker_context.endpoint(params, os.environ)
+    def from_options(cls, connection: Connection) -> DockerBackend:
+        params = connection.params
+        endpoint = _docker_context.endpoint(params, connection.environ)
         return cls(
             docker_host=endpoint.host,
             docker_host_source=endpoint.source,
@@ -220,6 +228,14 @@ class DockerBackend(DockerShapedBackend):
             pool_size=params.get("parallel") or 1,
             tls=endpoint.tls,
         )
+
+    @classmethod
+    def address(cls, connection: Connection) -> tuple[dict[str, Any], str]:
+        """The endpoint as resolved: ``docker_host`` (given, from ``DOCKER_HOST`` or the default), or the Docker
+        context it comes from; named with what chose it unless the task gave ``docker_host``."""
+        endpoint = _docker_context.endpoint(connection.params, connection.environ)
+        given = connection.origin("docker_host") is None
+        return endpoint.option(), endpoint.host if given else f"{endpoint.host} ({endpoint.source})"
 
     @classmethod
     def listed_facts(cls, state: ContainerState) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import contextlib
 import re
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import quote
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
@@ -30,6 +30,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Evidence,
     matching,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
     DockerHealth,
@@ -97,22 +98,28 @@ class DockhandBackend(DockerShapedBackend):
         ),
     }
 
-    connection_options = ("api_url", "api_token", "api_username", "api_password", "api_environment")
-    environment = {"api_url": ("DOCKHAND_URL",), "api_token": ("DOCKHAND_TOKEN",)}
+    connection_options = (
+        Option("api_url", env=("DOCKHAND_URL",), identifies=True),
+        Option("api_token", env=("DOCKHAND_TOKEN",), secret=True),
+        Option("api_username", env=("DOCKHAND_USERNAME",)),
+        Option("api_password", env=("DOCKHAND_PASSWORD",), secret=True),
+        Option("api_environment", "int", env=("DOCKHAND_ENV",), identifies=True),
+    )
     library = ("requests", REQUESTS_IMPORT_ERROR)
 
     @classmethod
-    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> DockhandBackend:
+    def from_options(cls, connection: Connection) -> DockhandBackend:
+        params = connection.params
         return cls(
             ApiClient.from_options(
-                cls.api_url(params, secret_found), params, "the Dockhand API", cls.source(params, "api_url")
+                connection.require("api_url"), params, "the Dockhand API", connection.source("api_url")
             ),
             environment_id=params["api_environment"],
-            token=cls.option(params, "api_token", secret_found),
+            token=params["api_token"],
             username=params["api_username"],
             password=params["api_password"],
             poll_interval=params.get("poll_interval") or DEFAULT_POLL_INTERVAL,
-            named={option: cls.named(params, option) for option in ("api_token", "api_username", "api_password")},
+            named={option: connection.named(option) for option in ("api_token", "api_username", "api_password")},
         )
 
     @classmethod

@@ -30,6 +30,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Wait,
     matching,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import (
+    Connection,
+    Option,
+    declared,
+    required,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ConnectionFailed,
@@ -235,21 +241,22 @@ class HoodyBackend(Backend):
     alias_pattern = re.compile(r"[a-z0-9][a-z0-9-]{1,59}[a-z0-9]")
     alias_rule = "3 to 61 lowercase letters, digits and hyphens, no hyphen at either end"
 
-    connection_options = ("api_url", "api_token", "api_realm")
-    environment = {"api_url": ("HOODY_API_URL", "HOODY_BASE_URL"), "api_token": ("HOODY_TOKEN", "HOODY_API_TOKEN")}
-    default_api_url = "https://api.hoody.icu"
+    connection_options = (
+        Option("api_url", env=("HOODY_API_URL", "HOODY_BASE_URL"), default="https://api.hoody.icu", identifies=True),
+        Option("api_token", env=("HOODY_TOKEN", "HOODY_API_TOKEN"), secret=True),
+        Option("api_realm", env=("HOODY_REALM", "HOODY_REALM_ID"), identifies=True),
+    )
     library = ("requests", REQUESTS_IMPORT_ERROR)
 
     @classmethod
-    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> HoodyBackend:
+    def from_options(cls, connection: Connection) -> HoodyBackend:
+        params = connection.params
         return cls(
-            ApiClient.from_options(
-                cls.api_url(params, secret_found), params, "the Hoody API", cls.source(params, "api_url")
-            ),
-            token=cls.option(params, "api_token", secret_found),
+            ApiClient.from_options(params["api_url"], params, "the Hoody API", connection.source("api_url")),
+            token=params["api_token"],
             realm=params["api_realm"],
             poll_interval=params.get("poll_interval") or DEFAULT_POLL_INTERVAL,
-            token_named=cls.named(params, "api_token"),
+            token_named=connection.named("api_token"),
         )
 
     @classmethod
@@ -269,8 +276,7 @@ class HoodyBackend(Backend):
     ) -> None:
         """``token_named`` says where the token came from, for the message when Hoody rejects it."""
         if not token:
-            variables = " / ".join(self.environment["api_token"])
-            raise BadInput(f"api_token is required for backend hoody (or set {variables})")
+            raise required(self.name, declared(type(self))["api_token"])
         self.client = client
         for warning in client.warnings:  # TLS not verified
             self.warn(warning)

@@ -2,25 +2,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every module shares: option specs, building the backend, target selection, one exit for errors.
 
-The option specs here mirror ``plugins/doc_fragments/`` — change one, change the other.
+The target specs here mirror ``plugins/doc_fragments/targets.py``; the connection options are each backend's
+declarations (``_connection``), which ``plugins/doc_fragments/connection.py`` documents.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 from typing import Any, Callable, Collection, Mapping, Optional
-from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule, _load_params, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
-    OPTION_SOURCES,
     Backend,
     ContainerState,
     refusal,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import (
+    Bounds,
+    Connection,
+    argument_spec,
+    check_bounds,
+    secrets_in,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -37,31 +42,12 @@ BACKEND_CLASSES: dict[str, type[Backend]] = {
 }
 BACKENDS = tuple(BACKEND_CLASSES)
 
-CONNECTION_SPEC: dict[str, dict[str, Any]] = {
-    "backend": {
-        "type": "str",
-        "default": "docker",
-        "choices": list(BACKENDS),
-        "fallback": (env_fallback, ["CONTAINEROPS_BACKEND"]),
-    },
-    # Docker's endpoint and TLS variables (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_TLS, DOCKER_TLS_VERIFY,
-    # DOCKER_CERT_PATH) are read as the docker CLI reads them, by _docker_context, not as fallbacks here.
-    "docker_host": {"type": "str"},
-    "docker_context": {"type": "str"},
-    "tls": {"type": "bool"},
-    "validate_certs": {"type": "bool", "aliases": ["tls_verify"]},
-    "ca_path": {"type": "path"},
-    "client_cert": {"type": "path"},
-    "client_key": {"type": "path"},
-    "api_url": {"type": "str"},
-    "api_token": {"type": "str", "no_log": True},
-    "api_realm": {"type": "str", "fallback": (env_fallback, ["HOODY_REALM", "HOODY_REALM_ID"])},
-    "api_username": {"type": "str", "fallback": (env_fallback, ["DOCKHAND_USERNAME"])},
-    "api_password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["DOCKHAND_PASSWORD"])},
-    "api_environment": {"type": "int", "fallback": (env_fallback, ["DOCKHAND_ENV"])},
-    "timeout": {"type": "int", "default": 60, "fallback": (env_fallback, ["CONTAINEROPS_TIMEOUT"])},
-    "retries": {"type": "int", "default": 3},
-}
+# The connection options of every backend (``_connection.argument_spec``: each backend's declarations).
+CONNECTION_SPEC: dict[str, dict[str, Any]] = argument_spec(BACKEND_CLASSES.values())
+# Every name the connection options answer to, aliases included.
+CONNECTION_NAMES = tuple(
+    name for option, entry in CONNECTION_SPEC.items() for name in (option, *entry.get("aliases", ()))
+)
 
 TARGET_SPEC: dict[str, dict[str, Any]] = {
     "name": {"type": "list", "elements": "str", "aliases": ["names", "id"]},
@@ -76,11 +62,9 @@ CONTAINER_SPEC: dict[str, dict[str, Any]] = {
 
 FILTER_KEYS = ("name", "label", "status", "project")
 
-# The documented range of every number option, inclusive: a value outside is a slip (10**12 seconds is
-# 31,700 years), refused with the range before anything is read. (low, high, unit)
-BOUNDS: dict[str, tuple[float, float, str]] = {
-    "timeout": (1, 3600, " seconds"),
-    "retries": (0, 10, ""),
+# The documented range of the number options of the modules and plugins beyond the connection's (those are
+# declared with them: ``_connection.Option.bounds``), checked with ``_connection.check_bounds``.
+BOUNDS: dict[str, Bounds] = {
     "parallel": (1, 1000, ""),
     "stop_timeout": (0, 86400, " seconds"),
     "wait_timeout": (1, 86400, " seconds"),
@@ -165,45 +149,6 @@ def missing_library(backend: str) -> Optional[tuple[str, str]]:
     return (library, error) if error else None
 
 
-def validate_connection(params: dict[str, Any]) -> None:
-    """The connection options' rules beyond their types; shared with the controller-side plugins."""
-    BACKEND_CLASSES[params["backend"]].validate_options(params)
-    _require(
-        bool(params["client_cert"]) == bool(params["client_key"]),
-        "client_cert and client_key go together: give both, or neither",
-    )
-    for option in ("ca_path", "client_cert", "client_key"):
-        _require(
-            not params[option] or os.path.isfile(params[option]),
-            f"{option} {params[option]!r} is not a readable file",
-        )
-    _require(params["api_url"] != "", "api_url is empty: give the API's base URL, or leave the option out")
-    token = params["api_token"]
-    _require(
-        token is None or (token.strip() != "" and token.isprintable() and " " not in token),
-        "api_token is empty or holds spaces or control characters (a stray newline?); it is not shown here",
-    )
-
-
-def option_sources(
-    given: Collection[str], params: dict[str, Any], environ: Optional[Mapping[str, str]] = None
-) -> dict[str, str]:
-    """Where each connection option that has a value but was not given (nor an alias of it) took it from: the
-    environment variable its fallback read (the first one set, as Ansible's ``env_fallback``), else ``default``.
-
-    The callers keep it under ``params[OPTION_SOURCES]``, so messages can say which variable gave an address or
-    a credential (``Backend.source``).
-    """
-    environ = os.environ if environ is None else environ
-    sources = {}
-    for option, spec in CONNECTION_SPEC.items():
-        if params.get(option) is None or {option, *spec.get("aliases", ())} & set(given):
-            continue
-        variables = spec["fallback"][1] if "fallback" in spec else []
-        sources[option] = next((variable for variable in variables if variable in environ), "default")
-    return sources
-
-
 # Keys of a result whose dicts are the engine's data by its own names (a label may be called ``error``).
 _DATA_KEYS = ("labels", "environment_vars", "metadata", "private")
 
@@ -225,13 +170,23 @@ def safe_result(result: dict[str, Any]) -> dict[str, Any]:
     return clean(result)
 
 
-def connect(params: dict[str, Any], secret_found: Callable[[str], None]) -> Backend:
-    """The backend the connection options in ``params`` (``CONNECTION_SPEC``) describe, connected.
+def connection_of(params: Mapping[str, Any], given: Optional[Collection[str]] = None) -> Connection:
+    """The connection the options in ``params`` describe, on the backend their ``backend`` option names; ``given``
+    names the options set explicitly (None: every option with a value), so the others say where they came from.
 
-    Used by the modules and by the plugins that run on the controller; ``secret_found`` is told every
-    secret read from the environment, so the caller can keep it out of its output.
-    """
-    return BACKEND_CLASSES[params["backend"]].from_options(params, secret_found)
+    Its secrets include those given for options this backend does not use (an ``api_token`` given for Docker)."""
+    connection = Connection.of(BACKEND_CLASSES[params["backend"]], params, given)
+    connection.secrets.update(secrets_in(params, CONNECTION_SPEC))
+    return connection
+
+
+def connect(params: Mapping[str, Any], secret_found: Callable[[str], None]) -> Backend:
+    """The backend the options in ``params`` describe, connected, for a caller holding plain options;
+    ``secret_found`` is told every secret among them, so the caller can keep it out of its output."""
+    connection = connection_of(params)
+    for secret in connection.secrets:
+        secret_found(secret)
+    return connection.connect()
 
 
 class LifecycleModule:
@@ -252,25 +207,20 @@ class LifecycleModule:
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params = self.module.params
         self._backend: Optional[Backend] = None
-        password = urlsplit(self.params["api_url"] or "").password
-        if password:  # masked before anything can fail and echo the arguments
-            self.module.no_log_values.add(password)
+        self.connection = connection_of(self.params, _given_options(CONNECTION_NAMES))
+        # Secrets from the environment or written into a URL: masked before anything can fail and echo them.
+        self.module.no_log_values.update(self.connection.secrets)
 
     @property
     def backend_class(self) -> type[Backend]:
         """The class of the backend the options select: its rules, before anything is connected."""
-        return BACKEND_CLASSES[self.params["backend"]]
+        return self.connection.backend_class
 
     def validate(self) -> None:
         """What Ansible's type checks cannot express, refused before anything is read or changed."""
         params = self.params
-        for option, (low, high, unit) in BOUNDS.items():
-            value = params.get(option)
-            _require(
-                value is None or low <= value <= high,
-                f"{option} must be between {low:g} and {high:g}{unit}, got {value!r}",
-            )
-        validate_connection(self.params)
+        self.connection.check()
+        check_bounds(params, BOUNDS)
         if "filters" in params:
             self._validate_targets()
         elif isinstance(params.get("name"), str):
@@ -318,9 +268,7 @@ class LifecycleModule:
         if missing:
             library, error = missing
             self.module.fail_json(msg=missing_required_lib(library), exception=error)
-        names = tuple(name for option, spec in CONNECTION_SPEC.items() for name in (option, *spec.get("aliases", ())))
-        sources = option_sources(_given_options(names), self.params)
-        return connect(dict(self.params, **{OPTION_SOURCES: sources}), self.module.no_log_values.add)
+        return self.connection.connect()
 
     def select_targets(self) -> list[ContainerState]:
         """The containers named (in order, each once), then those the filters match on the engine.

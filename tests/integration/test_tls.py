@@ -275,7 +275,7 @@ def test_the_event_source_follows_the_engine_of_the_current_docker_context(tls_e
     docker_cli("context", "create", "hh-events", "--docker",
                f"host={tls_engine.url},ca={pki.ca.cert},cert={pki.client.cert},key={pki.client.key}")  # fmt: skip
     monkeypatch.setenv("DOCKER_CONTEXT", "hh-events")
-    following = f"following the event stream, the Docker engine at {tls_engine.url} (Docker context 'hh-events', "
+    following = f"following the event stream, docker at {tls_engine.url} (Docker context 'hh-events', "
 
     async def scenario(queue: asyncio.Queue) -> dict[str, Any]:
         deadline = time.monotonic() + READY_WAIT

@@ -20,6 +20,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     ContainerState,
     matching,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
     ABSENT,
     ALLOWED_OPERATIONS,
@@ -65,7 +66,7 @@ class FakeBackend(Backend):
         self.health: Optional[FakeHealth] = FakeHealth(self)
 
     @classmethod
-    def from_options(cls, params: dict[str, Any], secret_found: Callable[[str], None]) -> FakeBackend:
+    def from_options(cls, connection: Connection) -> FakeBackend:
         return cls()
 
     def container(

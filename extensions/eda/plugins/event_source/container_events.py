@@ -46,7 +46,6 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit, urlunsplit
 
 DOCUMENTATION = r"""
 ---
@@ -119,15 +118,16 @@ _put_collection_on_path()
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import (  # noqa: E402
-    _docker_context,
     _dockhand,
     _history,
     _module,
     _position,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (  # noqa: E402
-    OPTION_SOURCES,
-    SECRET_OPTIONS,
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import (  # noqa: E402
+    Connection,
+    check_bounds,
+    mask,
+    secrets_in,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (  # noqa: E402
     BadInput,
@@ -171,8 +171,6 @@ LATE_S = 5.0
 #: REST: idle polls back off up to this many times ``poll_interval`` (and at most 60 s).
 IDLE_FACTOR = 8
 LATE_NS = int(LATE_S * 10**9)
-#: The connection options that say which engine a cursor file's position belongs to.
-ENGINE_KEYS = ("backend", "docker_host", "docker_context", "api_url", "api_environment", "api_realm")
 
 SOURCE_SPEC: dict[str, dict[str, Any]] = dict(
     _module.CONNECTION_SPEC,
@@ -182,7 +180,6 @@ SOURCE_SPEC: dict[str, dict[str, Any]] = dict(
 )
 # Arguments ansible-rulebook itself adds to every source's.
 RULEBOOK_ARGS = ("eda_feedback_queue",)
-MASK = "********"
 # Docker event attributes that are not container labels.
 EVENT_ATTRIBUTES = ("name", "image", "exitCode", "signal", "execDuration")
 # Operations that end a container's processes without anyone asking the engine for it.
@@ -197,13 +194,15 @@ Event = dict[str, Any]
 
 
 class Options:
-    """The source's arguments, checked: connection ``params`` (``CONNECTION_SPEC``), ``filters``, secrets."""
+    """The source's arguments, checked: its ``link`` to the engine (``_connection.Connection``: its secrets, its
+    public view, how messages name it), ``filters``, ``poll_interval``, ``cursor_file``; ``params`` as given."""
 
-    def __init__(self, params: dict[str, Any], filters: dict[str, Any], secrets: set[str]) -> None:
+    def __init__(self, link: Connection, params: dict[str, Any], filters: dict[str, Any]) -> None:
+        self.link = link
         self.params = params
         self.filters = filters
-        self.secrets = secrets
-        self.backend: str = params["backend"]
+        self.secrets = link.secrets
+        self.backend = link.backend
         self.poll_interval: float = params["poll_interval"]
         self.cursor_file: Optional[str] = params.get("cursor_file") or None
 
@@ -214,73 +213,43 @@ class Options:
 
     def mask(self, text: Any) -> str:
         """``text`` with every known secret replaced."""
-        text = str(text)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
+        return self.link.mask(text)
 
     def connection(self) -> dict[str, Any]:
-        """The connection options given or found, without secrets: what a playbook needs to reach the engine."""
-        options = {
-            key: self.params[key]
-            for key in _module.CONNECTION_SPEC
-            if key not in SECRET_OPTIONS and self.params.get(key) is not None
-        }
-        if self.backend == "docker":  # the endpoint as resolved: given, from DOCKER_HOST, or a Docker context
-            options.update(_docker_context.endpoint(self.params, os.environ).option())
-        if options.get("api_url"):
-            parts = urlsplit(options["api_url"])
-            if parts.password or parts.username:
-                options["api_url"] = urlunsplit(parts._replace(netloc=parts.hostname or ""))
-        return options
+        """The connection without secrets (``Connection.public``): what a playbook needs to reach the engine."""
+        return self.link.public()
 
     def engine_key(self) -> str:
         """Which engine this is, as a cursor file records it: its address, not its timeouts."""
-        connection = self.connection()
-        return json.dumps({key: connection[key] for key in ENGINE_KEYS if key in connection}, sort_keys=True)
+        return json.dumps(self.link.identity(), sort_keys=True)
 
     def where(self) -> str:
         """The engine, for log messages."""
-        if self.backend == "docker":
-            endpoint = _docker_context.endpoint(self.params, os.environ)
-            return f"the Docker engine at {endpoint.host} ({endpoint.source})"
-        url = self.connection().get("api_url") or _module.BACKEND_CLASSES[self.backend].default_api_url
-        return f"{self.backend} at {url}" if url else self.backend
+        return self.link.where()
 
 
 def parse_options(args: dict[str, Any]) -> Options:
     """Check the source's arguments as the modules check theirs; ``BadInput`` names what is wrong."""
     given = {key: value for key, value in (args or {}).items() if key not in RULEBOOK_ARGS}
     result = ArgumentSpecValidator(SOURCE_SPEC).validate(given)
-    secrets = {str(value) for value in result._no_log_values if value}
-    password = urlsplit(str(given.get("api_url") or "")).password
-    if password:  # masked before anything can fail and echo the arguments
-        secrets.add(password)
-    options = Options(result.validated_parameters, {}, secrets)
-    if result.error_messages:
-        raise BadInput(options.mask("container_events: " + "; ".join(result.error_messages)))
-    params = options.params
-    params[OPTION_SOURCES] = _module.option_sources(given, params)
-    for option in ("timeout", "retries", "poll_interval"):
-        low, high, unit = _module.BOUNDS[option]
-        value = params[option]
-        if not low <= value <= high:
-            raise BadInput(f"container_events: {option} must be between {low:g} and {high:g}{unit}, got {value!r}")
+    if result.error_messages:  # the secrets given are masked: the messages may echo the arguments
+        secrets = secrets_in(given, SOURCE_SPEC)
+        raise BadInput(mask("container_events: " + "; ".join(result.error_messages), secrets))
+    params = result.validated_parameters
     try:
-        _module.validate_connection(params)
+        link = _module.connection_of(params, given)
+        link.check()
+        check_bounds(params, {"poll_interval": _module.BOUNDS["poll_interval"]})
+        filters = params["filters"]
+        if filters is not None:
+            filters = _module.validated_filters(filters, link.backend_class)
     except BadInput as exc:
         raise BadInput(f"container_events: {exc}") from None
-    if params["filters"] is not None:
-        try:
-            options.filters = _module.validated_filters(params["filters"], _module.BACKEND_CLASSES[options.backend])
-        except BadInput as exc:
-            raise BadInput(f"container_events: {exc}") from None
-    missing = _module.missing_library(options.backend)
+    missing = _module.missing_library(link.backend)
     if missing:
-        raise BadInput(f"container_events: backend {options.backend} needs the Python library {missing[0]}: "
+        raise BadInput(f"container_events: backend {link.backend} needs the Python library {missing[0]}: "
                        f"{missing[1]}")  # fmt: skip
-    return options
+    return Options(link, params, filters or {})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The containers inventory plugin without engines: options, host names, groups, secrets, failures, parallel reads.
 
-``connect`` is replaced by fake engines here; tests/integration/test_inventory.py reads real ones.
+``Connection.connect`` is replaced by fake engines here; tests/integration/test_inventory.py reads real ones.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from ansible.errors import AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 
-from ansible_collections.containerops.lifecycle.plugins.inventory import containers
 from ansible_collections.containerops.lifecycle.plugins.inventory.containers import (
     InventoryModule,
-    engine_params,
+    engine_connection,
     host_names,
-    public_connection,
-    without_password,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
     ConnectionFailed,
@@ -113,7 +111,8 @@ class Run:
         self.connected: list[dict[str, Any]] = []
         self.warnings: list[str] = []
 
-        def fake_connect(params: dict[str, Any], secret_found) -> FakeEngine:
+        def fake_connect(connection: Connection) -> FakeEngine:
+            params = connection.params
             self.connected.append(params)
             key = params["docker_host"] if params["backend"] == "docker" else params["api_url"]
             engine = fakes[key]
@@ -121,7 +120,7 @@ class Run:
                 raise engine
             return engine
 
-        monkeypatch.setattr(containers, "connect", fake_connect)
+        monkeypatch.setattr(Connection, "connect", fake_connect)
         self.plugin = InventoryModule()
         self.plugin._options = dict(OPTION_DEFAULTS, **options)
         self.plugin._read_config_data = lambda path: None
@@ -143,64 +142,63 @@ class Run:
 # Options -----------------------------------------------------------------------------------------------------
 
 
-def test_engine_params_take_the_modules_defaults_and_environment(monkeypatch):
+def test_an_engines_connection_takes_the_modules_defaults_and_environment(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
     monkeypatch.setenv("CONTAINEROPS_TIMEOUT", "7")
-    params = engine_params({"name": "edge", "tls_verify": True})
+    params = engine_connection({"name": "edge", "tls_verify": True}).params
     assert params["backend"] == "docker"
     assert params["docker_host"] is None  # read by the Docker backend, as the docker CLI reads DOCKER_HOST
-    assert public_connection(params)["docker_host"] == "tcp://10.0.0.5:2376"
+    assert engine_connection({"name": "edge"}).public()["docker_host"] == "tcp://10.0.0.5:2376"
     assert params["timeout"] == 7 and params["retries"] == 3
     assert params["validate_certs"] is True  # the alias, resolved
     assert "name" not in params and "tls_verify" not in params
 
 
-def test_engine_params_refuse_unknown_options_and_values_out_of_range():
+def test_an_engines_connection_refuses_unknown_options_and_values_out_of_range():
     with pytest.raises(BadInput, match="docker_hots"):
-        engine_params({"name": "x", "docker_hots": "unix:///x.sock"})
+        engine_connection({"name": "x", "docker_hots": "unix:///x.sock"})
     with pytest.raises(BadInput, match="timeout must be between 1 and 3600"):
-        engine_params({"name": "x", "timeout": 0})
+        engine_connection({"name": "x", "timeout": 0})
     with pytest.raises(BadInput, match="backend"):
-        engine_params({"name": "x", "backend": "podman"})
+        engine_connection({"name": "x", "backend": "podman"})
 
 
-def test_engine_params_follow_the_modules_connection_rules():
+def test_an_engines_connection_follows_the_modules_connection_rules():
     with pytest.raises(BadInput, match="tls and validate_certs apply to a tcp:// docker_host"):
-        engine_params({"name": "x", "docker_host": "unix:///x.sock", "tls": True})
+        engine_connection({"name": "x", "docker_host": "unix:///x.sock", "tls": True})
     with pytest.raises(BadInput, match="docker_host must be"):
-        engine_params({"name": "x", "docker_host": "/var/run/docker.sock"})
+        engine_connection({"name": "x", "docker_host": "/var/run/docker.sock"})
     with pytest.raises(BadInput, match="api_token is empty or holds spaces") as refused:
-        engine_params({"name": "x", "backend": "hoody", "api_token": "hdy_secret with space"})
+        engine_connection({"name": "x", "backend": "hoody", "api_token": "hdy_secret with space"})
     assert "hdy_secret" not in str(refused.value)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://ops:s3cret@dh.example.com:8443/base", "https://ops@dh.example.com:8443/base"),
-    ("https://:s3cret@dh.example.com", "https://dh.example.com"),
-    ("https://dh.example.com", "https://dh.example.com"),
-    ("http://ops@127.0.0.1:9", "http://ops@127.0.0.1:9"),
-])  # fmt: skip
-def test_without_password(url, expected):
-    assert without_password(url) == expected
-
-
-def test_public_connection_keeps_the_backends_options_and_no_secret(monkeypatch):
+def test_an_engines_public_connection_keeps_its_backends_options_and_no_secret(monkeypatch):
     monkeypatch.setenv("DOCKHAND_PASSWORD", PASSWORD)
-    params = engine_params({"name": "dh", "backend": "dockhand", "api_url": "https://ops:pw-in-url@dh.example.com",
-                            "api_username": "ops", "api_environment": 2, "api_token": TOKEN})  # fmt: skip
-    shown = public_connection(params)
-    assert shown == {"backend": "dockhand", "api_url": "https://ops@dh.example.com", "api_username": "ops",
+    connection = engine_connection(
+        {
+            "name": "dh",
+            "backend": "dockhand",
+            "api_environment": 2,
+            "api_token": TOKEN,
+            "api_url": "https://ops:pw-in-url@dh.example.com:8443",
+            "api_username": "ops",
+        }
+    )
+    shown = connection.public()
+    assert shown == {"backend": "dockhand", "api_url": "https://ops@dh.example.com:8443", "api_username": "ops",
                      "api_environment": 2, "timeout": 60, "retries": 3}  # fmt: skip
     assert not {TOKEN, PASSWORD, "pw-in-url"} & set(json.dumps(shown).split('"'))
+    assert {TOKEN, PASSWORD, "pw-in-url"} <= connection.secrets
 
 
-def test_public_connection_names_the_url_really_used(monkeypatch):
+def test_an_engines_public_connection_names_the_url_really_used(monkeypatch):
     monkeypatch.delenv("HOODY_API_URL", raising=False)
     monkeypatch.setenv("HOODY_BASE_URL", "http://127.0.0.1:8123")
-    assert public_connection(engine_params({"backend": "hoody"}))["api_url"] == "http://127.0.0.1:8123"
+    assert engine_connection({"backend": "hoody"}).public()["api_url"] == "http://127.0.0.1:8123"
     monkeypatch.delenv("HOODY_BASE_URL")
-    assert public_connection(engine_params({"backend": "hoody"}))["api_url"] == "https://api.hoody.icu"
-    docker = public_connection(engine_params({}))
+    assert engine_connection({"backend": "hoody"}).public()["api_url"] == "https://api.hoody.icu"
+    docker = engine_connection({}).public()
     assert docker == {"backend": "docker", "docker_host": "unix:///var/run/docker.sock", "timeout": 60, "retries": 3}
 
 

@@ -1,16 +1,14 @@
 # Copyright: containerops.lifecycle contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The parts every backend shares: the one waiter, the connection options, the registry and what names a container."""
+"""The parts every backend shares: the one waiter and the listing filter."""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
-import yaml
 
-from ansible_collections.containerops.lifecycle.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend, _module
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _backend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
@@ -46,8 +44,8 @@ class Scripted(Backend):
         self.settles_at_once = settles_at_once
 
     @classmethod
-    def from_options(cls, params, secret_found):
-        return cls(*params["looks"])
+    def from_options(cls, connection):
+        return cls(*connection.params["looks"])
 
     def look_up(self, ref):
         look = self.looks[min(self.seen, len(self.looks) - 1)]
@@ -169,42 +167,6 @@ def test_a_part_the_engine_has_is_returned():
     engine = Scripted("running")
     engine.health = Healthy(engine)
     assert engine.part(Health) is engine.health
-
-
-def test_an_option_falls_back_to_the_engines_variables_in_order(monkeypatch):
-    class Env(Scripted):
-        environment = {"api_url": ("FIRST_URL", "SECOND_URL"), "api_token": ("THE_TOKEN",)}
-        default_api_url = "https://default.example"
-
-    found = []
-    params = {"api_url": None, "api_token": None}
-    assert Env.api_url(params, found.append) == "https://default.example"
-    monkeypatch.setenv("SECOND_URL", "https://ops:pw@second.example")
-    assert Env.api_url(params, found.append) == "https://ops:pw@second.example"
-    monkeypatch.setenv("FIRST_URL", "https://first.example")
-    assert Env.api_url(params, found.append) == "https://first.example"
-    assert Env.api_url({"api_url": "https://given.example"}, found.append) == "https://given.example"
-    monkeypatch.setenv("THE_TOKEN", "s3cret")
-    assert Env.option(params, "api_token", found.append) == "s3cret"
-    assert found == ["pw", "s3cret"]  # the password in a URL and a token from the environment are secrets
-
-
-def test_an_api_url_nobody_gave_names_where_it_can_come_from(monkeypatch):
-    class Env(Scripted):
-        environment = {"api_url": ("ENGINE_URL",)}
-
-    monkeypatch.delenv("ENGINE_URL", raising=False)
-    with pytest.raises(BadInput, match=r"api_url is required for backend scripted \(or set ENGINE_URL\)"):
-        Env.api_url({"api_url": None}, lambda secret: None)
-
-
-def test_the_registry_is_what_the_backend_option_and_its_docs_offer():
-    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["backend"]["choices"]
-    assert list(_module.BACKEND_CLASSES) == documented == _module.CONNECTION_SPEC["backend"]["choices"]
-    for name, backend_class in _module.BACKEND_CLASSES.items():
-        assert backend_class.name == name
-        assert set(backend_class.connection_options) <= set(_module.CONNECTION_SPEC)
-        assert set(backend_class.environment) <= set(backend_class.connection_options)
 
 
 LISTED = [

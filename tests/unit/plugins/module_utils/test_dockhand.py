@@ -16,6 +16,7 @@ import responses
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _driver
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, Evidence
+from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import declared
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._driver import Converger, StateRequest, took_effect
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
@@ -292,7 +293,7 @@ def test_dockhand_unknown_environment():
 def test_dockhand_environment_id_leaves_the_variables_it_reads_alone(dockhand_login):
     backend = DockhandBackend(ApiClient(DH, timeout=5, retries=0), 1, None, "admin", "pw", 0.01)
     assert backend.environment_id == 1
-    assert backend.environment == {"api_url": ("DOCKHAND_URL",), "api_token": ("DOCKHAND_TOKEN",)}
+    assert declared(DockhandBackend)["api_url"].env == ("DOCKHAND_URL",) and not hasattr(backend, "environment")
 
 
 def test_dockhand_needs_an_environment():

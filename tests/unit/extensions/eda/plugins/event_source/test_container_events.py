@@ -155,13 +155,15 @@ def test_replayed_events_are_not_folded_twice():
 def test_options_take_env_fallbacks_and_keep_secrets_out_of_the_connection(monkeypatch):
     monkeypatch.setenv("HOODY_TOKEN", SECRET)
     monkeypatch.setenv("CONTAINEROPS_BACKEND", "hoody")
-    opts = options(api_url="https://ops:pw-in-url@hoody.test", filters={"name": "web-*"}, eda_feedback_queue=None)
+    opts = options(api_url="https://ops:pw-in-url@hoody.test:8443", filters={"name": "web-*"},
+                   eda_feedback_queue=None)  # fmt: skip
     assert opts.backend == "hoody" and opts.poll_interval == 2.0
-    opts.secret_found(SECRET)  # connect() tells each secret it reads from the environment
     connection = opts.connection()
-    assert connection["api_url"] == "https://hoody.test" and "api_token" not in connection
+    # The port stays: an event's connection sends a playbook to the same engine (it was dropped once).
+    assert connection["api_url"] == "https://ops@hoody.test:8443" and "api_token" not in connection
     assert SECRET not in json.dumps(connection)
-    assert opts.mask(f"401 for {SECRET}") == "401 for ********"
+    assert opts.mask(f"401 for {SECRET} at pw-in-url") == "401 for ******** at ********"  # read from HOODY_TOKEN
+    assert json.loads(opts.engine_key()) == {"backend": "hoody", "api_url": "https://ops@hoody.test:8443"}
 
 
 @pytest.mark.parametrize(
