@@ -26,6 +26,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _his
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import label_filters
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import EngineLost
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import (
+    SETTLE,
     EventFeed,
     Transition,
     logger,
@@ -519,7 +520,7 @@ def _held(records: list[Record], last_action: str) -> int:
 class DockerFold:
     """Docker container events in, in order and each once; settled transition records out."""
 
-    def __init__(self, settle: float, emit_from_ns: int = 0, window: int = WINDOW) -> None:
+    def __init__(self, settle: float = SETTLE, emit_from_ns: int = 0, window: int = WINDOW) -> None:
         self.settle = settle
         self.emit_from_ns = emit_from_ns
         self.window = window

@@ -78,13 +78,14 @@ class DockhandFeed(DockerShapedFeed, PollingFeed):
 
     def poll(self) -> tuple[list[Transition], bool]:
         rows = self._new_rows()
-        records = []
+        transitions = []
         for row in rows:
             attributes: dict[str, str] = row["actorAttributes"] if isinstance(row.get("actorAttributes"), dict) else {}
             if self.labels and not passes({"label": self.labels}, None, None, attributes):
                 continue
-            records.extend(self.fold.feed(docker_event(row), self.timing.clock()))
-        return self.settled(records), bool(rows)
+            # Named and labelled as each row leaves them: a container's last row (destroy) ends what the fold knows.
+            transitions += self.settled(self.fold.feed(docker_event(row), self.timing.clock()))
+        return transitions, bool(rows)
 
     def _new_rows(self) -> list[dict[str, Any]]:
         """Activity rows after the cursor, oldest first; the first round only sets the cursor, unless the feed

@@ -14,8 +14,9 @@ DOC = ROOT / "docs" / "architecture.md"
 PACKAGE = "ansible_collections.containerops.lifecycle.plugins"
 UTILS = ("module_utils", "plugin_utils")
 ENGINE_ROW = "backends"
-# module_utils files no module uses, each with the controller plugin that does.
-CONTROLLER_ONLY_IN_MODULE_UTILS = {"_position": "the event source's cursor"}
+# module_utils files no module uses, each with the controller plugin that does (none: an engine's event feed, which
+# keeps the event source's cursor, is part of its backend).
+CONTROLLER_ONLY_IN_MODULE_UTILS: dict[str, str] = {}
 
 
 def layers() -> dict[str, set[str]]:

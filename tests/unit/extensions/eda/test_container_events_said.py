@@ -26,13 +26,12 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def first_loss(follower: ce.Follower, caplog) -> str:
+def first_loss(follower: ce.Source, caplog) -> str:
     """Run ``follower`` until it first waits to try again; the warning it logged."""
 
     async def stop(seconds: float) -> None:
         raise asyncio.CancelledError
 
-    follower.idle = stop  # type: ignore[method-assign]
     follower._pause = stop  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING, logger="containerops.lifecycle.container_events"), pytest.raises(
         asyncio.CancelledError
@@ -47,7 +46,7 @@ def test_a_hoody_api_from_the_environment_that_refuses_is_named_with_its_variabl
     url = f"http://127.0.0.1:{closed_port()}"
     monkeypatch.setenv("HOODY_API_URL", url)
     options = ce.parse_options({"backend": "hoody", "api_token": TOKEN, "retries": 0})
-    said = first_loss(ce.HoodyPoller(options, asyncio.Queue()), caplog)
+    said = first_loss(ce.Source(options, asyncio.Queue()), caplog)
     assert f"cannot reach the Hoody API at {url} (api_url, from HOODY_API_URL): connection refused" in said
     assert "Max retries" not in said and TOKEN not in said
 
@@ -55,7 +54,7 @@ def test_a_hoody_api_from_the_environment_that_refuses_is_named_with_its_variabl
 def test_a_docker_socket_that_is_not_there_is_said_plainly(tmp_path, caplog):
     host = f"unix://{tmp_path}/docker.sock"
     options = ce.parse_options({"docker_host": host, "retries": 0})
-    said = first_loss(ce.DockerFollower(options, asyncio.Queue()), caplog)
+    said = first_loss(ce.Source(options, asyncio.Queue()), caplog)
     assert f"cannot reach the Docker engine at {host} (docker_host): no such socket file" in said
     assert "FileNotFoundError" not in said
 
@@ -66,7 +65,7 @@ def test_an_engine_answering_escape_sequences_is_logged_escaped(caplog):
     responses.get(f"{api}/api/v1/containers/", status=400,
                   json={"statusCode": 400, "error": "Bad Request", "message": EVIL})  # fmt: skip
     options = ce.parse_options({"backend": "hoody", "api_url": api, "api_token": TOKEN, "retries": 0})
-    said = first_loss(ce.HoodyPoller(options, asyncio.Queue()), caplog)
+    said = first_loss(ce.Source(options, asyncio.Queue()), caplog)
     assert "boom \\x1b]0;pwned\\x07 \\x1b[2J \\u202egnp.exe" in said
     assert not [ch for ch in said if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch == "\u202e"]
 
