@@ -28,7 +28,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     ContainerState,
     matching,
 )
-from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_events import records_from_docker_events
+from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import records_from_docker_events
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
     DockerShapedBackend,

@@ -435,7 +435,7 @@ def check_playbook(dom: Node, playbook: str) -> list[str]:
 
 
 def check_guide(dom: Node, page: str) -> list[str]:
-    from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_events, _lifecycle, _module
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_history, _lifecycle, _module
 
     problems = []
     text = dom.text()
@@ -446,7 +446,7 @@ def check_guide(dom: Node, page: str) -> list[str]:
         problems += [f"status {status} is not in the statuses table"
                      for status in _lifecycle.STATUSES if status not in first_column(dom)]
     elif page == "guide_status_logs":
-        problems += [f"Docker event {action} is not named" for action in _docker_events.DOCKER_EVENT_ACTIONS
+        problems += [f"Docker event {action} is not named" for action in _docker_history.DOCKER_EVENT_ACTIONS
                      if f"{action}" not in {code.text() for code in dom.find_all("code")}]
         if "most recent events in memory" not in text:
             problems.append("the daemon's event buffer is not said")

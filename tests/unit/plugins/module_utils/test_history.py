@@ -1,4 +1,4 @@
-"""Unit tests for plugins/module_utils/_history.py (records from Docker's events, in test_docker_events.py, serve
+"""Unit tests for plugins/module_utils/_history.py (records from Docker's events, in test_docker_history.py, serve
 as the captured records)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
-from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_events import records_from_docker_events
-from tests.unit.plugins.module_utils.test_docker_events import (
+from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import records_from_docker_events
+from tests.unit.plugins.module_utils.test_docker_history import (
     ESCALATED_STOP,
     KILL,
     OOM,
