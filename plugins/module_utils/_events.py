@@ -7,7 +7,7 @@ applied to it, the windows.
 The event source (``extensions/eda``) runs a feed's blocking calls in a thread: ``open()`` connects (again after
 the engine was lost), ``read()`` returns the next transitions, ``wait()`` passes time while the engine is away,
 ``position()`` is what the source keeps in its cursor file, ``close()`` ends it. A feed raises one of its ``lost``
-errors when the engine goes away; its state (what it has emitted, what it holds back) survives until the next
+errors when the engine goes away; its state (what it has emitted, what it holds back) survives the next
 ``open()``. A stream engine (Docker) subscribes in ``start()`` and reads in ``read()``; a polling engine (Hoody,
 Dockhand) polls in ``poll()``, every ``poll_interval`` while transitions come and less often while none do.
 """
