@@ -230,6 +230,10 @@ class Backend(abc.ABC):
     #: Whether containers on this engine have labels (and ``filters.label`` can select them).
     has_labels = True
 
+    #: How this engine's container events are followed: an ``_events.EventFeed`` class (the event source runs
+    #: it); None: they cannot be, and the event source refuses this engine.
+    events: Optional[type] = None
+
     #: Whether an operation the engine accepted is over when it answers (Docker, Dockhand). An engine that
     #: carries it out afterwards (Hoody) may still show the status from before, so a wait on it only ends
     #: early on a status that rules the wanted one out (see ``_lifecycle.wait_over``).

@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import (
     _docker_context,
-    _history,
+    _docker_events,
+    _docker_history,
     _ssh,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
@@ -189,6 +190,7 @@ def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
 
 class DockerBackend(DockerShapedBackend):
     name = "docker"
+    events = _docker_events.DockerFeed
     # Docker's variables are read as the docker CLI reads them (_docker_context), not one after the other.
     connection_options = (
         Option("docker_host", env=("DOCKER_HOST",), engine_reads_env=True, identifies=True),
@@ -625,13 +627,14 @@ class DockerBackend(DockerShapedBackend):
     ) -> builtins.list[StatusLogRecord]:
         state = self.inspect(ref)
         now = time.time()
-        filters = {"container": state.id or ref, "type": "container", "event": list(_history.DOCKER_EVENT_ACTIONS)}
+        actions = list(_docker_history.DOCKER_EVENT_ACTIONS)
+        filters = {"container": state.id or ref, "type": "container", "event": actions}
         with self._engine(f"reading the engine's events for {ref!r}"), self._subscribe(
             filters, since=since if since is not None else 0, until=min(until, now) if until is not None else now
         ) as events:
             # The engine's ``container`` filter matches id and name prefixes ('web' takes in 'web-1'): keep the
             # events of the container the ref names exactly, or of every earlier container of exactly that name.
-            return _history.records_from_docker_events(
+            return _docker_history.records_from_docker_events(
                 [event for event in events if _event_of(event, state, ref)]
             )
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import re
 import threading
 from datetime import datetime, timezone
 from typing import Any, Optional
@@ -31,6 +30,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     matching,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
+from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import records_from_docker_events
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     STATUS_MAP,
     DockerHealth,
@@ -40,6 +40,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_mod
     listed_facts,
     network_runtime,
     state_from_inspect,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand_events import (
+    ACTIVITY_PAGE,
+    DockhandFeed,
+    docker_event,
+    engine_time,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
     BadInput,
@@ -68,7 +74,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes imp
 from ansible_collections.containerops.lifecycle.plugins.module_utils._text import engine_text
 
 SESSION_COOKIE = "dockhand_session"
-ACTIVITY_PAGE = 100
 # Dockhand's action names for the lifecycle vocabulary.
 ACTIONS = {"start": "start", "stop": "stop", "restart": "restart", "pause": "pause", "resume": "unpause"}
 # The exit code of a process ended by SIGKILL (128 + 9), and how Docker's kill events name that signal.
@@ -77,7 +82,6 @@ SIGKILL_NAMES = ("9", "KILL", "SIGKILL")
 # Kill rows read from the activity log to tell whether a restart needed SIGKILL (a restart makes two).
 KILL_ROWS = 20
 LOGOUT_TIMEOUT = 10
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def container_path(ref: str, action: str = "") -> str:
@@ -91,6 +95,7 @@ def _unexpected(endpoint: str, expected: str) -> OperationFailed:
 
 class DockhandBackend(DockerShapedBackend):
     name = "dockhand"
+    events = DockhandFeed
     missing_operations = {
         "force-stop": (
             "Dockhand has no kill endpoint; use force: false (and no force_on_timeout), and bound a graceful "
@@ -395,7 +400,7 @@ class DockhandBackend(DockerShapedBackend):
             return False  # the wait that follows reads the container again and reports what is wrong
 
     def _killed_between(self, container_id: Optional[str], since: Any, until: Any) -> bool:
-        begin, end = _engine_time(since), _engine_time(until)
+        begin, end = engine_time(since), engine_time(until)
         if not container_id or begin is None or end is None:
             return False
         body = self._json("GET", "/api/activity", params={
@@ -406,7 +411,7 @@ class DockhandBackend(DockerShapedBackend):
             attributes = row.get("actorAttributes") if isinstance(row, dict) else None
             if not isinstance(attributes, dict) or str(attributes.get("signal")) not in SIGKILL_NAMES:
                 continue
-            moment = _engine_time(row.get("timestamp"))
+            moment = engine_time(row.get("timestamp"))
             if moment is not None and begin <= moment <= end:
                 return True
         return False
@@ -486,7 +491,7 @@ class DockhandBackend(DockerShapedBackend):
         events: list[dict[str, Any]] = []
         offset = 0
         while True:
-            page, total = self._activity_page(dict(params, offset=offset))
+            page, total = self.activity_page(dict(params, offset=offset))
             events.extend(item for item in page if state.id or item.get("containerName") == ref)
             offset += len(page)
             if not page or offset >= total:
@@ -494,9 +499,9 @@ class DockhandBackend(DockerShapedBackend):
         self._warn_about_activity(found_any=bool(events))
         # Millisecond timestamps can tie (start and restart): feed them in id order, which is event order.
         events.sort(key=_activity_order)
-        return _history.records_from_docker_events([_as_docker_event(item) for item in events])
+        return records_from_docker_events([docker_event(item) for item in events])
 
-    def _activity_page(self, params: dict[str, Any]) -> tuple[builtins.list[dict[str, Any]], int]:
+    def activity_page(self, params: dict[str, Any]) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of ``GET /api/activity`` and the number of rows that match in all."""
         body = self._json("GET", "/api/activity", params=params)
         page = body.get("events") if isinstance(body, dict) else None
@@ -518,7 +523,7 @@ class DockhandBackend(DockerShapedBackend):
         if found_any:
             return
         try:
-            _page, total = self._activity_page({"environmentId": self.environment_id, "limit": 1})
+            _page, total = self.activity_page({"environmentId": self.environment_id, "limit": 1})
         except ContainerOpsError:
             return
         if total == 0:
@@ -550,16 +555,6 @@ def _inspected_state(data: Any, endpoint: str) -> ContainerState:
     return state_from_inspect(data)
 
 
-def _engine_time(value: Any) -> Optional[datetime]:
-    """An engine timestamp (Docker's nanoseconds or Dockhand's milliseconds) as a UTC datetime, or None."""
-    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
-        return None
-    try:
-        return _history.parse_iso(_FRACTION.sub(r"\1", value))
-    except ValueError:
-        return None
-
-
 def _listed_labels(state: ContainerState) -> dict[str, str]:
     labels = state.details["summary"].get("labels")
     return labels if isinstance(labels, dict) else {}
@@ -569,20 +564,3 @@ def _activity_order(item: dict[str, Any]) -> int:
     """An activity row's id: millisecond timestamps can tie, ids follow the order events happened in."""
     row_id = item.get("id")
     return row_id if isinstance(row_id, int) else 0
-
-
-def _as_docker_event(item: dict[str, Any]) -> dict[str, Any]:
-    """A Dockhand activity record in the Docker ``/events`` shape ``_history`` reads."""
-    moment = _engine_time(item.get("timestamp"))
-    if moment is None:
-        raise _unexpected("GET /api/activity", f"a page of activity events (timestamp {item.get('timestamp')!r})")
-    time_ns = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
-    attributes = dict(item.get("actorAttributes") or {}) if isinstance(item.get("actorAttributes"), dict) else {}
-    attributes.setdefault("name", item.get("containerName"))
-    return {
-        "Type": "container",
-        "Action": item.get("action"),
-        "Actor": {"ID": item.get("containerId"), "Attributes": attributes},
-        "time": int(moment.timestamp()),
-        "timeNano": time_ns,
-    }

@@ -46,6 +46,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationRejected,
     OutcomeUnknown,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody_events import HoodyFeed
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import (
     DEFAULT_POLL_INTERVAL,
     REQUESTS_IMPORT_ERROR,
@@ -235,6 +236,7 @@ def hoody_networks(interfaces: list[dict[str, Any]]) -> dict[str, NetworkRuntime
 
 class HoodyBackend(Backend):
     name = "hoody"
+    events = HoodyFeed
     settles_at_once = False  # an accepted operation is carried out after the answer
     has_labels = False
     # The proxy's own rule for alias names (they become host names).

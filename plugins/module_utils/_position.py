@@ -22,7 +22,7 @@ address) makes a file kept for another engine start from the present instead of 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional, TypeVar
 
 #: How far before the newest record handled a resumed source reads again: context for folding the engine's events
 #: (a stop's SIGTERM comes before its die; a held stop waits up to a few seconds for a restart) and the window in
@@ -33,7 +33,8 @@ RECENT_MAX = 4096
 VERSION = 1
 
 Position = dict[str, Any]
-Record = dict[str, Any]
+Record = Mapping[str, Any]
+R = TypeVar("R", bound=Mapping[str, Any])
 
 
 def empty(from_ns: Optional[int] = None) -> Position:
@@ -62,7 +63,7 @@ def resume_from_ns(position: Position, overlap_ns: int = OVERLAP_NS) -> Optional
     return None if newest is None else newest - overlap_ns
 
 
-def unseen(position: Position, records: Iterable[Record], time_ns: Any, overlap_ns: int = OVERLAP_NS) -> list[Record]:
+def unseen(position: Position, records: Iterable[R], time_ns: Any, overlap_ns: int = OVERLAP_NS) -> list[R]:
     """The ``records`` to emit: not handled already (by id), not older than the overlap before the newest record
     handled, nor than ``from_ns``. ``time_ns(record)`` is a record's transition time in ns."""
     recent = position.get("recent") or {}

@@ -377,19 +377,20 @@ def role_variables(role: str) -> set[str]:
 
 def check_container_events(dom: Node) -> list[str]:
     from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _events, _module
 
     problems = []
     listed = first_column(dom)
     problems += [f"option {option} is not in the options table"
                  for option in container_events.SOURCE_SPEC if option not in listed]
     example = next((block for block in code_blocks(dom) if block.startswith("containerops:")), "")
-    for key in container_events.event_of({}, "docker")["containerops"]:
+    for key in _events.event_of(_events.Transition({}, None, {}), "docker", {})["containerops"]:
         if key not in listed:
             problems.append(f"event key {key} is not in the events table")
         if not re.search(rf"(?m)^  {key}:", example):
             problems.append(f"event key {key} is not in the example event")
     problems += [f"backend {name} is not in the table of where events come from"
-                 for name in container_events.FOLLOWERS if name not in listed]
+                 for name, backend in _module.BACKEND_CLASSES.items() if backend.events and name not in listed]
     default = container_events.SOURCE_SPEC["poll_interval"]["default"]
     row = next((row for row in dom.find_all("tr") if "poll_interval" in first_column(row)), None)
     if row is None or str(default) not in {code.text() for code in row.find_all("code")}:
@@ -438,7 +439,7 @@ def check_playbook(dom: Node, playbook: str) -> list[str]:
 
 
 def check_guide(dom: Node, page: str) -> list[str]:
-    from ansible_collections.containerops.lifecycle.plugins.module_utils import _history, _lifecycle, _module
+    from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_history, _lifecycle, _module
 
     problems = []
     text = dom.text()
@@ -449,7 +450,7 @@ def check_guide(dom: Node, page: str) -> list[str]:
         problems += [f"status {status} is not in the statuses table"
                      for status in _lifecycle.STATUSES if status not in first_column(dom)]
     elif page == "guide_status_logs":
-        problems += [f"Docker event {action} is not named" for action in _history.DOCKER_EVENT_ACTIONS
+        problems += [f"Docker event {action} is not named" for action in _docker_history.DOCKER_EVENT_ACTIONS
                      if f"{action}" not in {code.text() for code in dom.find_all("code")}]
         if "most recent events in memory" not in text:
             problems.append("the daemon's event buffer is not said")

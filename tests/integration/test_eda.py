@@ -403,9 +403,9 @@ def sicken(container, marker: str = "/run/sick") -> str:
 
 def engine_seconds(text: str) -> float:
     """An engine time (RFC 3339, nanoseconds) as epoch seconds."""
-    from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events
+    from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_events import engine_ns
 
-    return container_events._engine_ns(text) / 1e9
+    return engine_ns(text) / 1e9
 
 
 def unhealthy_events(rulebook: Rulebook, container) -> list[dict[str, Any]]:

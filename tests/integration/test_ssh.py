@@ -64,7 +64,7 @@ def test_every_module_status_logs_and_waits_through_ssh(ssh_hosts, monkeypatch, 
 def test_the_event_source_follows_an_engine_through_ssh(ssh_hosts, monkeypatch, make_containers, engine, caplog):  # noqa: F811
     monkeypatch.setenv("PATH", ssh_hosts.env["PATH"])
     (name,) = make_containers("ssh-events")
-    following = f"following the event stream, the Docker engine at {ssh_hosts.engine}"
+    following = f"following the event stream, docker at {ssh_hosts.engine}"
 
     async def scenario(queue: asyncio.Queue) -> dict[str, Any]:
         deadline = time.monotonic() + 30

@@ -16,8 +16,9 @@ UTILS = ("module_utils", "plugin_utils")
 ENGINE_ROW = "backends"
 # The backend interface: the engine row's files every layer above may know.
 INTERFACE = {"module_utils._backend", "module_utils._parts"}
-# module_utils files no module uses, each with the controller plugin that does.
-CONTROLLER_ONLY_IN_MODULE_UTILS = {"_position": "the event source's cursor"}
+# module_utils files no module uses, each with the controller plugin that does (none: an engine's event feed, which
+# keeps the event source's cursor, is part of its backend).
+CONTROLLER_ONLY_IN_MODULE_UTILS: dict[str, str] = {}
 
 
 def layers() -> dict[str, set[str]]:
