@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures fake and backend, imported from test_docker, are the tests' arguments)
 """The Docker backend's parts (``_docker_parts``) against a tiny HTTP server playing the engine
 (``test_docker.FakeEngine``): what each asks, what it makes of the answers, and that a fault in a part is
 translated at its backend's edge. The real engine's side is in the integration tests."""
@@ -9,28 +10,19 @@ import pytest
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _errors as errors
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
-from ansible_collections.containerops.lifecycle.plugins.module_utils._docker import DockerBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import DockerHealth
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_parts import (
     DockerAliases,
     DockerSettings,
     DockerSnapshots,
 )
-from tests.unit.plugins.module_utils.test_docker import CID, FakeEngine, inspect_body, running
-
-
-@pytest.fixture
-def fake():
-    engine = FakeEngine()
-    yield engine
-    engine.stop()
-
-
-@pytest.fixture
-def backend(fake):
-    docker_backend = DockerBackend(fake.host, timeout=1, retries=0, pool_size=2)
-    yield docker_backend
-    docker_backend.close()
+from tests.unit.plugins.module_utils.test_docker import (  # noqa: F401 (fake, backend: fixtures)
+    CID,
+    backend,
+    fake,
+    inspect_body,
+    running,
+)
 
 
 def test_docker_has_every_part_bound_to_itself(backend):

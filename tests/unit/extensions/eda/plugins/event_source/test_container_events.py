@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import socket
 import threading
 from datetime import datetime, timezone
@@ -25,21 +24,9 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_eve
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unsupported
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import record_ns
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
+from tests.unit.plugins.module_utils.test_docker_events import EXPECTED, RECORDED
 from tests.unit.plugins.module_utils.test_dockhand_events import DOCKHAND, DockhandServer, dockhand_rows
 from tests.unit.plugins.module_utils.test_hoody_events import CID, HOODY, OTHER, HoodyServer, hoody_log
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-with open(os.path.join(FIXTURES, "docker_events.json")) as _handle:
-    RECORDED: dict[str, list[dict[str, Any]]] = json.load(_handle)
-
-# What container_status_logs would say of each recorded scenario: (from, to, operation, exit_code).
-EXPECTED = {
-    "crash": [(None, "stopped", "create", None), ("stopped", "running", "start", None),
-              ("running", "stopped", "exit", 137), ("stopped", "absent", "delete", None)],
-    "docker_restart": [(None, "stopped", "create", None), ("stopped", "running", "start", None),
-                       ("running", "running", "restart", 0), ("running", "stopped", "force-stop", 137),
-                       ("stopped", "absent", "delete", None)],
-}  # fmt: skip
 
 SECRET = "hdy_very_secret_token_0123"
 
