@@ -244,18 +244,20 @@ docs-checks: venv collection
 # .build/logs): the integration tests on the suite's engine, and everything else on a second engine
 # (tests/suite_engine.py --own), so no container name of one lane meets the other's. A lane makes its steps one
 # after the other and all of them even after a failure (tests/steps.sh -k), without making again what was made
-# for both (make -o).
-LANE_STEPS := sanity integration-targets matrix ansible-lint molecule release-checks docs-checks
+# for both (make -o). SUITE_FIRST, SUITE_INTEGRATION and SUITE_CHECKS name the steps of each part.
+SUITE_FIRST       ?= lint units
+SUITE_INTEGRATION ?= integration-pytest
+SUITE_CHECKS      ?= sanity integration-targets matrix ansible-lint molecule release-checks docs-checks
 .PHONY: docs-checks
 test: setup venv
 	@$(MAKE) --no-print-directory suite
 	@echo "==> all tests passed"
 
 $(ON_ENGINE)suite: venv
-	@tests/steps.sh lint units image collection tree
+	@tests/steps.sh $(SUITE_FIRST) image collection tree
 	@STEP_MAKE_ARGS="-o collection -o tree" tests/parallel.sh "$(BUILD)/logs" \
-	  "integration=tests/steps.sh -k integration-pytest" \
-	  "checks=$(SUITE_ENGINE) --own tests/steps.sh -k image $(LANE_STEPS)"
+	  "integration=tests/steps.sh -k $(SUITE_INTEGRATION)" \
+	  "checks=$(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
 .PHONY: ansible-lint molecule
