@@ -58,12 +58,19 @@ def main(command: list[str]) -> int:
         return 1
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
-    engine = PrivateEngine("suite", networks=True)
+    # overlay2 where the host has it: a container's create, start and removal took 1.0 s instead of vfs's 1.65 s
+    # (20 of them, on this 2-core machine under load); vfs where it has not (e.g. /tmp on overlayfs).
+    engine = PrivateEngine("suite", networks=True, storage_driver="overlay2")
     try:
         engine.create_bridge()
-        engine.start()
+        try:
+            engine.start()
+        except RuntimeError as refused:
+            _say(f"overlay2 refused, vfs instead: {str(refused).splitlines()[-1]}")
+            engine.storage_driver = "vfs"
+            engine.start()
         _say(
-            f"dockerd at {engine.host}, bridge {engine.bridge}, networks in {engine.pool} "
+            f"dockerd at {engine.host} ({engine.storage_driver}), bridge {engine.bridge}, networks in {engine.pool} "
             f"({time.monotonic() - started:.1f} s to start)"
         )
         env = dict(os.environ, DOCKER_HOST=engine.host, CONTAINEROPS_SUITE_ENGINE=engine.host)

@@ -74,7 +74,8 @@ def _free_network(first: str, count: int) -> ipaddress.IPv4Network:
 class PrivateEngine:
     """One private dockerd: start, freeze, thaw, kill and restart it; ``close`` removes every trace."""
 
-    def __init__(self, name: str = "ef", networks: bool = False, listen: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str = "ef", networks: bool = False, listen: tuple[str, ...] = (),
+                 storage_driver: str = "vfs") -> None:
         """``name`` prefixes its directory in /tmp and its bridge (at most 5 characters: a link name has 15).
 
         ``listen``: more of dockerd's arguments for where and how it listens besides its socket (``--host
@@ -84,9 +85,12 @@ class PrivateEngine:
         and networks then come from a /16 of its own, and one iptables rule (first in FORWARD, removed by
         ``close``) lets traffic within that /16 through: with ``--iptables=false`` it adds none, and the main
         engine's FORWARD policy (DROP) would stop bridged traffic between containers.
+
+        ``storage_driver``: dockerd's; vfs (a full copy of the image per container) works on any file system.
         """
         self.pool = _free_network("10.214.0.0/16", 10) if networks else None
         self.listen = listen
+        self.storage_driver = storage_driver
         self.workdir = tempfile.mkdtemp(prefix=f"{name}-dockerd-", dir="/tmp")
         self.socket = os.path.join(self.workdir, "docker.sock")
         self.host = f"unix://{self.socket}"
@@ -139,7 +143,7 @@ class PrivateEngine:
                 "--pidfile", os.path.join(self.workdir, "docker.pid"),
                 "--bridge", self.bridge,
                 "--iptables=false", "--ip-masq=false", "--ip-forward=false",
-                "--storage-driver", "vfs",
+                "--storage-driver", self.storage_driver,
                 "--exec-opt", "native.cgroupdriver=cgroupfs",
                 "--cgroup-parent", f"/{self.cgroup_parent}",
                 "--log-level", "warn",
