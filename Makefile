@@ -1,7 +1,8 @@
 # containerops.lifecycle — build, test and demo plumbing.
 #
-#   make test    the whole suite: setup lint units, then side by side integration-pytest and sanity
-#                integration-targets matrix ansible-lint molecule release-checks docs-checks   (THE test command)
+#   make test    the whole suite: setup lint units, then four lanes side by side: integration-pytest (in two
+#                parts) | matrix | sanity integration-targets ansible-lint molecule release-checks docs-checks
+#                (THE test command)
 #   make demo    run playbooks/demo.yml against the local Docker engine
 #   make help    list the targets
 #
@@ -13,7 +14,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-# The suite's steps share .build/ and the engine; a make runs them one after the other (`make test` runs two makes
+# The suite's steps share .build/ and the engine; a make runs them one after the other (`make test` runs makes
 # side by side, each on an engine of its own: see `suite`).
 .NOTPARALLEL:
 
@@ -68,9 +69,9 @@ help:
 	@echo "  release-checks  pytest tests/release: changelog, galaxy.yml, make release, the EE (on the suite's own engine)"
 	@echo "  docs-checks  pytest tests/docs: antsibull-docs lint, the HTML site looked at in Chromium"
 	@echo "  matrix       units, sanity and one playbook through every backend on each older ansible-core: $(MATRIX)"
-	@echo "  test         setup lint units, then two lanes side by side (logs in .build/logs), each on an engine of"
-	@echo "               its own: integration-pytest | sanity integration-targets matrix ansible-lint molecule"
-	@echo "               release-checks docs-checks (the whole suite)"
+	@echo "  test         setup lint units, then four lanes side by side (logs in .build/logs), each on an engine of"
+	@echo "               its own: integration-pytest (two parts) | matrix | sanity integration-targets ansible-lint"
+	@echo "               molecule release-checks docs-checks (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
@@ -202,9 +203,10 @@ sanity: venv tree
 # ansible-test runs targets with the venv python (written into its inventory) and a filtered
 # environment: only PATH, HOME and a few others pass through, not DOCKER_HOST. The suite's engine reaches the
 # targets as containerops_docker_host, from the integration_config.yml that ansible-test hands to the play.
-# INTEGRATION_ARGS (e.g. a target's name) and INTEGRATION_TESTS (pytest paths or ids) narrow what runs; pytest
-# names the slowest tests at the end (--durations).
+# INTEGRATION_ARGS (e.g. a target's name) and INTEGRATION_TESTS (pytest paths or ids) narrow what runs,
+# INTEGRATION_IGNORE (paths) leaves out; pytest names the slowest tests at the end (--durations).
 INTEGRATION_TESTS ?= tests/integration
+INTEGRATION_IGNORE ?=
 $(ON_ENGINE)integration: $(ON_ENGINE)integration-targets $(ON_ENGINE)integration-pytest
 
 $(ON_ENGINE)integration-targets: venv image collection tree
@@ -221,9 +223,9 @@ $(ON_ENGINE)integration-targets: venv image collection tree
 $(ON_ENGINE)integration-pytest: venv image collection
 	@echo "==> pytest $(INTEGRATION_TESTS)"
 	@if [ -n "$$(find tests/integration -path tests/integration/targets -prune -o -name 'test_*.py' -print -quit)" ]; then \
-	  echo "+ pytest $(INTEGRATION_TESTS) -q --durations=25"; \
+	  echo "+ pytest $(INTEGRATION_TESTS) $(addprefix --ignore=,$(INTEGRATION_IGNORE)) -q --durations=25"; \
 	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest $(INTEGRATION_TESTS) -q --durations=25 \
-	    --ignore=tests/integration/targets,tests/integration); \
+	    --ignore=tests/integration/targets $(addprefix --ignore=,$(INTEGRATION_IGNORE)),tests/integration); \
 	else \
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
@@ -239,15 +241,15 @@ docs-checks: venv collection
 	@$(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/docs -q,tests/docs)
 
 # The whole suite, on engines of its own. lint and units first (a minute: a mistake there stops it early), then
-# what the two lanes share is made once (the test image in the suite's engine, the collection, the tree), then two
+# what the lanes share is made once (the test image in the suite's engine, the collection, the tree), then four
 # lanes side by side (tests/parallel.sh; each line of their output prefixed with its lane's name, logs in
-# .build/logs): the integration tests on the suite's engine, and everything else on a second engine
-# (tests/suite_engine.py --own), so no container name of one lane meets the other's. A lane makes its steps one
-# after the other and all of them even after a failure (tests/steps.sh -k), without making again what was made
-# for both (make -o). SUITE_FIRST, SUITE_INTEGRATION and SUITE_CHECKS name the steps of each part.
+# .build/logs): the integration tests but INTEGRATION_SPLIT on the suite's engine; INTEGRATION_SPLIT, the matrix,
+# and SUITE_CHECKS each on an engine of its own (tests/suite_engine.py --own), so no container name of one lane
+# meets another's. A lane makes its steps one after the other and all of them even after a failure
+# (tests/steps.sh -k), without making again what was made for all (make -o). SUITE_FIRST names the first steps.
 SUITE_FIRST       ?= lint units
-SUITE_INTEGRATION ?= integration-pytest
-SUITE_CHECKS      ?= sanity integration-targets matrix ansible-lint molecule release-checks docs-checks
+SUITE_CHECKS      ?= sanity integration-targets ansible-lint molecule release-checks docs-checks
+INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py
 .PHONY: docs-checks
 test: setup venv
 	@$(MAKE) --no-print-directory suite
@@ -256,7 +258,9 @@ test: setup venv
 $(ON_ENGINE)suite: venv
 	@tests/steps.sh $(SUITE_FIRST) image collection tree
 	@STEP_MAKE_ARGS="-o collection -o tree" tests/parallel.sh "$(BUILD)/logs" \
-	  "integration=tests/steps.sh -k $(SUITE_INTEGRATION)" \
+	  "integration=INTEGRATION_IGNORE='$(INTEGRATION_SPLIT)' tests/steps.sh -k integration-pytest" \
+	  "integration2=INTEGRATION_TESTS='$(INTEGRATION_SPLIT)' $(SUITE_ENGINE) --own tests/steps.sh -k image integration-pytest" \
+	  "matrix=$(SUITE_ENGINE) --own tests/steps.sh -k image matrix" \
 	  "checks=$(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
