@@ -158,7 +158,7 @@ endif
 # .build/ is ignored, and finds no files at all.
 tree:
 	@echo "==> copying the checkout to $(TREE)"
-	@rm -rf "$(BUILD)/tree"
+	@rm -rf "$(TREE)"
 	@mkdir -p "$(TREE)"
 	@if git -C "$(CURDIR)" rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  git -C "$(CURDIR)" ls-files -z --cached --others --exclude-standard; \
@@ -246,10 +246,12 @@ docs-checks: venv collection
 # .build/logs): the integration tests but INTEGRATION_SPLIT on the suite's engine; INTEGRATION_SPLIT, the matrix,
 # and SUITE_CHECKS each on an engine of its own (tests/suite_engine.py --own), so no container name of one lane
 # meets another's. A lane makes its steps one after the other and all of them even after a failure
-# (tests/steps.sh -k), without making again what was made for all (make -o). SUITE_FIRST names the first steps.
+# (tests/steps.sh -k), without making again what was made for all (make -o); the checks lane copies a tree of its
+# own (CHECKS_TREE), where ansible-test writes while the matrix copies the first. SUITE_FIRST names the first steps.
 SUITE_FIRST       ?= lint units
 SUITE_CHECKS      ?= sanity integration-targets ansible-lint molecule release-checks docs-checks
 INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py
+CHECKS_TREE       := $(BUILD)/checks-tree/ansible_collections/containerops/lifecycle
 .PHONY: docs-checks
 test: setup venv
 	@$(MAKE) --no-print-directory suite
@@ -261,7 +263,7 @@ $(ON_ENGINE)suite: venv
 	  "integration=INTEGRATION_IGNORE='$(INTEGRATION_SPLIT)' tests/steps.sh -k integration-pytest" \
 	  "integration2=INTEGRATION_TESTS='$(INTEGRATION_SPLIT)' $(SUITE_ENGINE) --own tests/steps.sh -k image integration-pytest" \
 	  "matrix=$(SUITE_ENGINE) --own tests/steps.sh -k image matrix" \
-	  "checks=$(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
+	  "checks=STEP_MAKE_ARGS='-o collection TREE=$(CHECKS_TREE)' $(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
 .PHONY: ansible-lint molecule
