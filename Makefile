@@ -250,7 +250,7 @@ docs-checks: venv collection
 # own (CHECKS_TREE), where ansible-test writes while the matrix copies the first. SUITE_FIRST names the first steps.
 SUITE_FIRST       ?= lint units
 SUITE_CHECKS      ?= sanity integration-targets ansible-lint molecule release-checks docs-checks
-INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py
+INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py tests/integration/test_backend_contract.py
 CHECKS_TREE       := $(BUILD)/checks-tree/ansible_collections/containerops/lifecycle
 .PHONY: docs-checks
 test: setup venv
