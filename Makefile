@@ -1,6 +1,8 @@
 # containerops.lifecycle — build, test and demo plumbing.
 #
-#   make test    the whole suite: setup lint units sanity matrix integration ansible-lint molecule   (THE test command)
+#   make test    the whole suite: setup lint units, then four lanes side by side: integration-pytest (in two
+#                parts) | matrix | sanity integration-targets ansible-lint molecule release-checks docs-checks
+#                (THE test command)
 #   make demo    run playbooks/demo.yml against the local Docker engine
 #   make help    list the targets
 #
@@ -12,7 +14,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-# The suite's steps share .build/ and the engine; run them one after the other.
+# The suite's steps share .build/ and the engine; a make runs them one after the other (`make test` runs makes
+# side by side, each on an engine of its own: see `suite`).
 .NOTPARALLEL:
 
 # The project venv runs the newest ansible-core (tests/requirements.txt) on this Python, found through PATH or
@@ -46,7 +49,8 @@ ANSIBLE_TEST_ENV := env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_PATHS
 # pytest exit status 5 means "no tests collected": not a failure of the suite.
 run_pytest = rc=0; $(1) || rc=$$?; if [ $$rc -eq 5 ]; then echo "make: note: pytest collected no tests in $(2)"; rc=0; fi; exit $$rc
 
-.PHONY: help setup venv collection engine image tree lint units sanity integration test demo bench timeline clean distclean
+.PHONY: help setup venv collection engine image tree lint units sanity integration test suite demo bench timeline clean \
+	distclean
 
 help:
 	@echo "targets:"
@@ -59,9 +63,15 @@ help:
 	@echo "  lint         ruff check ., the changelog fragments, mypy (pyproject.toml [tool.mypy])"
 	@echo "  units        pytest tests/unit"
 	@echo "  sanity       ansible-test sanity --local on plugins/"
-	@echo "  integration  ansible-test integration --local + pytest tests/integration (on the suite's own engine)"
+	@echo "  integration  integration-targets + integration-pytest (on the suite's own engine)"
+	@echo "  integration-targets  ansible-test integration --local (on the suite's own engine)"
+	@echo "  integration-pytest   pytest tests/integration (on the suite's own engine)"
+	@echo "  release-checks  pytest tests/release: changelog, galaxy.yml, make release, the EE (on the suite's own engine)"
+	@echo "  docs-checks  pytest tests/docs: antsibull-docs lint, the HTML site looked at in Chromium"
 	@echo "  matrix       units, sanity and one playbook through every backend on each older ansible-core: $(MATRIX)"
-	@echo "  test         setup lint units sanity matrix integration ansible-lint molecule (the whole suite)"
+	@echo "  test         setup lint units, then four lanes side by side (logs in .build/logs), each on an engine of"
+	@echo "               its own: integration-pytest (two parts) | matrix | sanity integration-targets ansible-lint"
+	@echo "               molecule release-checks docs-checks (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
 	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
@@ -128,13 +138,14 @@ image: engine
 # with DOCKER_HOST pointing at it: tests/suite_engine.py starts a private dockerd (its own socket, data root,
 # exec root, bridge and address pool), the test image is built into it, and it is stopped and removed at the end.
 # The user's engine and its containers are never listed nor touched. `make test` starts one for all its steps;
-# `make integration`, `make matrix` or `make molecule` alone starts one for itself and runs again inside it
+# `make integration` (or any of ON_ENGINE_TARGETS) alone starts one for itself and runs again inside it
 # (where their recipes are defined under their own names; outside, as on-engine-*, which nothing calls).
 SUITE_ENGINE := "$(BIN)/python" -m tests.suite_engine
+ON_ENGINE_TARGETS := suite integration integration-targets integration-pytest release-checks matrix molecule
 ifeq ($(and $(CONTAINEROPS_SUITE_ENGINE),$(filter $(CONTAINEROPS_SUITE_ENGINE),$(DOCKER_HOST))),)
 ON_ENGINE := on-engine-
-.PHONY: integration matrix molecule
-integration matrix molecule: venv
+.PHONY: $(ON_ENGINE_TARGETS)
+$(ON_ENGINE_TARGETS): venv
 	@$(SUITE_ENGINE) $(MAKE) --no-print-directory $@
 else
 ON_ENGINE :=
@@ -147,7 +158,7 @@ endif
 # .build/ is ignored, and finds no files at all.
 tree:
 	@echo "==> copying the checkout to $(TREE)"
-	@rm -rf "$(BUILD)/tree"
+	@rm -rf "$(TREE)"
 	@mkdir -p "$(TREE)"
 	@if git -C "$(CURDIR)" rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  git -C "$(CURDIR)" ls-files -z --cached --others --exclude-standard; \
@@ -192,9 +203,13 @@ sanity: venv tree
 # ansible-test runs targets with the venv python (written into its inventory) and a filtered
 # environment: only PATH, HOME and a few others pass through, not DOCKER_HOST. The suite's engine reaches the
 # targets as containerops_docker_host, from the integration_config.yml that ansible-test hands to the play.
-# INTEGRATION_ARGS (e.g. a target's name) and INTEGRATION_TESTS (pytest paths or ids) narrow what runs.
+# INTEGRATION_ARGS (e.g. a target's name) and INTEGRATION_TESTS (pytest paths or ids) narrow what runs,
+# INTEGRATION_IGNORE (paths) leaves out; pytest names the slowest tests at the end (--durations).
 INTEGRATION_TESTS ?= tests/integration
-$(ON_ENGINE)integration: venv image collection tree
+INTEGRATION_IGNORE ?=
+$(ON_ENGINE)integration: $(ON_ENGINE)integration-targets $(ON_ENGINE)integration-pytest
+
+$(ON_ENGINE)integration-targets: venv image collection tree
 	@echo "==> ansible-test integration"
 	@if compgen -G "tests/integration/targets/*/tasks/main.yml" >/dev/null; then \
 	  echo "+ ansible-test integration --local --python $(PY_VERSION) -v $(INTEGRATION_ARGS)  (in $(TREE))"; \
@@ -204,18 +219,54 @@ $(ON_ENGINE)integration: venv image collection tree
 	else \
 	  echo "make: note: no integration targets (tests/integration/targets/*/tasks/main.yml)"; \
 	fi
+
+$(ON_ENGINE)integration-pytest: venv image collection
 	@echo "==> pytest $(INTEGRATION_TESTS)"
 	@if [ -n "$$(find tests/integration -path tests/integration/targets -prune -o -name 'test_*.py' -print -quit)" ]; then \
-	  echo "+ pytest $(INTEGRATION_TESTS) -q"; \
-	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest $(INTEGRATION_TESTS) -q \
-	    --ignore=tests/integration/targets,tests/integration); \
+	  echo "+ pytest $(INTEGRATION_TESTS) $(addprefix --ignore=,$(INTEGRATION_IGNORE)) -q --durations=25"; \
+	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest $(INTEGRATION_TESTS) -q --durations=25 \
+	    --ignore=tests/integration/targets $(addprefix --ignore=,$(INTEGRATION_IGNORE)),tests/integration); \
 	else \
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
 
+# The release and the rendered docs, checked as users get them (pytest tests/release, tests/docs); the release's
+# roles run once from the tarball, on the suite's engine.
+$(ON_ENGINE)release-checks: venv image collection
+	@echo "==> pytest tests/release"
+	@$(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/release -q,tests/release)
+
+docs-checks: venv collection
+	@echo "==> pytest tests/docs"
+	@$(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/docs -q,tests/docs)
+
+# The whole suite, on engines of its own. lint and units first (a minute: a mistake there stops it early), then
+# what the lanes share is made once (the test image in the suite's engine, the collection, the tree), then four
+# lanes side by side (tests/parallel.sh; each line of their output prefixed with its lane's name, logs in
+# .build/logs): the integration tests but INTEGRATION_SPLIT on the suite's engine; INTEGRATION_SPLIT, the matrix,
+# and SUITE_CHECKS each on an engine of its own (tests/suite_engine.py --own), so no container name of one lane
+# meets another's. A lane makes its steps one after the other and all of them even after a failure
+# (tests/steps.sh -k), without making again what was made for all (make -o); the checks lane copies a tree of its
+# own (CHECKS_TREE), where ansible-test writes while the matrix copies the first. SUITE_FIRST names the first steps.
+SUITE_FIRST       ?= lint units
+SUITE_CHECKS      ?= sanity integration-targets ansible-lint molecule release-checks docs-checks
+# The second integration lane's share: in the last CI run the first lane took 1908 s with test_eda.py and
+# test_dockhand.py (about 500 s of it), the second 519 s without them.
+INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py \
+	tests/integration/test_backend_contract.py tests/integration/test_eda.py tests/integration/test_dockhand.py
+CHECKS_TREE       := $(BUILD)/checks-tree/ansible_collections/containerops/lifecycle
+.PHONY: docs-checks
 test: setup venv
-	@$(SUITE_ENGINE) $(MAKE) --no-print-directory lint units sanity matrix integration ansible-lint molecule
+	@$(MAKE) --no-print-directory suite
 	@echo "==> all tests passed"
+
+$(ON_ENGINE)suite: venv
+	@tests/steps.sh $(SUITE_FIRST) image collection tree
+	@STEP_MAKE_ARGS="-o collection -o tree" tests/parallel.sh "$(BUILD)/logs" \
+	  "integration=INTEGRATION_IGNORE='$(INTEGRATION_SPLIT)' tests/steps.sh -k integration-pytest" \
+	  "integration2=INTEGRATION_TESTS='$(INTEGRATION_SPLIT)' $(SUITE_ENGINE) --own tests/steps.sh -k image integration-pytest" \
+	  "matrix=$(SUITE_ENGINE) --own tests/steps.sh -k image matrix" \
+	  "checks=STEP_MAKE_ARGS='-o collection TREE=$(CHECKS_TREE)' $(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
 .PHONY: ansible-lint molecule

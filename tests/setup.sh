@@ -13,7 +13,7 @@
 #   dockerd        docker.io                the suite's own engine; the docker CLI of the tests and scenarios
 #   busybox        busybox-static           the registry-free test image (tests/images/build-test-image.sh)
 #   java (17+)     openjdk-17-jre-headless  ansible-rulebook's rule engine (tests/integration/test_eda.py)
-#   chromium       chromium                 looks at the rendered docs (tests/integration/test_docs.py)
+#   chromium       chromium                 looks at the rendered docs (tests/docs/test_docs.py)
 #   openssl        openssl                  the TLS tests' private CA and certificates (tests/certificates.py)
 #   socat          socat                    the TLS fronts of tests/integration/test_tls.py (expired, REST)
 #   sshd, ssh      openssh-server           docker_host: ssh:// through a real sshd (tests/integration/test_ssh.py)

@@ -11,6 +11,7 @@ containerd and shims, mounts, the directory and the bridge all go.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import os
 import shutil
@@ -26,6 +27,9 @@ import pytest
 from tests.integration.conftest import IMAGE
 
 START_WAIT = 60
+# Held while an engine picks its networks and claims them with its bridge: engines started at once by other
+# processes (``make test``'s lanes, tests running beside them) would otherwise see the same networks free.
+NETWORKS_LOCK = "/tmp/containerops-private-engine-networks.lock"
 
 
 def _answers(client: docker.APIClient) -> bool:
@@ -74,7 +78,8 @@ def _free_network(first: str, count: int) -> ipaddress.IPv4Network:
 class PrivateEngine:
     """One private dockerd: start, freeze, thaw, kill and restart it; ``close`` removes every trace."""
 
-    def __init__(self, name: str = "ef", networks: bool = False, listen: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str = "ef", networks: bool = False, listen: tuple[str, ...] = (),
+                 storage_driver: str = "vfs") -> None:
         """``name`` prefixes its directory in /tmp and its bridge (at most 5 characters: a link name has 15).
 
         ``listen``: more of dockerd's arguments for where and how it listens besides its socket (``--host
@@ -84,9 +89,13 @@ class PrivateEngine:
         and networks then come from a /16 of its own, and one iptables rule (first in FORWARD, removed by
         ``close``) lets traffic within that /16 through: with ``--iptables=false`` it adds none, and the main
         engine's FORWARD policy (DROP) would stop bridged traffic between containers.
+
+        ``storage_driver``: dockerd's; vfs (a full copy of the image per container) works on any file system.
         """
-        self.pool = _free_network("10.214.0.0/16", 10) if networks else None
+        self.networks = networks
+        self.pool: Optional[ipaddress.IPv4Network] = None  # its /16 with ``networks``, from ``create_bridge`` on
         self.listen = listen
+        self.storage_driver = storage_driver
         self.workdir = tempfile.mkdtemp(prefix=f"{name}-dockerd-", dir="/tmp")
         self.socket = os.path.join(self.workdir, "docker.sock")
         self.host = f"unix://{self.socket}"
@@ -111,15 +120,20 @@ class PrivateEngine:
                 "-j", "ACCEPT"]
 
     def create_bridge(self) -> None:
-        if self.pool is None:
-            subnet = _free_network("10.213.200.0/24", 56)
-        else:
-            subnet = next(self.pool.subnets(new_prefix=24))
-            subprocess.run(["iptables", "-w", "-I", *self.forward_rule()], check=True)
-        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
-        subprocess.run(["ip", "addr", "add", f"{next(subnet.hosts())}/{subnet.prefixlen}", "dev", self.bridge],
-                       check=True)
-        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+        """Its bridge, on the first free subnet (of its own /16 with ``networks``), picked and claimed under
+        ``NETWORKS_LOCK``."""
+        with open(NETWORKS_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.networks:
+                self.pool = _free_network("10.214.0.0/16", 10)
+                subnet = next(self.pool.subnets(new_prefix=24))
+                subprocess.run(["iptables", "-w", "-I", *self.forward_rule()], check=True)
+            else:
+                subnet = _free_network("10.213.200.0/24", 56)
+            subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
+            subprocess.run(["ip", "addr", "add", f"{next(subnet.hosts())}/{subnet.prefixlen}", "dev", self.bridge],
+                           check=True)
+            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
 
     def start(self) -> None:
         """Start dockerd (again, after ``kill``) and wait until it answers."""
@@ -139,7 +153,7 @@ class PrivateEngine:
                 "--pidfile", os.path.join(self.workdir, "docker.pid"),
                 "--bridge", self.bridge,
                 "--iptables=false", "--ip-masq=false", "--ip-forward=false",
-                "--storage-driver", "vfs",
+                "--storage-driver", self.storage_driver,
                 "--exec-opt", "native.cgroupdriver=cgroupfs",
                 "--cgroup-parent", f"/{self.cgroup_parent}",
                 "--log-level", "warn",
