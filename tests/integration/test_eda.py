@@ -52,7 +52,10 @@ class Rulebook:
     #: Where the rulebook appends its reports (``autoheal_log_file``), when it was given one.
     log_file: Any = None
 
-    EVENT = re.compile(r"\[received event\] \*+\nRuleset: [^\n]*\nEvent:\n(.*?)\n\*{20,}", re.S)
+    #: A line of an event's ``pprint`` (``{...``, or indented and opening a key or a string), as opposed to a line of
+    #: a playbook's output printed in between (ansible-rulebook prints an event's banner, header and body with
+    #: separate writes, and the playbooks it runs print meanwhile).
+    EVENT_LINE = re.compile(r"\{|\s+['\"{]")
 
     def __init__(self, process: subprocess.Popen) -> None:
         self.process = process
@@ -72,7 +75,22 @@ class Rulebook:
             return "".join(self.lines)
 
     def events(self, name: Optional[str] = None) -> list[dict[str, Any]]:
-        found = [ast.literal_eval(text)["containerops"] for text in self.EVENT.findall(self.output)]
+        """The ``containerops`` events printed (``--print-events``: ``Event:``, its ``pprint``, a line of ``*``)."""
+        found = []
+        lines = self.output.splitlines()
+        for start, line in enumerate(lines):
+            if line != "Event:":
+                continue
+            body = []
+            for following in lines[start + 1 :]:
+                if following.startswith("*" * 20):
+                    break
+                if self.EVENT_LINE.match(following) and not following.lstrip().startswith('"'):
+                    body.append(following)
+            with contextlib.suppress(ValueError, SyntaxError):
+                event = ast.literal_eval("\n".join(body)).get("containerops")
+                if event is not None:
+                    found.append(event)
         return [e for e in found if name is None or e["name"] == name]
 
     def wait_for(self, what: str, done: Callable[[], Any], timeout: float = 60) -> Any:
@@ -556,6 +574,14 @@ async def follow(args: dict[str, Any], scenario: Callable[[asyncio.Queue], Any])
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def subscribed(caplog, address: str, timeout: float = 30) -> None:
+    """Until the source has logged that it follows the engine at ``address`` (it emits what happens after that)."""
+    deadline = time.monotonic() + timeout
+    while not any("following" in record.getMessage() and address in record.getMessage() for record in caplog.records):
+        assert time.monotonic() < deadline, caplog.text[-3000:]
+        await asyncio.sleep(0.05)
+
+
 async def next_event(queue: asyncio.Queue, name: str, operation: str, seen: list, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while True:
@@ -575,6 +601,7 @@ def test_the_source_follows_an_engine_that_goes_away_and_comes_back(private_engi
 
     async def scenario(queue: asyncio.Queue) -> list[dict[str, Any]]:
         seen: list[dict[str, Any]] = []
+        await subscribed(caplog, private_engine.host)  # the source emits what happens after it subscribes
         first = await asyncio.to_thread(make, "eda-rc-before")
         await next_event(queue, "eda-rc-before", "create", seen)
         await asyncio.to_thread(private_engine.kill)  # SIGKILL dockerd: the stream breaks
