@@ -337,9 +337,9 @@ def test_many_waiters_share_one_listing_per_poll_round():
     assert [state.status for state in states] == ["running"] * len(ids)
     assert 1 <= len(listings) <= 3, "one listing per round serves every waiter"
     assert all("include_deleting=true" in url for url in listings)
-    # Only the first three waiters read their container alone, in the first round and again once the
-    # others are done and fewer than four wait; alone, eight waiters would make at least sixteen reads.
-    assert len(direct) <= 6, direct
+    # Waiters read their container alone only while fewer than four wait (how many do depends on how fast the
+    # threads start: on a quiet machine three, twice); alone, eight waiters would make at least sixteen reads.
+    assert len(direct) < 2 * len(ids), direct
 
 
 # Dockhand as the real 1.0.36 behaves (contract section (e)), and answers it must not trust blindly.
