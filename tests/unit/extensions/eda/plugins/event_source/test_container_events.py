@@ -10,9 +10,8 @@ import asyncio
 import json
 import logging
 import socket
-import threading
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 import requests
@@ -24,7 +23,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_eve
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unsupported
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import record_ns
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
-from tests.unit.plugins.module_utils.test_docker_events import EXPECTED, RECORDED
+from tests.unit.plugins.module_utils.test_docker_events import EXPECTED, RECORDED, Stream
 from tests.unit.plugins.module_utils.test_dockhand_events import DOCKHAND, DockhandServer, dockhand_rows
 from tests.unit.plugins.module_utils.test_hoody_events import CID, HOODY, OTHER, HoodyServer, hoody_log
 
@@ -103,28 +102,10 @@ def test_an_engine_without_a_feed_is_refused_before_anything_is_read(monkeypatch
 # ------------------------------------------------------------------------------------------ Docker follower
 
 
-class FakeStream:
-    """The SDK's CancellableStream over recorded events: then breaks (``error``), or blocks until closed."""
-
-    def __init__(self, events: list[dict[str, Any]], error: Optional[Exception] = None) -> None:
-        self.events = events
-        self.error = error
-        self.closed = threading.Event()
-
-    def __iter__(self):
-        yield from self.events
-        if self.error is not None:
-            raise self.error
-        self.closed.wait(10)
-
-    def close(self) -> None:
-        self.closed.set()
-
-
 class FakeApi:
     """The part of docker.APIClient the follower uses, answering from recorded streams."""
 
-    def __init__(self, streams: list[FakeStream], system_time: str, pings: bool = True) -> None:
+    def __init__(self, streams: list[Stream], system_time: str, pings: bool = True) -> None:
         self.streams = streams
         self.system_time = system_time
         self.since: list[str] = []
@@ -134,7 +115,7 @@ class FakeApi:
     def info(self) -> dict[str, Any]:
         return {"SystemTime": self.system_time}
 
-    def events(self, since: str, filters: dict[str, Any], decode: bool) -> FakeStream:
+    def events(self, since: str, filters: dict[str, Any], decode: bool) -> Stream:
         self.since.append(since)
         self.filters.append(filters)
         return self.streams.pop(0)
@@ -173,8 +154,8 @@ def test_docker_follower_reconnects_after_the_engine_goes_away_and_emits_nothing
     # The engine goes away in the middle of the restart (after its stop, before its start); the next subscription
     # reads the last events again.
     cut = len(RECORDED["crash"]) + 5
-    broken = FakeStream(events[:cut], requests.exceptions.ConnectionError(f"Connection aborted {SECRET}"))
-    api = FakeApi([broken, FakeStream(events[cut - 3 :])], rfc3339(events[0]["timeNano"] - 10**9))
+    broken = Stream(events[:cut], requests.exceptions.ConnectionError(f"Connection aborted {SECRET}"))
+    api = FakeApi([broken, Stream(events[cut - 3 :])], rfc3339(events[0]["timeNano"] - 10**9))
     backends: list[FakeBackend] = []
 
     def connect(params, secret_found):
@@ -207,7 +188,7 @@ def test_docker_follower_reconnects_after_the_engine_goes_away_and_emits_nothing
 
 
 def test_docker_follower_pings_a_silent_engine_and_reconnects_when_it_does_not_answer(caplog):
-    api = FakeApi([FakeStream([]), FakeStream(RECORDED["crash"])], rfc3339(RECORDED["crash"][0]["timeNano"] - 10**9),
+    api = FakeApi([Stream([]), Stream(RECORDED["crash"])], rfc3339(RECORDED["crash"][0]["timeNano"] - 10**9),
                   pings=False)  # fmt: skip
     queue: asyncio.Queue = asyncio.Queue()
     follower = ce.Source(options(timeout=1), queue, connect=lambda p, s: FakeBackend(api),
@@ -221,7 +202,7 @@ def test_docker_follower_pings_a_silent_engine_and_reconnects_when_it_does_not_a
 def test_docker_follower_skips_what_happened_before_it_started():
     events = RECORDED["crash"]
     start = events[2]["timeNano"]  # the engine's clock when the source starts: after the crash's start
-    api = FakeApi([FakeStream(events)], rfc3339(start))
+    api = FakeApi([Stream(events)], rfc3339(start))
     queue: asyncio.Queue = asyncio.Queue()
     follower = ce.Source(options(), queue, connect=lambda p, s: FakeBackend(api), settle=0.05)
     got = asyncio.run(collect(follower, queue, 2))
@@ -238,7 +219,11 @@ def operations(events: list[dict[str, Any]]) -> list[tuple]:
 
 async def run_until_quiet(follower: ce.Source, queue: asyncio.Queue, quiet: float = 0.5) -> list[dict]:
     """Run the follower until nothing has come for ``quiet`` seconds (it is waiting on its stream), then stop it."""
-    task = asyncio.create_task(follower.run())
+    return await drain(asyncio.create_task(follower.run()), queue, quiet)
+
+
+async def drain(task: asyncio.Task, queue: asyncio.Queue, quiet: float) -> list[dict]:
+    """What ``task`` puts in ``queue`` until nothing has come for ``quiet`` seconds; then ``task`` is cancelled."""
     got = []
     try:
         while True:
@@ -256,7 +241,7 @@ def test_docker_resumes_from_its_cursor_file_emitting_what_came_while_away_once(
     # Recorded one after the other, in this order.
     crash, exit_3, stop, kill = RECORDED["crash"], RECORDED["exit_3"], RECORDED["docker_stop"], RECORDED["docker_kill"]
     cut = [e["Action"] for e in stop].index("die") + 1  # the source stops after the stop's die, before its stop event
-    first = FakeApi([FakeStream(crash + exit_3 + stop[:cut])], rfc3339(crash[0]["timeNano"] - 10**9))
+    first = FakeApi([Stream(crash + exit_3 + stop[:cut])], rfc3339(crash[0]["timeNano"] - 10**9))
     queue: asyncio.Queue = asyncio.Queue()
     follower = ce.Source(options(cursor_file=cursor), queue, connect=lambda p, s: FakeBackend(first), settle=60)
     before = asyncio.run(run_until_quiet(follower, queue))
@@ -275,7 +260,7 @@ def test_docker_resumes_from_its_cursor_file_emitting_what_came_while_away_once(
     ]  # the stop was held for its report
     # Started again after docker_kill's whole life: the engine replays its buffer since the cursor's overlap.
     replayed = crash + exit_3 + stop + kill
-    second = FakeApi([FakeStream(replayed)], rfc3339(kill[-1]["timeNano"] + 10**9))
+    second = FakeApi([Stream(replayed)], rfc3339(kill[-1]["timeNano"] + 10**9))
     follower = ce.Source(options(cursor_file=cursor), queue, connect=lambda p, s: FakeBackend(second),
                                  settle=0.05)  # fmt: skip
     after = asyncio.run(run_until_quiet(follower, queue))
@@ -289,7 +274,7 @@ def test_docker_resumes_from_its_cursor_file_emitting_what_came_while_away_once(
     ids = [e["containerops"]["record_id"] for e in before + after]
     assert len(ids) == len(set(ids))
     # A third start with nothing new emits nothing.
-    third = FakeApi([FakeStream(replayed)], rfc3339(kill[-1]["timeNano"] + 2 * 10**9))
+    third = FakeApi([Stream(replayed)], rfc3339(kill[-1]["timeNano"] + 2 * 10**9))
     follower = ce.Source(options(cursor_file=cursor), queue, connect=lambda p, s: FakeBackend(third),
                                  settle=0.05)  # fmt: skip
     assert asyncio.run(run_until_quiet(follower, queue)) == []
@@ -309,7 +294,7 @@ def test_a_cursor_file_that_cannot_be_used_is_warned_about_and_the_source_starts
     cursor.write_text(content())
     events = RECORDED["crash"]
     start = events[2]["timeNano"]
-    api = FakeApi([FakeStream(events)], rfc3339(start))
+    api = FakeApi([Stream(events)], rfc3339(start))
     queue: asyncio.Queue = asyncio.Queue()
     follower = ce.Source(options(cursor_file=str(cursor)), queue, connect=lambda p, s: FakeBackend(api),
                                  settle=0.05)  # fmt: skip
@@ -325,7 +310,7 @@ def test_a_cursor_file_that_cannot_be_written_is_warned_about_once_and_events_st
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     events = RECORDED["crash"]
-    api = FakeApi([FakeStream(events)], rfc3339(events[0]["timeNano"] - 10**9))
+    api = FakeApi([Stream(events)], rfc3339(events[0]["timeNano"] - 10**9))
     queue: asyncio.Queue = asyncio.Queue()
     follower = ce.Source(options(cursor_file=str(blocker / "cursor.json")), queue,
                                  connect=lambda p, s: FakeBackend(api), settle=0.05)  # fmt: skip
@@ -350,16 +335,7 @@ async def run_changing(opts: ce.Options, change: Any, quiet: float = 0.6, **timi
     task = asyncio.create_task(ce.Source(opts, queue, **timing).run())
     await asyncio.sleep(0.3)
     change()
-    got = []
-    try:
-        while True:
-            try:
-                got.append(await asyncio.wait_for(queue.get(), quiet))
-            except asyncio.TimeoutError:
-                return got
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    return await drain(task, queue, quiet)
 
 
 @responses.activate
