@@ -23,12 +23,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand_e
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import OperationFailed
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import Timing, event_of, record_ns
 from ansible_collections.containerops.lifecycle.plugins.module_utils._http import ApiClient
+from tests.unit.plugins.module_utils.test_docker_events import RECORDED, STREAMS
 
-STREAMS = os.path.join(
-    os.path.dirname(__file__), "..", "..", "extensions", "eda", "plugins", "event_source", "fixtures"
-)
-with open(os.path.join(STREAMS, "docker_events.json")) as _handle:
-    RECORDED: dict[str, list[dict[str, Any]]] = json.load(_handle)
 with open(os.path.join(STREAMS, "docker_health_events.json")) as _handle:
     # What Docker sends a subscriber (the health checks' exec_* events are not subscribed).
     HEALTH = [e for e in json.load(_handle)["unhealthy"] if not e["Action"].startswith("exec_")]
