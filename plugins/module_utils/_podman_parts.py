@@ -306,7 +306,7 @@ class PodmanSnapshots(Snapshots):
         if container.status == ABSENT:
             return False
         current = self.backend.inspect(container.ref)
-        return current.status != ABSENT and current.details.get("Image") == snapshot["private"]["image_id"]  # type: ignore[typeddict-item]
+        return current.status != ABSENT and current.details.get("Image") == snapshot["private"]["image_id"]
 
     def restore(
         self, container: ContainerState, snapshot: dict[str, Any], stop_timeout: Optional[int], wait_timeout: float
