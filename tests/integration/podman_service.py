@@ -99,8 +99,16 @@ class PodmanService:
     def podman(self, *args: str, stdin: Any = None, check: bool = True) -> subprocess.CompletedProcess:
         """``podman ARGS`` on this service's storage and configuration (output captured as text unless ``stdin``
         is a stream)."""
-        command = ["podman", "--root", os.path.join(self.workdir, "root"), "--runroot",
-                   os.path.join(self.workdir, "runroot"), "--storage-driver", self.settings["storage_driver"], *args]
+        command = [
+            "podman",
+            "--root",
+            os.path.join(self.workdir, "root"),
+            "--runroot",
+            os.path.join(self.workdir, "runroot"),
+            "--storage-driver",
+            self.settings["storage_driver"],
+            *args,
+        ]
         process = subprocess.run(command, env=self.env(), stdin=stdin, capture_output=True, text=stdin is None)
         if check and process.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {process.stderr}")
@@ -117,14 +125,30 @@ class PodmanService:
             fcntl.flock(lock, fcntl.LOCK_EX)
             subnet = _free_network("10.215.0.0/24", 200)
             with open(self.conf, "w") as handle:
-                handle.write(CONTAINERS_CONF.format(workdir=self.workdir, network=self.network, subnet=subnet,
-                                                    pool=SUBNET_POOL))
+                handle.write(
+                    CONTAINERS_CONF.format(workdir=self.workdir, network=self.network, subnet=subnet, pool=SUBNET_POOL)
+                )
             self._create_default_network(str(subnet))
         log = open(self.log_path, "a")  # noqa: SIM115 - the service writes to it after we return
         self.process = subprocess.Popen(
-            ["podman", "--root", os.path.join(self.workdir, "root"), "--runroot", os.path.join(self.workdir, "runroot"),
-             "--storage-driver", self.settings["storage_driver"], "system", "service", "--time=0", self.host],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                "podman",
+                "--root",
+                os.path.join(self.workdir, "root"),
+                "--runroot",
+                os.path.join(self.workdir, "runroot"),
+                "--storage-driver",
+                self.settings["storage_driver"],
+                "system",
+                "service",
+                "--time=0",
+                self.host,
+            ],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + START_WAIT
@@ -141,9 +165,18 @@ class PodmanService:
             "cniVersion": "0.4.0",
             "name": self.network,
             "plugins": [
-                {"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": True, "hairpinMode": True,
-                 "ipam": {"type": "host-local", "routes": [{"dst": "0.0.0.0/0"}],
-                          "ranges": [[{"subnet": subnet, "gateway": gateway}]]}},
+                {
+                    "type": "bridge",
+                    "bridge": self.bridge,
+                    "isGateway": True,
+                    "ipMasq": True,
+                    "hairpinMode": True,
+                    "ipam": {
+                        "type": "host-local",
+                        "routes": [{"dst": "0.0.0.0/0"}],
+                        "ranges": [[{"subnet": subnet, "gateway": gateway}]],
+                    },
+                },
                 {"type": "portmap", "capabilities": {"portMappings": True}},
                 {"type": "firewall", "backend": ""},
                 {"type": "tuning"},
@@ -186,8 +219,10 @@ class PodmanService:
         directory = os.path.join(self.workdir, "networks")
         for entry in os.listdir(directory) if os.path.isdir(directory) else ():
             if entry.endswith(".conflist"):
-                with contextlib.suppress(OSError, ValueError, KeyError, IndexError), \
-                        open(os.path.join(directory, entry)) as handle:
+                with (
+                    contextlib.suppress(OSError, ValueError, KeyError, IndexError),
+                    open(os.path.join(directory, entry)) as handle,
+                ):
                     config = json.load(handle)
                     found[config["name"]] = config["plugins"][0]["bridge"]
         return found
@@ -256,8 +291,8 @@ class PodmanService:
         found += self._mounts()
         if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode == 0:
             found.append(f"bridge {self.bridge}")
-        found += [path for path in (os.path.join("/var/lib/cni/networks", name) for name in (self.network, *self.had_networks))
-                  if os.path.exists(path)]
+        leases = (os.path.join("/var/lib/cni/networks", name) for name in (self.network, *self.had_networks))
+        found += [path for path in leases if os.path.exists(path)]
         return found
 
 
@@ -297,8 +332,9 @@ def main(command: list[str]) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     with podman_service() as service:
-        print(f"podman service: {service.host} ({time.monotonic() - started:.1f} s to start)", file=sys.stderr,
-              flush=True)
+        print(
+            f"podman service: {service.host} ({time.monotonic() - started:.1f} s to start)", file=sys.stderr, flush=True
+        )
         return subprocess.run(command, env=dict(os.environ, **{DIR_VARIABLE: service.workdir})).returncode
 
 

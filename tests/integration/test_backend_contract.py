@@ -1,5 +1,6 @@
 """The ``Backend`` contract (``tests/backend_contract.py``) over the real engines: Docker itself, the Hoody and
-Dockhand test servers on top of it, and the suite's Podman service. The unit tests run the same checks over the shared in-memory fake."""
+Dockhand test servers on top of it, and the suite's Podman service. The unit tests run the same checks over the
+shared in-memory fake."""
 
 from __future__ import annotations
 

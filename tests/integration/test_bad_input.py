@@ -2,10 +2,10 @@
 
 Issue 10 ("Safe and truthful under faults and bad input"). The rows are in ``bad_input_rows.py``; each
 is one task of ONE real ``ansible-playbook`` run against the real Docker engine, the Hoody and
-Dockhand test servers on it, and the suite's Podman service. The run's inventory has one host per group of rows
-(three for Docker, one per REST server, one for Podman) under the ``free`` strategy, so the groups run side by side; a second, small run with
-``-vvv`` checks that a password in ``api_url`` is never shown. Both run once per module (fixture
-``outcome``); every row is then its own test.
+Dockhand test servers on it, and the suite's Podman service. The run's inventory has one host per group
+of rows (three for Docker, one per REST server, one for Podman) under the ``free`` strategy, so the groups
+run side by side; a second, small run with ``-vvv`` checks that a password in ``api_url`` is never shown.
+Both run once per module (fixture ``outcome``); every row is then its own test.
 
 A row that could select every container on the (shared) engine if the validation were missing is
 ``gated``: it first runs in check mode, and for real only when that dry run was refused before anything

@@ -1,8 +1,8 @@
 """A name means exactly what it says, on every backend: an id prefix names nothing and nothing is done to it.
 
-Docker's inspect resolves a unique id prefix to a container, and so does Podman's; Dockhand passes refs to Docker. Each module is
-given 2-5 character prefixes of real containers' ids (``state: absent`` in check mode first, so that a
-regression cannot delete) and a name list mixing a prefix and a real name; the containers the prefixes
+Docker's inspect resolves a unique id prefix to a container, and so does Podman's; Dockhand passes refs to Docker.
+Each module is given 2-5 character prefixes of real containers' ids (``state: absent`` in check mode first, so
+that a regression cannot delete) and a name list mixing a prefix and a real name; the containers the prefixes
 start must be exactly as they were, and full and short ids must still work.
 """
 
