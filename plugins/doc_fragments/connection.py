@@ -15,16 +15,18 @@ options:
       - V(docker) is the Docker Engine API through the Docker SDK for Python.
       - V(hoody) is the Hoody API v1 (container platform, Bearer token).
       - V(dockhand) is a Dockhand server's REST API (session login or API token).
+      - V(podman) is Podman's own libpod REST API (C(podman system service)), Podman 4.0 or later; not its
+        Docker-compatible API, which loses stop and kill events, history and snapshots.
       - The same playbook works on every backend; only the connection options differ. What each backend can
         and cannot do is in
         R(Backends and what each can do,ansible_collections.containerops.lifecycle.docsite.guide_backends).
-      - Container names and ids are checked before anything is sent; V(docker) and V(dockhand) take
+      - Container names and ids are checked before anything is sent; V(docker), V(dockhand) and V(podman) take
         Docker's names (C([a-zA-Z0-9][a-zA-Z0-9_.-]*)) or hex ids, V(hoody) names of 1 to 100 characters
         without C(/), C(\\), C(?), C(#), C(%) or control characters, or 24-hex ids.
       - If not set, the environment variable E(CONTAINEROPS_BACKEND) is used.
     type: str
     default: docker
-    choices: [docker, hoody, dockhand]
+    choices: [docker, hoody, dockhand, podman]
   timeout:
     description:
       - Seconds to wait for one engine request before giving up on it.
@@ -58,6 +60,7 @@ options:
       - V(false) means no verification at all, with a warning, whatever E(REQUESTS_CA_BUNDLE) says.
       - The options are what is used. E(REQUESTS_CA_BUNDLE), E(CURL_CA_BUNDLE) and E(SSL_CERT_FILE) never replace
         O(ca_path), O(client_cert) or O(client_key); they only name the trust store when O(ca_path) is not given.
+      - V(podman) takes no TLS options, since Podman's service speaks plain HTTP.
       - A TLS failure is not retried; its message says what failed (a CA not trusted, a name mismatch, an expired
         certificate, a client certificate refused) and which option or variable supplied the files.
     type: bool
@@ -80,7 +83,8 @@ options:
       - Docker, defaults to C(key.pem) beside C(cert.pem) (see O(client_cert)).
     type: path
 requirements:
-  - Docker SDK for Python >= 7.0 (C(docker)) on the host the module runs on, for O(backend=docker)
+  - Docker SDK for Python >= 7.0 (C(docker)) on the host the module runs on, for O(backend=docker) and
+    O(backend=podman) (its unix socket transport)
   - requests
 """
 
@@ -113,6 +117,21 @@ options:
       - If not set, the environment variable E(DOCKER_CONTEXT) is used, unless E(DOCKER_HOST) is set (it wins,
         as for the docker CLI).
       - Not together with O(docker_host).
+    type: str
+"""
+
+    # Podman's libpod API (backend: podman).
+    PODMAN = r"""
+options:
+  podman_host:
+    description:
+      - V(podman), the Podman service to connect to (C(podman system service)), as C(unix:///path/to/socket) or
+        C(tcp://host:port) URL. A C(tcp://) service is plain HTTP and unauthenticated, so keep it on a trusted network.
+      - C(ssh://) is refused; forward the remote socket (C(ssh -L /tmp/podman.sock:/run/podman/podman.sock host))
+        and give its C(unix://) path.
+      - If not set, the environment variable E(CONTAINER_HOST) is used (as the podman remote client reads it);
+        if that is not set either, C(unix:///run/podman/podman.sock) for root, else
+        C(unix://$XDG_RUNTIME_DIR/podman/podman.sock) (the user's rootless service).
     type: str
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: containers
-short_description: Containers of one or more engines (Docker, Hoody, Dockhand) as inventory hosts
+short_description: Containers of one or more engines (Docker, Hoody, Dockhand, Podman) as inventory hosts
 version_added: 0.1.0
 description:
   - Lists the containers of every engine in O(engines) — any backend, several at once, read in parallel — and
@@ -42,8 +42,10 @@ extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 requirements:
-  - Docker SDK for Python >= 7.0 (C(docker)) on the controller, for engines with O(engines[].backend=docker)
-  - requests, for engines with O(engines[].backend=hoody) or O(engines[].backend=dockhand)
+  - Docker SDK for Python >= 7.0 (C(docker)) on the controller, for engines with O(engines[].backend=docker) or
+    O(engines[].backend=podman)
+  - requests, for engines with O(engines[].backend=hoody), O(engines[].backend=dockhand) or
+    O(engines[].backend=podman)
 options:
   plugin:
     description: The name of this plugin; makes the file an inventory source of this plugin.
@@ -77,9 +79,9 @@ options:
             Hoody engine, which has no labels).
         type: dict
       backend:
-        description: V(docker), V(hoody) or V(dockhand). If not set, E(CONTAINEROPS_BACKEND), then V(docker).
+        description: V(docker), V(hoody), V(dockhand) or V(podman). If not set, E(CONTAINEROPS_BACKEND), then V(docker).
         type: str
-        choices: [docker, hoody, dockhand]
+        choices: [docker, hoody, dockhand, podman]
       docker_host:
         description:
           - V(docker), the daemon URL (C(unix://), C(tcp://), C(ssh://)). If not set, E(DOCKER_HOST), then the
@@ -90,6 +92,11 @@ options:
           - V(docker), a context of the Docker CLI's store (C(~/.docker/contexts), or under E(DOCKER_CONFIG)); its
             endpoint and TLS files are used. Not together with O(engines[].docker_host). If not set,
             E(DOCKER_CONTEXT), unless E(DOCKER_HOST) is set.
+        type: str
+      podman_host:
+        description:
+          - V(podman), the service's URL (C(unix://), C(tcp://)). If not set, E(CONTAINER_HOST), then
+            C(unix:///run/podman/podman.sock) for root, else C(unix://$XDG_RUNTIME_DIR/podman/podman.sock).
         type: str
       tls:
         description: V(docker), connect with TLS. If not set, E(DOCKER_TLS) (any non-empty value means yes).

@@ -15,7 +15,7 @@ PAUSED = "paused"
 FAILED = "failed"
 ABSENT = "absent"
 
-TRANSITIONAL = ("creating", "copying", "claiming", "restarting", "removing", "deleting")
+TRANSITIONAL = ("creating", "copying", "claiming", "restarting", "stopping", "removing", "deleting")
 SETTLED = (RUNNING, STOPPED, PAUSED, FAILED, ABSENT)
 STATUSES = SETTLED[:4] + TRANSITIONAL + (ABSENT,)
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Mapping, Optional
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 
-from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody
+from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker, _dockhand, _hoody, _podman
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     Backend,
     ContainerState,
@@ -38,7 +38,8 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._text impor
 # The registry of engines: the ``backend`` option's choices, in the order the docs give them. A class
 # brings its own name, connection options and capabilities (see ``Backend``).
 BACKEND_CLASSES: dict[str, type[Backend]] = {
-    cls.name: cls for cls in (_docker.DockerBackend, _hoody.HoodyBackend, _dockhand.DockhandBackend)
+    cls.name: cls
+    for cls in (_docker.DockerBackend, _hoody.HoodyBackend, _dockhand.DockhandBackend, _podman.PodmanBackend)
 }
 BACKENDS = tuple(BACKEND_CLASSES)
 
@@ -131,8 +132,11 @@ def validated_filters(filters: Any, backend_class: type[Backend]) -> dict[str, A
         )
     _require(
         not result.get("label") or backend_class.has_labels,
-        refusal(backend_class.name, "apply filters.label", "its containers have no labels; select them by "
-                "filters.name, filters.status or filters.project"),
+        refusal(
+            backend_class.name,
+            "apply filters.label",
+            "its containers have no labels; select them by filters.name, filters.status or filters.project",
+        ),
     )
     project = result.get("project")
     _require(
@@ -252,8 +256,7 @@ class LifecycleModule:
         )
         _require(
             backend_class.ref_pattern.fullmatch(ref) is not None,
-            f"name {ref!r} is not a container name or id: backend {backend_class.name} allows "
-            f"{backend_class.ref_rule}",
+            f"name {ref!r} is not a container name or id: backend {backend_class.name} allows {backend_class.ref_rule}",
         )
         return ref
 

@@ -18,6 +18,7 @@ author:
 extends_documentation_fragment:
   - containerops.lifecycle.connection
   - containerops.lifecycle.connection.docker
+  - containerops.lifecycle.connection.podman
   - containerops.lifecycle.connection.rest
   - containerops.lifecycle.targets
   - containerops.lifecycle.attributes

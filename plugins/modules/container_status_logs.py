@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - containerops.lifecycle.connection
   - containerops.lifecycle.connection.docker
+  - containerops.lifecycle.connection.podman
   - containerops.lifecycle.connection.rest
   - containerops.lifecycle.attributes
 attributes:
@@ -79,12 +80,14 @@ options:
     description: Only transitions from these canonical statuses.
     type: list
     elements: str
-    choices: [running, stopped, paused, failed, creating, copying, claiming, restarting, removing, deleting, absent]
+    choices: [running, stopped, paused, failed, creating, copying, claiming, restarting, stopping, removing, deleting,
+              absent]
   to_status:
     description: Only transitions to these canonical statuses.
     type: list
     elements: str
-    choices: [running, stopped, paused, failed, creating, copying, claiming, restarting, removing, deleting, absent]
+    choices: [running, stopped, paused, failed, creating, copying, claiming, restarting, stopping, removing, deleting,
+              absent]
 seealso:
   - module: containerops.lifecycle.container_state
 """

@@ -160,7 +160,7 @@ def test_an_engines_connection_refuses_unknown_options_and_values_out_of_range()
     with pytest.raises(BadInput, match="timeout must be between 1 and 3600"):
         engine_connection({"name": "x", "timeout": 0})
     with pytest.raises(BadInput, match="backend"):
-        engine_connection({"name": "x", "backend": "podman"})
+        engine_connection({"name": "x", "backend": "containerd"})
 
 
 def test_an_engines_connection_follows_the_modules_connection_rules():

@@ -85,7 +85,12 @@ def test_the_registry_is_what_the_backend_option_and_its_docs_offer():
 
 def documented() -> dict[str, dict[str, Any]]:
     options: dict[str, dict[str, Any]] = {}
-    for fragment in (ModuleDocFragment.DOCUMENTATION, ModuleDocFragment.DOCKER, ModuleDocFragment.REST):
+    for fragment in (
+        ModuleDocFragment.DOCUMENTATION,
+        ModuleDocFragment.DOCKER,
+        ModuleDocFragment.PODMAN,
+        ModuleDocFragment.REST,
+    ):
         options.update(yaml.safe_load(fragment)["options"])
     return options
 

@@ -13,6 +13,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker imp
 from ansible_collections.containerops.lifecycle.plugins.module_utils._dockhand import DockhandBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._hoody import HoodyBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._module import BACKEND_CLASSES
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import PodmanBackend
 from tests.unit.fake_backend import FakeBackend
 
 RECORD = {
@@ -123,4 +124,4 @@ def test_closing_a_feed_wakes_a_blocked_wait():
 def test_each_engine_names_its_feed_and_an_engine_without_one_has_none(backend):
     assert issubclass(backend.events, _events.EventFeed)
     assert FakeBackend.events is None
-    assert set(BACKEND_CLASSES.values()) == {DockerBackend, HoodyBackend, DockhandBackend}
+    assert set(BACKEND_CLASSES.values()) == {DockerBackend, HoodyBackend, DockhandBackend, PodmanBackend}
