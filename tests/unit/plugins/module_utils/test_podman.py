@@ -381,7 +381,9 @@ def test_a_stop_a_frozen_service_never_answers_is_engine_lost(fake, backend, mon
     state = backend.inspect("web")
     fake.hang("POST", f"{ROOT}/containers/{CID}/stop")
     fake.hang("GET", f"{ROOT}/_ping")
-    with pytest.raises(errors.EngineLost, match=r"engine lost during stop: .* did not answer it within 1s, nor a ping within 1s"):
+    with pytest.raises(
+        errors.EngineLost, match=r"engine lost during stop: .* did not answer it within 1s, nor a ping within 1s"
+    ):
         backend.perform(state, "stop", None)
 
 
