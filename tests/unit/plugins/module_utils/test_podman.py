@@ -318,7 +318,7 @@ def test_stop_and_restart_always_send_the_grace_period_as_timeout(
 ):
     fake.answer("GET", f"{ROOT}/containers/(web|{CID})/json", 200, inspect_body(stop_timeout=own))
     fake.answer("POST", f"{ROOT}/containers/{CID}/{operation}", 204)
-    fake.answer("GET", f"{ROOT}/events", 200, [])
+    fake.answer("GET", f"{ROOT}/events", 200, raw=b"")
     state = backend.inspect("web")
     assert backend.perform(state, operation, stop_timeout) is False
     assert sent(fake, "POST", f"/containers/{CID}/{operation}") == [{"timeout": [sent_timeout]}]
@@ -327,8 +327,9 @@ def test_stop_and_restart_always_send_the_grace_period_as_timeout(
 def test_a_restart_that_needed_sigkill_is_forced_by_its_died_event(fake, backend):
     fake.answer("GET", f"{ROOT}/containers/(web|{CID})/json", 200, inspect_body())
     fake.answer("POST", f"{ROOT}/containers/{CID}/restart", 204)
+    earlier = {"Action": "died", "timeNano": 1, "Actor": {"ID": CID, "Attributes": {"containerExitCode": "0"}}}
     died = {"Action": "died", "timeNano": 2**62, "Actor": {"ID": CID, "Attributes": {"containerExitCode": "137"}}}
-    fake.answer("GET", f"{ROOT}/events", 200, [died])
+    fake.answer("GET", f"{ROOT}/events", 200, raw=f"{json.dumps(earlier)}\n{json.dumps(died)}\n".encode())
     assert backend.perform(backend.inspect("web"), "restart", 0) is True
     (query,) = sent(fake, "GET", "/events")
     assert query["stream"] == ["false"] and json.loads(query["filters"][0])["event"] == ["died"]
