@@ -1,7 +1,8 @@
 # Copyright: containerops.lifecycle contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Podman backend's parts (``_parts``): settings (read only), snapshots, network aliases and health checks,
-each through its ``PodmanBackend``'s libpod client (``backend.api``), its errors translated here.
+each through its ``PodmanBackend``'s libpod client (``backend.api``), its errors translated at the backend's edge
+(``PodmanBackend._engine``).
 
 A snapshot is named and labelled as on Docker (``_docker_snapshot``), but Podman tags it
 ``localhost/containerops-snapshot/<name>:<tag>``, and what recreates the container is saved in the image's
