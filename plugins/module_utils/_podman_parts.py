@@ -130,7 +130,7 @@ def _network_spec(inspect: dict[str, Any], short_id: str) -> dict[str, Any]:
         }
     ports = []
     for port, bindings in ((inspect.get("HostConfig") or {}).get("PortBindings") or {}).items():
-        number, _, protocol = port.partition("/")
+        number, _slash, protocol = port.partition("/")
         for binding in bindings or []:
             ports.append(
                 {
