@@ -26,6 +26,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_eve
     DockerShapedFeed,
     EventCursor,
     _pump,
+    engine_ns,
     since,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import (
@@ -35,6 +36,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_his
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import label_filters
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import EngineLost
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import Transition, passes
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT
 from ansible_collections.containerops.lifecycle.plugins.module_utils._podman_history import (
     EXEC_DIED,
     HEALTH_ACTION,
@@ -47,10 +49,11 @@ Record = _history.Record
 
 #: libpod event attributes that are not container labels.
 EVENT_ATTRIBUTES = ("name", "image", "containerExitCode", "podId")
-#: After a health check's ``exec_died``, the status is read this much later (the check's log is written after it).
-HEALTH_READ_S = 0.3
+#: After a health check's ``exec_died``, the status is read this much later, and again every ``HEALTH_READ_S``
+#: until the container's health log holds the check (it is written just after the ``exec_died``).
+HEALTH_READ_S = 0.05
 #: A check whose ``exec_died`` does not come (a slow or lost one) is read this long after its ``health_status``
-#: (Podman's default check timeout, 30 s, and a second).
+#: (Podman's default check timeout, 30 s, and a second); a check the log does not hold by then is not read.
 CHECK_WAIT_S = 31.0
 #: A silent event stream is not ended by a read timeout; the heartbeat's ping tells a service that is gone.
 STREAM_READ_TIMEOUT_S = 24 * 3600.0
@@ -86,10 +89,19 @@ class PodmanFold(DockerFold):
 
 
 class Check(NamedTuple):
-    """A health check that ran: its ``health_status`` event, and when its verdict is read (``clock`` time)."""
+    """A health check that ran: its ``health_status`` event, when its verdict is read and when it no longer is
+    (``clock`` time)."""
 
     event: dict[str, Any]
     due: float
+    until: float
+
+
+def checked_ns(state: Any) -> Optional[int]:
+    """When the newest check in a container's health log ended (engine time, ns), if it holds one."""
+    health = (state.details.get("State") or {}).get("Health") or {}
+    ends = [engine_ns(entry.get("End")) for entry in health.get("Log") or [] if isinstance(entry, dict)]
+    return max((end for end in ends if end is not None), default=None)
 
 
 _EVENT, _END = "event", "end"
@@ -165,7 +177,7 @@ class PodmanFeed(DockerShapedFeed):
         if self.labels and not passes({"label": self.labels}, None, None, labels_of(attributes)):
             return []
         if action == HEALTH_ACTION:
-            self.checks[container_id] = Check(event, now + CHECK_WAIT_S)
+            self.checks[container_id] = Check(event, now + CHECK_WAIT_S, now + CHECK_WAIT_S)
             return []
         if action == EXEC_DIED:
             check = self.checks.get(container_id)
@@ -178,15 +190,20 @@ class PodmanFeed(DockerShapedFeed):
         return self.settled(self.fold.feed(event, now))
 
     def read_health(self, now: float) -> list[Transition]:
-        """The health changes of the checks whose verdicts are due: each container's health as it is now, emitted
-        when it became ``healthy`` or ``unhealthy`` since the last read."""
+        """The health changes of the checks whose verdicts are due: each container's health once its log holds the
+        check, emitted when it became ``healthy`` or ``unhealthy`` since the last read. (A restart within
+        ``HEALTH_READ_S`` of a check's end resets the status first: that check's verdict is not seen.)"""
         transitions: list[Transition] = []
         for container_id, check in sorted(self.checks.items(), key=lambda item: item[1].due):
             if check.due > now:
                 continue
             del self.checks[container_id]
             state = self.backend.look_up(container_id)
-            if state.status == "absent":
+            if state.status == ABSENT:
+                continue
+            if (checked_ns(state) or 0) < int(check.event.get("timeNano") or 0):  # the log does not hold it yet
+                if now < check.until:
+                    self.checks[container_id] = check._replace(due=now + HEALTH_READ_S)
                 continue
             verdict, before = state.health, self.health.get(container_id)
             self.health[container_id] = verdict

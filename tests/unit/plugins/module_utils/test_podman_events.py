@@ -12,7 +12,7 @@ from typing import Any, Optional
 import pytest
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history, _position
-from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_events import WARM_UP_S, since
+from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_events import WARM_UP_S, engine_ns, since
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import EngineLost
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import Timing, event_of, record_ns
 from ansible_collections.containerops.lifecycle.plugins.module_utils._podman_events import (
@@ -91,8 +91,10 @@ def test_labels_are_the_attributes_less_libpods_own():
 
 
 class State:
-    def __init__(self, status: str, health: Optional[str]) -> None:
+    def __init__(self, status: str, health: Optional[str], checked: str = "2099-01-01T00:00:00Z") -> None:
+        """A container's look-up; ``checked``: when the newest check in its health log ended."""
         self.status, self.health = status, health
+        self.details = {"State": {"Health": {"Status": health, "Log": [{"ExitCode": 0, "End": checked}]}}}
 
 
 class Api:
@@ -117,7 +119,8 @@ class Backend:
 
     def look_up(self, container_id: str) -> State:
         self.looked_up.append(container_id)
-        return State("running", self.healths.pop(0))
+        health = self.healths.pop(0)
+        return health if isinstance(health, State) else State("running", health)
 
     def close(self) -> None:
         pass
@@ -232,3 +235,21 @@ def test_a_silent_stream_is_pinged_and_closing_the_feed_wakes_a_waiting_read():
         while True:
             feed.read()
     assert time.monotonic() - started < 5
+
+
+def test_a_check_is_read_again_until_the_containers_health_log_holds_it():
+    check, ended = (next(e for e in streamed("unhealthy") if e["Action"] == a) for a in ("health_status", "exec_died"))
+    before = "2026-12-06T10:00:00.000000000Z"  # an earlier check: this one's result is not written yet
+    assert engine_ns(before) < check["timeNano"]
+    backend = Backend(healths=(State("running", "healthy", before), State("running", "unhealthy")))
+    feed = PodmanFeed(lambda: backend, {}, None)
+    feed.backend = backend
+    feed.take(check, 10.0)
+    feed.take(ended, 10.1)
+    assert feed.read_health(10.1 + HEALTH_READ_S) == []  # not yet in the log: read again soon
+    assert feed.checks and feed.health == {}
+    out = feed.read_health(10.1 + 3 * HEALTH_READ_S)
+    assert [t.record["metadata"]["health"] for t in out] == ["unhealthy"] and not feed.checks
+    backend.healths = [State("running", "healthy", before)]
+    feed.take(dict(check, timeNano=check["timeNano"] + 10**9), 100.0)
+    assert feed.read_health(100.0 + 2 * CHECK_WAIT_S) == [] and not feed.checks  # never written: given up
