@@ -28,7 +28,6 @@ from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import (
-    ENGINE_RESTART_WINDOW_NS,
     REQUESTED_EXIT_WINDOW_NS,
     _event_fields,
     _ms,
@@ -197,8 +196,9 @@ class _Container:
         triggered_by, details = "api", {}
         if self.ending is not None and self.records[-1] is self.ending[0]:
             record, ending = self.ending
-            by_itself = record["metadata"]["operation"] == "exit"
-            if by_itself and (ending.restarted_by_engine or time_ns - ending.died_ns <= ENGINE_RESTART_WINDOW_NS):
+            # Podman's restart policy says so (a ``restart`` right after the ``died``): a start soon after an exit
+            # is not the engine's by its timing alone, as it is on Docker.
+            if record["metadata"]["operation"] == "exit" and ending.restarted_by_engine:
                 triggered_by, details = "engine", {"auto_restart": True}
         self.add(time_ns, self.status or "stopped", "running", "start", ["start"], triggered_by, **details)
         self.forget_run()

@@ -116,6 +116,11 @@ def test_the_restart_policys_start_is_the_engines_after_an_exit():
     assert died["metadata"]["events"] == ["died", "restart"] and died["triggered_by"] == "engine"
     assert again["triggered_by"] == "engine" and again["metadata"]["auto_restart"] is True
     assert _history.compute_stats(records)["failures"] == 2
+    # Started again a second after a crash, without the policy's restart event: someone asked for it.
+    crash = [e for e in RECORDED["crash"] if e["Action"] != "remove"]
+    start = dict(crash[-1], Action="start", status="start", timeNano=crash[-1]["timeNano"] + 10**9)
+    started = records_from_podman_events([*crash, start])[-1]
+    assert (started["triggered_by"], "auto_restart" in started["metadata"]) == ("api", False)
 
 
 def test_a_restart_of_a_stopped_container_long_after_its_exit_is_requested_and_folds_nothing():
