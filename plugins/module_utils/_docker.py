@@ -101,7 +101,13 @@ try:
 
         def __init__(self, tls_files: Optional[TlsFiles], **kwargs: Any) -> None:
             self.tls_files = tls_files  # before the SDK's first request (the version check)
+            self.engine_version: dict[str, Any] = {}
             super().__init__(**kwargs)
+
+        def version(self, api_version: bool = True) -> Any:
+            """The engine's ``/version``, kept: the SDK reads it once to choose the API version."""
+            self.engine_version = super().version(api_version)
+            return self.engine_version
 
     DOCKER_IMPORT_ERROR: Optional[str] = None
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
@@ -116,6 +122,18 @@ DOCKER_HOST_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
 HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health:\s*starting)\)", re.IGNORECASE)
 # The events that can end a wait for a health check: a health status, or the end of the container's run.
 HEALTH_EVENTS = ["health_status", "die", "destroy", "stop"]
+#: The warning for a docker_host that is Podman's Docker-compatible socket.
+PODMAN_BEHIND = (
+    "{where} is Podman's Docker-compatible API (its /version names Podman Engine), which loses the status "
+    "history (container_status_logs), the stop and kill events (the event source misses them) and snapshots; "
+    "use backend: podman (podman_host: {host}) for Podman's own API"
+)
+
+
+def is_podman(version: Any) -> bool:
+    """Whether a ``/version`` answer is Podman's (its components name ``Podman Engine``)."""
+    components = version.get("Components") if isinstance(version, dict) else None
+    return any(isinstance(c, dict) and c.get("Name") == "Podman Engine" for c in components or [])
 
 
 def _transient(exc: Exception) -> Optional[float]:
@@ -299,6 +317,8 @@ class DockerBackend(DockerShapedBackend):
             reason = why_unreachable(exc)
             check = _CHECK.get(reason, "Check that dockerd is running and that this user may use its socket")
             raise ConnectionFailed(f"cannot reach {self.where}: {reason}. {check}.") from None
+        if is_podman(getattr(self.api, "engine_version", None)):
+            self.warn(PODMAN_BEHIND.format(where=self.where, host=docker_host))
         # Imported here: the parts' file imports this one.
         from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_parts
 

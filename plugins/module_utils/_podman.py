@@ -482,11 +482,14 @@ class PodmanBackend(DockerShapedBackend):
         )
 
     def _answers(self) -> bool:
-        """Whether the service still answers a ping within ``timeout``."""
+        """Whether the service still answers (a ping, within ``timeout``)."""
         try:
-            return self.api.call("GET", "/_ping") == "OK"
-        except (PodmanApiError, PodmanUnreachable):
+            self.api.call("GET", "/_ping")
+        except PodmanUnreachable:
             return False
+        except PodmanApiError:
+            return True  # an error answer is an answer
+        return True
 
     def _no_answer(self, operation: str, waited: float, if_alive: ContainerOpsError) -> ContainerOpsError:
         """The error for an operation whose answer did not come within ``waited`` seconds: ``if_alive`` when the
@@ -610,10 +613,10 @@ class PodmanBackend(DockerShapedBackend):
             "filters": json.dumps({"container": [container_id], "type": ["container"], "event": ["died"]}),
         }
         with self._engine(f"reading the events of {container_id[:12]!r}"):
-            events = self.api.call("GET", "/events", params)
+            events = builtins.list(self.api.stream("GET", "/events", params))  # one JSON line per event
         codes = [
             (event.get("timeNano") or 0, (event.get("Actor") or {}).get("Attributes", {}).get("containerExitCode"))
-            for event in (events if isinstance(events, builtins.list) else [events] if events else [])
+            for event in events
             if isinstance(event, dict) and (event.get("timeNano") or 0) >= int(since * 1e9)
         ]
         return int(max(codes)[1]) if codes and str(max(codes)[1]).isdigit() else None

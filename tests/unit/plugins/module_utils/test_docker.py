@@ -454,3 +454,22 @@ def test_a_container_removed_while_its_runtime_is_read_is_not_found(fake, backen
     fake.answer("GET", f"/containers/{CID}/top", 404, {"message": "No such container"})
     with pytest.raises(errors.ContainerNotFound, match="it was removed while it was being read"):
         backend.describe(ContainerState(CID, "web", "running", "running"), runtime=True)
+
+
+# Podman behind docker_host -------------------------------------------------------------------------
+
+
+def test_podmans_compatible_socket_warns_once_to_use_backend_podman(fake):
+    podman = {"ApiVersion": "1.41", "Components": [{"Name": "Podman Engine", "Version": "4.3.1"}]}
+    fake.answer("GET", "/version", 200, podman)
+    docker_backend = DockerBackend(fake.host, timeout=1, retries=0, pool_size=1)
+    try:
+        (warning,) = docker_backend.warnings
+    finally:
+        docker_backend.close()
+    assert "is Podman's Docker-compatible API" in warning
+    assert f"use backend: podman (podman_host: {fake.host})" in warning
+
+
+def test_a_docker_engine_is_not_taken_for_podman(backend):
+    assert backend.warnings == []
