@@ -24,7 +24,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Wait,
     exactly,
     matching,
-    refusal,
+    names,
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
@@ -55,6 +55,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RUNNING,
     STOPPED,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman_events import PodmanFeed
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman_history import (
+    AFTERMATH_NS,
+    PODMAN_EVENT_ACTIONS,
+    records_from_podman_events,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import TRANSIENT_STATUS, call_with_retries
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     ContainerInfo,
@@ -73,6 +79,8 @@ try:
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     REQUESTS_IMPORT_ERROR = str(_exc)
 
+#: How far before ``since`` a status history reads libpod's events, for the context of the first records.
+HISTORY_CONTEXT_S = 60
 #: Where the libpod API lives on the service; 4.0.0 is the oldest version every Podman 4 answers.
 LIBPOD_ROOT = "/v4.0.0/libpod"
 PODMAN_HOST_SCHEMES = ("unix", "tcp")
@@ -376,10 +384,19 @@ def _listed_labels(state: ContainerState) -> dict[str, str]:
     return state.details["summary"].get("Labels") or {}
 
 
+def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
+    """Whether a libpod event is of the container ``state``, or, for a removed one, of one ``ref`` names."""
+    actor = event.get("Actor") or {}
+    if state.id:
+        return actor.get("ID") == state.id
+    return names(ref, (actor.get("Attributes") or {}).get("name"), actor.get("ID"))
+
+
 class PodmanBackend(DockerShapedBackend):
     """Podman through libpod: its inspect and listing are Docker's shapes, its operations its own."""
 
     name = "podman"
+    events = PodmanFeed
     connection_options = (Option("podman_host", env=("CONTAINER_HOST",), identifies=True),)
     library = (
         "requests and docker (Docker SDK for Python >= 7.0, for its unix socket transport)",
@@ -724,9 +741,22 @@ class PodmanBackend(DockerShapedBackend):
     def status_history(
         self, ref: str, since: Optional[float], until: Optional[float]
     ) -> builtins.list[StatusLogRecord]:
-        # Replaced by the history read from libpod's events (_podman_history): until then, refused rather than
-        # answered with an empty history.
-        raise Unsupported(refusal(self.name, "read status history", "libpod's events are not read yet"))
+        """libpod's events of the container folded by ``_podman_history``, from ``HISTORY_CONTEXT_S`` before
+        ``since`` (a kill before its ``died``) to ``AFTERMATH_NS`` after ``until`` (the cleanups that tell a stop
+        from a crash), cut here: with the file logger libpod answers a past ``until`` with nothing."""
+        state = self.inspect(ref)
+        filters = {"type": ["container"], "event": list(PODMAN_EVENT_ACTIONS), "container": [state.id or ref]}
+        params = {"stream": "false", "filters": json.dumps(filters)}
+        if since is not None:
+            params["since"] = f"{max(since - HISTORY_CONTEXT_S, 0):.6f}"
+        until_ns = None if until is None else int(until * 10**9) + AFTERMATH_NS
+        with self._engine(f"reading the engine's events for {ref!r}"):
+            events = [
+                event for event in self.api.stream("GET", "/events", params)
+                if isinstance(event, dict) and _event_of(event, state, ref)
+                and (until_ns is None or int(event.get("timeNano") or 0) <= until_ns)
+            ]  # fmt: skip
+        return records_from_podman_events(events)
 
     def close(self) -> None:
         self.api.close()
