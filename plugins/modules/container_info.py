@@ -88,7 +88,7 @@ containers:
     engine_status:
       description: >-
         The engine's own state name (Docker C(created), C(running), C(paused), C(restarting),
-        C(removing), C(exited), C(dead)).
+        C(removing), C(exited), C(dead); Podman also C(configured), C(stopped), C(stopping)).
       type: str
     health:
       description: Health check status (V(starting), V(healthy), V(unhealthy)), or null without a health check.
@@ -117,7 +117,8 @@ containers:
       description:
         - With O(runtime=true) only. The same keys with every backend; a value the engine cannot tell is null,
           never guessed.
-        - V(docker) fills every key but C(resource_usage.cpu_usage_percent).
+        - V(docker) fills every key but C(resource_usage.cpu_usage_percent); so does V(podman), from libpod's
+          C(/top) and C(/stats).
         - V(dockhand) gives no processes and no resource usage for one container, so
           RV(containers[].runtime.processes) is null for a running or paused container and
           RV(containers[].runtime.resource_usage) is always null.
@@ -129,7 +130,8 @@ containers:
         processes:
           description:
             - The engine's own rows. V(docker), the columns of C(ps) (C(UID), C(PID), C(PPID), C(C), C(STIME),
-              C(TTY), C(TIME), C(CMD)); V(hoody), its service units (C(name), C(status), C(pid), ...).
+              C(TTY), C(TIME), C(CMD)); V(podman), libpod's (C(USER), C(PID), C(PPID), C(%CPU), C(ELAPSED), C(TTY),
+              C(TIME), C(COMMAND)); V(hoody), its service units (C(name), C(status), C(pid), ...).
             - Empty for a container that is neither running nor paused (it has no processes); null when they were
               not read (V(docker) does not read them for a paused container) or the engine does not say.
           type: list

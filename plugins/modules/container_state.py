@@ -59,6 +59,8 @@ options:
       - V(0) is honoured and kills at once after SIGTERM. At most 86400.
       - When not set, the engine's default for the container applies (Docker, the container's
         C(StopTimeout), else 10 seconds).
+      - V(podman) is always sent the grace period, O(stop_timeout) or else the container's own C(StopTimeout), for
+        a restart too (Podman's restart without one kills at once).
     type: int
   force_on_timeout:
     description:
@@ -79,6 +81,8 @@ options:
     type: bool
     default: false
 notes:
+  - V(podman) cannot pause a container without a cgroup of its own (rootless Podman on cgroup v1, or a container
+    run with C(--cgroups=disabled)); such a pause is refused in those words.
   - With several containers, a failure on one does not stop the others; the task fails at the end and
     its C(msg) names every failed container, what was attempted and the status it was left in (see
     R(What happens when things go wrong,ansible_collections.containerops.lifecycle.docsite.guide_failures)).
@@ -180,7 +184,9 @@ containers:
         forced:
           description: >-
             The container's processes were SIGKILLed: a force-stop, or a graceful stop that the engine
-            escalated after O(stop_timeout).
+            escalated after O(stop_timeout). V(podman) does not say so itself: a stop or restart counts as forced
+            when the process died of SIGKILL (exit code 137, after a restart read from its C(died) event) and the
+            whole grace period had passed, or SIGKILL is the container's own stop signal.
           type: bool
         error:
           description: Why this operation failed (a graceful stop that was escalated, or the failed operation).

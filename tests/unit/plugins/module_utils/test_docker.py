@@ -467,7 +467,8 @@ def test_podmans_compatible_socket_warns_once_to_use_backend_podman(fake):
         (warning,) = docker_backend.warnings
     finally:
         docker_backend.close()
-    assert "is Podman's Docker-compatible API" in warning and f"use backend: podman (podman_host: {fake.host})" in warning
+    assert "is Podman's Docker-compatible API" in warning
+    assert f"use backend: podman (podman_host: {fake.host})" in warning
 
 
 def test_a_docker_engine_is_not_taken_for_podman(backend):
