@@ -446,6 +446,13 @@ class PodmanBackend(DockerShapedBackend):
         self.api = api
         self.where = api.where
         self.timeout = api.timeout
+        # Imported here: the parts' file imports this one.
+        from ansible_collections.containerops.lifecycle.plugins.module_utils import _podman_parts
+
+        self.settings = _podman_parts.PodmanSettings(self)
+        self.snapshots = _podman_parts.PodmanSnapshots(self)
+        self.aliases = _podman_parts.PodmanAliases(self)
+        self.health = _podman_parts.PodmanHealth(self)
 
     # The edge ----------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 # Copyright: containerops.lifecycle contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Podman backend's parts (``_parts``): settings (read only), snapshots, network aliases and health checks,
-each through its ``PodmanBackend``'s libpod client (``backend.api``), its errors translated here.
+each through its ``PodmanBackend``'s libpod client (``backend.api``), its errors translated at the backend's edge
+(``PodmanBackend._engine``).
 
 A snapshot is named and labelled as on Docker (``_docker_snapshot``), but Podman tags it
 ``localhost/containerops-snapshot/<name>:<tag>``, and what recreates the container is saved in the image's
@@ -14,7 +15,7 @@ import json
 import re
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _docker_snapshot
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
@@ -31,12 +32,9 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RUNNING, STOPPED
 from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Aliases, Health, Settings, Snapshots
-from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import PodmanApiError
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import PodmanApiError, PodmanBackend
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import SnapshotRecord
-
-if TYPE_CHECKING:
-    from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import PodmanBackend
 
 #: The Podman release whose update keeps resource limits and can change the restart policy (5.1.0's notes).
 UPDATE_KEPT_SINCE = "5.1"
@@ -46,10 +44,6 @@ ENV_UPDATE_SINCE = "5.5"
 LOCAL_REGISTRY = "localhost/"
 # The network modes a snapshot's create body names itself; others (a pod's, another container's) are left out.
 _OWN_NETWORK_MODES = ("bridge", "host", "none", "slirp4netns", "private")
-
-
-def _api_error(what: str, exc: PodmanApiError) -> OperationFailed:
-    return OperationFailed(f"{what}: {exc.message} (HTTP {exc.status})")
 
 
 # Snapshots as data ---------------------------------------------------------------------------------
@@ -255,10 +249,8 @@ class PodmanSnapshots(Snapshots):
 
     def of(self, container: ContainerState) -> list[SnapshotRecord]:
         label = f"{_docker_snapshot.LABEL_CONTAINER}={container.name}"
-        try:
+        with self.backend._engine(f"listing the snapshots of {container.name!r}"):
             images = self.backend.api.call("GET", "/images/json", {"filters": json.dumps({"label": [label]})})
-        except PodmanApiError as exc:
-            raise _api_error(f"could not list the snapshots of {container.name!r}", exc) from None
         return [
             _docker_snapshot.snapshot_from_image(image)  # type: ignore[misc]
             for image in images or []
@@ -271,13 +263,11 @@ class PodmanSnapshots(Snapshots):
             raise ContainerNotFound(container.name, "it disappeared before its snapshot was taken")
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         saved = saved_snapshot(current.details, current.status)
-        try:
+        with self.backend._engine(f"committing {container.name!r}", "snapshot"):
             committed = self.backend.api.call(
                 "POST", "/commit", commit_params(current.id or "", current.name, alias, saved, created)
             )
             image = self.backend.api.call("GET", f"/images/{committed['Id']}/json")
-        except PodmanApiError as exc:
-            raise _api_error(f"could not commit {container.name!r}", exc) from None
         return _docker_snapshot.snapshot_from_image(image)  # type: ignore[return-value]
 
     def delete(self, container: ContainerState, snapshot: dict[str, Any]) -> None:
@@ -287,20 +277,21 @@ class PodmanSnapshots(Snapshots):
         lost its tag to the new one already; only its image is left to remove.
         """
         name, image_id = snapshot["name"], snapshot["private"]["image_id"]
-        try:
+        with self.backend._engine(f"removing snapshot {name!r}", "snapshot removal"):
             try:
-                tagged = self.backend.api.call("GET", f"/images/{name}/json")["Id"] == image_id
+                try:
+                    tagged = self.backend.api.call("GET", f"/images/{name}/json")["Id"] == image_id
+                except PodmanApiError as exc:
+                    if exc.status != 404:
+                        raise
+                    tagged = False
+                if tagged:
+                    repository, tag = name.rsplit(":", 1)
+                    self.backend.api.call("POST", f"/images/{image_id}/untag", {"repo": repository, "tag": tag})
+                self.backend.api.call("DELETE", f"/images/{image_id}")
             except PodmanApiError as exc:
-                if exc.status != 404:
+                if exc.status not in (404, 409):  # gone already; in use by a container restored from it
                     raise
-                tagged = False
-            if tagged:
-                repository, tag = name.rsplit(":", 1)
-                self.backend.api.call("POST", f"/images/{image_id}/untag", {"repo": repository, "tag": tag})
-            self.backend.api.call("DELETE", f"/images/{image_id}")
-        except PodmanApiError as exc:
-            if exc.status not in (404, 409):
-                raise _api_error(f"could not remove snapshot {name!r}", exc) from None
 
     def is_restored_from(self, container: ContainerState, snapshot: SnapshotRecord) -> bool:
         if container.status == ABSENT:
@@ -317,12 +308,13 @@ class PodmanSnapshots(Snapshots):
         anything fails, the replacement is removed and the original put back as it was.
         """
         image_id = snapshot["private"]["image_id"]
-        try:
-            image = self.backend.api.call("GET", f"/images/{image_id}/json")
-        except PodmanApiError as exc:
-            if exc.status == 404:
-                raise OperationFailed(f"snapshot {snapshot['name']!r} disappeared") from None
-            raise _api_error(f"could not read snapshot {snapshot['name']!r}", exc) from None
+        with self.backend._engine(f"reading snapshot {snapshot['name']!r}"):
+            try:
+                image = self.backend.api.call("GET", f"/images/{image_id}/json")
+            except PodmanApiError as exc:
+                if exc.status == 404:
+                    raise OperationFailed(f"snapshot {snapshot['name']!r} disappeared") from None
+                raise
         saved = saved_from_image(image)
         if saved is None:
             raise OperationFailed(f"snapshot {snapshot['name']!r} carries no saved configuration to restore")
@@ -334,23 +326,21 @@ class PodmanSnapshots(Snapshots):
             self.backend.wait_for(old, (STOPPED,), wait_timeout)
         set_aside = f"{name}-replaced-{int(time.time())}"
         new_id = None
-        try:
-            if old is not None:
-                self.backend.api.call("POST", f"/containers/{old.id}/rename", {"name": set_aside})
-            body = dict(saved["spec"], name=name, image=image_id)
-            new_id = self.backend.api.call("POST", "/containers/create", body=body)["Id"]
-            if saved["status"] == RUNNING:
-                self.backend.api.call("POST", f"/containers/{new_id}/start")
-        except PodmanApiError as exc:
-            left = self._put_back(old, set_aside, new_id, name)
-            raise OperationFailed(
-                f"restore of {name!r} from {snapshot['name']!r} failed: {exc.message}; {left}"
-            ) from None
-        if old is not None:
+        with self.backend._engine(f"restoring {name!r} from {snapshot['name']!r}", "restore"):
             try:
-                self.backend.api.call("DELETE", f"/containers/{old.id}")
+                if old is not None:
+                    self.backend.api.call("POST", f"/containers/{old.id}/rename", {"name": set_aside})
+                body = dict(saved["spec"], name=name, image=image_id)
+                new_id = self.backend.api.call("POST", "/containers/create", body=body)["Id"]
+                if saved["status"] == RUNNING:
+                    self.backend.api.call("POST", f"/containers/{new_id}/start")
             except PodmanApiError as exc:
-                self.backend.warn(f"the replaced container {set_aside!r} could not be removed: {exc.message}")
+                left = self._put_back(old, set_aside, new_id, name)
+                raise OperationFailed(
+                    f"restore of {name!r} from {snapshot['name']!r} failed: {exc.message}; {left}"
+                ) from None
+            if old is not None:
+                self.backend.api.call("DELETE", f"/containers/{old.id}")
         return self.backend.inspect(new_id)
 
     def _put_back(self, old: Optional[ContainerState], set_aside: str, new_id: Optional[str], name: str) -> str:
@@ -378,12 +368,13 @@ class PodmanAliases(Aliases):
         network = options.get("network")
         if not network:
             raise BadInput("network is required with backend podman: the Podman network the alias lives on")
-        try:
-            data = self.backend.api.call("GET", f"/networks/{network}/json")
-        except PodmanApiError as exc:
-            if exc.status == 404:
-                raise BadInput(f"network {network!r} not found on the engine") from None
-            raise _api_error(f"could not read network {network!r}", exc) from None
+        with self.backend._engine(f"reading network {network!r}"):
+            try:
+                data = self.backend.api.call("GET", f"/networks/{network}/json")
+            except PodmanApiError as exc:
+                if exc.status == 404:
+                    raise BadInput(f"network {network!r} not found on the engine") from None
+                raise
         if data.get("driver") in ("host", "null", "none"):
             raise BadInput(f"network {network!r} cannot hold aliases: its driver is {data['driver']!r}")
         if not data.get("dns_enabled"):
@@ -396,12 +387,10 @@ class PodmanAliases(Aliases):
 
     def holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
         network = self._alias_network(options)
-        try:
+        with self.backend._engine(f"listing the containers on network {network!r}"):
             listed = self.backend.api.call(
                 "GET", "/containers/json", {"all": "true", "filters": json.dumps({"network": [network]})}
             )
-        except PodmanApiError as exc:
-            raise _api_error(f"could not list the containers on network {network!r}", exc) from None
         holders = []
         for summary in listed or []:
             state = self.backend.inspect(summary["Id"])
@@ -435,17 +424,18 @@ class PodmanAliases(Aliases):
         aliases = [a for a in (endpoint or {}).get("Aliases") or [] if a not in (alias, (state.id or "")[:12])]
         if present:
             aliases.append(alias)
-        try:
-            if endpoint is not None:
-                self.backend.api.call("POST", f"/networks/{network}/disconnect", body={"Container": state.id})
-            self.backend.api.call(
-                "POST", f"/networks/{network}/connect", body={"container": state.id, "aliases": aliases}
-            )
-        except PodmanApiError as exc:
-            raise OperationFailed(
-                f"could not {'give' if present else 'take'} alias {alias!r} {'to' if present else 'from'} "
-                f"{state.name!r} on network {network!r}: {exc.message}"
-            ) from None
+        with self.backend._engine(f"reconnecting {state.name!r} to network {network!r}", "alias change"):
+            try:
+                if endpoint is not None:
+                    self.backend.api.call("POST", f"/networks/{network}/disconnect", body={"Container": state.id})
+                self.backend.api.call(
+                    "POST", f"/networks/{network}/connect", body={"container": state.id, "aliases": aliases}
+                )
+            except PodmanApiError as exc:
+                raise OperationFailed(
+                    f"could not {'give' if present else 'take'} alias {alias!r} {'to' if present else 'from'} "
+                    f"{state.name!r} on network {network!r}: {exc.message}"
+                ) from None
 
 
 class PodmanHealth(Health):
@@ -492,11 +482,12 @@ class PodmanHealth(Health):
         state = self.backend.inspect(container.ref)
         if state.status != RUNNING or not check_due(state.details, time.time()):
             return state
-        try:
-            self.backend.api.call("GET", f"/containers/{state.id}/healthcheck")
-        except PodmanApiError as exc:
-            if exc.status != 409:  # 409: it stopped, or has no check: the next look says which
-                raise _api_error(f"could not run the health check of {state.name!r}", exc) from None
+        with self.backend._engine(f"running the health check of {state.name!r}"):
+            try:
+                self.backend.api.call("GET", f"/containers/{state.id}/healthcheck")
+            except PodmanApiError as exc:
+                if exc.status != 409:  # 409: it stopped, or has no check: the next look says which
+                    raise
         return self.backend.inspect(container.ref)
 
 

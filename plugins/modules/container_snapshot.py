@@ -20,7 +20,7 @@ description:
     their aliases, published ports, restart policy, health check) and brings it back to the status it had
     when the snapshot was taken (running or stopped). Data in volumes and bind mounts is not part of a
     snapshot; the recreated container mounts the same volumes. Running processes are not kept.
-  - With V(podman), the same through libpod's commit (a running container is paused meanwhile): Podman
+  - With V(podman), the same through libpod's commit (a running container is paused meanwhile); Podman
     tags the image C(localhost/containerops-snapshot/<name>:<alias>), keeps the container's labels and adds
     the same snapshot labels, and the image carries libpod's own create body for the container. Restoring
     recreates the container from it (name, command, environment, labels, volumes and bind mounts, networks

@@ -8,9 +8,18 @@ import copy
 import json
 
 import pytest
+import responses
+from responses.matchers import query_param_matcher
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _podman_parts as pp
-from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import Unsupported
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
+from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import (
+    BadInput,
+    OperationFailed,
+    Unhealthy,
+    Unsupported,
+)
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import LibpodClient, PodmanBackend
 
 SHORT_ID = "abda7d359ec0"
 # A real Podman 4.3.1 inspect (podman run --label tier=web -e FOO=bar -p 18081:80 --network pparts-net
@@ -204,3 +213,163 @@ def test_settings_are_read_but_every_change_is_refused_naming_the_podman_that_ke
     assert settings.why_not_settable("no.such.setting") == "backend podman cannot change no.such.setting"
     with pytest.raises(Unsupported, match="cannot change autostart"):
         settings.update(None, {"autostart": True})  # type: ignore[arg-type]
+
+
+# The parts over libpod (``responses``) -------------------------------------------------------------------
+
+HOST = "tcp://127.0.0.1:9"
+API = "http://127.0.0.1:9/v4.0.0/libpod"
+IMAGE = "9b8cb2b4c51e" + "5" * 52
+NEWER = "96f6799ad10e" + "6" * 52
+TAG = "localhost/containerops-snapshot/pparts-a:pre"
+
+
+@pytest.fixture
+def backend():
+    made = PodmanBackend(LibpodClient(HOST, 5, 0))
+    yield made
+    made.close()
+
+
+def _calls() -> list[tuple[str, str]]:
+    return [(call.request.method, call.request.url.replace(API, "")) for call in responses.calls]
+
+
+def _snapshot(image_id=IMAGE):
+    return {"name": TAG, "alias": "pre", "container": "pparts-a", "private": {"image_id": image_id}}
+
+
+@responses.activate
+def test_snapshots_are_the_images_labelled_for_the_container_and_tagged_as_ours(backend):
+    labelled = {"Labels": {"containerops.snapshot.container": "pparts-a", "containerops.snapshot.alias": "pre"}}
+    responses.get(
+        f"{API}/images/json",
+        json=[
+            dict(labelled, Id=IMAGE, RepoTags=[TAG], Size=2),
+            dict(labelled, Id=NEWER, RepoTags=["localhost/pparts-a:copied"], Size=2),
+        ],
+        match=[query_param_matcher({"filters": '{"label": ["containerops.snapshot.container=pparts-a"]}'})],
+    )
+    assert [(s["name"], s["alias"]) for s in backend.snapshots.of(ContainerState.absent("pparts-a"))] == [(TAG, "pre")]
+
+
+@responses.activate
+def test_removing_a_snapshot_untags_it_and_leaves_the_image_a_restored_container_runs_on(backend):
+    responses.get(f"{API}/images/{TAG}/json", json={"Id": IMAGE})
+    responses.post(f"{API}/images/{IMAGE}/untag", match=[query_param_matcher(
+        {"repo": "localhost/containerops-snapshot/pparts-a", "tag": "pre"})], status=201)  # fmt: skip
+    in_use = {"cause": "image is in use by a container", "message": "image used by 7130c83a3385", "response": 409}
+    responses.delete(f"{API}/images/{IMAGE}", status=409, json=in_use)
+    backend.snapshots.delete(ContainerState.absent("pparts-a"), _snapshot())
+    untag = f"/images/{IMAGE}/untag?repo=localhost%2Fcontainerops-snapshot%2Fpparts-a&tag=pre"
+    assert _calls()[1:] == [("POST", untag), ("DELETE", f"/images/{IMAGE}")]
+
+
+@responses.activate
+def test_a_replaced_snapshot_has_only_its_untagged_image_removed_never_by_force(backend):
+    responses.get(f"{API}/images/{TAG}/json", json={"Id": NEWER})
+    responses.delete(f"{API}/images/{IMAGE}", json={"Deleted": [IMAGE]})
+    backend.snapshots.delete(ContainerState.absent("pparts-a"), _snapshot())
+    assert _calls() == [("GET", f"/images/{TAG}/json"), ("DELETE", f"/images/{IMAGE}")]
+
+
+@responses.activate
+def test_a_snapshot_the_engine_will_not_remove_fails_naming_it(backend):
+    responses.get(f"{API}/images/{TAG}/json", status=404, json={"message": "image not known", "response": 404})
+    responses.delete(f"{API}/images/{IMAGE}", status=500, json={"message": "layer busy", "response": 500})
+    with pytest.raises(OperationFailed, match="layer busy"):
+        backend.snapshots.delete(ContainerState.absent("pparts-a"), _snapshot())
+
+
+def _image_with(saved):
+    return {"Id": IMAGE, "Comment": json.dumps(saved)}
+
+
+@responses.activate
+def test_a_failed_restore_puts_the_original_back_under_its_name(backend, monkeypatch):
+    saved = pp.saved_snapshot(INSPECT, "stopped")
+    stopped = copy.deepcopy(INSPECT)
+    stopped["State"] = {"Status": "exited", "ExitCode": 0}
+    responses.get(f"{API}/images/{IMAGE}/json", json=_image_with(saved))
+    responses.get(f"{API}/containers/pparts-a/json", json=stopped)
+    responses.post(f"{API}/containers/{INSPECT['Id']}/rename", status=204)
+    responses.post(f"{API}/containers/create", status=500, json={"message": "port 18081 is taken", "response": 500})
+    aside = copy.deepcopy(stopped)
+    aside["Name"] = "pparts-a-replaced-1"
+    responses.get(f"{API}/containers/{INSPECT['Id']}/json", json=aside)
+    monkeypatch.setattr(pp.time, "time", lambda: 1.0)
+    with pytest.raises(OperationFailed) as failed:
+        backend.snapshots.restore(backend.inspect("pparts-a"), _snapshot(), None, 5)
+    assert str(failed.value).startswith("restore of 'pparts-a' from '" + TAG + "' failed: port 18081 is taken;")
+    renames = [call.request.url for call in responses.calls if call.request.url.endswith(("-1", "=pparts-a"))]
+    assert [url.rsplit("=", 1)[1] for url in renames] == ["pparts-a-replaced-1", "pparts-a"]
+    create = json.loads(next(call.request.body for call in responses.calls if call.request.url.endswith("/create")))
+    assert create == dict(saved["spec"], image=IMAGE)
+
+
+@responses.activate
+def test_an_alias_is_given_before_it_is_taken_and_a_network_without_dns_is_said(backend):
+    network = {"name": "app", "driver": "bridge", "dns_enabled": False}
+    responses.get(f"{API}/networks/app/json", json=network)
+    old, new = copy.deepcopy(INSPECT), copy.deepcopy(INSPECT)
+    old["NetworkSettings"]["Networks"] = {"app": {"Aliases": ["web", "db", SHORT_ID]}}
+    new.update(Id="f" * 64, Name="pparts-b")
+    new["NetworkSettings"]["Networks"] = {}
+    responses.get(f"{API}/containers/{'f' * 64}/json", json=new)
+    responses.get(f"{API}/containers/{INSPECT['Id']}/json", json=old)
+    responses.post(f"{API}/networks/app/connect", body="OK")
+    responses.post(f"{API}/networks/app/disconnect", body="OK")
+    holders = [{"name": "pparts-a", "id": INSPECT["Id"]}]
+    moved = backend.aliases.point("web", backend.inspect("f" * 64), holders, {"network": "app"})
+    assert moved == {"window_ms": 0, "url": None}
+    changes = [(call.request.url.rsplit("/", 1)[1], json.loads(call.request.body))
+               for call in responses.calls if call.request.method == "POST"]  # fmt: skip
+    assert changes == [
+        ("connect", {"container": "f" * 64, "aliases": ["web"]}),
+        ("disconnect", {"Container": INSPECT["Id"]}),
+        ("connect", {"container": INSPECT["Id"], "aliases": ["db"]}),
+    ]
+    assert backend.warnings == [
+        "network 'app' has DNS disabled (dns_enabled: false): Podman records the alias, but no container resolves "
+        "it there (create the network with DNS: netavark with aardvark-dns, or CNI's dnsname plugin)"
+    ]
+
+
+@responses.activate
+def test_an_alias_needs_a_network_that_exists_and_can_hold_one(backend):
+    responses.get(f"{API}/networks/nope/json", status=404, json={"message": "network not found", "response": 404})
+    responses.get(f"{API}/networks/host/json", json={"name": "host", "driver": "host", "dns_enabled": False})
+    with pytest.raises(BadInput, match="network is required with backend podman"):
+        backend.aliases.holders("web", {"network": None})
+    with pytest.raises(BadInput, match="network 'nope' not found"):
+        backend.aliases.holders("web", {"network": "nope"})
+    with pytest.raises(BadInput, match="cannot hold aliases: its driver is 'host'"):
+        backend.aliases.holders("web", {"network": "host"})
+
+
+def _running_with_health(status, log=None):
+    data = copy.deepcopy(INSPECT)
+    data["State"]["Health"] = {"Status": status, "FailingStreak": 0, "Log": log}
+    return data
+
+
+@responses.activate
+def test_the_health_wait_runs_an_overdue_check_itself_and_reads_its_verdict(backend):
+    # Started long ago, never checked: the check is run once, and the inspect after it says healthy.
+    responses.get(f"{API}/containers/{INSPECT['Id']}/json", json=_running_with_health("starting"))
+    checked = [{"Start": "2026-12-06T10:00:50Z", "End": "2026-12-06T10:00:50.1Z", "ExitCode": 0, "Output": ""}]
+    responses.get(f"{API}/containers/{INSPECT['Id']}/json", json=_running_with_health("healthy", checked))
+    responses.get(f"{API}/containers/{INSPECT['Id']}/healthcheck", json={"Status": "healthy"})
+    state = backend.health.wait_healthy(ContainerState(INSPECT["Id"], "pparts-a", "running", "running"), 5)
+    assert state.health == "healthy"
+    assert [path for _method, path in _calls()].count(f"/containers/{INSPECT['Id']}/healthcheck") == 1
+
+
+@responses.activate
+def test_a_failing_check_run_by_the_wait_ends_it_with_the_checks_output(backend):
+    responses.get(f"{API}/containers/{INSPECT['Id']}/json", json=_running_with_health("starting"))
+    failed = [{"Start": "2026-12-06T10:00:50Z", "End": "2026-12-06T10:00:50.1Z", "ExitCode": 1, "Output": "nope\n"}]
+    responses.get(f"{API}/containers/{INSPECT['Id']}/json", json=_running_with_health("unhealthy", failed))
+    responses.get(f"{API}/containers/{INSPECT['Id']}/healthcheck", json={"Status": "unhealthy"})
+    with pytest.raises(Unhealthy, match=r"its health check reports unhealthy: nope$"):
+        backend.health.wait_healthy(ContainerState(INSPECT["Id"], "pparts-a", "running", "running"), 5)
