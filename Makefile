@@ -66,6 +66,7 @@ help:
 	@echo "  integration  integration-targets + integration-pytest (on the suite's own engine)"
 	@echo "  integration-targets  ansible-test integration --local (on the suite's own engine)"
 	@echo "  integration-pytest   pytest tests/integration (on the suite's own engine)"
+	@echo "  integration-podman   pytest -m podman tests/integration: the podman cases (the suite's own Podman service)"
 	@echo "  release-checks  pytest tests/release: changelog, galaxy.yml, make release, the EE (on the suite's own engine)"
 	@echo "  docs-checks  pytest tests/docs: antsibull-docs lint, the HTML site looked at in Chromium"
 	@echo "  matrix       units, sanity and one playbook through every backend on each older ansible-core: $(MATRIX)"
@@ -73,7 +74,8 @@ help:
 	@echo "               its own: integration-pytest (two parts) | matrix | sanity integration-targets ansible-lint"
 	@echo "               molecule release-checks docs-checks (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
-	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
+	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor; on Podman vs"
+	@echo "               containers.podman vs the libpod floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
 	@echo "  bench-transports  benchmarks/transports.py: one engine through its socket, ssh:// and mutual TLS"
 	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
@@ -141,7 +143,8 @@ image: engine
 # `make integration` (or any of ON_ENGINE_TARGETS) alone starts one for itself and runs again inside it
 # (where their recipes are defined under their own names; outside, as on-engine-*, which nothing calls).
 SUITE_ENGINE := "$(BIN)/python" -m tests.suite_engine
-ON_ENGINE_TARGETS := suite integration integration-targets integration-pytest release-checks matrix molecule
+ON_ENGINE_TARGETS := suite integration integration-targets integration-pytest integration-podman release-checks matrix \
+	molecule
 ifeq ($(and $(CONTAINEROPS_SUITE_ENGINE),$(filter $(CONTAINEROPS_SUITE_ENGINE),$(DOCKER_HOST))),)
 ON_ENGINE := on-engine-
 .PHONY: $(ON_ENGINE_TARGETS)
@@ -204,9 +207,11 @@ sanity: venv tree
 # environment: only PATH, HOME and a few others pass through, not DOCKER_HOST. The suite's engine reaches the
 # targets as containerops_docker_host, from the integration_config.yml that ansible-test hands to the play.
 # INTEGRATION_ARGS (e.g. a target's name) and INTEGRATION_TESTS (pytest paths or ids) narrow what runs,
-# INTEGRATION_IGNORE (paths) leaves out; pytest names the slowest tests at the end (--durations).
+# INTEGRATION_IGNORE (paths) leaves out, INTEGRATION_MARKS selects by mark (pytest -m, e.g. 'not podman'); pytest
+# names the slowest tests at the end (--durations).
 INTEGRATION_TESTS ?= tests/integration
 INTEGRATION_IGNORE ?=
+INTEGRATION_MARKS ?=
 $(ON_ENGINE)integration: $(ON_ENGINE)integration-targets $(ON_ENGINE)integration-pytest
 
 $(ON_ENGINE)integration-targets: venv image collection tree
@@ -223,12 +228,22 @@ $(ON_ENGINE)integration-targets: venv image collection tree
 $(ON_ENGINE)integration-pytest: venv image collection
 	@echo "==> pytest $(INTEGRATION_TESTS)"
 	@if [ -n "$$(find tests/integration -path tests/integration/targets -prune -o -name 'test_*.py' -print -quit)" ]; then \
-	  echo "+ pytest $(INTEGRATION_TESTS) $(addprefix --ignore=,$(INTEGRATION_IGNORE)) -q --durations=25"; \
+	  echo "+ pytest $(INTEGRATION_TESTS) $(addprefix --ignore=,$(INTEGRATION_IGNORE)) $(if $(INTEGRATION_MARKS),-m '$(INTEGRATION_MARKS)') -q --durations=25"; \
 	  $(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest $(INTEGRATION_TESTS) -q --durations=25 \
-	    --ignore=tests/integration/targets $(addprefix --ignore=,$(INTEGRATION_IGNORE)),tests/integration); \
+	    --ignore=tests/integration/targets $(addprefix --ignore=,$(INTEGRATION_IGNORE)) \
+	    $(if $(INTEGRATION_MARKS),-m '$(INTEGRATION_MARKS)'),tests/integration); \
 	else \
 	  echo "make: note: no pytest integration tests (tests/integration/**/test_*.py)"; \
 	fi
+
+# The integration tests' podman cases (mark podman) but those in PODMAN_IGNORE (paths), on the suite's Podman
+# service: the one PODMAN_SERVICE started around this make (CONTAINEROPS_PODMAN_DIR), else one of pytest's own.
+PODMAN_SERVICE := "$(BIN)/python" -m tests.integration.podman_service
+PODMAN_IGNORE ?=
+$(ON_ENGINE)integration-podman: venv image collection
+	@echo "==> pytest -m podman tests/integration $(addprefix --ignore=,$(PODMAN_IGNORE))"
+	@$(call run_pytest,$(ANSIBLE_ENV) "$(BIN)/python" -m pytest tests/integration -m podman -q --durations=10 \
+	  --ignore=tests/integration/targets $(addprefix --ignore=,$(PODMAN_IGNORE)),tests/integration -m podman)
 
 # The release and the rendered docs, checked as users get them (pytest tests/release, tests/docs); the release's
 # roles run once from the tarball, on the suite's engine.
@@ -251,7 +266,10 @@ docs-checks: venv collection
 SUITE_FIRST       ?= lint units
 SUITE_CHECKS      ?= sanity integration-targets ansible-lint molecule release-checks docs-checks
 # The second integration lane's share: in the last CI run the first lane took 1908 s with test_eda.py and
-# test_dockhand.py (about 500 s of it), the second 519 s without them.
+# test_dockhand.py (about 500 s of it), the second 519 s without them. The second lane, the shortest, also runs
+# every podman case (mark podman; those of INTEGRATION_SPLIT's files with them), beside one Podman service
+# (PODMAN_SERVICE) for both its pytest runs; the first leaves them out. The matrix's playbook through every backend
+# runs on one Podman service too.
 INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py \
 	tests/integration/test_backend_contract.py tests/integration/test_eda.py tests/integration/test_dockhand.py
 CHECKS_TREE       := $(BUILD)/checks-tree/ansible_collections/containerops/lifecycle
@@ -263,9 +281,9 @@ test: setup venv
 $(ON_ENGINE)suite: venv
 	@tests/steps.sh $(SUITE_FIRST) image collection tree
 	@STEP_MAKE_ARGS="-o collection -o tree" tests/parallel.sh "$(BUILD)/logs" \
-	  "integration=INTEGRATION_IGNORE='$(INTEGRATION_SPLIT)' tests/steps.sh -k integration-pytest" \
-	  "integration2=INTEGRATION_TESTS='$(INTEGRATION_SPLIT)' $(SUITE_ENGINE) --own tests/steps.sh -k image integration-pytest" \
-	  "matrix=$(SUITE_ENGINE) --own tests/steps.sh -k image matrix" \
+	  "integration=INTEGRATION_IGNORE='$(INTEGRATION_SPLIT)' INTEGRATION_MARKS='not podman' tests/steps.sh -k integration-pytest" \
+	  "integration2=INTEGRATION_TESTS='$(INTEGRATION_SPLIT)' PODMAN_IGNORE='$(INTEGRATION_SPLIT)' $(SUITE_ENGINE) --own $(PODMAN_SERVICE) tests/steps.sh -k image integration-pytest integration-podman" \
+	  "matrix=$(SUITE_ENGINE) --own $(PODMAN_SERVICE) tests/steps.sh -k image matrix" \
 	  "checks=STEP_MAKE_ARGS='-o collection TREE=$(CHECKS_TREE)' $(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
@@ -342,7 +360,7 @@ ee: venv
 	"$(BIN)/ansible-builder" create -f execution-environment.yml -c "$(BUILD)/ee/context" --output-filename Containerfile
 
 # The older ansible-core releases requires_ansible admits (the venv runs the newest), MATRIX: unit tests, sanity
-# and one playbook through the three backends on each, one venv per version, in parallel (tests/matrix.sh).
+# and one playbook through every backend on each, one venv per version, in parallel (tests/matrix.sh).
 $(ON_ENGINE)matrix: venv image collection tree
 	@echo "==> tests/matrix.sh $(MATRIX)"
 	@tests/matrix.sh $(MATRIX)

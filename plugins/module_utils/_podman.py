@@ -15,15 +15,17 @@ import contextlib
 import json
 import os
 import time
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Generator, Iterator, Mapping, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     FULL_ID,
     ContainerState,
+    Wait,
     exactly,
     matching,
     names,
+    wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
@@ -254,7 +256,7 @@ class LibpodClient:
 
     def stream(
         self, method: str, path: str, params: Optional[dict[str, Any]] = None, timeout: Optional[float] = None
-    ) -> Iterator[Any]:
+    ) -> Generator[Any, None, None]:
         """A streamed answer (``/events?stream=true``), one parsed JSON line at a time; each read waits at most
         ``timeout`` (else the ``timeout`` option). Closing the iterator closes the connection."""
         wait = self.timeout if timeout is None else timeout
@@ -369,6 +371,15 @@ def stop_forced(exit_code: Any, stop_signal: Any, elapsed: float, grace: float) 
     return exit_code == SIGKILL_EXIT_CODE and (str(stop_signal).upper() in SIGKILL_NAMES or elapsed >= grace)
 
 
+def _next_event(events: Iterator[Any]) -> bool:
+    """Whether another event came; a stream that ends, goes quiet, breaks or is malformed says no."""
+    try:
+        next(events)
+    except (StopIteration, PodmanApiError, PodmanUnreachable):
+        return False
+    return True
+
+
 def _listed_labels(state: ContainerState) -> dict[str, str]:
     return state.details["summary"].get("Labels") or {}
 
@@ -435,6 +446,13 @@ class PodmanBackend(DockerShapedBackend):
         self.api = api
         self.where = api.where
         self.timeout = api.timeout
+        # Imported here: the parts' file imports this one.
+        from ansible_collections.containerops.lifecycle.plugins.module_utils import _podman_parts
+
+        self.settings = _podman_parts.PodmanSettings(self)
+        self.snapshots = _podman_parts.PodmanSnapshots(self)
+        self.aliases = _podman_parts.PodmanAliases(self)
+        self.health = _podman_parts.PodmanHealth(self)
 
     # The edge ----------------------------------------------------------------------------------
 
@@ -538,6 +556,37 @@ class PodmanBackend(DockerShapedBackend):
 
     def observe(self, container: ContainerState) -> ContainerState:
         return exactly(self.look_up(container.ref), container.ref)
+
+    def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
+        """Re-inspect on every libpod event of the container until ``wait.over(state)``; one read when it already is.
+
+        A subscription replays the events since just before it (libpod reads them from its log), so nothing
+        between a look and the subscription is missed; each read waits at most the ``timeout`` option's seconds
+        (or what is left of the wait), so a service that stops answering ends it and the next look says so.
+        """
+        started = time.monotonic()
+        state = self.observe(container)
+        done = wait.over(state)
+        filters = json.dumps({"type": ["container"], "container": [container.ref]})
+        while not done:
+            remaining = wait.timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                raise wait_timed_out(wait.still(state), started)
+            params = {"stream": "true", "since": f"{time.time() - 1:.6f}", "filters": filters}
+            subscribed = time.monotonic()
+            events = self.api.stream("GET", "/events", params, timeout=min(remaining, self.timeout))
+            try:
+                while not done and _next_event(events) and time.monotonic() - started < wait.timeout:
+                    state = self.observe(container)
+                    done = wait.over(state)
+            finally:
+                events.close()
+            if not done:
+                state = self.observe(container)  # the stream ended: quiet, broken, or the service gone
+                done = wait.over(state)
+            if not done and time.monotonic() - subscribed < min(remaining, 1.0):
+                time.sleep(min(0.5, max(wait.timeout - (time.monotonic() - started), 0)))  # no busy loop
+        return state
 
     # Operations --------------------------------------------------------------------------------
 

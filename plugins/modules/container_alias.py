@@ -20,6 +20,10 @@ description:
     a request that had just resolved the alias to it goes unanswered until the client's timeout; on a
     network without a user-configured subnet it may also come back with another address. Clients should
     retry; measured in C(make timeline), about one request in 400 at 30 requests a second.
+  - With V(podman), the same through libpod's network connect and disconnect, on a Podman network
+    (O(network)). Podman resolves aliases only on a network with DNS (C(dns_enabled), as C(podman network
+    create) makes them with netavark, or CNI's C(dnsname) plugin); on one without, the alias is set and a
+    warning says that nothing resolves it there.
   - With V(hoody), a proxy alias. The platform cannot move an alias to another container, so the old
     alias is deleted and created again on the target; RV(window_ms) reports how long no container held
     it. If creating it on the target fails, it is given back to the previous holder.
@@ -56,7 +60,9 @@ options:
     choices: [present, absent]
     default: present
   network:
-    description: Docker, the user-defined network the alias lives on. Required with V(docker).
+    description: >-
+      Docker and Podman, the network the alias lives on (on Docker, a user-defined one). Required with
+      V(docker) and V(podman).
     type: str
   program:
     description: Hoody, the program the proxy alias leads to (V(http), V(https), V(ssh) or a built-in program).

@@ -22,6 +22,11 @@ description:
   - V(dockhand) (1.0.33 or later) applies O(autostart) and O(resources) to running containers at once,
     through Dockhand's C(POST /api/containers/{id}/update-runtime), as Docker does. Like Docker it cannot
     change the environment of an existing container, and refuses a different value in O(environment_vars).
+  - V(podman) reads the settings (equal values are fine) but changes none of them, and refuses a different
+    value before anything changes. Podman before 5.1 can change resource limits only in the running
+    container's cgroup (inspect does not show them, a restart forgets them) and cannot change the restart
+    policy or the environment; Podman 5.1 keeps such changes (5.5 the environment), which this collection
+    does not use yet. Recreate the container with the new settings.
 author:
   - containerops engineers (@containerops)
 extends_documentation_fragment:

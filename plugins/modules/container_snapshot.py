@@ -20,6 +20,13 @@ description:
     their aliases, published ports, restart policy, health check) and brings it back to the status it had
     when the snapshot was taken (running or stopped). Data in volumes and bind mounts is not part of a
     snapshot; the recreated container mounts the same volumes. Running processes are not kept.
+  - With V(podman), the same through libpod's commit (a running container is paused meanwhile); Podman
+    tags the image C(localhost/containerops-snapshot/<name>:<alias>), keeps the container's labels and adds
+    the same snapshot labels, and the image carries libpod's own create body for the container. Restoring
+    recreates the container from it (name, command, environment, labels, volumes and bind mounts, networks
+    with their aliases, published ports, rlimits, restart policy, stop signal and timeout, health check,
+    resource limits) in the status it had. A replaced or removed snapshot leaves no image behind but the
+    one a container restored from it still runs on.
   - With V(hoody), the platform's snapshots API; a snapshot of a running container is stateful, and the
     platform starts the container after a restore.
   - V(dockhand) has no snapshots and refuses.
@@ -56,10 +63,10 @@ options:
   state:
     description:
       - V(present) takes a snapshot unless one of that alias exists.
-      - V(absent) removes the snapshot of that alias, if any. With V(docker) the image is removed, or only
-        untagged while a container restored from it still uses it.
-      - V(restored) puts the container back to the snapshot. With V(docker) this also works for a container
-        that was deleted, since the snapshot holds its configuration.
+      - V(absent) removes the snapshot of that alias, if any. With V(docker) and V(podman) the image is
+        removed, or only untagged while a container restored from it still uses it.
+      - V(restored) puts the container back to the snapshot. With V(docker) and V(podman) this also works for
+        a container that was deleted, since the snapshot holds its configuration.
     type: str
     choices: [present, absent, restored]
     default: present
@@ -106,7 +113,9 @@ snapshot:
   type: dict
   contains:
     name:
-      description: The engine's name for it (Docker, the image reference; Hoody, the snapshot name).
+      description: >-
+        The engine's name for it (Docker, the image reference; Podman, the image reference as Podman tags it,
+        C(localhost/containerops-snapshot/...); Hoody, the snapshot name).
       type: str
       sample: containerops-snapshot/app:pre-upgrade
     alias:

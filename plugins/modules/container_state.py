@@ -74,6 +74,10 @@ options:
       - Fails as soon as the health check reports unhealthy or the container stops, not at
         O(wait_timeout).
       - A container without a health check fails with a message saying so.
+      - Podman runs health checks only from systemd timers. With V(podman), whenever the health status has
+        not changed for longer than the check's interval (no timer ran it, e.g. without systemd), the wait
+        runs the check itself through the API (C(GET /containers/{id}/healthcheck)), so it takes about one
+        interval per check, as on Docker.
     type: bool
     default: false
 notes:

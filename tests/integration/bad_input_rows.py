@@ -5,7 +5,8 @@ Each row is one task of a real play: ``module`` called with ``args`` (under the 
 tuple is a set of alternatives), without a traceback, and change nothing.
 
 Groups: ``docker`` (the local engine; spread over several inventory hosts so rows run in parallel),
-``hoody`` and ``dockhand`` (the REST test servers on the same engine).
+``hoody`` and ``dockhand`` (the REST test servers on the same engine), ``podman`` (the suite's Podman service,
+where its containers live: ``ON_PODMAN``).
 
 Containers (all created by the test, all ``bi-``): per group a running one, a stopped one and a victim
 that only the path-traversal rows aim at (``a/../<victim>``); on Docker also a paused one, and two
@@ -29,10 +30,12 @@ NETWORK = "bi-net"
 # REST groups: their own containers, so a row that wrongly acts shows up where it ran.
 H_RUN, H_STOP, H_VICTIM = "bi-h-run", "bi-h-stop", "bi-victim-h"
 K_RUN, K_STOP, K_VICTIM = "bi-k-run", "bi-k-stop", "bi-victim-k"
+P_RUN, P_STOP, P_VICTIM = "bi-p-run", "bi-p-stop", "bi-victim-p"
+ON_PODMAN = (P_RUN, P_STOP, P_VICTIM)
 
-RUNNING_CONTAINERS = (RUN, PAUSE, VICTIM, *SENTINELS, H_RUN, H_VICTIM, K_RUN, K_VICTIM)
+RUNNING_CONTAINERS = (RUN, PAUSE, VICTIM, *SENTINELS, H_RUN, H_VICTIM, K_RUN, K_VICTIM, P_RUN, P_VICTIM)
 PAUSED_CONTAINERS = (PAUSE, "bi-sentinel-paused")
-STOPPED_CONTAINERS = (STOP, H_STOP, K_STOP)
+STOPPED_CONTAINERS = (STOP, H_STOP, K_STOP, P_STOP)
 ALL_CONTAINERS = RUNNING_CONTAINERS + STOPPED_CONTAINERS
 
 # Play variables the rows may use: a pattern that renders to "" (the classic disaster) and a real file.
@@ -98,7 +101,7 @@ def _bad_names() -> list[Row]:
 
 
 CONNECTION_ROWS = [
-    row("backend-podman", "container_info", {"name": RUN, "backend": "podman"}, "backend", "podman", "docker"),
+    row("backend-unknown", "container_info", {"name": RUN, "backend": "lxc"}, "backend", "lxc", "docker", "podman"),
     row("docker-host-ftp", "container_state", _state(docker_host="ftp://x"), "docker_host", "ftp://x"),
     row("docker-host-empty", "container_info", {"name": RUN, "docker_host": ""}, "docker_host"),
     row("docker-host-missing-socket", "container_info",
@@ -322,7 +325,7 @@ ALIAS_ROWS = [
 
 def _rest_names(prefix: str, group: str, run: str, stop: str, victim: str,
                 bad: list[tuple[str, str, str]]) -> list[Row]:
-    """Bad names through a REST backend; the traversal aims at ``victim``."""
+    """Bad names through a backend other than Docker; the traversal aims at ``victim``."""
     rows = [row(f"{prefix}-name-traversal-absent", "container_state", _state(f"a/../{victim}", "absent"),
                 f"a/../{victim}", group=group, watch=(victim,))]
     for id_, module, name in bad:
@@ -394,6 +397,38 @@ HOODY_ROWS = [
     row("hoody-snapshot-alias-empty", SNAP, {"name": H_STOP, "alias": ""}, "alias", group="hoody"),
 ]
 
+# Through the suite's Podman service: what is Podman's own (its address, what 4.3 cannot change), and the
+# selections that must never widen.
+PODMAN_NO_SOCKET = "unix:///tmp/bi-no-such-podman.sock"
+PODMAN_ROWS = [
+    *_rest_names("podman", "podman", P_RUN, P_STOP, P_VICTIM,
+                 [("dotdot", "container_info", "../x"), ("question-mark", "container_state", "x?y"),
+                  ("hash", LOGS, "x#y")]),
+    row("podman-filters-label-empty-string", "container_state", {"filters": {"label": [""]}, "state": "stopped"},
+        "filters.label", group="podman", gated=True, watch=(P_RUN, P_VICTIM)),
+    row("podman-state-unknown-name", "container_state", _state("bi-nope", "started"), "bi-nope", NOT_FOUND,
+        group="podman"),
+    row("podman-logs-unknown-name", LOGS, {"name": "bi-nope-logs"}, "bi-nope-logs", NOT_FOUND, group="podman"),
+    row("podman-host-ftp", "container_info", {"name": P_RUN, "podman_host": "ftp://x"}, "podman_host", "ftp://x",
+        group="podman"),
+    row("podman-host-missing-socket", "container_info", {"name": P_RUN, "podman_host": PODMAN_NO_SOCKET, "retries": 0},
+        f"{PODMAN_NO_SOCKET} (podman_host)", "no such socket file", group="podman"),
+    row("podman-host-from-environment", "container_info", {"name": P_RUN, "podman_host": None, "retries": 0},
+        f"{PODMAN_NO_SOCKET} (podman_host, from CONTAINER_HOST)", "no such socket file", group="podman",
+        env=(("CONTAINER_HOST", PODMAN_NO_SOCKET),)),
+    row("podman-timeout-huge", "container_info", {"name": P_RUN, "timeout": HUGE}, "timeout", str(HUGE),
+        group="podman"),
+    row("podman-stop-timeout-negative", "container_state", _state(P_RUN, stop_timeout=-1), "stop_timeout", "-1",
+        group="podman"),
+    # Podman 4.3 cannot keep a changed restart policy: refused before anything changes.
+    row("podman-config-autostart", CONFIG, {"name": P_RUN, "autostart": True}, "autostart", "podman",
+        group="podman", watch=(P_RUN,)),
+    row("podman-alias-network-unknown", ALIAS, {"name": P_RUN, "alias": "bi-web", "network": "bi-no-net"},
+        "bi-no-net", NOT_FOUND, group="podman"),
+    row("podman-snapshot-restore-unknown-alias", SNAP, {"name": P_STOP, "alias": "bi-none", "state": "restored"},
+        "bi-none", group="podman", watch=(P_STOP,)),
+]
+
 DOCKHAND_ROWS = [
     *_rest_names("dockhand", "dockhand", K_RUN, K_STOP, K_VICTIM,
                  [("hash", "container_info", "x#y"), ("space", LOGS, "a b"),
@@ -425,6 +460,6 @@ DOCKHAND_ROWS = [
 ]
 
 ROWS: list[Row] = (CONNECTION_ROWS + UNREACHABLE_ROWS + TARGET_ROWS + STATE_ROWS + LOGS_ROWS + CONFIG_ROWS
-                   + SNAPSHOT_ROWS + ALIAS_ROWS + HOODY_ROWS + DOCKHAND_ROWS)
+                   + SNAPSHOT_ROWS + ALIAS_ROWS + HOODY_ROWS + DOCKHAND_ROWS + PODMAN_ROWS)
 
 assert len({r.id for r in ROWS}) == len(ROWS), "row ids must be unique"

@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import docker
 import pytest
@@ -22,6 +22,10 @@ PROJECT = "5e1ec7ab1e5e1ec7ab1e5e1e"
 PLAYBOOKS = os.path.join(os.path.dirname(__file__), "playbooks")
 HOODY_TOKEN = "hdy_integration_token_0123456789"
 DOCKHAND_USER, DOCKHAND_PASSWORD = "admin", "dockhand-integration-pw"
+# The podman cases of the backend-parametrised tests carry the mark ``podman`` (``make test`` runs them in one lane,
+# beside the suite's Podman service: see the Makefile's ``suite``).
+PODMAN = pytest.param("podman", marks=pytest.mark.podman)
+BACKENDS = ("docker", "hoody", "dockhand", PODMAN)
 
 
 # An inline play under the group ``module_defaults`` of ``connection``; its ``{tasks}`` set ``out``, which
@@ -91,6 +95,11 @@ def hoody_connection(server, token: str = HOODY_TOKEN) -> dict:
     return {"backend": "hoody", "api_url": server.url, "api_token": token}
 
 
+def podman_connection(service) -> dict:
+    """The connection options of the modules for the suite's Podman service ``service``."""
+    return {"backend": "podman", "podman_host": service.host}
+
+
 @pytest.fixture
 def hoody_server():
     """The Hoody API v1 test server on 127.0.0.1, on the real engine."""
@@ -114,17 +123,17 @@ def engine():
     client.close()
 
 
-@pytest.fixture
-def make_containers(engine):
-    """Create stopped test containers (labelled for the Hoody server's project); removed afterwards."""
+def _container_maker(client) -> Iterator[Callable[..., list[str]]]:
+    """A factory of stopped test containers (labelled for the Hoody server's project) on ``client``'s engine,
+    removed when the generator is closed."""
     created = []
 
     def make(*names: str, labels: Optional[dict[str, str]] = None, command: Optional[list[str]] = None,
              **kwargs: Any) -> list[str]:
         for name in names:
             with contextlib.suppress(docker.errors.NotFound):
-                engine.containers.get(name).remove(force=True)
-            engine.containers.create(IMAGE, command or GRACEFUL, name=name,
+                client.containers.get(name).remove(force=True)
+            client.containers.create(IMAGE, command or GRACEFUL, name=name,
                                      labels={"hoody.project": PROJECT, **(labels or {})}, **kwargs)
             created.append(name)
         return list(names)
@@ -132,7 +141,37 @@ def make_containers(engine):
     yield make
     for name in created:  # by name: a restored container has a new id
         with contextlib.suppress(docker.errors.NotFound):
-            engine.containers.get(name).remove(force=True)
+            client.containers.get(name).remove(force=True)
+
+
+@pytest.fixture
+def make_containers(engine):
+    """Create stopped test containers (labelled for the Hoody server's project); removed afterwards."""
+    yield from _container_maker(engine)
+
+
+@pytest.fixture(scope="session")
+def podman_service(engine):
+    """The suite's own Podman service (``podman_service.py``), with the test image: the lane's when ``make test``
+    started one, else one for this session. Its ``client`` reads its containers through the Docker-compatible API."""
+    from tests.integration.podman_service import podman_service as service  # it imports this module
+
+    with service(engine) as running:
+        yield running
+
+
+@pytest.fixture
+def make_podman_containers(podman_service):
+    """``make_containers`` on the suite's Podman service."""
+    yield from _container_maker(podman_service.client)
+
+
+def on_engine_of(backend: str, request) -> tuple[docker.DockerClient, Callable[..., list[str]]]:
+    """Where ``backend``'s test containers live and the factory that makes them there: the Docker engine for docker,
+    hoody and dockhand (the REST servers sit on it), the suite's Podman service for podman."""
+    if backend == "podman":
+        return request.getfixturevalue("podman_service").client, request.getfixturevalue("make_podman_containers")
+    return request.getfixturevalue("engine"), request.getfixturevalue("make_containers")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
-"""The same playbook through all three backends, each against real parts.
+"""The same playbook through every backend, each against real parts.
 
 Docker: the real engine. Hoody and Dockhand: the test servers in ``tests/servers/``, which serve their
-REST contracts on 127.0.0.1 on top of the same real engine.
+REST contracts on 127.0.0.1 on top of the same real engine. Podman: the suite's own Podman service.
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import (
+    BACKENDS,
     CONNECTED_PLAY,
     DOCKHAND_PASSWORD,
     DOCKHAND_USER,
     HOODY_TOKEN,
+    on_engine_of,
+    podman_connection,
     run_playbook,
     task_results,
 )
@@ -21,6 +24,8 @@ from tests.integration.conftest import (
 def connection(backend: str, request) -> dict:
     if backend == "docker":
         return {"backend": "docker"}
+    if backend == "podman":
+        return podman_connection(request.getfixturevalue("podman_service"))
     if backend == "hoody":
         server = request.getfixturevalue("hoody_server")
         return {"backend": "hoody", "api_url": server.url, "api_token": HOODY_TOKEN}
@@ -29,8 +34,9 @@ def connection(backend: str, request) -> dict:
             "api_password": DOCKHAND_PASSWORD, "api_environment": 1}
 
 
-@pytest.mark.parametrize("backend", ["docker", "hoody", "dockhand"])
-def test_same_playbook_on_every_backend(backend, request, make_containers):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_same_playbook_on_every_backend(backend, request):
+    _engine, make_containers = on_engine_of(backend, request)
     names = make_containers(f"bk-{backend}-1", f"bk-{backend}-2")
     process = run_playbook("lifecycle.yml", {"connection": connection(backend, request), "names": names})
     assert process.returncode == 0, process.stdout[-6000:] + process.stderr[-3000:]
@@ -67,32 +73,51 @@ def runtime_types(runtime: dict) -> dict:
     return {key: type(value).__name__ if value is not None else None for key, value in runtime.items()}
 
 
-def test_container_info_runtime_has_one_shape_on_every_backend(request, make_containers, engine, tmp_path):
-    seen = {}
-    for backend in ("docker", "hoody", "dockhand"):
-        running, stopped = make_containers(f"rt-{backend}-run", f"rt-{backend}-stop",
-                                           ports={"8080/tcp": ("127.0.0.1", None)})
-        engine.containers.get(running).start()
-        (tmp_path / backend).mkdir()
-        process, out = task_results(tmp_path / backend, RUNTIME_PLAY,
-                                    {"connection": connection(backend, request), "names": [running, stopped]})
-        assert out and not out.get("failed"), process.stdout[-6000:] + process.stderr[-3000:]
-        run, stop = (entry["runtime"] for entry in out["containers"])
-        seen[backend] = (runtime_types(run), runtime_types(stop))
-        # A stopped container has no processes and uses nothing, whoever says so.
-        assert stop["processes"] == [] and stop["resource_usage"] is None, (backend, stop)
-        assert "8080/tcp" in run["ports"], (backend, run)
-        networks = list(run["networks"].values())
-        assert networks and all(network["ip_address"] for network in networks), (backend, run)
-        if backend != "dockhand":  # Dockhand gives no processes or usage for one container
-            usage = run["resource_usage"]
-            assert run["processes"] and usage["memory_usage_bytes"] > 0 and usage["pids"] >= 1, (backend, run)
+def runtime_of(backend: str, request, tmp_path) -> tuple[dict, dict]:
+    """container_info's runtime of a running and a stopped container (port 8080 published) through ``backend``,
+    checked for what every backend says alike; their kinds (``runtime_types``)."""
+    engine, make_containers = on_engine_of(backend, request)
+    running, stopped = make_containers(f"rt-{backend}-run", f"rt-{backend}-stop",
+                                       ports={"8080/tcp": ("127.0.0.1", None)})
+    engine.containers.get(running).start()
+    (tmp_path / backend).mkdir()
+    process, out = task_results(tmp_path / backend, RUNTIME_PLAY,
+                                {"connection": connection(backend, request), "names": [running, stopped]})
+    assert out and not out.get("failed"), process.stdout[-6000:] + process.stderr[-3000:]
+    run, stop = (entry["runtime"] for entry in out["containers"])
+    # A stopped container has no processes and uses nothing, whoever says so.
+    assert stop["processes"] == [] and stop["resource_usage"] is None, (backend, stop)
+    assert "8080/tcp" in run["ports"], (backend, run)
+    networks = list(run["networks"].values())
+    assert networks and all(network["ip_address"] for network in networks), (backend, run)
+    if backend != "dockhand":  # Dockhand gives no processes or usage for one container
+        usage = run["resource_usage"]
+        assert run["processes"] and usage["memory_usage_bytes"] > 0 and usage["pids"] >= 1, (backend, run)
+    return runtime_types(run), runtime_types(stop)
+
+
+#: The kinds of a running container's runtime on Docker, every key known.
+EVERY_KIND = {"processes": "list", "ports": "dict", "networks": "dict", "resource_usage": "dict"}
+
+
+def test_container_info_runtime_has_one_shape_on_every_backend(request, tmp_path):
+    seen = {backend: runtime_of(backend, request, tmp_path) for backend in ("docker", "hoody", "dockhand")}
     dict_or_null = {"dict", None}
     for key in RUNTIME_KEYS:  # the same type on every backend, or null where that engine cannot tell
         for index in (0, 1):
             kinds = {seen[backend][index][key] for backend in seen}
             assert kinds <= ({"list", None} if key == "processes" else dict_or_null), (key, index, seen)
-    assert seen["docker"][0] == {"processes": "list", "ports": "dict", "networks": "dict", "resource_usage": "dict"}
+    assert seen["docker"][0] == EVERY_KIND
     assert seen["hoody"][0] == seen["docker"][0]
     assert seen["dockhand"][0] == dict(seen["docker"][0], processes=None, resource_usage=None)
     assert seen["hoody"][1] == {"processes": "list", "ports": "dict", "networks": None, "resource_usage": None}
+
+
+@pytest.mark.podman
+def test_container_info_runtime_on_podman_has_dockers_shape(request, tmp_path):
+    """Podman knows what Docker knows of a running container, every key of the same kind; of a stopped one, no
+    processes and no usage, its ports and networks a dict or null."""
+    running, stopped = runtime_of("podman", request, tmp_path)
+    assert running == EVERY_KIND
+    assert stopped["processes"] == "list" and stopped["resource_usage"] is None, stopped
+    assert {stopped["ports"], stopped["networks"]} <= {"dict", None}, stopped

@@ -1,11 +1,11 @@
 """Bad input to every option of every module: a clear error, never a traceback, and nothing changed.
 
 Issue 10 ("Safe and truthful under faults and bad input"). The rows are in ``bad_input_rows.py``; each
-is one task of ONE real ``ansible-playbook`` run against the real Docker engine and the Hoody and
-Dockhand test servers on it. The run's inventory has one host per group of rows (three for Docker, one
-per REST server) under the ``free`` strategy, so the groups run side by side; a second, small run with
-``-vvv`` checks that a password in ``api_url`` is never shown. Both run once per module (fixture
-``outcome``); every row is then its own test.
+is one task of ONE real ``ansible-playbook`` run against the real Docker engine, the Hoody and
+Dockhand test servers on it, and the suite's Podman service. The run's inventory has one host per group
+of rows (three for Docker, one per REST server, one for Podman) under the ``free`` strategy, so the groups
+run side by side; a second, small run with ``-vvv`` checks that a password in ``api_url`` is never shown.
+Both run once per module (fixture ``outcome``); every row is then its own test.
 
 A row that could select every container on the (shared) engine if the validation were missing is
 ``gated``: it first runs in check mode, and for real only when that dry run was refused before anything
@@ -37,6 +37,7 @@ from tests.integration.conftest import (
     HOODY_TOKEN,
     IMAGE,
     PROJECT,
+    podman_connection,
     task,
 )
 from tests.servers import dockhand, hoody
@@ -46,6 +47,7 @@ SECRET = "s3cret"
 TASK_TIMEOUT = 60  # seconds; a row must never hang the run
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
 LABELS = {"hoody.project": PROJECT, "containerops.test": "bad-input"}
+ON_DOCKER = tuple(name for name in rows.ALL_CONTAINERS if name not in rows.ON_PODMAN)
 
 # What a crash looks like in a task result, instead of a clear error.
 CRASH_MARKERS = ("Traceback", "MODULE FAILURE", "Module failed")
@@ -123,7 +125,7 @@ def task_files(result_dir: str) -> dict[str, str]:
 
 
 def inventory(connections: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    hosts = {host: {"bi_connection": connections[host]} for host in (*DOCKER_HOSTS, "hoody", "dockhand")}
+    hosts = {host: {"bi_connection": connections[host]} for host in (*DOCKER_HOSTS, "hoody", "dockhand", "podman")}
     return {"all": {"hosts": hosts, "vars": LOCAL}}
 
 
@@ -195,8 +197,11 @@ def _make_container(engine, name: str) -> None:
         container.pause()
 
 
-def _remove_all(engine) -> None:
-    for name in rows.ALL_CONTAINERS:
+def _remove_all(engine, podman) -> None:
+    for name in rows.ON_PODMAN:
+        with contextlib.suppress(docker.errors.NotFound):
+            podman.containers.get(name).remove(force=True)
+    for name in ON_DOCKER:
         with contextlib.suppress(docker.errors.NotFound):
             engine.containers.get(name).remove(force=True)
     for network in engine.networks.list(names=[rows.NETWORK]):
@@ -236,14 +241,21 @@ def _finished(process: subprocess.Popen, directory, name: str) -> subprocess.Com
                                        (directory / f"{name}.err").read_text())
 
 
+def states(engine, podman) -> dict[str, Any]:
+    """``engine_state`` of every container of the rows, each read where it lives."""
+    return {**engine_state(engine, ON_DOCKER), **engine_state(podman, rows.ON_PODMAN)}
+
+
 @pytest.fixture(scope="module")
-def outcome(engine, tmp_path_factory):
+def outcome(engine, podman_service, tmp_path_factory):
     started = time.monotonic()
     directory = tmp_path_factory.mktemp("bad-input")
-    _remove_all(engine)
+    podman = podman_service.client
+    _remove_all(engine, podman)
     network = engine.networks.create(rows.NETWORK, driver="bridge", labels=LABELS)
     with ThreadPoolExecutor(6) as pool:
-        list(pool.map(lambda name: _make_container(engine, name), rows.ALL_CONTAINERS))
+        list(pool.map(lambda name: _make_container(engine, name), ON_DOCKER))
+        list(pool.map(lambda name: _make_container(podman, name), rows.ON_PODMAN))
     network.connect(rows.RUN)
     cert_file = directory / "cert.pem"
     cert_file.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
@@ -262,6 +274,7 @@ def outcome(engine, tmp_path_factory):
         connections["dockhand"] = {"backend": "dockhand", "api_url": dockhand_server.url,
                                    "api_username": DOCKHAND_USER, "api_password": DOCKHAND_PASSWORD,
                                    "api_environment": 1}
+        connections["podman"] = podman_connection(podman_service)
         inventory_file = directory / "inventory.json"
         inventory_file.write_text(json.dumps(inventory(connections)))
         task_dir, result_dir = directory / "tasks", directory / "results"
@@ -276,7 +289,7 @@ def outcome(engine, tmp_path_factory):
         vvv_inventory = directory / "vvv-inventory.json"
         vvv_inventory.write_text(json.dumps({"all": {"hosts": {"bi-vvv": {}}, "vars": LOCAL}}))
 
-        before = engine_state(engine, rows.ALL_CONTAINERS)
+        before = states(engine, podman)
         play = _ansible_playbook(directory, str(inventory_file), str(directory / "play.yml"),
                                  {"task_dir": str(task_dir), "bi_pattern": "", "bi_cert_file": str(cert_file),
                                   "bi_dead_socket": f"unix://{dead_socket}",
@@ -285,7 +298,7 @@ def outcome(engine, tmp_path_factory):
                                   "bi_hoody_https": hoody_server.url.replace("http://", "https://", 1)}, "play")
         vvv = _ansible_playbook(directory, str(vvv_inventory), str(directory / "vvv.yml"), vvv_vars, "vvv", "-vvv")
         play_done, vvv_done = _finished(play, directory, "play"), _finished(vvv, directory, "vvv")
-        after = engine_state(engine, rows.ALL_CONTAINERS)
+        after = states(engine, podman)
 
         results: dict[str, Any] = {}
         for path in result_dir.glob("*.json"):
@@ -301,7 +314,7 @@ def outcome(engine, tmp_path_factory):
         silent.close()
         hoody_server.stop()
         dockhand_server.stop()
-        _remove_all(engine)
+        _remove_all(engine, podman)
 
 
 # ------------------------------------------------------------------------------------- the checks

@@ -1,8 +1,8 @@
 """A name means exactly what it says, on every backend: an id prefix names nothing and nothing is done to it.
 
-Docker's inspect resolves a unique id prefix to a container; Dockhand passes refs to Docker. Each module is
-given 2-5 character prefixes of real containers' ids (``state: absent`` in check mode first, so that a
-regression cannot delete) and a name list mixing a prefix and a real name; the containers the prefixes
+Docker's inspect resolves a unique id prefix to a container, and so does Podman's; Dockhand passes refs to Docker.
+Each module is given 2-5 character prefixes of real containers' ids (``state: absent`` in check mode first, so
+that a regression cannot delete) and a name list mixing a prefix and a real name; the containers the prefixes
 start must be exactly as they were, and full and short ids must still work.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import CONNECTED_PLAY, task_results, tasks_registering
+from tests.integration.conftest import BACKENDS, CONNECTED_PLAY, on_engine_of, task_results, tasks_registering
 from tests.integration.test_backends import connection
 
 
@@ -19,8 +19,9 @@ def as_it_is(engine, name: str) -> tuple:
     return state["Status"], state["StartedAt"], state["FinishedAt"]
 
 
-@pytest.mark.parametrize("backend", ["docker", "hoody", "dockhand"])
-def test_an_id_prefix_names_nothing(backend, request, make_containers, engine, tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_id_prefix_names_nothing(backend, request, tmp_path):
+    engine, make_containers = on_engine_of(backend, request)
     stopped, running, web = make_containers(f"xn-{backend}-stopped", f"xn-{backend}-running", f"xn-{backend}-web")
     engine.containers.get(running).start()
     s_id, r_id = engine.containers.get(stopped).id, engine.containers.get(running).id
@@ -37,7 +38,7 @@ def test_an_id_prefix_names_nothing(backend, request, make_containers, engine, t
         ("container_config", f"name: '{r_id[:5]}'\nautostart: true"),  # 8
         ("container_snapshot", f"name: '{r_id[:4]}'\nalias: pre"),  # 9
     ]
-    if backend != "hoody":  # Docker ids: the full id and the 12-hex short id docker ps prints
+    if backend != "hoody":  # Docker (and Podman) ids: the full id and the 12-hex short id docker ps prints
         steps.append(("container_info", f"name: ['{r_id}', '{r_id[:12]}', {running}]"))  # 10
     else:  # a Hoody id is 24 hex (the test server takes the Docker id's first 24)
         steps.append(("container_info", f"name: ['{r_id[:24]}', {running}]"))  # 10

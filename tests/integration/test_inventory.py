@@ -2,9 +2,9 @@
 ansible-playbook.
 
 Engines: the main Docker engine (``local``), a private second dockerd (``second``, ``private_engine.py``), the
-Hoody test server and the Dockhand test server (both on 127.0.0.1, on top of the main engine). Containers are
-``inv-`` and ``fleet-`` (and ``shop-``, the names of the plugin's EXAMPLES); every one is removed afterwards, on both
-Docker engines.
+Hoody test server and the Dockhand test server (both on 127.0.0.1, on top of the main engine), and the suite's Podman
+service. Containers are ``inv-`` and ``fleet-`` (and ``shop-``, the names of the plugin's EXAMPLES); every one is
+removed afterwards, on every engine.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tests.integration.conftest import (
     HOODY_TOKEN,
     IMAGE,
     PROJECT,
+    podman_connection,
     recap,
     run_playbook,
 )
@@ -180,6 +181,50 @@ def test_graph_of_two_docker_engines_and_hoody_by_status_engine_and_label(tmp_pa
     assert job["containerops_connection"] == {"backend": "hoody", "api_url": hoody_server.url, "timeout": 60,
                                               "retries": 3}  # fmt: skip
     assert job["containerops_image"] == IMAGE and len(job["containerops_id"]) == 24
+
+
+@pytest.mark.podman
+def test_podman_engine_beside_docker_in_the_graph_and_the_fleet(tmp_path, engine, on_main, podman_service,
+                                                                make_podman_containers):
+    """A Podman engine is one more engine: its containers grouped by status, engine and label, its hosts carrying
+    ``backend: podman``, and fleet.yml drives them with one task beside the Docker engine's."""
+    on_main("fleet-b1", {"tier": "batch"})
+    on_main("fleet-web", {"tier": "web"})
+    make_podman_containers("fleet-b1", "fleet-b2", labels={"tier": "batch"})
+    make_podman_containers("fleet-idle", labels={"tier": "batch"})
+    make_podman_containers("fleet-pweb", labels={"tier": "web"})
+    podman = podman_service.client
+    for name in ("fleet-b1", "fleet-b2", "fleet-pweb"):
+        podman.containers.get(name).start()
+    podman.containers.get("fleet-pweb").pause()
+    source = write_config(tmp_path, {
+        "plugin": "containerops.lifecycle.containers",
+        "engines": [{"name": "local"}, {"name": "pm", **podman_connection(podman_service)}],
+        "filters": {"name": "fleet-*"}, "group_by_labels": ["tier"],
+    })  # fmt: skip
+
+    shown = ansible_inventory(source, "--graph")
+    groups = graph(shown)
+    assert groups["engine_pm"] == {"fleet-b1@pm", "fleet-b2@pm", "fleet-idle@pm", "fleet-pweb@pm"}, shown.stdout
+    assert groups["status_running"] == {"fleet-b1@local", "fleet-web@local", "fleet-b1@pm", "fleet-b2@pm"}
+    assert groups["status_stopped"] == {"fleet-idle@pm"} and groups["status_paused"] == {"fleet-pweb@pm"}
+    assert groups["label_tier_web"] == {"fleet-web@local", "fleet-pweb@pm"}
+    assert "[WARNING]" not in shown.stderr, shown.stderr
+    listed = listing(ansible_inventory(source, "--list"))["_meta"]["hostvars"]
+    batch = listed["fleet-b2@pm"]
+    assert batch["containerops_id"] == podman.containers.get("fleet-b2").id
+    assert batch["containerops_labels"]["tier"] == "batch" and batch["containerops_status"] == "running"
+    assert batch["containerops_connection"] == {**podman_connection(podman_service), "timeout": 60, "retries": 3}
+
+    process = run_playbook(FLEET, {"fleet_state": "stopped", "containerops_hosts": "status_running:&label_tier_batch"},
+                           "-i", source)  # fmt: skip
+    counters = recap(process)
+    assert set(counters) - {"localhost"} == {"fleet-b1@local", "fleet-b1@pm", "fleet-b2@pm"}, process.stdout[-4000:]
+    assert re.search(r"pm: stopped fleet-b[12], fleet-b[12] \(2 container", process.stdout), process.stdout[-4000:]
+    assert re.search(r"local: stopped fleet-b1 \(1 container", process.stdout), process.stdout[-4000:]
+    assert [podman.containers.get(name).status for name in ("fleet-b1", "fleet-b2", "fleet-idle", "fleet-pweb")] == [
+        "exited", "exited", "created", "paused"]
+    assert [engine.containers.get(name).status for name in ("fleet-b1", "fleet-web")] == ["exited", "running"]
 
 
 def test_dockhand_secrets_templates_failures_and_the_cache(tmp_path, on_main, hoody_server, dockhand_server):

@@ -8,18 +8,28 @@
   engine), with the connection given as ``containerops_connection``: the roles' Docker paths are covered
   by their molecule scenarios, this covers the REST path (environment variables, the snapshots API,
   proxy aliases deleted and recreated) and the rollback of an alias.
+- Both again on the suite's Podman service: blue_green on a Podman network (network aliases), and the maintenance
+  window refused at its plan where Podman 4.3 cannot keep a setting.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import docker
 import pytest
 import requests
 
-from tests.integration.conftest import HOODY_TOKEN, PLAYBOOK_THEN_FACT, hoody_connection, recap, run_playbook
+from tests.integration.conftest import (
+    HOODY_TOKEN,
+    PLAYBOOK_THEN_FACT,
+    hoody_connection,
+    podman_connection,
+    recap,
+    run_playbook,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OFF_HOURS = os.path.join(ROOT, "playbooks", "off_hours.yml")
@@ -265,3 +275,88 @@ def test_maintenance_window_through_hoody_rolls_back_a_failed_probe(hoody_server
     assert hoody_get(hoody_server, engine, "mwr-1", "")["autostart"] is False
     assert "MODE" not in hoody_get(hoody_server, engine, "mwr-2", "env")["environment_vars"]
     assert statuses(engine, *names) == ["running", "running"]
+
+
+def web_command(colour: str) -> list[str]:
+    return ["sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"]
+
+
+def aliases(podman, name: str, network: str) -> list[str]:
+    return podman.containers.get(name).attrs["NetworkSettings"]["Networks"][network].get("Aliases") or []
+
+
+@pytest.mark.podman
+def test_blue_green_on_a_podman_network_switches_and_rolls_back(podman_service, make_podman_containers, tmp_path):
+    podman = podman_service.client
+    podman.networks.create("bgp-net")
+    try:
+        for colour in ("blue", "green", "broken"):
+            make_podman_containers(f"bgp-{colour}", command=web_command(colour), network="bgp-net")
+        podman.containers.get("bgp-blue").start()
+        swap = {
+            "containerops_connection": podman_connection(podman_service),
+            "blue_green_blue": "bgp-blue",
+            "blue_green_green": "bgp-green",
+            "blue_green_alias": "bgp-shop",
+            "blue_green_network": "bgp-net",
+            "blue_green_stop_timeout": 5,
+            # Green answers on its address on the network (from here, through the network's bridge).
+            "blue_green_probe": True,
+            "blue_green_probe_contains": "green",
+        }
+        to_blue = dict(swap, blue_green_green="bgp-blue", blue_green_blue="bgp-green", blue_green_probe_contains="blue")
+        process, first = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", to_blue)
+        assert first, process.stdout[-6000:] + process.stderr[-3000:]
+        assert first["alias_holders"] == ["bgp-blue"] and "bgp-shop" in aliases(podman, "bgp-blue", "bgp-net")
+
+        process, switched = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
+        assert switched, process.stdout[-6000:] + process.stderr[-3000:]
+        assert switched["outcome"] == "switched" and switched["alias_holders"] == ["bgp-green"], switched
+        assert switched["blue_status"] == "stopped" and switched["green_status"] == "running"
+        assert "bgp-shop" in aliases(podman, "bgp-green", "bgp-net")
+        assert [podman.containers.get(name).status for name in ("bgp-blue", "bgp-green")] == ["exited", "running"]
+
+        process, again = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
+        unchanged = recap(process)["localhost"]["changed"] == 0
+        assert again and again["outcome"] == "unchanged" and unchanged, process.stdout[-6000:]
+
+        # Release "broken" with a probe through the alias that fails: the alias must come back to green.
+        broken = dict(swap, blue_green_blue="bgp-green", blue_green_green="bgp-broken", blue_green_probe_contains="",
+                      blue_green_alias_probe_url="http://127.0.0.1:9/", blue_green_probe_retries=1)
+        process, failed = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", broken)
+        assert failed is None and process.returncode != 0
+        assert 'failed at "Probe through the alias"' in process.stdout, process.stdout[-6000:]
+        assert "Rolled back: the alias is on bgp-green (running), bgp-broken is stopped." in process.stdout
+        assert [podman.containers.get(name).status for name in ("bgp-green", "bgp-broken")] == ["running", "exited"]
+        assert "bgp-shop" in aliases(podman, "bgp-green", "bgp-net")
+    finally:
+        podman_service.podman("network", "rm", "--force", "bgp-net", check=False)
+
+
+@pytest.mark.podman
+def test_maintenance_window_on_podman_is_refused_at_its_plan(podman_service, make_podman_containers, tmp_path):
+    """Podman 4.3 cannot keep a changed restart policy: the window refuses before any snapshot or stop."""
+    podman = podman_service.client
+    names = make_podman_containers("mwp-1", "mwp-2")
+    for name in names:
+        podman.containers.get(name).start()
+    before = [podman.containers.get(name).attrs["State"]["StartedAt"] for name in names]
+    images = sorted(image.id for image in podman.images.list())
+    window = {
+        "containerops_connection": podman_connection(podman_service),
+        "maintenance_window_containers": names,
+        "maintenance_window_config": {"autostart": True},
+        "maintenance_window_snapshot": True,
+        "maintenance_window_stop_timeout": 5,
+        "maintenance_window_journal_dir": str(tmp_path / "journal"),
+    }
+    process = run_playbook(os.path.join(ROOT, "playbooks", "maintenance.yml"), window)
+    assert process.returncode != 0, process.stdout[-6000:]
+    for name in names:
+        refusal = re.search(rf"{name}: failed at plan: .*?left \w+\.", process.stdout)
+        assert refusal, process.stdout[-6000:]
+        assert "autostart" in refusal.group(0) and re.search(r"Podman \d+\.\d+", refusal.group(0)), refusal.group(0)
+    assert "Traceback" not in process.stdout + process.stderr
+    assert [podman.containers.get(name).attrs["State"]["StartedAt"] for name in names] == before
+    assert [podman.containers.get(name).status for name in names] == ["running", "running"]
+    assert sorted(image.id for image in podman.images.list()) == images, "a snapshot was taken"

@@ -1,10 +1,12 @@
-"""container_config, container_snapshot and container_alias through the REST backends.
+"""container_config, container_snapshot and container_alias through the REST backends and Podman.
 
 Docker is covered by the ansible-test targets of the same names; here the same modules run against the
-Hoody and Dockhand test servers, which sit on the real engine.
+Hoody and Dockhand test servers, which sit on the real engine, and against the suite's Podman service.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import requests
@@ -14,6 +16,7 @@ from tests.integration.conftest import (
     DOCKHAND_PASSWORD,
     DOCKHAND_USER,
     hoody_connection,
+    podman_connection,
     task_results,
     tasks_registering,
 )
@@ -126,3 +129,98 @@ def test_hoody_alias_moves_and_reports_the_gap(hoody_server, make_containers, tm
     assert not again["changed"] and again["window_ms"] is None
     answer = requests.get(to_green["url"], timeout=10)
     assert answer.status_code == 200 and answer.text.strip() == "green"
+
+
+def on_podman(service) -> dict:
+    return {"connection": podman_connection(service)}
+
+
+@pytest.mark.podman
+def test_podman_config_is_refused_before_anything_changes(podman_service, make_podman_containers, tmp_path):
+    """Podman 4.3 cannot keep a changed restart policy or limits: refused up front, naming the version that can."""
+    make_podman_containers("wm-pcfg")
+    podman = podman_service.client
+    podman.containers.get("wm-pcfg").start()
+    before = podman.containers.get("wm-pcfg").attrs
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+        ("container_config", "name: wm-pcfg\nautostart: true"),
+        ("container_config", "name: wm-pcfg\nresources: {memory: 64m}\nrestart_to_apply: true"),
+    )), on_podman(podman_service))  # fmt: skip
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    for index, setting in (("0", "autostart"), ("1", "resources")):
+        refused = out[index]
+        assert refused["failed"] and not refused["changed"], refused
+        assert setting in refused["msg"] and re.search(r"Podman \d+\.\d+", refused["msg"]), refused["msg"]
+    after = podman.containers.get("wm-pcfg").attrs
+    assert after["State"]["StartedAt"] == before["State"]["StartedAt"] and after["State"]["Status"] == "running"
+    assert after["HostConfig"]["RestartPolicy"] == before["HostConfig"]["RestartPolicy"]
+    assert after["HostConfig"]["Memory"] == before["HostConfig"]["Memory"]
+
+
+@pytest.mark.podman
+def test_podman_snapshot_keeps_labels_restores_files_and_leaks_no_image(podman_service, make_podman_containers,
+                                                                       tmp_path):
+    make_podman_containers("wm-psnap", labels={"tier": "web"})
+    podman = podman_service.client
+    podman.containers.get("wm-psnap").start()
+    podman.containers.get("wm-psnap").exec_run(["sh", "-c", "echo before > /before.txt"])
+    images = sorted(image.id for image in podman.images.list(all=True))
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+        ("container_snapshot", "name: wm-psnap\nalias: pre"),
+        ("container_snapshot", "name: wm-psnap\nalias: pre"),
+    )), on_podman(podman_service))  # fmt: skip
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    taken, again = out["0"], out["1"]
+    assert taken["changed"] and taken["snapshot"]["alias"] == "pre", taken
+    assert not again["changed"] and again["snapshot"]["name"] == taken["snapshot"]["name"], again
+
+    podman.containers.get("wm-psnap").exec_run(["sh", "-c", "echo after > /after.txt; echo changed > /before.txt"])
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+        ("container_snapshot", "name: wm-psnap\nalias: pre\nstate: restored"),
+        ("container_snapshot", "name: wm-psnap\nalias: pre\nstate: restored"),
+    )), on_podman(podman_service))  # fmt: skip
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    restored, restored_again = out["0"], out["1"]
+    assert restored["changed"] and restored["container"]["status"] == "running", restored
+    assert not restored_again["changed"], restored_again
+    container = podman.containers.get("wm-psnap")
+    assert container.labels.get("tier") == "web", container.labels
+    files = container.exec_run(
+        ["sh", "-c", "cat /before.txt; test -e /after.txt && echo after-survived || echo after-gone"])
+    assert files.output.decode().split() == ["before", "after-gone"]
+
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+        ("container_snapshot", "name: wm-psnap\nalias: pre\nstate: absent"),
+        ("container_snapshot", "name: wm-psnap\nalias: pre\nstate: absent"),
+    )), on_podman(podman_service))  # fmt: skip
+    assert out, process.stdout[-3000:] + process.stderr[-3000:]
+    assert out["0"]["changed"] and out["0"]["snapshot"] is None and not out["1"]["changed"], out
+    # A restored container runs from its snapshot's image until it is removed: compare once it is gone.
+    podman.containers.get("wm-psnap").remove(force=True)
+    assert sorted(image.id for image in podman.images.list(all=True)) == images, "images left behind"
+
+
+@pytest.mark.podman
+def test_podman_alias_moves_on_a_podman_network(podman_service, make_podman_containers, tmp_path):
+    podman = podman_service.client
+    podman.networks.create("wmp-net")
+    try:
+        for colour in ("blue", "green"):
+            make_podman_containers(f"wm-p{colour}", network="wmp-net", command=[
+                "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+        process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+            ("container_state", "name: [wm-pblue, wm-pgreen]\nstate: started"),
+            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pblue"),
+            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pgreen"),
+            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pgreen"),
+        )), on_podman(podman_service))  # fmt: skip
+        assert out, process.stdout[-3000:] + process.stderr[-3000:]
+        to_blue, to_green, again = out["1"], out["2"], out["3"]
+        assert to_blue["changed"] and to_blue["previous"] == [] and to_blue["holders"] == ["wm-pblue"], to_blue
+        assert to_green["changed"] and to_green["previous"] == ["wm-pblue"] and to_green["holders"] == ["wm-pgreen"]
+        assert not again["changed"], again
+        held = {name: podman.containers.get(name).attrs["NetworkSettings"]["Networks"]["wmp-net"].get("Aliases") or []
+                for name in ("wm-pblue", "wm-pgreen")}  # fmt: skip
+        assert "wmp-shop" in held["wm-pgreen"] and "wmp-shop" not in held["wm-pblue"], held
+    finally:
+        podman_service.podman("network", "rm", "--force", "wmp-net", check=False)
