@@ -74,7 +74,8 @@ help:
 	@echo "               its own: integration-pytest (two parts) | matrix | sanity integration-targets ansible-lint"
 	@echo "               molecule release-checks docs-checks (the whole suite)"
 	@echo "  demo         run playbooks/demo.yml against the local engine"
-	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor"
+	@echo "  bench        benchmarks/run.py: container_state vs community.docker vs the SDK floor; on Podman vs"
+	@echo "               containers.podman vs the libpod floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
 	@echo "  bench-transports  benchmarks/transports.py: one engine through its socket, ssh:// and mutual TLS"
 	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
@@ -267,7 +268,8 @@ SUITE_CHECKS      ?= sanity integration-targets ansible-lint molecule release-ch
 # The second integration lane's share: in the last CI run the first lane took 1908 s with test_eda.py and
 # test_dockhand.py (about 500 s of it), the second 519 s without them. The second lane, the shortest, also runs
 # every podman case (mark podman; those of INTEGRATION_SPLIT's files with them), beside one Podman service
-# (PODMAN_SERVICE) for both its pytest runs; the first leaves them out.
+# (PODMAN_SERVICE) for both its pytest runs; the first leaves them out. The matrix's playbook through every backend
+# runs on one Podman service too.
 INTEGRATION_SPLIT ?= tests/integration/servers tests/integration/test_bad_input.py \
 	tests/integration/test_backend_contract.py tests/integration/test_eda.py tests/integration/test_dockhand.py
 CHECKS_TREE       := $(BUILD)/checks-tree/ansible_collections/containerops/lifecycle
@@ -281,7 +283,7 @@ $(ON_ENGINE)suite: venv
 	@STEP_MAKE_ARGS="-o collection -o tree" tests/parallel.sh "$(BUILD)/logs" \
 	  "integration=INTEGRATION_IGNORE='$(INTEGRATION_SPLIT)' INTEGRATION_MARKS='not podman' tests/steps.sh -k integration-pytest" \
 	  "integration2=INTEGRATION_TESTS='$(INTEGRATION_SPLIT)' PODMAN_IGNORE='$(INTEGRATION_SPLIT)' $(SUITE_ENGINE) --own $(PODMAN_SERVICE) tests/steps.sh -k image integration-pytest integration-podman" \
-	  "matrix=$(SUITE_ENGINE) --own tests/steps.sh -k image matrix" \
+	  "matrix=$(SUITE_ENGINE) --own $(PODMAN_SERVICE) tests/steps.sh -k image matrix" \
 	  "checks=STEP_MAKE_ARGS='-o collection TREE=$(CHECKS_TREE)' $(SUITE_ENGINE) --own tests/steps.sh -k image $(SUITE_CHECKS)"
 
 # ---------------------------------------------------------------- roles: ansible-lint, molecule
@@ -358,7 +360,7 @@ ee: venv
 	"$(BIN)/ansible-builder" create -f execution-environment.yml -c "$(BUILD)/ee/context" --output-filename Containerfile
 
 # The older ansible-core releases requires_ansible admits (the venv runs the newest), MATRIX: unit tests, sanity
-# and one playbook through the three backends on each, one venv per version, in parallel (tests/matrix.sh).
+# and one playbook through every backend on each, one venv per version, in parallel (tests/matrix.sh).
 $(ON_ENGINE)matrix: venv image collection tree
 	@echo "==> tests/matrix.sh $(MATRIX)"
 	@tests/matrix.sh $(MATRIX)

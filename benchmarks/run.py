@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -282,6 +283,7 @@ def main() -> None:
     api = docker.APIClient(version="auto", max_pool_size=PARALLEL + 2)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per API call would bury the table
     server = None if args.skip_hoody else hoody.start_server(token=TOKEN, accept_delay=0.0)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))  # the finally removes what it made
     podman = None
     if not args.skip_podman:
         podman = PodmanService("bench")

@@ -14,8 +14,9 @@
 #   sanity       ansible-test sanity --local over plugins/ in a copy of the collection tree of its own
 #                (MATRIX_SANITY_ARGS, default: every test but pylint, whose rules change per version
 #                and which the newest ansible-core runs in `make sanity`; on 2.16 not yamllint either)
-#   integration  MATRIX_TESTS (test_backends.py's same playbook through the docker, hoody and dockhand
-#                backends) on the engine DOCKER_HOST names, run by that version's ansible-playbook against the
+#   integration  MATRIX_TESTS (test_backends.py's same playbook through the docker, hoody, dockhand and podman
+#                backends) on the engine DOCKER_HOST names (and the Podman service CONTAINEROPS_PODMAN_DIR names,
+#                else one of pytest's own), run by that version's ansible-playbook against the
 #                installed collection (make collection); one version at a time (they share the engine and the
 #                containers' names), beside the CPU-bound steps of the others
 # A summary line per version and step at the end; exit 1 if any failed (the failed step's log is printed).

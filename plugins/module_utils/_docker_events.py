@@ -146,7 +146,15 @@ def _held(records: list[Record], last_action: str) -> int:
 
 
 class DockerFold:
-    """Docker container events in, in order and each once; settled transition records out."""
+    """Docker container events in, in order and each once; settled transition records out.
+
+    An engine whose events are shaped as Docker's but read otherwise (Podman's) names its own fold of a container's
+    events (``records_of``), how many of its trailing records are held (``held_of``) and its removal action.
+    """
+
+    records_of = staticmethod(records_from_docker_events)
+    held_of = staticmethod(_held)
+    removal = "destroy"
 
     def __init__(self, settle: float = SETTLE, emit_from_ns: int = 0, window: int = WINDOW) -> None:
         self.settle = settle
@@ -203,11 +211,11 @@ class DockerFold:
 
     def _settle(self, container_id: str, force: bool) -> list[Record]:
         events = self._events[container_id]
-        records = records_from_docker_events(events)
+        records = self.records_of(events)
         emitted = self._emitted.setdefault(container_id, OrderedDict())
         fresh = [record for record in records if record["id"] not in emitted]
         last_action = str(events[-1].get("Action") or events[-1].get("status") or "").split(":", 1)[0]
-        held = 0 if force else _held(fresh, last_action)
+        held = 0 if force else self.held_of(fresh, last_action)
         ready = fresh[: len(fresh) - held]
         for record in ready:
             emitted[record["id"]] = None
@@ -216,7 +224,7 @@ class DockerFold:
         self._held[container_id] = held
         if not held:
             ready = _history.sort_records(ready + self._health.pop(container_id, []), "transition_time", "asc")
-        if not held and last_action == "destroy":
+        if not held and last_action == self.removal:
             self._forget(container_id)
         return self._from_start(ready)
 

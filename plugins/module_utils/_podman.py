@@ -15,15 +15,17 @@ import contextlib
 import json
 import os
 import time
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Generator, Iterator, Mapping, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import (
     FULL_ID,
     ContainerState,
+    Wait,
     exactly,
     matching,
-    refusal,
+    names,
+    wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
@@ -53,6 +55,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle 
     RUNNING,
     STOPPED,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman_events import PodmanFeed
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman_history import (
+    AFTERMATH_NS,
+    PODMAN_EVENT_ACTIONS,
+    records_from_podman_events,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import TRANSIENT_STATUS, call_with_retries
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import (
     ContainerInfo,
@@ -71,6 +79,8 @@ try:
 except ImportError as _exc:  # pragma: no cover - reported by the module through missing_required_lib
     REQUESTS_IMPORT_ERROR = str(_exc)
 
+#: How far before ``since`` a status history reads libpod's events, for the context of the first records.
+HISTORY_CONTEXT_S = 60
 #: Where the libpod API lives on the service; 4.0.0 is the oldest version every Podman 4 answers.
 LIBPOD_ROOT = "/v4.0.0/libpod"
 PODMAN_HOST_SCHEMES = ("unix", "tcp")
@@ -144,8 +154,8 @@ class LibpodClient:
 
     A 2xx answer, or 304 (nothing to do: already started, already stopped), is an answer. ``call`` and ``stream``
     raise ``PodmanApiError`` for an error answer (or one that is not JSON), and ``PodmanUnreachable`` when the
-    service cannot be reached or stops answering. Reads (GET) are retried on
-    transient faults; a request that changes something never is.
+    service cannot be reached or stops answering. Reads (GET) are retried on transient faults; a request that
+    changes something never is.
     """
 
     def __init__(self, podman_host: str, timeout: float, retries: int, pool_size: int = 1, where: str = "") -> None:
@@ -192,8 +202,9 @@ class LibpodClient:
                 allow_redirects=False,
             )
             if idempotent and response.status_code in TRANSIENT_STATUS:
+                message = _error_message(response)
                 response.close()
-                raise PodmanApiError(response.status_code, _error_message(response))
+                raise PodmanApiError(response.status_code, message)
             return response
 
         def transient(exc: Exception) -> Optional[float]:
@@ -246,7 +257,7 @@ class LibpodClient:
 
     def stream(
         self, method: str, path: str, params: Optional[dict[str, Any]] = None, timeout: Optional[float] = None
-    ) -> Iterator[Any]:
+    ) -> Generator[Any, None, None]:
         """A streamed answer (``/events?stream=true``), one parsed JSON line at a time; each read waits at most
         ``timeout`` (else the ``timeout`` option). Closing the iterator closes the connection."""
         wait = self.timeout if timeout is None else timeout
@@ -361,14 +372,32 @@ def stop_forced(exit_code: Any, stop_signal: Any, elapsed: float, grace: float) 
     return exit_code == SIGKILL_EXIT_CODE and (str(stop_signal).upper() in SIGKILL_NAMES or elapsed >= grace)
 
 
+def _next_event(events: Iterator[Any]) -> bool:
+    """Whether another event came; a stream that ends, goes quiet, breaks or is malformed says no."""
+    try:
+        next(events)
+    except (StopIteration, PodmanApiError, PodmanUnreachable):
+        return False
+    return True
+
+
 def _listed_labels(state: ContainerState) -> dict[str, str]:
     return state.details["summary"].get("Labels") or {}
+
+
+def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
+    """Whether a libpod event is of the container ``state``, or, for a removed one, of one ``ref`` names."""
+    actor = event.get("Actor") or {}
+    if state.id:
+        return actor.get("ID") == state.id
+    return names(ref, (actor.get("Attributes") or {}).get("name"), actor.get("ID"))
 
 
 class PodmanBackend(DockerShapedBackend):
     """Podman through libpod: its inspect and listing are Docker's shapes, its operations its own."""
 
     name = "podman"
+    events = PodmanFeed
     connection_options = (Option("podman_host", env=("CONTAINER_HOST",), identifies=True),)
     library = (
         "requests and docker (Docker SDK for Python >= 7.0, for its unix socket transport)",
@@ -529,6 +558,37 @@ class PodmanBackend(DockerShapedBackend):
 
     def observe(self, container: ContainerState) -> ContainerState:
         return exactly(self.look_up(container.ref), container.ref)
+
+    def watch(self, container: ContainerState, wait: Wait) -> ContainerState:
+        """Re-inspect on every libpod event of the container until ``wait.over(state)``; one read when it already is.
+
+        A subscription replays the events since just before it (libpod reads them from its log), so nothing
+        between a look and the subscription is missed; each read waits at most the ``timeout`` option's seconds
+        (or what is left of the wait), so a service that stops answering ends it and the next look says so.
+        """
+        started = time.monotonic()
+        state = self.observe(container)
+        done = wait.over(state)
+        filters = json.dumps({"type": ["container"], "container": [container.ref]})
+        while not done:
+            remaining = wait.timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                raise wait_timed_out(wait.still(state), started)
+            params = {"stream": "true", "since": f"{time.time() - 1:.6f}", "filters": filters}
+            subscribed = time.monotonic()
+            events = self.api.stream("GET", "/events", params, timeout=min(remaining, self.timeout))
+            try:
+                while not done and _next_event(events) and time.monotonic() - started < wait.timeout:
+                    state = self.observe(container)
+                    done = wait.over(state)
+            finally:
+                events.close()
+            if not done:
+                state = self.observe(container)  # the stream ended: quiet, broken, or the service gone
+                done = wait.over(state)
+            if not done and time.monotonic() - subscribed < min(remaining, 1.0):
+                time.sleep(min(0.5, max(wait.timeout - (time.monotonic() - started), 0)))  # no busy loop
+        return state
 
     # Operations --------------------------------------------------------------------------------
 
@@ -692,9 +752,22 @@ class PodmanBackend(DockerShapedBackend):
     def status_history(
         self, ref: str, since: Optional[float], until: Optional[float]
     ) -> builtins.list[StatusLogRecord]:
-        # Replaced by the history read from libpod's events (_podman_history): until then, refused rather than
-        # answered with an empty history.
-        raise Unsupported(refusal(self.name, "read status history", "libpod's events are not read yet"))
+        """libpod's events of the container folded by ``_podman_history``, from ``HISTORY_CONTEXT_S`` before
+        ``since`` (a kill before its ``died``) to ``AFTERMATH_NS`` after ``until`` (the cleanups that tell a stop
+        from a crash), cut here: with the file logger libpod answers a past ``until`` with nothing."""
+        state = self.inspect(ref)
+        filters = {"type": ["container"], "event": list(PODMAN_EVENT_ACTIONS), "container": [state.id or ref]}
+        params = {"stream": "false", "filters": json.dumps(filters)}
+        if since is not None:
+            params["since"] = f"{max(since - HISTORY_CONTEXT_S, 0):.6f}"
+        until_ns = None if until is None else int(until * 10**9) + AFTERMATH_NS
+        with self._engine(f"reading the engine's events for {ref!r}"):
+            events = [
+                event for event in self.api.stream("GET", "/events", params)
+                if isinstance(event, dict) and _event_of(event, state, ref)
+                and (until_ns is None or int(event.get("timeNano") or 0) <= until_ns)
+            ]  # fmt: skip
+        return records_from_podman_events(events)
 
     def close(self) -> None:
         self.api.close()

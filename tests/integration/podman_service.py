@@ -266,13 +266,15 @@ class PodmanService:
         for network in networks:
             self._forget_leases(network)
 
-    @staticmethod
-    def _forget_leases(network: str) -> None:
-        """CNI's host-local address leases of ``network`` (/var/lib/cni/networks/NAME), once none is left: its
-        lock and last-reserved files."""
+    def _forget_leases(self, network: str) -> None:
+        """CNI's host-local address leases of ``network`` (/var/lib/cni/networks/NAME): all of them for the default
+        network, whose name is this service's own; for a network a test named, once no lease is left (its lock and
+        last-reserved files), as another Podman may use that name."""
         directory = os.path.join("/var/lib/cni/networks", network)
         with contextlib.suppress(OSError):
-            if all(entry == "lock" or entry.startswith("last_reserved_ip") for entry in os.listdir(directory)):
+            if network == self.network or all(
+                entry == "lock" or entry.startswith("last_reserved_ip") for entry in os.listdir(directory)
+            ):
                 shutil.rmtree(directory)
 
     def _kill_leftovers(self) -> None:
@@ -305,7 +307,7 @@ class PodmanService:
         found += self._mounts()
         if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode == 0:
             found.append(f"bridge {self.bridge}")
-        leases = (os.path.join("/var/lib/cni/networks", name) for name in (self.network, *self.had_networks))
+        leases = (os.path.join("/var/lib/cni/networks", name) for name in {self.network, *self.had_networks})
         found += [path for path in leases if os.path.exists(path)]
         return found
 

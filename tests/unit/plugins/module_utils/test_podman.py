@@ -407,3 +407,24 @@ def test_runtime_is_in_the_documented_shape(fake, backend):
     assert_runtime_shape(info["runtime"])
     assert info["health"] is None and info["runtime"]["processes"] == [{"PID": "1", "COMMAND": "sh"}]
     assert info["runtime"]["resource_usage"]["memory_usage_bytes"] == 5
+
+
+def test_a_wait_follows_libpods_events_of_the_container(fake, backend):
+    looks = iter(["stopping", "stopping", "exited"])
+    fake.route(
+        "GET", f"{ROOT}/containers/(web|{CID})/json", lambda handler: handler.reply(200, inspect_body(next(looks)))
+    )
+    fake.answer("GET", f"{ROOT}/events", 200, raw=json.dumps({"Action": "died", "Actor": {"ID": CID}}).encode())
+    state = backend.inspect("web")
+    assert state.status == "stopping"
+    assert backend.wait_for(state, ("stopped",), 5).status == "stopped"
+    (query,) = sent(fake, "GET", "/events")
+    assert query["stream"] == ["true"] and json.loads(query["filters"][0])["container"] == [CID]
+
+
+def test_a_wait_on_a_quiet_stream_ends_at_its_timeout_saying_what_was_still_true(fake, backend):
+    fake.answer("GET", f"{ROOT}/containers/(web|{CID})/json", 200, inspect_body("stopping"))
+    fake.hang("GET", f"{ROOT}/events")
+    state = backend.inspect("web")
+    with pytest.raises(errors.WaitTimeout, match="waiting for stopped: still 'stopping' after 2s"):
+        backend.wait_for(state, ("stopped",), 1.5)

@@ -142,7 +142,7 @@ def record(api: Libpod, scenario: str) -> list[dict]:
     api.call("POST", f"/containers/{name}/start")
     time.sleep(0.3)
     act(api, name)
-    time.sleep(0.5)
+    time.sleep(3)  # what ended by itself is removed later than a removal's own stop
     api.call("DELETE", f"/containers/{name}", {"force": "true", "ignore": "true"})
     time.sleep(0.5)
     text = api.call("GET", "/events", {"stream": "false", "since": f"{since:.3f}"})
