@@ -177,7 +177,8 @@ class _Container:
         self.settle_ending()
 
     def after_died(self, action: str, time_ns: int) -> bool:
-        """Add an event that tells how the last process ended; False when none is pending."""
+        """Add an event that tells how the last process ended; whether that was all it is (a ``remove`` makes its own
+        record too; an event past the last end's aftermath, or with no end pending, is not about it)."""
         if self.ending is None or self.restart_ns is not None:
             return False
         record, ending = self.ending
