@@ -154,8 +154,8 @@ class LibpodClient:
 
     A 2xx answer, or 304 (nothing to do: already started, already stopped), is an answer. ``call`` and ``stream``
     raise ``PodmanApiError`` for an error answer (or one that is not JSON), and ``PodmanUnreachable`` when the
-    service cannot be reached or stops answering. Reads (GET) are retried on
-    transient faults; a request that changes something never is.
+    service cannot be reached or stops answering. Reads (GET) are retried on transient faults; a request that
+    changes something never is.
     """
 
     def __init__(self, podman_host: str, timeout: float, retries: int, pool_size: int = 1, where: str = "") -> None:
@@ -202,8 +202,9 @@ class LibpodClient:
                 allow_redirects=False,
             )
             if idempotent and response.status_code in TRANSIENT_STATUS:
+                message = _error_message(response)
                 response.close()
-                raise PodmanApiError(response.status_code, _error_message(response))
+                raise PodmanApiError(response.status_code, message)
             return response
 
         def transient(exc: Exception) -> Optional[float]:

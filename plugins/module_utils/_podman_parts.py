@@ -130,7 +130,7 @@ def _network_spec(inspect: dict[str, Any], short_id: str) -> dict[str, Any]:
         }
     ports = []
     for port, bindings in ((inspect.get("HostConfig") or {}).get("PortBindings") or {}).items():
-        number, _, protocol = port.partition("/")
+        number, _slash, protocol = port.partition("/")
         for binding in bindings or []:
             ports.append(
                 {
@@ -497,15 +497,15 @@ _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d
 
 
 def check_due(inspect: dict[str, Any], now: float) -> bool:
-    """Whether a health check is overdue: nothing ran one for longer than its interval (30 s by default) since
-    the last one ended, or since the container started."""
+    """Whether a health check is overdue: nothing ran one for longer than its interval (30 s by default) since the
+    container (re)started or the last check ended, whichever came later."""
     config = (inspect.get("Config") or {}).get("Healthcheck") or {}
     interval = (config.get("Interval") or 30_000_000_000) / 1e9
     state = inspect.get("State") or {}
     log = (state.get("Health") or {}).get("Log") or []
-    last = log[-1].get("End") if log else state.get("StartedAt")
-    seconds = _epoch(last)
-    return seconds is None or now - seconds >= interval
+    times = [seconds for seconds in (_epoch(state.get("StartedAt")), _epoch(log[-1].get("End") if log else None))
+             if seconds is not None]  # fmt: skip
+    return not times or now - max(times) >= interval
 
 
 def _epoch(stamp: Optional[str]) -> Optional[float]:

@@ -25,13 +25,13 @@ description:
     events are in that buffer.
   - On Podman (O(backend=podman)) the history is built from libpod's events (C(create), C(start), C(kill),
     C(stop), C(died), C(cleanup), C(pause), C(unpause), C(restart), C(remove)). Podman 4 writes no C(kill) for a
-    stop and mostly no C(stop) event, and its C(kill) carries no signal: a process's end is a requested C(stop)
+    stop and mostly no C(stop) event, and its C(kill) carries no signal; so a process's end is a requested C(stop)
     when a C(stop) event, the stop's own second C(cleanup) or a removal within 1 s follows it, a C(force-stop)
     when it died of SIGKILL within 2 s of a C(podman kill), and otherwise an C(exit) (a crash, a C(kill -9) of the
-    process, an OOM kill: Podman writes no C(oom) event). A stop's duration is known only after a C(podman kill)
-    (kill to exit); a restart's runs from its C(restart) event to the start; a start is the engine's
+    process, an OOM kill, since Podman writes no C(oom) event). A stop's duration is known only when a C(kill) event
+    came before it (kill to exit); a restart's runs from its C(restart) event to the start; a start is the engine's
     (C(triggered_by=engine)) only when the restart policy wrote its C(restart) event.
-  - B(Podman keeps its events as its events logger says) (C(events_logger) in C(containers.conf)): with
+  - B(Podman keeps its events as its events logger says) (C(events_logger) in C(containers.conf)). With
     C(file) (the default without systemd; root's C(/run/libpod/events/events.log)) one file for every
     container, kept across service restarts (not reboots where C(/run) is a tmpfs) and rotated at
     C(events_logfile_max_size), 1 MB by default (a few thousand events), the older events deleted; with

@@ -155,6 +155,8 @@ def test_records_carry_the_containers_name_and_image_and_come_once_per_event():
         (Ending(10**10, 0, cleanups=2), ("stop", "api", None, False)),
         (Ending(10**10, 137, cleanups=2), ("stop", "api", None, True)),
         (Ending(10**10, 137, stop_ns=10**10 - 10**6), ("stop", "api", None, True)),
+        (Ending(10**10, 0, kills=[10**10 - 3 * 10**9], cleanups=2), ("stop", "api", 10**10 - 3 * 10**9, False)),
+        (Ending(10**11, 0, kills=[10**10], cleanups=2), ("stop", "api", None, False)),  # a kill 90 s before
         (Ending(10**10, 0, stop_ns=10**10 - AFTERMATH_NS - 1), ("exit", "engine", None, False)),  # an older stop
         (Ending(10**10, 0, removed_ns=10**10 + REMOVAL_WINDOW_NS), ("stop", "api", None, False)),
         (Ending(10**10, 0, removed_ns=10**10 + REMOVAL_WINDOW_NS + 1), ("exit", "engine", None, False)),

@@ -187,6 +187,9 @@ def test_a_check_is_due_once_nothing_ran_one_for_an_interval():
     assert pp.check_due(_health(log_end="2026-12-06T10:00:10.000000001Z"), START + 12)
     assert not pp.check_due(_health(interval=None), START + 29) and pp.check_due(_health(interval=None), START + 30)
     assert pp.check_due(_health(started="0001-01-01T00:00:00Z"), START)
+    # Restarted after its last check: an interval from the restart, not from that check.
+    restarted = _health(log_end="2026-12-06T09:00:00Z", started="2026-12-06T10:00:00.5Z")
+    assert not pp.check_due(restarted, START + 1) and pp.check_due(restarted, START + 2)
 
 
 def test_gos_times_are_read_with_their_nanoseconds_and_offset():
