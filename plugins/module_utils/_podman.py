@@ -451,7 +451,8 @@ class PodmanBackend(DockerShapedBackend):
         from ansible_collections.containerops.lifecycle.plugins.module_utils import _podman_parts
 
         self.settings = _podman_parts.PodmanSettings(self)
-        self.snapshots = _podman_parts.PodmanSnapshots(self)
+        self.snapshots = snapshots = _podman_parts.PodmanSnapshots(self)
+        self._release_image = snapshots.release_image
         self.aliases = _podman_parts.PodmanAliases(self)
         self.health = _podman_parts.PodmanHealth(self)
 
@@ -702,11 +703,13 @@ class PodmanBackend(DockerShapedBackend):
             ) from None
 
     def _delete(self, container: ContainerState) -> None:
-        """Remove the container; libpod answers 200 with one report per container removed, an error in ``Err``."""
+        """Remove the container; libpod answers 200 with one report per container removed, an error in ``Err``.
+        The image of a removed snapshot it was restored from goes with it (``PodmanSnapshots.release_image``)."""
         reports = self.api.call("DELETE", f"/containers/{quote(container.ref, safe='')}")
         for report in reports if isinstance(reports, builtins.list) else []:
             if isinstance(report, dict) and report.get("Err"):
                 raise OperationFailed(f"delete failed: {engine_text(report['Err'])}")
+        self._release_image(container.details.get("Image"))
 
     # Reports -----------------------------------------------------------------------------------
 

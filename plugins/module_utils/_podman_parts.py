@@ -32,7 +32,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RUNNING, STOPPED
 from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Aliases, Health, Settings, Snapshots
-from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import PodmanApiError, PodmanBackend
+from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import (
+    PodmanApiError,
+    PodmanBackend,
+    PodmanUnreachable,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._retry import poll
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import SnapshotRecord
 
@@ -293,6 +297,22 @@ class PodmanSnapshots(Snapshots):
                 if exc.status not in (404, 409):  # gone already; in use by a container restored from it
                     raise
 
+    def release_image(self, image_id: Optional[str]) -> None:
+        """Remove the image of a removed snapshot that a container restored from it ran on, now that the container
+        is gone; any other image stays. Only warns when it cannot: the container's removal is what was asked."""
+        if not image_id:
+            return
+        try:
+            image = self.backend.api.call("GET", f"/images/{image_id}/json")
+            if image.get("RepoTags") or _docker_snapshot.LABEL_CONTAINER not in (image.get("Labels") or {}):
+                return
+            self.backend.api.call("DELETE", f"/images/{image_id}")
+        except PodmanApiError as exc:
+            if exc.status not in (404, 409):  # gone already; another container runs on it
+                self.backend.warn(f"the image {image_id[:12]} of a removed snapshot was left behind: {exc.message}")
+        except PodmanUnreachable as exc:
+            self.backend.warn(f"the image {image_id[:12]} of a removed snapshot was left behind: {exc.reason}")
+
     def is_restored_from(self, container: ContainerState, snapshot: SnapshotRecord) -> bool:
         if container.status == ABSENT:
             return False
@@ -341,6 +361,8 @@ class PodmanSnapshots(Snapshots):
                 ) from None
             if old is not None:
                 self.backend.api.call("DELETE", f"/containers/{old.id}")
+        if old is not None:
+            self.release_image(old.details.get("Image"))
         return self.backend.inspect(new_id)
 
     def _put_back(self, old: Optional[ContainerState], set_aside: str, new_id: Optional[str], name: str) -> str:

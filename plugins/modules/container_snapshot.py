@@ -26,7 +26,8 @@ description:
     recreates the container from it (name, command, environment, labels, volumes and bind mounts, networks
     with their aliases, published ports, rlimits, restart policy, stop signal and timeout, health check,
     resource limits) in the status it had. A replaced or removed snapshot leaves no image behind but the
-    one a container restored from it still runs on.
+    one a container restored from it still runs on, which goes when that container is deleted with
+    M(containerops.lifecycle.container_state) or restored again.
   - With V(hoody), the platform's snapshots API; a snapshot of a running container is stateful, and the
     platform starts the container after a restore.
   - V(dockhand) has no snapshots and refuses.

@@ -23,6 +23,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _image_ids(service) -> list[str]:
+    return sorted(service.podman("images", "--all", "--quiet", "--no-trunc").stdout.split())
+
+
 def test_healthy_waits_for_a_check_the_wait_runs_itself(podman_service, make_podman_containers, tmp_path):
     """No systemd here, so Podman never runs a check on its own: the wait runs them, and reads the verdict."""
     make_podman_containers("pp-healthy", healthcheck={"test": ["CMD-SHELL", "true"], "interval": SECOND})
@@ -60,6 +64,7 @@ def test_a_restore_recreates_the_container_with_its_configuration(podman_service
         podman_service.podman("network", "connect", "--alias", "shop", "pp-net", "pp-snap")
         podman.containers.get("pp-snap").start()
         before = podman.containers.get("pp-snap").attrs
+        images = _image_ids(podman_service)
         process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
             ("container_snapshot", "name: pp-snap\nalias: pre"),
             ("container_snapshot", "name: pp-snap\nalias: pre\nreplace: true"),
@@ -83,6 +88,14 @@ def test_a_restore_recreates_the_container_with_its_configuration(podman_service
         assert "FOO=bar" in after["Config"]["Env"]
         assert "shop" in after["NetworkSettings"]["Networks"]["pp-net"]["Aliases"]
         assert [(m["Name"], m["Destination"]) for m in after["Mounts"]] == [("pp-data", "/data")]
+
+        # The snapshot removed, its image stays while the restored container runs on it, and goes with it.
+        process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+            ("container_snapshot", "name: pp-snap\nalias: pre\nstate: absent"),
+            ("container_state", "name: pp-snap\nstate: absent"),
+        )), {"connection": podman_connection(podman_service)})  # fmt: skip
+        assert out and out["0"]["changed"] and out["1"]["changed"], process.stdout[-3000:] + process.stderr[-3000:]
+        assert _image_ids(podman_service) == images, "images left behind"
     finally:
         podman_service.podman("rm", "--force", "--ignore", "pp-snap", check=False)
         podman_service.podman("network", "rm", "--force", "pp-net", check=False)

@@ -376,3 +376,39 @@ def test_a_failing_check_run_by_the_wait_ends_it_with_the_checks_output(backend)
     responses.get(f"{API}/containers/{INSPECT['Id']}/healthcheck", json={"Status": "unhealthy"})
     with pytest.raises(Unhealthy, match=r"its health check reports unhealthy: nope$"):
         backend.health.wait_healthy(ContainerState(INSPECT["Id"], "pparts-a", "running", "running"), 5)
+
+
+OURS = {"containerops.snapshot.container": "pparts-a"}
+
+
+@pytest.mark.parametrize(
+    ("image", "removed"),
+    [
+        ({"RepoTags": [], "Labels": OURS}, True),  # a removed snapshot's: untagged, ours
+        ({"RepoTags": [TAG], "Labels": OURS}, False),  # a snapshot still
+        ({"RepoTags": [], "Labels": {"tier": "web"}}, False),  # someone else's untagged image
+    ],
+)
+@responses.activate
+def test_a_deleted_container_takes_only_a_removed_snapshots_image_with_it(backend, image, removed):
+    responses.delete(f"{API}/containers/pparts-a", json=[{"Id": INSPECT["Id"], "Err": None}])
+    responses.get(f"{API}/images/{IMAGE}/json", json=dict(image, Id=IMAGE))
+    responses.delete(f"{API}/images/{IMAGE}", json={"Deleted": [IMAGE]})
+    gone = ContainerState(INSPECT["Id"], "pparts-a", "stopped", "exited", details=dict(INSPECT, Image=IMAGE))
+    backend.perform(ContainerState(None, "pparts-a", "stopped", "exited", details=gone.details), "delete", None)
+    assert (("DELETE", f"/images/{IMAGE}") in _calls()) is removed
+    assert backend.warnings == []
+
+
+@responses.activate
+def test_an_image_that_cannot_be_removed_only_warns_after_the_containers_deletion(backend):
+    responses.delete(f"{API}/containers/pparts-a", json=[{"Id": INSPECT["Id"], "Err": None}])
+    responses.get(f"{API}/images/{IMAGE}/json", json={"Id": IMAGE, "RepoTags": [], "Labels": OURS})
+    responses.delete(f"{API}/images/{IMAGE}", status=500, json={"message": "layer busy", "response": 500})
+    in_use = {"message": "image used by 7130c83a3385: image is in use by a container", "response": 409}
+    responses.delete(f"{API}/images/{IMAGE}", status=409, json=in_use)
+    deleted = ContainerState(None, "pparts-a", "stopped", "exited", details=dict(INSPECT, Image=IMAGE))
+    assert backend.perform(deleted, "delete", None) is False
+    assert backend.warnings == [f"the image {IMAGE[:12]} of a removed snapshot was left behind: layer busy"]
+    backend.perform(deleted, "delete", None)  # another container runs on it: nothing to say
+    assert len(backend.warnings) == 1
