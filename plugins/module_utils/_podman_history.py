@@ -83,12 +83,14 @@ class Ending:
     cleanups: int = 0
     removed_ns: Optional[int] = None
     restarted_by_engine: bool = False  # a ``restart`` after the ``died``: the restart policy answered it
+    restart_ns: Optional[int] = None  # a requested restart in progress (its ``restart`` came before the ``died``)
 
 
 def classify(ending: Ending) -> tuple[str, str, Optional[int], bool]:
     """(operation, triggered_by, when the request began in ns or None, escalated) of one ``died``.
 
-    A stop (``stop``, ``api``): a ``stop`` event, the stop's own second ``cleanup``, or a removal right after; it
+    A stop (``stop``, ``api``): a requested restart in progress (its stop part, timed from the ``restart`` event),
+    a ``stop`` event, the stop's own second ``cleanup``, or a removal right after; it
     escalated when the process died of SIGKILL (its stop timeout ran out); it is timed from a ``kill`` within
     ``REQUESTED_EXIT_WINDOW_NS`` before, if any (libpod writes none for a stop). A kill (``force-stop`` for
     SIGKILL, else ``stop``): a process killed by a signal within ``KILL_DELIVERY_WINDOW_NS`` of ``podman kill``, or
@@ -97,6 +99,8 @@ def classify(ending: Ending) -> tuple[str, str, Optional[int], bool]:
     before).
     """
     fatal = fatal_signal(ending.exit_code)
+    if ending.restart_ns is not None:  # the stop part of a requested restart
+        return "stop", "api", ending.restart_ns, fatal == "SIGKILL"
     removed = ending.removed_ns is not None and ending.removed_ns - ending.died_ns <= REMOVAL_WINDOW_NS
     stopped = ending.stop_ns is not None and abs(ending.died_ns - ending.stop_ns) <= AFTERMATH_NS
     if stopped or ending.cleanups >= STOP_CLEANUPS or removed:
@@ -164,14 +168,17 @@ class _Container:
         record["duration_ms"] = _ms(ending.died_ns - opening_ns) if opening_ns is not None else None
 
     def on_died(self, time_ns: int, attrs: dict[str, Any]) -> None:
-        ending = Ending(time_ns, _history._to_int(attrs.get("containerExitCode")), list(self.kills), self.stop_ns)
-        events = ["kill"] * len(self.kills) + (["stop"] if self.stop_ns is not None else []) + ["died"]
+        exit_code = _history._to_int(attrs.get("containerExitCode"))
+        ending = Ending(time_ns, exit_code, list(self.kills), self.stop_ns, restart_ns=self.restart_ns)
+        events = (["restart"] if self.restart_ns is not None else []) + ["kill"] * len(self.kills)
+        events += (["stop"] if self.stop_ns is not None else []) + ["died"]
         record = self.add(time_ns, self.status or "running", "stopped", "exit", events, exit_code=ending.exit_code)
         self.ending = (record, ending)
         self.settle_ending()
 
     def after_died(self, action: str, time_ns: int) -> bool:
-        """Add an event that tells how the last process ended; False when none is pending."""
+        """Add an event that tells how the last process ended; whether that was all it is (a ``remove`` makes its own
+        record too; an event past the last end's aftermath, or with no end pending, is not about it)."""
         if self.ending is None or self.restart_ns is not None:
             return False
         record, ending = self.ending
@@ -211,7 +218,7 @@ class _Container:
             record, ending = self.records.pop(), self.ending[1]
             self.add(
                 time_ns, record["from_status"], "running", "restart",
-                ["restart", *record["metadata"]["events"], "start"], duration_ms=_ms(time_ns - restart_ns),
+                [*record["metadata"]["events"], "start"], duration_ms=_ms(time_ns - restart_ns),
                 exit_code=ending.exit_code, escalated=fatal_signal(ending.exit_code) == "SIGKILL",
             )  # fmt: skip
         else:  # the container was not running: the restart only started it
@@ -277,9 +284,11 @@ def records_from_podman_events(events: list[dict[str, Any]]) -> list[Record]:
 
 
 def held(records: list[Record], last_action: str) -> int:
-    """How many of a container's trailing ``records`` (not emitted yet) its next events may still change: a process's
-    end told as an ``exit`` while the stop's second ``cleanup`` or a removal may still come (a crash is told from a
-    stop only by what follows it)."""
-    if records and records[-1]["metadata"]["operation"] == "exit" and last_action in ("died", "cleanup"):
-        return 1
-    return 0
+    """How many of a container's trailing ``records`` (not emitted yet) its next events may still change: a requested
+    restart's stop part until its start folds it, and a process's end told as an ``exit`` while the stop's second
+    ``cleanup`` or a removal may still come (a crash is told from a stop only by what follows it)."""
+    if not records or records[-1]["to_status"] != "stopped" or "died" not in records[-1]["metadata"]["events"]:
+        return 0
+    last = records[-1]["metadata"]
+    restarting = last["events"][0] == "restart"
+    return int(restarting or (last["operation"] == "exit" and last_action in ("died", "cleanup")))

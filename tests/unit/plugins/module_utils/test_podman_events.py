@@ -253,3 +253,14 @@ def test_a_check_is_read_again_until_the_containers_health_log_holds_it():
     backend.healths = [State("running", "healthy", before)]
     feed.take(dict(check, timeNano=check["timeNano"] + 10**9), 100.0)
     assert feed.read_health(100.0 + 2 * CHECK_WAIT_S) == [] and not feed.checks  # never written: given up
+
+
+@pytest.mark.parametrize(("delay_s", "told_as"), [(0.0, ["restart"]), (3.0, ["stop", "restart"])])
+def test_a_restarts_stop_part_waits_for_its_start_and_a_slow_one_is_a_stop_then_a_restart_never_an_exit(
+    delay_s, told_as
+):
+    events = streamed("podman_restart")
+    second = [i for i, e in enumerate(events) if e["Action"] == "start"][1]
+    moved = events[:second] + [dict(e, timeNano=e["timeNano"] + int(delay_s * 10**9)) for e in events[second:]]
+    operations = [_history.operation_of(r) for _when, r in replay(PodmanFold(settle=2.0), moved)]
+    assert operations[2:-2] == told_as and "exit" not in operations

@@ -152,6 +152,7 @@ def test_records_carry_the_containers_name_and_image_and_come_once_per_event():
     ("ending", "expected"),
     [
         (Ending(10**10, 0), ("exit", "engine", None, False)),
+        (Ending(10**10, 0, restart_ns=10**10 - 10**8), ("stop", "api", 10**10 - 10**8, False)),  # a restart's
         (Ending(10**10, 0, cleanups=2), ("stop", "api", None, False)),
         (Ending(10**10, 137, cleanups=2), ("stop", "api", None, True)),
         (Ending(10**10, 137, stop_ns=10**10 - 10**6), ("stop", "api", None, True)),
@@ -178,6 +179,10 @@ def test_only_an_exit_still_waiting_for_its_cleanups_is_held():
         assert held(records_from_podman_events(events[:upto]), action) == expected
     crash = records_from_podman_events(RECORDED["restart_policy"][:6])
     assert crash[-1]["metadata"]["operation"] == "exit" and held(crash, "restart") == 0
+    restarting = [e for e in RECORDED["podman_restart"] if e["Action"] != "init"]
+    died = [e["Action"] for e in restarting].index("died")
+    stop_part = records_from_podman_events(restarting[: died + 1])
+    assert stop_part[-1]["metadata"]["operation"] == "stop" and held(stop_part, "died") == 1  # until its start
 
 
 class Api:
