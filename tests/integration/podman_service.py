@@ -48,6 +48,7 @@ CONTAINERS_CONF = """\
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 
 [network]
+network_backend = "cni"
 network_config_dir = "{workdir}/networks"
 default_network = "{network}"
 default_subnet = "{subnet}"

@@ -195,8 +195,13 @@ def test_podman_snapshot_keeps_labels_restores_files_and_leaks_no_image(podman_s
     )), on_podman(podman_service))  # fmt: skip
     assert out, process.stdout[-3000:] + process.stderr[-3000:]
     assert out["0"]["changed"] and out["0"]["snapshot"] is None and not out["1"]["changed"], out
-    # A restored container runs from its snapshot's image until it is removed: compare once it is gone.
-    podman.containers.get("wm-psnap").remove(force=True)
+    # The one image added is the one the restored container runs from, and it goes with the container.
+    added = {image.id for image in podman.images.list(all=True)} - set(images)
+    assert added == {podman.containers.get("wm-psnap").image.id}, [podman.images.get(i).attrs for i in added]
+    process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
+        ("container_state", "name: wm-psnap\nstate: absent"),
+    )), on_podman(podman_service))  # fmt: skip
+    assert out and out["0"]["changed"], process.stdout[-3000:] + process.stderr[-3000:]
     assert sorted(image.id for image in podman.images.list(all=True)) == images, "images left behind"
 
 
