@@ -331,6 +331,7 @@ class DockerFeed(DockerShapedFeed):
         self.heard = 0.0
         self.known: dict[str, LastKnown] = {}  # what the source last knew of each container it follows
         self.missed: list[Transition] = []  # reconciled after a restart of the engine, emitted by the next read
+        self.lost_at: Optional[float] = None  # when the feed noticed the engine was gone (``timing.clock``)
 
     def start(self) -> str:
         api = self.backend.api
@@ -343,7 +344,8 @@ class DockerFeed(DockerShapedFeed):
             self.known = {cid: found_known for cid, (_name, _found, found_known) in self._listing(now_ns).items()}
         start = self.cursor.resume_ns()
         if reconnected and not self._history_kept(api, now_ns):
-            self.missed = self._reconcile(now_ns)
+            lost_ns = None if self.lost_at is None else now_ns - int((self.timing.clock() - self.lost_at) * 10**9)
+            self.missed = self._reconcile(lost_ns, now_ns)
             start = now_ns
         elif start is None:
             start = self.stored_from_ns if self.stored_from_ns is not None else self.started_ns - WARM_UP_S * 10**9
@@ -380,11 +382,11 @@ class DockerFeed(DockerShapedFeed):
                 listed[state.id] = (state.name, found, LastKnown(state.status, now_ns))
         return listed
 
-    def _reconcile(self, back_ns: int) -> list[Transition]:
+    def _reconcile(self, lost_ns: Optional[int], back_ns: int) -> list[Transition]:
         """The engine restarted while the source was away: the transitions its lost events held, read from a
-        listing by ``missed_operation``; what the source knows from now on is that listing."""
+        listing by ``missed_operation``; what the source knows from now on is that listing. ``lost_ns``: when the
+        feed noticed the engine was gone, in the engine's time."""
         held = self.settled(self.fold.flush(float("inf")))  # complete: the engine will say no more of them
-        lost_ns = self.cursor.newest
         missed: list[Record] = []
         known: dict[str, LastKnown] = {}
         for container_id, (name, found, found_known) in self._listing(back_ns).items():
@@ -407,7 +409,8 @@ class DockerFeed(DockerShapedFeed):
         if missed:
             logger.warning(
                 "containerops.lifecycle.container_events: the engine restarted while the source was away (its "
-                "events since %s are gone): %d container(s) went down meanwhile", iso(lost_ns or back_ns), len(missed),
+                "events since %s are gone): %d container(s) went down meanwhile",
+                iso(self.cursor.newest or back_ns), len(missed),
             )  # fmt: skip
         return held + self.settled(_history.sort_records(missed, "transition_time", "asc"))
 
@@ -436,10 +439,12 @@ class DockerFeed(DockerShapedFeed):
             due = self.settled(self.fold.flush(now))
             if now - self.heard >= heartbeat:
                 if not _pings(self.backend.api):
+                    self.lost_at = now
                     raise EngineLost(f"no event for {heartbeat:.0f}s and no answer to a ping") from None
                 self.heard = now
             return due
         if kind == _END:
+            self.lost_at = clock()
             raise EngineLost(item)
         self.heard = clock()
         if not isinstance(item, dict) or not self.cursor.accept(item):

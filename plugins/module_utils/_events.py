@@ -58,8 +58,8 @@ IDLE_MAX_S = 60.0
 #: Reconciling after an engine restart: the exit codes of the signals an engine stops its containers with, SIGTERM
 #: (143) and SIGKILL (137).
 ENGINE_STOP_EXIT_CODES = (143, 137)
-#: Reconciling after an engine restart: a requested stop whose first signal came at most this long before the last
-#: event read from the engine is taken for the engine's own shutdown (a daemon stopping, as Docker's does, signals
+#: Reconciling after an engine restart: a requested stop whose first signal came at most this long before the source
+#: noticed the engine was gone is taken for the engine's own shutdown (a daemon stopping, as Docker's does, signals
 #: every running container, reports kill, die and stop for each, then ends its event stream; Docker's default
 #: shutdown timeout is 15 s).
 SHUTDOWN_WINDOW_NS = 15 * 10**9
@@ -154,15 +154,17 @@ def missed_operation(known: Optional[LastKnown], found: Found, lost_ns: Optional
     """The rule for a container after the engine restarted while the source was away (its event history is gone):
     the operation of the transition the source missed, or None when it missed none.
 
-    ``known`` is what the source last knew of it, ``found`` what the engine says now, ``lost_ns`` the time of the
-    last event read before the engine went away, ``back_ns`` the engine's time when the source was back (what ended
-    later comes in the events from then on). A container it knew running and finds down, ended before ``back_ns``:
-    ``oom`` when the engine says the OOM killer ended it; ``engine-stop`` when its exit code is a SIGTERM's or
-    SIGKILL's (``ENGINE_STOP_EXIT_CODES``: the engine stopped it as it shut down, or, coming back without
-    live-restore, stopped what it found running); else ``exit`` (it crashed or ended by itself meanwhile). A
-    container whose last event was a requested stop that began within ``SHUTDOWN_WINDOW_NS`` of ``lost_ns`` and that
-    is still down: ``engine-stop`` (the engine's shutdown, which reports its stops as a user's). Any other container
-    (one a user stopped earlier, one running again, one the source never knew): None.
+    ``known`` is what the source last knew of it, ``found`` what the engine says now, ``lost_ns`` when the source
+    noticed the engine was gone (None: it cannot tell), ``back_ns`` the engine's time when the source was back
+    (what ended later comes in the events from then on).
+
+    A container it knew running and finds down, ended before ``back_ns``: ``oom`` when the engine says the OOM
+    killer ended it; ``engine-stop`` when its exit code is a SIGTERM's or SIGKILL's (``ENGINE_STOP_EXIT_CODES``:
+    the engine stopped it as it shut down, or, coming back without live-restore, stopped what it found running);
+    else ``exit`` (it crashed or ended by itself meanwhile). A container whose last event was a requested stop
+    that began within ``SHUTDOWN_WINDOW_NS`` before ``lost_ns`` and that is still down: ``engine-stop`` (the
+    engine's shutdown, which reports its stops as a user's). Any other container (one a user stopped earlier, one
+    running again, one the source never knew): None.
     """
     if known is None or found.status not in (STOPPED, FAILED) or found.finished_ns is None:
         return None

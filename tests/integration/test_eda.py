@@ -137,10 +137,14 @@ def rulebook_environment() -> dict[str, str]:
     return env
 
 
-def launch(workdir, *args: str, variables: Optional[dict[str, str]] = None) -> Rulebook:
+def launch(
+    workdir, *args: str, variables: Optional[dict[str, str]] = None, docker_host: Optional[str] = None
+) -> Rulebook:
     """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml`` in ``workdir``, its cursor file there too, and
-    ``variables`` for the rulebook besides."""
+    ``variables`` for the rulebook besides; on the engine at ``docker_host`` when given."""
     env = rulebook_environment()
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
     executable = shutil.which("ansible-rulebook", path=env["PATH"])
     assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
     assert shutil.which("java", path=env["PATH"]) or env.get("JAVA_HOME"), (
@@ -552,6 +556,81 @@ def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_
     with open(RESUME_TIMES, "w") as handle:
         json.dump(times, handle)
     print("resumed heal:", times)
+
+
+# ------------------------------------------------------------------------------------------ engine restarts
+
+TRAPPING = LOOP  # exits 0 on the engine's SIGTERM
+IGNORING = ["sh", "-c", "while true; do sleep 0.2; done"]  # PID 1 ignores SIGTERM: the engine's SIGKILL ends it (137)
+
+
+def restart_engine(private, graceful: bool) -> float:
+    """Restart the private dockerd: SIGTERM (it stops its containers, then exits) or SIGKILL (it stops them as it
+    comes back); when it answers again."""
+    if graceful:
+        os.kill(private.pid, signal.SIGTERM)
+        private.process.wait(timeout=60)
+    else:
+        private.kill()
+    time.sleep(1)
+    private.start()
+    return time.monotonic()
+
+
+def test_containers_an_engine_restart_took_down_run_again_and_a_users_stop_stays(private_engine, tmp_path):
+    private_engine.ensure_running()
+    private_engine.remove_containers("eda-")
+    client = docker.DockerClient(base_url=private_engine.host, version="1.41")
+    rulebook = launch(tmp_path, docker_host=private_engine.host)
+
+    def run(name: str, command: list[str]):
+        client.api.create_container(IMAGE, command, name=name, labels=AUTOHEAL, stop_timeout=2)
+        client.api.start(name)
+        return client.containers.get(name)
+
+    try:
+        wait_ready(rulebook, client, "eda-er-canary")
+        user = run("eda-er-user", LOOP)
+        user.stop(timeout=5)
+        rulebook.wait_event("eda-er-user", "stop")
+        time.sleep(16)  # the user's stop is older than a shutdown's stops can be (15 s): the engine's are told apart
+        times = {}
+        for how, graceful in (("killed", False), ("graceful", True)):  # new containers: the rate limit is per container
+            healed = [run(f"eda-er-{how}-trapping", TRAPPING), run(f"eda-er-{how}-ignoring", IGNORING)]
+            for container in healed:
+                rulebook.wait_event(container.name, "start")
+            runs = {c.name: c.attrs["State"]["StartedAt"] for c in healed}
+            back = restart_engine(private_engine, graceful)
+
+            def all_running_again(healed=healed, runs=runs) -> bool:
+                for container in healed:
+                    container.reload()
+                    state = container.attrs["State"]
+                    if not state["Running"] or state["StartedAt"] == runs[container.name]:
+                        return False
+                return True
+
+            rulebook.wait_for(f"every container the {how} engine took down running again", all_running_again,
+                              timeout=60)  # fmt: skip
+            times[how] = round(time.monotonic() - back, 2)
+            for container in healed:
+                missed = [e for e in rulebook.events(container.name) if e["triggered_by"] == "engine"
+                          and e["operation"] in ("engine-stop", "exit")]  # fmt: skip
+                assert len(missed) == 1 and missed[0]["record_id"].endswith("-reconciled"), missed
+            ignoring = [e for e in rulebook.events(f"eda-er-{how}-ignoring") if e["operation"] == "engine-stop"]
+            assert [e["exit_code"] for e in ignoring] == [137], ignoring  # SIGTERM ignored, the engine's SIGKILL
+            for container in healed:
+                container.remove(force=True)
+        user.reload()
+        assert user.status == "exited", "a user's stop stays"
+        assert [e["operation"] for e in rulebook.events("eda-er-user")] == ["create", "start", "stop"]
+        assert "stopped unexpectedly" not in "".join(line for line in rulebook.lines if "eda-er-user" in line)
+        print("engine back to all running again, s:", times)
+    finally:
+        rulebook.stop()
+        private_engine.ensure_running()
+        private_engine.remove_containers("eda-")
+        client.close()
 
 
 # ------------------------------------------------------------------------------------------ the source alone
