@@ -154,7 +154,15 @@ def launch(
     inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                          f"      ansible_python_interpreter: {env['ANSIBLE_PYTHON_INTERPRETER']}\n")  # fmt: skip
     variables_file = workdir / "vars.yml"  # the user's own cursor file (the rulebook's default) is never touched
-    variables_file.write_text(json.dumps({"autoheal_cursor_file": str(workdir / "cursor.json"), **(variables or {})}))
+    variables_file.write_text(
+        json.dumps(
+            {
+                "autoheal_cursor_file": str(workdir / "cursor.json"),
+                "autoheal_heals_file": str(workdir / "heals.json"),
+                **(variables or {}),
+            }
+        )
+    )
     process = subprocess.Popen(
         [executable, "-r", RULEBOOK, "-i", str(inventory), "--vars", str(variables_file), "--print-events", *args],
         cwd=workdir,
@@ -629,6 +637,53 @@ def test_containers_an_engine_restart_took_down_run_again_and_a_users_stop_stays
     finally:
         rulebook.stop()
         private_engine.ensure_running()
+        private_engine.remove_containers("eda-")
+        client.close()
+
+
+# ------------------------------------------------------------------------------------------ bursts
+
+BURST = 20
+IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]  # spawns nothing while it runs
+
+
+def test_a_burst_of_crashes_is_healed_by_a_few_playbook_runs(private_engine, tmp_path):
+    private_engine.ensure_running()
+    private_engine.remove_containers("eda-")
+    client = docker.DockerClient(base_url=private_engine.host, version="1.41")
+    rulebook = launch(tmp_path, docker_host=private_engine.host)
+    try:
+        wait_ready(rulebook, client, "eda-burst-canary")
+        containers = [client.containers.run(IMAGE, IDLE, name=f"eda-burst-{n}", labels=AUTOHEAL, detach=True)
+                      for n in range(BURST)]  # fmt: skip
+        for container in containers:
+            rulebook.wait_event(container.name, "start")
+            container.reload()
+        runs = {c.name: c.attrs["State"]["StartedAt"] for c in containers}
+        plays = rulebook.output.count("PLAY [Autoheal")
+        crashed = time.monotonic()
+        for container in containers:
+            os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+
+        def all_running_again() -> bool:
+            for container in containers:
+                container.reload()
+                state = container.attrs["State"]
+                if not state["Running"] or state["StartedAt"] == runs[container.name]:
+                    return False
+            return True
+
+        rulebook.wait_for(f"the {BURST} crashed containers running again", all_running_again, timeout=120)
+        healed = time.monotonic() - crashed
+        for container in containers:
+            rulebook.wait_for(f"the report on {container.name}", lambda c=container: said(rulebook, c.name))
+        runs_taken = rulebook.output.count("PLAY [Autoheal") - plays
+        print(f"{BURST} simultaneous crashes all running again after {healed:.1f} s, {runs_taken} playbook runs")
+        assert runs_taken <= BURST // 4, f"{runs_taken} playbook runs for {BURST} crashes"
+        for container in containers:
+            assert len(said(rulebook, container.name)) == 1, said(rulebook, container.name)
+    finally:
+        rulebook.stop()
         private_engine.remove_containers("eda-")
         client.close()
 
