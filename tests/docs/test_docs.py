@@ -23,7 +23,7 @@ from typing import Optional
 import pytest
 import yaml
 
-from ansible_collections.containerops.lifecycle.plugins.plugin_utils._autoheal import WINDOW_S
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils._healing import WINDOW_S
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)

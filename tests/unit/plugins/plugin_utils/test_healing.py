@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _autoheal as a
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils import _healing as a
 
 T = "2026-12-06T10:00:00.000000Z"
 T_S = 1796551200.0
