@@ -22,6 +22,7 @@ Other load on the machine while it runs inflates every figure.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import pathlib
 import signal
@@ -39,21 +40,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from tests.integration.private_engine import PrivateEngine  # noqa: E402 - needs ROOT on sys.path
-from tests.integration.test_eda import AUTOHEAL, IMAGE, engine_seconds, launch, wait_ready  # noqa: E402
+from tests.integration.test_eda import AUTOHEAL, IMAGE, launch, wait_ready  # noqa: E402
 
 # Idle until SIGTERM: nothing is spawned while it runs, so 50 of them leave the CPU alone.
 IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]
 HEALTHCHECK = {"test": ["CMD-SHELL", "test ! -e /run/sick"], "interval": 10**9, "retries": 1}
 SOURCE = """
-import asyncio, sys
+import asyncio, logging, sys
 from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events
 
 class Printer:
     async def put(self, event):
         print(event["containerops"]["operation"], flush=True)
 
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 asyncio.run(container_events.main(Printer(), {"filters": {"label": ["containerops.autoheal=true"]}}))
 """
+
+
+def engine_seconds(text: str) -> float:
+    """Docker's RFC 3339 time with nanoseconds (``2026-12-06T10:21:30.938046367Z``) as epoch seconds."""
+    whole, _dot, fraction = text.rstrip("Z").partition(".")
+    moment = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp() + float(f"0.{fraction or 0}")
 
 
 def rss_kib(pid: int) -> int:
@@ -64,16 +73,23 @@ def rss_kib(pid: int) -> int:
         return 0
 
 
-def group_rss_mib(group: int) -> float:
-    """The resident memory of every process of a process group (a session started with ``start_new_session``)."""
-    total = 0
+def tree_rss_mib(root: int) -> float:
+    """The resident memory of a process and all its descendants (ansible-runner starts each playbook in a session
+    of its own, so a process group would miss them)."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.getpgid(int(entry)) == group:
-                    total += rss_kib(int(entry))
-            except OSError:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss_kib(pid)
+        todo += children.get(pid, [])
     return total / 1024
 
 
@@ -165,7 +181,7 @@ def measure_burst(client, rulebook, size: int) -> dict[str, float]:
         rulebook.wait_event(container.name, "start")
     runs = {c.name: c.attrs["State"]["StartedAt"] for c in containers}
     plays_before = rulebook.output.count("PLAY [Autoheal")
-    peak = Peak(lambda: group_rss_mib(rulebook.process.pid))
+    peak = Peak(lambda: tree_rss_mib(rulebook.process.pid))
     crashed = time.monotonic()
     for container in containers:
         crash(container)
@@ -180,11 +196,15 @@ def measure_burst(client, rulebook, size: int) -> dict[str, float]:
 
 
 def measure_source(engine: PrivateEngine, client, events: int) -> dict[str, float]:
-    env = dict(os.environ, DOCKER_HOST=engine.host, PYTHONUNBUFFERED="1")
+    tree = tempfile.mkdtemp(prefix="autoheal-bench-tree-")  # the collection importable as Ansible names it
+    os.makedirs(os.path.join(tree, "ansible_collections", "containerops"))
+    os.symlink(ROOT, os.path.join(tree, "ansible_collections", "containerops", "lifecycle"))
+    env = dict(os.environ, DOCKER_HOST=engine.host, PYTHONUNBUFFERED="1", PYTHONPATH=tree)
     process = subprocess.Popen([sys.executable, "-c", SOURCE], env=env, stdout=subprocess.PIPE, text=True)
     emitted: list[str] = []
     threading.Thread(target=lambda: emitted.extend(process.stdout), daemon=True).start()
     try:
+        wait("the source following the engine", lambda: any("following" in line for line in emitted), 60)
         containers = [make(client, f"ah-src-{n}") for n in range(50)]
         wait("the source's events of the 50 starts", lambda: emitted.count("start\n") >= 50, 120)
         time.sleep(3)
@@ -228,11 +248,16 @@ def main() -> int:
         rulebook = launch(workdir, docker_host=engine.host)
         wait_ready(rulebook, client, "ah-canary")
         crashes = [crash_to_running(client, rulebook, f"ah-crash-{n}") for n in range(args.runs)]
+        print("crash to running, s:", [round(t, 2) for t in crashes], flush=True)
         unhealthy = [unhealthy_to_running(client, rulebook, f"ah-sick-{n}") for n in range(args.runs)]
-        bursts = {size: measure_burst(client, rulebook, size) for size in map(int, args.bursts.split(","))}
+        print("unhealthy to running, s:", [round(t, 2) for t in unhealthy], flush=True)
+        bursts = {}
+        for size in map(int, args.bursts.split(",")):
+            bursts[size] = measure_burst(client, rulebook, size)
+            print(f"burst of {size}:", bursts[size], flush=True)
         rulebook.stop()
         rulebook = None
-        source = measure_source(engine, client, args.events)
+        source = measure_source(engine, client, args.events) if args.events else None
     finally:
         if rulebook is not None:
             rulebook.stop()
@@ -241,14 +266,14 @@ def main() -> int:
     lines = [
         "| measured | p50 or value | max |",
         "| --- | --- | --- |",
-        f"| crash → running ({args.runs} runs) | {p50_max(crashes)} |",
-        f"| unhealthy → running ({args.runs} runs) | {p50_max(unhealthy)} |",
+        *([f"| crash → running ({args.runs} runs) | {p50_max(crashes)} |",
+           f"| unhealthy → running ({args.runs} runs) | {p50_max(unhealthy)} |"] if args.runs else []),
         *(f"| {size} simultaneous crashes → all running | {b['seconds']:.1f} s, {b['runs']} playbook runs | "
           f"{b['peak_mib']:.0f} MiB (rulebook + playbooks, peak) |" for size, b in bursts.items()),
-        f"| the source, idle (50 containers) | {source['idle_cpu_s_per_s'] * 100:.1f} % of a CPU | "
-        f"{source['idle_mib']:.0f} MiB |",
-        f"| the source, a burst of {args.events} events | {source['burst_cpu_s']:.2f} s of CPU over "
-        f"{source['burst_s']:.1f} s | {source['burst_peak_mib']:.0f} MiB (peak) |",
+        *([f"| the source, idle (50 containers) | {source['idle_cpu_s_per_s'] * 100:.1f} % of a CPU | "
+           f"{source['idle_mib']:.0f} MiB |",
+           f"| the source, a burst of {args.events} events | {source['burst_cpu_s']:.2f} s of CPU over "
+           f"{source['burst_s']:.1f} s | {source['burst_peak_mib']:.0f} MiB (peak) |"] if source else []),
     ]  # fmt: skip
     table = "\n".join(lines)
     with open(args.output, "w") as handle:
