@@ -78,6 +78,7 @@ help:
 	@echo "               containers.podman vs the libpod floor"
 	@echo "  bench-fleet  benchmarks/fleet.py: fleet.yml over 1 engine x 300 vs 3 engines x 100 (private engines)"
 	@echo "  bench-transports  benchmarks/transports.py: one engine through its socket, ssh:// and mutual TLS"
+	@echo "  bench-autoheal  benchmarks/autoheal.py: autoheal latencies, burst heals, the event source's cost (private engine)"
 	@echo "  timeline     benchmarks/workflow_timeline.py: status-log timelines of both workflow roles"
 	@echo "  ansible-lint ansible-lint (production profile) over the whole collection"
 	@echo "  changelog    lint the fragments; CHANGELOG.rst/.md + changelogs/changelog.yaml for galaxy.yml's version"
@@ -390,6 +391,14 @@ bench-fleet: venv image collection
 bench-transports: venv image collection
 	@echo "==> benchmarks/transports.py $(BENCH_TRANSPORTS_ARGS)"
 	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/transports.py $(BENCH_TRANSPORTS_ARGS)
+
+# Never part of `make test` either (root: a private dockerd; ansible-rulebook and Java 17): the autoheal rulebook's
+# crash and unhealthy to running latencies, its burst heals at 20 and 50, the event source's CPU and memory idle
+# and under 1,000 events; writes benchmarks/AUTOHEAL.md (the table README's Event-Driven Ansible section shows).
+.PHONY: bench-autoheal
+bench-autoheal: venv image collection
+	@echo "==> benchmarks/autoheal.py $(BENCH_AUTOHEAL_ARGS)"
+	$(ANSIBLE_ENV) "$(BIN)/python" benchmarks/autoheal.py $(BENCH_AUTOHEAL_ARGS)
 
 # Never part of `make test` either: prints, as Markdown, the timelines (from status logs) of a maintenance
 # window over 5 containers and of a blue-green swap, with how long the alias went unanswered.

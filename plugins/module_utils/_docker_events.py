@@ -6,6 +6,9 @@
   ``SETTLE`` seconds for the restart that may fold it), health checks' verdicts as records of their own.
 - ``DockerFeed``: the Docker backend's ``events`` (``_events.EventFeed``), the engine's event stream read in a
   thread; ``DockerShapedFeed``: what it shares with Dockhand's feed, whose activity log holds the same events.
+  Back after losing the engine, ``DockerFeed`` asks the engine whether it still holds the last event read: Docker
+  keeps its events in memory, so one that restarted has forgotten them. Then it reconciles instead of replaying:
+  it lists the containers and emits, by ``_events.missed_operation``, those that went down while it was away.
 
 The feed reaches the engine through the backend's ``api`` (the Docker SDK's low-level client).
 """
@@ -30,10 +33,17 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import (
     SETTLE,
     EventFeed,
+    Found,
+    LastKnown,
     Transition,
+    iso,
+    last_known,
     logger,
+    missed_operation,
+    missed_record,
     record_ns,
 )
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import RUNNING
 
 try:
     from docker.errors import DockerException
@@ -119,6 +129,10 @@ class EventCursor:
             horizon = when - self.replay_ns
             self._seen = {k: t for k, t in self._seen.items() if t >= horizon}
         return True
+
+    def holds(self, event: dict[str, Any]) -> bool:
+        """Whether ``event`` is one seen already (within the replay window before the newest)."""
+        return _event_key(event) in self._seen
 
     def resume_ns(self) -> Optional[int]:
         """Where a new subscription starts: a little before the newest event seen."""
@@ -323,15 +337,25 @@ class DockerFeed(DockerShapedFeed):
         self.stream: Any = None
         self.inbox: queue.Queue = queue.Queue()
         self.heard = 0.0
+        self.known: dict[str, LastKnown] = {}  # what the source last knew of each container it follows
+        self.missed: list[Transition] = []  # reconciled after a restart of the engine, emitted by the next read
+        self.lost_at: Optional[float] = None  # when the feed noticed the engine was gone (``timing.clock``)
 
     def start(self) -> str:
         api = self.backend.api
+        now_ns = engine_ns(api.info().get("SystemTime")) or int(self.timing.wall() * 10**9)
+        reconnected = self.started_ns is not None
         if self.started_ns is None:
-            self.started_ns = engine_ns(api.info().get("SystemTime")) or int(self.timing.wall() * 10**9)
+            self.started_ns = now_ns
             self.fold.emit_from_ns = self.started_ns
             self.stored_from_ns = self.take_stored(self.started_ns // 1000 * 1000)  # records have microseconds
+            self.known = {cid: found_known for cid, (_name, _found, found_known) in self._listing(now_ns).items()}
         start = self.cursor.resume_ns()
-        if start is None:
+        if reconnected and not self._history_kept(api, now_ns):
+            lost_ns = None if self.lost_at is None else now_ns - int((self.timing.clock() - self.lost_at) * 10**9)
+            self.missed = self._reconcile(lost_ns, now_ns)
+            start = now_ns
+        elif start is None:
             start = self.stored_from_ns if self.stored_from_ns is not None else self.started_ns - WARM_UP_S * 10**9
         self.stream = api.events(since=since(start), filters=self.engine_filters, decode=True)
         self.inbox = queue.Queue()
@@ -341,7 +365,78 @@ class DockerFeed(DockerShapedFeed):
         self.heard = self.timing.clock()
         return "following the event stream"
 
+    def _history_kept(self, api: Any, now_ns: int) -> bool:
+        """Whether the engine still reports the newest event read (one that restarted has lost its events); not when
+        none was read (nothing tells)."""
+        newest = self.cursor.newest
+        if newest is None:
+            return False
+        replay = api.events(
+            since=since(newest), until=since(max(now_ns, newest)), filters=self.engine_filters, decode=True
+        )
+        try:
+            return any(self.cursor.holds(event) for event in replay if isinstance(event, dict))
+        finally:
+            close = getattr(replay, "close", None)
+            if close is not None:
+                close()
+
+    def _listing(self, now_ns: int) -> dict[str, tuple[str, Found, LastKnown]]:
+        """The containers the filters select, each with its name, how it is found and what that tells."""
+        listed = {}
+        for state in self.backend.list({key: value for key, value in self.filters.items() if key != "status"}):
+            if state.id:
+                found = Found(state.status)
+                listed[state.id] = (state.name, found, LastKnown(state.status, now_ns))
+        return listed
+
+    def _reconcile(self, lost_ns: Optional[int], back_ns: int) -> list[Transition]:
+        """The engine restarted while the source was away: the transitions its lost events held, read from a
+        listing by ``missed_operation``; what the source knows from now on is that listing. ``lost_ns``: when the
+        feed noticed the engine was gone, in the engine's time."""
+        held = self.settled(self.fold.flush(float("inf")))  # complete: the engine will say no more of them
+        missed: list[Record] = []
+        known: dict[str, LastKnown] = {}
+        for container_id, (name, found, found_known) in self._listing(back_ns).items():
+            known[container_id] = found_known
+            if found.status == RUNNING or container_id not in self.known:
+                continue
+            inspected = self.backend.look_up(container_id)
+            if not inspected.id:
+                continue
+            state = inspected.details.get("State") or {}
+            found = Found(inspected.status, state.get("ExitCode"), bool(state.get("OOMKilled")),
+                          engine_ns(state.get("FinishedAt")))  # fmt: skip
+            operation = missed_operation(self.known[container_id], found, lost_ns, back_ns)
+            if operation is not None:
+                missed.append(missed_record(container_id, name, operation, found))
+                self.fold.attributes.setdefault(container_id, {}).update(
+                    {"name": name, **((inspected.details.get("Config") or {}).get("Labels") or {})}
+                )
+        self.known = known
+        if missed:
+            logger.warning(
+                "containerops.lifecycle.container_events: the engine restarted while the source was away (its "
+                "events since %s are gone): %d container(s) went down meanwhile",
+                iso(self.cursor.newest or back_ns), len(missed),
+            )  # fmt: skip
+        return held + self.settled(_history.sort_records(missed, "transition_time", "asc"))
+
+    def settled(self, records: list[Record]) -> list[Transition]:
+        transitions = super().settled(records)
+        for transition in transitions:
+            record = transition.record
+            known = last_known(record)
+            if known is None:
+                self.known.pop(record["container_id"], None)
+            else:
+                self.known[record["container_id"]] = known
+        return transitions
+
     def read(self) -> list[Transition]:
+        if self.missed:
+            missed, self.missed = self.missed, []
+            return missed
         clock, heartbeat = self.timing.clock, self.timing.heartbeat
         deadline = self.fold.next_deadline()
         wake = min(self.heard + heartbeat, deadline if deadline is not None else float("inf"))
@@ -352,10 +447,12 @@ class DockerFeed(DockerShapedFeed):
             due = self.settled(self.fold.flush(now))
             if now - self.heard >= heartbeat:
                 if not _pings(self.backend.api):
+                    self.lost_at = now
                     raise EngineLost(f"no event for {heartbeat:.0f}s and no answer to a ping") from None
                 self.heard = now
             return due
         if kind == _END:
+            self.lost_at = clock()
             raise EngineLost(item)
         self.heard = clock()
         if not isinstance(item, dict) or not self.cursor.accept(item):

@@ -21,12 +21,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history, _position
 from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState, matching
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import ContainerOpsError
+from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import FAILED, RUNNING, STOPPED
 from ansible_collections.containerops.lifecycle.plugins.module_utils._shapes import StatusLogRecord
 
 try:
@@ -53,6 +54,15 @@ LATE_NS = int(LATE_S * 10**9)
 #: Polling: idle polls back off up to this many times ``poll_interval`` (and at most ``IDLE_MAX_S``).
 IDLE_FACTOR = 8
 IDLE_MAX_S = 60.0
+
+#: Reconciling after an engine restart: the exit codes of the signals an engine stops its containers with, SIGTERM
+#: (143) and SIGKILL (137).
+ENGINE_STOP_EXIT_CODES = (143, 137)
+#: Reconciling after an engine restart: a requested stop whose first signal came at most this long before the source
+#: noticed the engine was gone is taken for the engine's own shutdown (a daemon stopping, as Docker's does, signals
+#: every running container, reports kill, die and stop for each, then ends its event stream; Docker's default
+#: shutdown timeout is 15 s).
+SHUTDOWN_WINDOW_NS = 15 * 10**9
 
 Record = StatusLogRecord
 Event = dict[str, Any]
@@ -108,6 +118,91 @@ def event_of(transition: Transition, engine: str, connection: dict[str, Any]) ->
     }
 
 
+class LastKnown(NamedTuple):
+    """What the source last knew of a container: its status since when (engine time, ns), and for a requested stop
+    when its first signal came."""
+
+    status: str
+    since_ns: int
+    stop_requested_ns: Optional[int] = None
+
+
+class Found(NamedTuple):
+    """A container as a listing finds it once the source is back: its status, and for one that is down how it ended
+    (exit code, the OOM killer) and when (ns; None when the engine does not say)."""
+
+    status: str
+    exit_code: Optional[int] = None
+    oom_killed: bool = False
+    finished_ns: Optional[int] = None
+
+
+def last_known(record: Record) -> Optional[LastKnown]:
+    """What a transition leaves the source knowing of its container; None once it is deleted."""
+    status = record.get("to_status")
+    if not isinstance(status, str) or status in ("absent", "deleted"):
+        return None
+    when = record_ns(record)
+    requested = None
+    if _history.operation_of(record) in ("stop", "force-stop"):
+        duration = record.get("duration_ms")
+        requested = when - int(duration) * 10**6 if isinstance(duration, int) else when
+    return LastKnown(status, when, requested)
+
+
+def missed_operation(known: Optional[LastKnown], found: Found, lost_ns: Optional[int], back_ns: int) -> Optional[str]:
+    """The rule for a container after the engine restarted while the source was away (its event history is gone):
+    the operation of the transition the source missed, or None when it missed none.
+
+    ``known`` is what the source last knew of it, ``found`` what the engine says now, ``lost_ns`` when the source
+    noticed the engine was gone (None: it cannot tell), ``back_ns`` the engine's time when the source was back
+    (what ended later comes in the events from then on).
+
+    A container it knew running and finds down, ended before ``back_ns``: ``oom`` when the engine says the OOM
+    killer ended it; ``engine-stop`` when its exit code is a SIGTERM's or SIGKILL's (``ENGINE_STOP_EXIT_CODES``:
+    the engine stopped it as it shut down, or, coming back without live-restore, stopped what it found running);
+    else ``exit`` (it crashed or ended by itself meanwhile). A container whose last event was a requested stop
+    that began within ``SHUTDOWN_WINDOW_NS`` before ``lost_ns`` and that is still down: ``engine-stop`` (the
+    engine's shutdown, which reports its stops as a user's). Any other container (one a user stopped earlier, one
+    running again, one the source never knew): None.
+    """
+    if known is None or found.status not in (STOPPED, FAILED) or found.finished_ns is None:
+        return None
+    if found.finished_ns > back_ns:
+        return None
+    if known.status == RUNNING and found.finished_ns >= known.since_ns:
+        if found.oom_killed:
+            return "oom"
+        return "engine-stop" if found.exit_code in ENGINE_STOP_EXIT_CODES else "exit"
+    requested = known.stop_requested_ns
+    if (
+        known.status == STOPPED
+        and requested is not None
+        and lost_ns is not None
+        and requested >= lost_ns - SHUTDOWN_WINDOW_NS
+        and found.finished_ns >= requested
+    ):
+        return "engine-stop"
+    return None
+
+
+def missed_record(container_id: str, name: Optional[str], operation: str, found: Found) -> Record:
+    """The transition record of what ``missed_operation`` found: running to ``found.status`` when the container
+    ended, by the engine, marked ``reconciled``."""
+    ended = found.finished_ns or 0
+    return {
+        "id": f"{container_id[:12]}-{ended}-reconciled",
+        "container_id": container_id,
+        "from_status": RUNNING,
+        "to_status": found.status,
+        "transition_time": iso(ended),
+        "duration_ms": None,
+        "triggered_by": "engine",
+        "metadata": {"operation": operation, "exit_code": found.exit_code, "name": name, "reconciled": True,
+                     "events": []},
+    }  # fmt: skip
+
+
 def passes(filters: dict[str, Any], name: Optional[str], status: Optional[str], labels: dict[str, str]) -> bool:
     """Whether a container of this name, status and labels passes ``filters`` (``name`` glob, ``status``,
     ``label``), by the listing's own rules (``_backend.matching``)."""
@@ -133,8 +228,10 @@ def record_ns(record: Mapping[str, Any]) -> int:
 
 
 def iso(ns: int) -> str:
-    """Epoch nanoseconds as an ISO 8601 UTC time, for log messages."""
-    return _history.format_time(datetime.fromtimestamp(ns / 1e9, timezone.utc))
+    """Epoch nanoseconds as an ISO 8601 UTC time (microseconds, truncated): a record's time, a log message's."""
+    return _history.format_time(
+        datetime.fromtimestamp(ns // 10**9, timezone.utc) + timedelta(microseconds=ns % 10**9 // 1000)
+    )
 
 
 class EventFeed(abc.ABC):

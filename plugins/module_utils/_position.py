@@ -16,7 +16,9 @@ Hoody keeps one such position per container (``{"containers": {id: position}, "p
 the cursor does not know yet (created while the source was away) is read from the last poll on.
 
 A cursor file is ``{"version": 1, "engine": <engine key>, "position": {...}}``; the engine key (backend and
-address) makes a file kept for another engine start from the present instead of from someone else's position.
+address) makes a file kept for another engine start from the present instead of from someone else's position. The
+event source keeps more there for the autoheal playbook (``containers``: each container's last event; ``run``: which
+run of the source wrote it).
 """
 
 from __future__ import annotations
@@ -89,9 +91,9 @@ def handled(position: Position, records: Iterable[Record], time_ns: Any, overlap
     return {"newest_ns": newest, "recent": recent, "from_ns": position.get("from_ns")}
 
 
-def encode(engine: str, position: dict[str, Any]) -> str:
-    """A cursor file's text."""
-    return json.dumps({"version": VERSION, "engine": engine, "position": position}, sort_keys=True)
+def encode(engine: str, position: dict[str, Any], **besides: Any) -> str:
+    """A cursor file's text; ``besides``: more of what the source keeps there (read by others, never by ``decode``)."""
+    return json.dumps({"version": VERSION, "engine": engine, "position": position, **besides}, sort_keys=True)
 
 
 def decode(text: str, engine: str, shape: Any = well_formed) -> tuple[Optional[dict[str, Any]], str]:

@@ -23,6 +23,8 @@ from typing import Optional
 import pytest
 import yaml
 
+from ansible_collections.containerops.lifecycle.plugins.plugin_utils._healing import WINDOW_S
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 TOOLS_ENV = dict(os.environ, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
@@ -406,8 +408,11 @@ def check_autoheal_rulebook(dom: Node) -> list[str]:
         shipped = handle.read()
     if not any(_normalized(block) == _normalized(shipped) for block in code_blocks(dom)):
         problems.append("the rulebook shown is not extensions/eda/rulebooks/autoheal.yml")
-    limit = yaml.safe_load(shipped)[0]["rules"][1]["throttle"]["once_within"]
-    if f"once_within: {limit}" not in dom.text() or limit not in dom.find("section", id="the-rate-limit").text():
+    window = yaml.safe_load(shipped)[0]["rules"][1]["throttle"]["once_after"]
+    if f"once_after: {window}" not in dom.find("section", id="bursts").text():
+        problems.append(f"the heal rule's window ({window}) is not explained")
+    limit = f"{WINDOW_S // 60} minutes"
+    if limit not in dom.find("section", id="the-rate-limit").text():
         problems.append(f"the rate limit ({limit}) is not explained")
     if "ansible-rulebook -r containerops.lifecycle.autoheal -i inventory.yml" not in commands(dom, "ansible-rulebook"):
         problems.append("no command running the rulebook by name")

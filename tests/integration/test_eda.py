@@ -137,10 +137,14 @@ def rulebook_environment() -> dict[str, str]:
     return env
 
 
-def launch(workdir, *args: str, variables: Optional[dict[str, str]] = None) -> Rulebook:
+def launch(
+    workdir, *args: str, variables: Optional[dict[str, str]] = None, docker_host: Optional[str] = None
+) -> Rulebook:
     """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml`` in ``workdir``, its cursor file there too, and
-    ``variables`` for the rulebook besides."""
+    ``variables`` for the rulebook besides; on the engine at ``docker_host`` when given."""
     env = rulebook_environment()
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
     executable = shutil.which("ansible-rulebook", path=env["PATH"])
     assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
     assert shutil.which("java", path=env["PATH"]) or env.get("JAVA_HOME"), (
@@ -150,7 +154,15 @@ def launch(workdir, *args: str, variables: Optional[dict[str, str]] = None) -> R
     inventory.write_text(f"all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                          f"      ansible_python_interpreter: {env['ANSIBLE_PYTHON_INTERPRETER']}\n")  # fmt: skip
     variables_file = workdir / "vars.yml"  # the user's own cursor file (the rulebook's default) is never touched
-    variables_file.write_text(json.dumps({"autoheal_cursor_file": str(workdir / "cursor.json"), **(variables or {})}))
+    variables_file.write_text(
+        json.dumps(
+            {
+                "autoheal_cursor_file": str(workdir / "cursor.json"),
+                "autoheal_heals_file": str(workdir / "heals.json"),
+                **(variables or {}),
+            }
+        )
+    )
     process = subprocess.Popen(
         [executable, "-r", RULEBOOK, "-i", str(inventory), "--vars", str(variables_file), "--print-events", *args],
         cwd=workdir,
@@ -350,6 +362,13 @@ def test_a_second_crash_within_the_window_is_reported_but_not_healed(rulebook, m
     assert len(said(rulebook, "eda-throttled")) == 1
 
 
+def reported(log_file, name: str) -> list[str]:
+    """The kinds of the reports on ``name`` in a rulebook's log file (``autoheal_log_file``): read whole, unlike the
+    console, where ansible-rulebook may print an event in the middle of a playbook's line."""
+    lines = log_file.read_text().splitlines() if log_file.exists() else []
+    return [report["report"] for report in map(json.loads, lines) if report["name"] == name]
+
+
 def logged(rulebook: Rulebook, name: str) -> list[str]:
     """The kinds of the reports on ``name`` in the rulebook's log file."""
     lines = rulebook.log_file.read_text().splitlines() if rulebook.log_file.exists() else []
@@ -518,7 +537,8 @@ def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_
         runs[container.name] = container.attrs["State"]["StartedAt"]
         crash(container)
     crashed = time.monotonic()
-    after = launch(tmp_path)
+    log_file = tmp_path / "reports.jsonl"
+    after = launch(tmp_path, variables={"autoheal_log_file": str(log_file)})
     try:
         started = time.monotonic()
 
@@ -533,7 +553,7 @@ def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_
         after.wait_for("every container crashed while away running again", all_running_again, timeout=START_WAIT)
         healed = time.monotonic()
         for container in containers:
-            after.wait_for(f"the report on {container.name}", lambda c=container: said(after, c.name))
+            after.wait_for(f"the report on {container.name}", lambda c=container: reported(log_file, c.name))
     finally:
         after.stop()
     earlier = {e["record_id"] for e in before.events()}
@@ -543,7 +563,7 @@ def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_
     for container in containers:
         exits = [e for e in after.events(container.name) if e["operation"] == "exit"]
         assert len(exits) == 1 and exits[0]["exit_code"] == 137, exits
-        assert len(said(after, container.name)) == 1
+        assert reported(log_file, container.name) == ["healed"]
     first_heal = [e["operation"] for e in before.events("eda-away-1")]
     assert first_heal.count("exit") == 1
     times = {"rulebook_start_to_all_running_s": round(healed - started, 2),
@@ -552,6 +572,129 @@ def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_
     with open(RESUME_TIMES, "w") as handle:
         json.dump(times, handle)
     print("resumed heal:", times)
+
+
+# ------------------------------------------------------------------------------------------ engine restarts
+
+TRAPPING = LOOP  # exits 0 on the engine's SIGTERM
+IGNORING = ["sh", "-c", "while true; do sleep 0.2; done"]  # PID 1 ignores SIGTERM: the engine's SIGKILL ends it (137)
+
+
+def restart_engine(private, graceful: bool) -> float:
+    """Restart the private dockerd: SIGTERM (it stops its containers, then exits) or SIGKILL (it stops them as it
+    comes back); when it answers again."""
+    if graceful:
+        os.kill(private.pid, signal.SIGTERM)
+        private.process.wait(timeout=60)
+    else:
+        private.kill()
+    time.sleep(1)
+    private.start()
+    return time.monotonic()
+
+
+def test_containers_an_engine_restart_took_down_run_again_and_a_users_stop_stays(private_engine, tmp_path):
+    private_engine.ensure_running()
+    private_engine.remove_containers("eda-")
+    client = docker.DockerClient(base_url=private_engine.host, version="1.41")
+    rulebook = launch(tmp_path, docker_host=private_engine.host)
+
+    def run(name: str, command: list[str]):
+        client.api.create_container(IMAGE, command, name=name, labels=AUTOHEAL, stop_timeout=2)
+        client.api.start(name)
+        return client.containers.get(name)
+
+    try:
+        wait_ready(rulebook, client, "eda-er-canary")
+        user = run("eda-er-user", LOOP)
+        user.stop(timeout=5)
+        rulebook.wait_event("eda-er-user", "stop")
+        time.sleep(16)  # the user's stop is older than a shutdown's stops can be (15 s): the engine's are told apart
+        times = {}
+        for how, graceful in (("killed", False), ("graceful", True)):  # new containers: the rate limit is per container
+            healed = [run(f"eda-er-{how}-trapping", TRAPPING), run(f"eda-er-{how}-ignoring", IGNORING)]
+            for container in healed:
+                rulebook.wait_event(container.name, "start")
+            runs = {c.name: c.attrs["State"]["StartedAt"] for c in healed}
+            back = restart_engine(private_engine, graceful)
+
+            def all_running_again(healed=healed, runs=runs) -> bool:
+                for container in healed:
+                    container.reload()
+                    state = container.attrs["State"]
+                    if not state["Running"] or state["StartedAt"] == runs[container.name]:
+                        return False
+                return True
+
+            rulebook.wait_for(f"every container the {how} engine took down running again", all_running_again,
+                              timeout=60)  # fmt: skip
+            times[how] = round(time.monotonic() - back, 2)
+            for container in healed:
+                missed = [e for e in rulebook.events(container.name) if e["triggered_by"] == "engine"
+                          and e["operation"] in ("engine-stop", "exit")]  # fmt: skip
+                assert len(missed) == 1 and missed[0]["record_id"].endswith("-reconciled"), missed
+            ignoring = [e for e in rulebook.events(f"eda-er-{how}-ignoring") if e["operation"] == "engine-stop"]
+            assert [e["exit_code"] for e in ignoring] == [137], ignoring  # SIGTERM ignored, the engine's SIGKILL
+            for container in healed:
+                container.remove(force=True)
+        user.reload()
+        assert user.status == "exited", "a user's stop stays"
+        assert [e["operation"] for e in rulebook.events("eda-er-user")] == ["create", "start", "stop"]
+        assert "stopped unexpectedly" not in "".join(line for line in rulebook.lines if "eda-er-user" in line)
+        print("engine back to all running again, s:", times)
+    finally:
+        rulebook.stop()
+        private_engine.ensure_running()
+        private_engine.remove_containers("eda-")
+        client.close()
+
+
+# ------------------------------------------------------------------------------------------ bursts
+
+BURST = 20
+IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]  # spawns nothing while it runs
+
+
+def test_a_burst_of_crashes_is_healed_by_a_few_playbook_runs(private_engine, tmp_path):
+    private_engine.ensure_running()
+    private_engine.remove_containers("eda-")
+    client = docker.DockerClient(base_url=private_engine.host, version="1.41")
+    log_file = tmp_path / "reports.jsonl"
+    rulebook = launch(tmp_path, docker_host=private_engine.host, variables={"autoheal_log_file": str(log_file)})
+    try:
+        wait_ready(rulebook, client, "eda-burst-canary")
+        containers = [client.containers.run(IMAGE, IDLE, name=f"eda-burst-{n}", labels=AUTOHEAL, detach=True)
+                      for n in range(BURST)]  # fmt: skip
+        for container in containers:
+            rulebook.wait_event(container.name, "start")
+            container.reload()
+        runs = {c.name: c.attrs["State"]["StartedAt"] for c in containers}
+        plays = rulebook.output.count("PLAY [Autoheal")
+        crashed = time.monotonic()
+        for container in containers:
+            os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+
+        def all_running_again() -> bool:
+            for container in containers:
+                container.reload()
+                state = container.attrs["State"]
+                if not state["Running"] or state["StartedAt"] == runs[container.name]:
+                    return False
+            return True
+
+        rulebook.wait_for(f"the {BURST} crashed containers running again", all_running_again, timeout=120)
+        healed = time.monotonic() - crashed
+        for container in containers:
+            rulebook.wait_for(f"the report on {container.name}", lambda c=container: reported(log_file, c.name))
+        runs_taken = rulebook.output.count("PLAY [Autoheal") - plays
+        print(f"{BURST} simultaneous crashes all running again after {healed:.1f} s, {runs_taken} playbook runs")
+        assert runs_taken <= BURST // 4, f"{runs_taken} playbook runs for {BURST} crashes"
+        for container in containers:
+            assert reported(log_file, container.name) == ["healed"], container.name
+    finally:
+        rulebook.stop()
+        private_engine.remove_containers("eda-")
+        client.close()
 
 
 # ------------------------------------------------------------------------------------------ the source alone

@@ -15,6 +15,8 @@ the operation that caused the transition:
 - ``start``, ``pause``, ``resume``, ``create``, ``delete`` as the engine reports them.
 - ``health``: a health check's verdict changed (``health``: ``healthy`` or ``unhealthy``), where the engine
   reports it.
+- ``engine-stop``: the engine itself stopped it as it restarted (told once the source is back: the engine's
+  events of it are gone; ``_events.missed_operation`` is the rule).
 
 A stop or a start is emitted once the engine's report of it is complete: a ``restart`` may still fold it, so it
 waits up to ``SETTLE`` seconds for one. An ``exit`` or ``oom`` is complete when it comes and is emitted at once.
@@ -48,6 +50,10 @@ description:
     the environment's activity log, every O(poll_interval) seconds, less often while nothing happens.
   - When the engine goes away it reconnects with exponential backoff and resumes from the last event seen,
     without duplicates.
+  - When the engine restarted meanwhile (Docker, when it no longer holds the last event seen), it reconciles instead
+    from a listing, once - a container it knew running and finds down is C(engine-stop) (exit code 143 or 137),
+    C(oom) or C(exit) (any other); one whose requested stop began within 15 s before the engine was lost and that
+    is still down is C(engine-stop) (the engine's shutdown); a user's earlier stop is left alone.
 options:
   backend:
     description: C(docker), C(hoody) or C(dockhand); and every other connection option of the modules
@@ -146,6 +152,8 @@ SOURCE_SPEC: dict[str, dict[str, Any]] = dict(
     poll_interval={"type": "float", "default": 2.0},
     cursor_file={"type": "path"},
 )
+#: What the cursor file keeps of each container's last event (the autoheal playbook heals from it).
+LAST_EVENT_KEYS = ("name", "engine", "to_status", "operation", "health", "exit_code", "transition_time")
 # Arguments ansible-rulebook itself adds to every source's.
 RULEBOOK_ARGS = ("eda_feedback_queue",)
 
@@ -257,7 +265,9 @@ class Source:
             self.stored_position(feed_class.well_formed),
             Timing(**settings),
         )
-        self.kept = _position.encode(options.engine_key(), self.feed.position())
+        self.run_id = time.time_ns()  # this run of the source, as the cursor file says (the autoheal playbook reads it)
+        self.containers: dict[str, dict[str, Any]] = self.stored_containers()
+        self.kept = self.cursor_text(self.feed.position())
 
     async def run(self) -> None:
         """Follow the engine until cancelled, reconnecting whenever it goes away."""
@@ -292,7 +302,15 @@ class Source:
             event = event_of(transition, self.options.backend, self.connection)
             if wanted(event, self.options.filters):
                 await self.queue.put(event)
+                self.remember(event["containerops"])
         self.keep_position(self.feed.position())
+
+    def remember(self, fields: dict[str, Any]) -> None:
+        """Keep a container's last event for the cursor file (a deleted one is forgotten)."""
+        if fields["to_status"] in ("absent", "deleted"):
+            self.containers.pop(fields["id"], None)
+        else:
+            self.containers[fields["id"]] = {key: fields[key] for key in LAST_EVENT_KEYS}
 
     def lost(self, reason: Any) -> float:
         """Log why the engine was lost and return how long to wait before trying again."""
@@ -340,11 +358,31 @@ class Source:
             )  # fmt: skip
         return position
 
-    def keep_position(self, position: dict[str, Any]) -> None:
-        """Write ``position`` to ``cursor_file`` (atomically) when it moved; a failure is warned about once, never
-        fatal."""
+    def stored_containers(self) -> dict[str, dict[str, Any]]:
+        """The containers' last events ``cursor_file`` keeps for this engine (none when it cannot be used)."""
         path = self.options.cursor_file
-        text = _position.encode(self.options.engine_key(), position)
+        try:
+            with open(path or "", encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return {}
+        kept = (
+            data.get("containers")
+            if isinstance(data, dict) and data.get("engine") == self.options.engine_key()
+            else None
+        )
+        return {key: value for key, value in kept.items() if isinstance(value, dict)} if isinstance(kept, dict) else {}
+
+    def cursor_text(self, position: dict[str, Any]) -> str:
+        """What ``cursor_file`` holds: the feed's position, and besides it each container's last event and this
+        run of the source, for the autoheal playbook."""
+        return _position.encode(self.options.engine_key(), position, containers=self.containers, run=self.run_id)
+
+    def keep_position(self, position: dict[str, Any]) -> None:
+        """Write ``position`` (and the containers' last events) to ``cursor_file`` (atomically) when they changed; a
+        failure is warned about once, never fatal."""
+        path = self.options.cursor_file
+        text = self.cursor_text(position)
         if not path or text == self.kept:
             return
         temporary = f"{path}.{os.getpid()}.tmp"

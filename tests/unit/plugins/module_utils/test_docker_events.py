@@ -294,7 +294,7 @@ class Api:
     def info(self):
         return {"SystemTime": "2026-12-02T05:40:12.000000001Z"}
 
-    def events(self, since, filters, decode):
+    def events(self, since, filters, decode, until=None):
         self.since.append(since)
         return self.stream
 
@@ -302,6 +302,9 @@ class Api:
 class Backend:
     def __init__(self, api):
         self.api = api
+
+    def list(self, filters):
+        return []
 
     def close(self):
         pass

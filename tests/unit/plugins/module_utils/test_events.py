@@ -125,3 +125,78 @@ def test_each_engine_names_its_feed_and_an_engine_without_one_has_none(backend):
     assert issubclass(backend.events, _events.EventFeed)
     assert FakeBackend.events is None
     assert set(BACKEND_CLASSES.values()) == {DockerBackend, HoodyBackend, DockhandBackend, PodmanBackend}
+
+
+# ------------------------------------------------------------------------------------------ engine restarts
+
+S = 10**9
+LOST = 1000 * S  # the last event read before the engine went away
+BACK = 1100 * S  # the engine's time once the source is back
+
+
+@pytest.mark.parametrize(
+    ("known", "found", "expected"),
+    [
+        # Known running, found down while away: how it ended decides.
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 143, False, 1010 * S), "engine-stop"),
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 137, False, 1010 * S), "engine-stop"),
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 1, False, 1010 * S), "exit"),
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 0, False, 1010 * S), "exit"),
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 137, True, 1010 * S), "oom"),
+        (_events.LastKnown("running", 900 * S), _events.Found("failed", 255, False, 1010 * S), "exit"),
+        # Ended after the source was back: its events tell it.
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 137, False, 1101 * S), None),
+        # Still or again running; an end before the run the source knew.
+        (_events.LastKnown("running", 900 * S), _events.Found("running"), None),
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 137, False, 899 * S), None),
+        # The engine's shutdown: a requested stop within the window before the loss, still down.
+        (_events.LastKnown("stopped", 999 * S, 990 * S), _events.Found("stopped", 0, False, 998 * S), "engine-stop"),
+        (
+            _events.LastKnown("stopped", LOST, LOST - _events.SHUTDOWN_WINDOW_NS),
+            _events.Found("stopped", 137, False, LOST),
+            "engine-stop",
+        ),
+        # A user's stop before the window: left alone, as is a container the source never knew or saw stopped.
+        (_events.LastKnown("stopped", 900 * S, 899 * S), _events.Found("stopped", 0, False, 900 * S), None),
+        (
+            _events.LastKnown("stopped", LOST, LOST - _events.SHUTDOWN_WINDOW_NS - 1),
+            _events.Found("stopped", 0, False, LOST),
+            None,
+        ),
+        (_events.LastKnown("stopped", 900 * S), _events.Found("stopped", 0, False, 900 * S), None),
+        (None, _events.Found("stopped", 137, False, 1010 * S), None),
+        # Started again and stopped again since the shutdown's stop: not the shutdown's.
+        (_events.LastKnown("stopped", 999 * S, 990 * S), _events.Found("stopped", 0, False, 980 * S), None),
+        # The engine does not say when it ended.
+        (_events.LastKnown("running", 900 * S), _events.Found("stopped", 137, False, None), None),
+    ],
+)
+def test_after_an_engine_restart_what_went_down_while_away_is_told_by_the_rule(known, found, expected):
+    assert _events.missed_operation(known, found, LOST, BACK) == expected
+
+
+def test_without_an_event_read_before_the_loss_no_stop_is_taken_for_the_shutdown():
+    known = _events.LastKnown("stopped", 999 * S, 990 * S)
+    assert _events.missed_operation(known, _events.Found("stopped", 0, False, 998 * S), None, BACK) is None
+
+
+def test_what_a_transition_leaves_known():
+    assert _events.last_known(RECORD) == _events.LastKnown("stopped", 1796119200250000000, None)
+    stop = dict(RECORD, metadata={"operation": "stop"}, duration_ms=1500)
+    assert _events.last_known(stop) == _events.LastKnown("stopped", 1796119200250000000, 1796119198750000000)
+    unknown_duration = dict(stop, duration_ms=None)
+    assert _events.last_known(unknown_duration).stop_requested_ns == 1796119200250000000
+    assert _events.last_known(dict(RECORD, to_status="absent")) is None
+
+
+def test_a_missed_transition_is_a_record_of_the_engine_marked_reconciled():
+    record = _events.missed_record("ab12cd34ef56aa", "web-1", "engine-stop",
+                                   _events.Found("stopped", 143, False, 1796119200250000999))  # fmt: skip
+    assert record == {
+        "id": "ab12cd34ef56-1796119200250000999-reconciled", "container_id": "ab12cd34ef56aa",
+        "from_status": "running", "to_status": "stopped", "transition_time": "2026-12-01T10:00:00.250000Z",
+        "duration_ms": None, "triggered_by": "engine",
+        "metadata": {"operation": "engine-stop", "exit_code": 143, "name": "web-1", "reconciled": True, "events": []},
+    }  # fmt: skip
+    event = _events.event_of(_events.Transition(record, "web-1", {}), "docker", {})["containerops"]
+    assert event["operation"] == "engine-stop" and event["exit_code"] == 143

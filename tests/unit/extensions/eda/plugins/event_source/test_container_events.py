@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 import requests
@@ -19,6 +19,7 @@ import responses
 
 from ansible_collections.containerops.lifecycle.extensions.eda.plugins.event_source import container_events as ce
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _position
+from ansible_collections.containerops.lifecycle.plugins.module_utils._backend import ContainerState
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_events import REPLAY_NS, WARM_UP_S, since
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unsupported
 from ansible_collections.containerops.lifecycle.plugins.module_utils._events import record_ns
@@ -105,8 +106,10 @@ def test_an_engine_without_a_feed_is_refused_before_anything_is_read(monkeypatch
 class FakeApi:
     """The part of docker.APIClient the follower uses, answering from recorded streams."""
 
-    def __init__(self, streams: list[Stream], system_time: str, pings: bool = True) -> None:
+    def __init__(self, streams: list[Stream], system_time: str, pings: bool = True,
+                 history: Optional[list[dict[str, Any]]] = None) -> None:  # fmt: skip
         self.streams = streams
+        self.history = [e for stream in streams for e in stream.events] if history is None else history
         self.system_time = system_time
         self.since: list[str] = []
         self.filters: list[dict[str, Any]] = []
@@ -115,7 +118,9 @@ class FakeApi:
     def info(self) -> dict[str, Any]:
         return {"SystemTime": self.system_time}
 
-    def events(self, since: str, filters: dict[str, Any], decode: bool) -> Stream:
+    def events(self, since: str, filters: dict[str, Any], decode: bool, until: Optional[str] = None) -> Any:
+        if until is not None:  # what the engine still holds: a finite list
+            return [e for e in self.history if engine_ns(since) <= e["timeNano"] <= engine_ns(until)]
         self.since.append(since)
         self.filters.append(filters)
         return self.streams.pop(0)
@@ -127,12 +132,25 @@ class FakeApi:
 
 
 class FakeBackend:
-    def __init__(self, api: FakeApi) -> None:
+    def __init__(self, api: FakeApi, listed: Optional[list[ContainerState]] = None) -> None:
         self.api = api
         self.closed = False
+        self.listed = listed or []
+
+    def list(self, filters: dict[str, Any]) -> list[ContainerState]:
+        return self.listed
+
+    def look_up(self, ref: str) -> ContainerState:
+        return next((state for state in self.listed if state.id == ref), ContainerState.absent(ref))
 
     def close(self) -> None:
         self.closed = True
+
+
+def engine_ns(since: str) -> int:
+    """Docker's ``since`` (``seconds.nanoseconds``) as epoch nanoseconds."""
+    seconds, _dot, nanos = since.partition(".")
+    return int(seconds) * 10**9 + int(nanos or 0)
 
 
 def rfc3339(ns: int) -> str:
@@ -185,6 +203,57 @@ def test_docker_follower_reconnects_after_the_engine_goes_away_and_emits_nothing
     assert any("Connection aborted ********" in w and "trying again in" in w for w in warnings)
     assert any("following the event stream again" in w for w in warnings)
     assert SECRET not in caplog.text
+
+
+def docker_event(container_id: str, action: str, ns: int, **attributes: str) -> dict[str, Any]:
+    labels = {"name": container_id, "containerops.autoheal": "true", **attributes}
+    return {"Type": "container", "Action": action, "Actor": {"ID": container_id, "Attributes": labels},
+            "time": ns // 10**9, "timeNano": ns}  # fmt: skip
+
+
+def inspected(container_id: str, status: str, exit_code: int, finished_ns: int) -> ContainerState:
+    return ContainerState(
+        container_id, container_id, status, "exited",
+        details={"State": {"ExitCode": exit_code, "OOMKilled": False, "FinishedAt": rfc3339(finished_ns)},
+                 "Config": {"Labels": {"containerops.autoheal": "true"}}},
+    )  # fmt: skip
+
+
+def test_docker_follower_reconciles_after_an_engine_restart_and_leaves_a_users_stop_alone(caplog):
+    s = 10**9
+    t0 = 1796190000 * s
+    # Running when the source starts: "killed" (the engine's restart takes it down), "shutdown" (stopped by the
+    # engine's shutdown, which reports kill, die and stop as a user's), "user" (a user's stop long before),
+    # "again" (running again after the restart).
+    before = [
+        docker_event("user", "kill", t0 + 1 * s, signal="15"), docker_event("user", "die", t0 + 2 * s, exitCode="0"),
+        docker_event("user", "stop", t0 + 2 * s + 1000),
+        docker_event("shutdown", "kill", t0 + 60 * s, signal="15"),
+        docker_event("shutdown", "die", t0 + 61 * s, exitCode="0"),
+        docker_event("shutdown", "stop", t0 + 61 * s + 1000),
+    ]  # fmt: skip
+    down = [inspected("killed", "stopped", 143, t0 + 61 * s + 5000), inspected("shutdown", "stopped", 0, t0 + 61 * s),
+            inspected("user", "stopped", 0, t0 + 2 * s)]  # fmt: skip
+    running = [ContainerState(cid, cid, "running", "running") for cid in ("killed", "shutdown", "user", "again")]
+    first = FakeApi([Stream(before, requests.exceptions.ConnectionError("engine gone"))], rfc3339(t0))
+    # Back at once (the loss is noticed in the engine's time t0 + 62 s), restarted: it holds no event of before.
+    again = FakeApi([Stream([])], rfc3339(t0 + 62 * s), history=[])
+    backends = iter([FakeBackend(first, running), FakeBackend(again, [*down, ContainerState("again", "again",
+                     "running", "running")])])  # fmt: skip
+    queue: asyncio.Queue = asyncio.Queue()
+    follower = ce.Source(options(filters={"label": ["containerops.autoheal=true"]}), queue,
+                         connect=lambda p, sf: next(backends), reconnect_base=0.01, settle=0.05)  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="containerops.lifecycle.container_events"):
+        got = [e["containerops"] for e in asyncio.run(collect(follower, queue, 4))]
+    assert [(e["name"], e["operation"], e["triggered_by"], e["exit_code"]) for e in got] == [
+        ("user", "stop", "api", 0),
+        ("shutdown", "stop", "api", 0),  # as the engine reported it, before it went away
+        ("shutdown", "engine-stop", "engine", 0),  # what it was, once the engine is back restarted
+        ("killed", "engine-stop", "engine", 143),
+    ]
+    assert got[3]["labels"] == {"containerops.autoheal": "true"} and got[3]["from_status"] == "running"
+    assert again.since == [since(t0 + 62 * s)]  # the lost events are not asked for again
+    assert "the engine restarted while the source was away" in caplog.text and "2 container(s)" in caplog.text
 
 
 def test_docker_follower_pings_a_silent_engine_and_reconnects_when_it_does_not_answer(caplog):
