@@ -120,7 +120,7 @@ def test_closing_a_feed_wakes_a_blocked_wait():
     assert time.monotonic() - started < 5 and feed.backend is None  # and the connection is dropped
 
 
-@pytest.mark.parametrize("backend", [DockerBackend, HoodyBackend, DockhandBackend])
+@pytest.mark.parametrize("backend", [DockerBackend, HoodyBackend, DockhandBackend, PodmanBackend])
 def test_each_engine_names_its_feed_and_an_engine_without_one_has_none(backend):
     assert issubclass(backend.events, _events.EventFeed)
     assert FakeBackend.events is None
