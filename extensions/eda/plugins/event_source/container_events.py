@@ -39,14 +39,14 @@ from typing import Any, Callable, Optional
 
 DOCUMENTATION = r"""
 ---
-short_description: Lifecycle transitions of Docker, Hoody or Dockhand containers as events.
+short_description: Lifecycle transitions of Docker, Podman, Hoody or Dockhand containers as events.
 description:
-  - One event per transition, C({"containerops": {engine, id, name, from_status, to_status, operation,
+  - "One event per transition, C({\"containerops\": {engine, id, name, from_status, to_status, operation,
     transition_time, duration_ms, exit_code, health, triggered_by, record_id, labels, connection}}), with the
-    collection's canonical statuses and operation names.
-  - A health check's change is an event too (Docker, Dockhand): C(operation=health), C(health=healthy) or
+    collection's canonical statuses and operation names."
+  - A health check's change is an event too (Docker, Podman, Dockhand), with C(operation=health), C(health=healthy) or
     C(health=unhealthy), running to running.
-  - Docker follows the engine's event stream; Hoody polls each container's status logs and Dockhand polls
+  - Docker and Podman follow the engine's event stream; Hoody polls each container's status logs and Dockhand polls
     the environment's activity log, every O(poll_interval) seconds, less often while nothing happens.
   - When the engine goes away it reconnects with exponential backoff and resumes from the last event seen,
     without duplicates.
@@ -56,8 +56,8 @@ description:
     is still down is C(engine-stop) (the engine's shutdown); a user's earlier stop is left alone.
 options:
   backend:
-    description: C(docker), C(hoody) or C(dockhand); and every other connection option of the modules
-      (C(docker_host), C(tls), C(api_url), C(api_token), ...), with the same environment fallbacks.
+    description: C(docker), C(podman), C(hoody) or C(dockhand); and every other connection option of the modules
+      (C(docker_host), C(podman_host), C(tls), C(api_url), C(api_token), ...), with the same environment fallbacks.
     default: docker
   filters:
     description:

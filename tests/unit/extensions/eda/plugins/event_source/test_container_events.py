@@ -523,3 +523,14 @@ def test_said_is_our_message_or_why_unreachable_never_a_library_text():
         requests.get(f"http://127.0.0.1:{closed_port()}/", timeout=5)
     except requests.exceptions.ConnectionError as exc:
         assert ce.said(exc) == "connection refused"
+
+
+def test_the_documentation_is_yaml_and_names_every_backend():
+    import yaml
+
+    documentation = yaml.safe_load(ce.DOCUMENTATION)
+    assert yaml.safe_load(ce.EXAMPLES)
+    assert set(documentation["options"]) >= {"backend", "filters", "poll_interval", "cursor_file"}
+    backend_doc = documentation["options"]["backend"]["description"]
+    assert all(f"C({name})" in backend_doc for name in BACKEND_CLASSES), backend_doc
+    assert all(isinstance(line, str) for line in documentation["description"])
