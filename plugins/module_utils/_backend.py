@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The small interface every engine backend implements.
 
-The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker, Hoody, Dockhand)
+The modules and the lifecycle driver only talk to ``Backend``; each engine (Docker, Podman, Hoody, Dockhand)
 maps its own API and states onto it, and declares what it cannot do instead of being asked its name.
 Capabilities not every engine has (settings, snapshots, aliases, health checks) are its parts (``_parts``),
 reached through ``Backend.part``.

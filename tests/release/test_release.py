@@ -3,7 +3,7 @@
 - The committed changelog (changelogs/changelog.yaml, CHANGELOG.rst, CHANGELOG.md) is exactly what
   `make changelog` writes from the fragments for galaxy.yml's version, and the fragments pass the linter.
 - No plugin claims to be new in a version later than the collection's own.
-- galaxy.yml: a description naming the three backends, real links, tags Galaxy accepts.
+- galaxy.yml: a description naming the four backends, real links, tags Galaxy accepts.
 - `make release BUMP=minor` in a copy of the checkout: version bumped, a new changelog section with only the
   new fragment, the 0.1.0 section untouched, and a tarball that holds the changelog and the EE metadata.
 - `ansible-builder create` of execution-environment.yml writes a complete build context without network, and
@@ -167,7 +167,7 @@ def test_the_roles_filters_are_not_published_and_work_from_the_tarball(tmp_path,
 def test_galaxy_metadata_is_what_users_search_and_follow():
     meta = galaxy()
     description = meta["description"]
-    for backend in ("Docker", "Hoody", "Dockhand"):
+    for backend in ("Docker", "Podman", "Hoody", "Dockhand"):
         assert backend in description, f"the description does not name {backend}"
     assert len(description) <= 255
     for field in ("repository", "documentation", "issues", "homepage"):
