@@ -132,7 +132,8 @@ def test_the_roles_filters_are_not_published_and_work_from_the_tarball(tmp_path,
     tarball = os.path.join(tmp_path, f"containerops-lifecycle-{galaxy()['version']}.tar.gz")
     with tarfile.open(tarball) as archive:
         filters = sorted(name for name in archive.getnames() if name.startswith("plugins/filter/"))
-    assert filters == ["plugins/filter/__blue_green.py", "plugins/filter/__maintenance_window.py"]
+    assert filters == ["plugins/filter/__autoheal.py", "plugins/filter/__blue_green.py",
+                       "plugins/filter/__maintenance_window.py"]
     # --force: the suite's own install (ANSIBLE_COLLECTIONS_PATH) would otherwise count as installed already.
     installed = run(tool("ansible-galaxy"), "collection", "install", "--force", "-p", str(tmp_path / "collections"),
                     tarball)
