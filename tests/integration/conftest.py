@@ -123,9 +123,9 @@ def engine():
     client.close()
 
 
-def _container_maker(client) -> Iterator[Callable[..., list[str]]]:
-    """A factory of stopped test containers (labelled for the Hoody server's project) on ``client``'s engine,
-    removed when the generator is closed."""
+def _container_maker(client, **defaults: Any) -> Iterator[Callable[..., list[str]]]:
+    """A factory of stopped test containers (labelled for the Hoody server's project; ``defaults`` are more of
+    ``containers.create``'s arguments) on ``client``'s engine, removed when the generator is closed."""
     created = []
 
     def make(*names: str, labels: Optional[dict[str, str]] = None, command: Optional[list[str]] = None,
@@ -134,7 +134,7 @@ def _container_maker(client) -> Iterator[Callable[..., list[str]]]:
             with contextlib.suppress(docker.errors.NotFound):
                 client.containers.get(name).remove(force=True)
             client.containers.create(IMAGE, command or GRACEFUL, name=name,
-                                     labels={"hoody.project": PROJECT, **(labels or {})}, **kwargs)
+                                     labels={"hoody.project": PROJECT, **(labels or {})}, **{**defaults, **kwargs})
             created.append(name)
         return list(names)
 
@@ -162,8 +162,10 @@ def podman_service(engine):
 
 @pytest.fixture
 def make_podman_containers(podman_service):
-    """``make_containers`` on the suite's Podman service."""
-    yield from _container_maker(podman_service.client)
+    """``make_containers`` on the suite's Podman service, with Podman's own default stop timeout."""
+    from tests.integration.podman_service import STOP_TIMEOUT
+
+    yield from _container_maker(podman_service.client, stop_timeout=STOP_TIMEOUT)
 
 
 def on_engine_of(backend: str, request) -> tuple[docker.DockerClient, Callable[..., list[str]]]:

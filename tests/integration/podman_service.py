@@ -36,6 +36,9 @@ import docker
 from tests.integration.private_engine import NETWORKS_LOCK, _free_network
 
 IMAGE = "containerops/busybox:test"
+# What ``podman create`` gives a container; one created through the Docker-compatible API gets 0 (Podman 4.3), so
+# the tests' containers are given it (``stop_timeout``), to stop as users' containers stop.
+STOP_TIMEOUT = 10
 START_WAIT = 60
 # The compatibility API's version the Docker SDK speaks to the service (tests read containers through it).
 COMPAT_VERSION = "1.41"
