@@ -191,8 +191,9 @@ def engine_state(engine, names) -> dict[str, Any]:
 def _make_container(engine, name: str) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         engine.containers.get(name).remove(force=True)
-    on_podman = {"stop_timeout": STOP_TIMEOUT} if name in rows.ON_PODMAN else {}
-    container = engine.containers.create(IMAGE, GRACEFUL, name=name, labels=LABELS, **on_podman)
+    stop_timeout = STOP_TIMEOUT if name in rows.ON_PODMAN else None
+    engine.api.create_container(IMAGE, GRACEFUL, name=name, labels=LABELS, stop_timeout=stop_timeout)
+    container = engine.containers.get(name)
     if name in rows.RUNNING_CONTAINERS:
         container.start()
     if name in rows.PAUSED_CONTAINERS:
