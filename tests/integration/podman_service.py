@@ -230,6 +230,11 @@ class PodmanService:
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
 
+    def remove_network(self, name: str) -> None:
+        """A network a test made, with its containers and its CNI address leases."""
+        self.podman("network", "rm", "--force", name, check=False)
+        self._forget_leases(name)
+
     # ------------------------------------------------------------------ teardown
     def _networks(self) -> dict[str, str]:
         """This service's networks (its default one and those the tests made): name -> bridge."""
