@@ -50,7 +50,7 @@ import docker
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.integration.podman_service import PodmanService  # noqa: E402 - needs ROOT on sys.path
+from tests.integration.podman_service import STOP_TIMEOUT, PodmanService  # noqa: E402 - needs ROOT on sys.path
 from tests.servers import hoody  # noqa: E402
 
 IMAGE = "containerops/busybox:test"
@@ -167,15 +167,17 @@ def libpod_floor(libpod: Libpod, operation: str, names: list[str]) -> Callable[[
 class Fleet:
     """N benchmark containers on the engine, put into a given status before each measurement."""
 
-    def __init__(self, api: docker.APIClient, size: int) -> None:
+    def __init__(self, api: docker.APIClient, size: int, stop_timeout: int | None = None) -> None:
+        """``stop_timeout``: the containers' own (Podman's compatible API gives 0 where none is said)."""
         self.api = api
         self.names = [f"{PREFIX}{i:03d}" for i in range(size)]
+        self.stop_timeout = stop_timeout
 
     def create(self) -> None:
         self.remove()
         for name in self.names:
             self.api.create_container(IMAGE, GRACEFUL, name=name, labels={"hoody.project": PROJECT},
-                                      host_config=self.api.create_host_config())
+                                      host_config=self.api.create_host_config(), stop_timeout=self.stop_timeout)
 
     def settle(self, status: str) -> None:
         def one(name: str) -> None:
@@ -349,7 +351,7 @@ def podman_rows(podman: PodmanService, size: int, operations: list[str], args: a
                 ours_playbook: str, env: dict[str, str], collection_playbook: str | None,
                 collection_env: dict[str, str]) -> list[dict]:
     """The Podman rows of one fleet size: ours, the libpod floor and the Podman collection."""
-    fleet = Fleet(podman.client.api, size)
+    fleet = Fleet(podman.client.api, size, STOP_TIMEOUT)
     fleet.create()
     libpod = Libpod(podman.socket)
     connection = {"backend": "podman", "podman_host": podman.host}

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import docker
 import pytest
+from docker.models.containers import _create_container_args
 
 from tests.integration.lookalikes import LookAlikes
 from tests.servers import dockhand, hoody
@@ -123,9 +124,9 @@ def engine():
     client.close()
 
 
-def _container_maker(client) -> Iterator[Callable[..., list[str]]]:
-    """A factory of stopped test containers (labelled for the Hoody server's project) on ``client``'s engine,
-    removed when the generator is closed."""
+def _container_maker(client, stop_timeout: Optional[int] = None) -> Iterator[Callable[..., list[str]]]:
+    """A factory of stopped test containers (labelled for the Hoody server's project; with ``stop_timeout``, their
+    own, which ``containers.create`` cannot give) on ``client``'s engine, removed when the generator is closed."""
     created = []
 
     def make(*names: str, labels: Optional[dict[str, str]] = None, command: Optional[list[str]] = None,
@@ -133,8 +134,9 @@ def _container_maker(client) -> Iterator[Callable[..., list[str]]]:
         for name in names:
             with contextlib.suppress(docker.errors.NotFound):
                 client.containers.get(name).remove(force=True)
-            client.containers.create(IMAGE, command or GRACEFUL, name=name,
-                                     labels={"hoody.project": PROJECT, **(labels or {})}, **kwargs)
+            args = dict(kwargs, image=IMAGE, command=command or GRACEFUL, name=name, version=client.api._version,
+                        labels={"hoody.project": PROJECT, **(labels or {})})
+            client.api.create_container(**_create_container_args(args), stop_timeout=stop_timeout)
             created.append(name)
         return list(names)
 
@@ -162,8 +164,10 @@ def podman_service(engine):
 
 @pytest.fixture
 def make_podman_containers(podman_service):
-    """``make_containers`` on the suite's Podman service."""
-    yield from _container_maker(podman_service.client)
+    """``make_containers`` on the suite's Podman service, with Podman's own default stop timeout."""
+    from tests.integration.podman_service import STOP_TIMEOUT
+
+    yield from _container_maker(podman_service.client, stop_timeout=STOP_TIMEOUT)
 
 
 def on_engine_of(backend: str, request) -> tuple[docker.DockerClient, Callable[..., list[str]]]:

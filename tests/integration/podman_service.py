@@ -36,6 +36,9 @@ import docker
 from tests.integration.private_engine import NETWORKS_LOCK, _free_network
 
 IMAGE = "containerops/busybox:test"
+# What ``podman create`` gives a container; one created through the Docker-compatible API gets 0 (Podman 4.3), so
+# the tests' containers are given it (``stop_timeout``), to stop as users' containers stop.
+STOP_TIMEOUT = 10
 START_WAIT = 60
 # The compatibility API's version the Docker SDK speaks to the service (tests read containers through it).
 COMPAT_VERSION = "1.41"
@@ -226,6 +229,11 @@ class PodmanService:
             if container.name.startswith(prefix):
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
+
+    def remove_network(self, name: str) -> None:
+        """A network a test made, with its containers and its CNI address leases."""
+        self.podman("network", "rm", "--force", name, check=False)
+        self._forget_leases(name)
 
     # ------------------------------------------------------------------ teardown
     def _networks(self) -> dict[str, str]:

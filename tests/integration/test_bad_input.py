@@ -40,6 +40,7 @@ from tests.integration.conftest import (
     podman_connection,
     task,
 )
+from tests.integration.podman_service import STOP_TIMEOUT
 from tests.servers import dockhand, hoody
 
 DOCKER_HOSTS = ("docker1", "docker2", "docker3")
@@ -190,7 +191,9 @@ def engine_state(engine, names) -> dict[str, Any]:
 def _make_container(engine, name: str) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         engine.containers.get(name).remove(force=True)
-    container = engine.containers.create(IMAGE, GRACEFUL, name=name, labels=LABELS)
+    stop_timeout = STOP_TIMEOUT if name in rows.ON_PODMAN else None
+    engine.api.create_container(IMAGE, GRACEFUL, name=name, labels=LABELS, stop_timeout=stop_timeout)
+    container = engine.containers.get(name)
     if name in rows.RUNNING_CONTAINERS:
         container.start()
     if name in rows.PAUSED_CONTAINERS:

@@ -330,7 +330,7 @@ def test_blue_green_on_a_podman_network_switches_and_rolls_back(podman_service, 
         assert [podman.containers.get(name).status for name in ("bgp-green", "bgp-broken")] == ["running", "exited"]
         assert "bgp-shop" in aliases(podman, "bgp-green", "bgp-net")
     finally:
-        podman_service.podman("network", "rm", "--force", "bgp-net", check=False)
+        podman_service.remove_network("bgp-net")
 
 
 @pytest.mark.podman

@@ -228,4 +228,4 @@ def test_podman_alias_moves_on_a_podman_network(podman_service, make_podman_cont
                 for name in ("wm-pblue", "wm-pgreen")}  # fmt: skip
         assert "wmp-shop" in held["wm-pgreen"] and "wmp-shop" not in held["wm-pblue"], held
     finally:
-        podman_service.podman("network", "rm", "--force", "wmp-net", check=False)
+        podman_service.remove_network("wmp-net")
