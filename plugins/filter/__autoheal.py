@@ -20,11 +20,12 @@ def autoheal_plan(event, cursor_file=None, heals_file=None):
         cursor = _healing.read_json(cursor_file) or {}
         known = cursor.get("containers") if isinstance(cursor.get("containers"), dict) else {}
         run = cursor.get("run")
-        heals = _healing.heals_of(_healing.read_json(heals_file), run)
-        now = time.time()
-        planned = _healing.plan(_healing.latest(known, event), heals, now)
-        if heals_file and (planned["start"] or planned["restart"]):
-            _healing.write_json(heals_file, {"run": run, "heals": _healing.heals_after(heals, planned, now)})
+        with _healing.locked(heals_file):
+            heals = _healing.heals_of(_healing.read_json(heals_file), run)
+            now = time.time()
+            planned = _healing.plan(_healing.latest(known, event), heals, now)
+            if heals_file and (planned["start"] or planned["restart"]):
+                _healing.write_json(heals_file, {"run": run, "heals": _healing.heals_after(heals, planned, now)})
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise AnsibleFilterError(f"containerops.lifecycle.autoheal_plan: {exc}") from exc
     planned["start_ids"] = [need["id"] for need in planned["start"]]

@@ -18,11 +18,13 @@ atomic (a temporary file in the same directory, renamed).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 #: One heal per container per this many seconds (10 minutes: at most 6 an hour).
 WINDOW_S = 600
@@ -169,6 +171,24 @@ def read_json(path: Optional[str]) -> Any:
             return json.load(handle)
     except (OSError, ValueError):
         return None
+
+
+@contextlib.contextmanager
+def locked(path: Optional[str]) -> Iterator[None]:
+    """``path`` held for this process alone (an exclusive lock on ``path.lock``, its directory made): two runs of
+    the playbook at once read and write the heals file one after the other, so neither plans what the other heals,
+    nor loses the other's heals. Nothing to hold without a path."""
+    if not path:
+        yield
+        return
+    path = os.path.expanduser(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    with open(path + ".lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def write_json(path: str, data: Any) -> None:

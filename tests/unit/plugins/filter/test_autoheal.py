@@ -38,3 +38,21 @@ def test_a_run_heals_what_the_cursor_file_knows_and_counts_it_in_the_heals_file(
 def test_without_a_cursor_file_the_event_alone_is_healed_and_nothing_is_written(tmp_path):
     planned = FILTERS["autoheal_plan"](crash("c1"), str(tmp_path / "none.json"), "")
     assert planned["start_ids"] == ["c1"] and list(tmp_path.iterdir()) == []
+
+
+def test_runs_at_once_plan_each_container_once(tmp_path):
+    """Overlapping runs (a burst) take the heals file in turn: what one plans, the others see healed."""
+    import multiprocessing
+
+    cursor, heals = tmp_path / "cursor.json", tmp_path / "heals.json"
+    ids = [f"c{n}" for n in range(30)]
+    cursor.write_text(json.dumps({"run": 1, "containers": {i: crash(i) for i in ids}}))
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        plans = pool.starmap(_plan_ids, [(str(cursor), str(heals))] * 12)
+    planned = [container for plan in plans for container in plan]
+    assert sorted(planned) == sorted(ids), planned  # each once, by exactly one run
+    assert sorted(json.loads(heals.read_text())["heals"]) == sorted(ids)
+
+
+def _plan_ids(cursor: str, heals: str) -> list[str]:
+    return FILTERS["autoheal_plan"](None, cursor, heals)["start_ids"]
