@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -401,8 +402,14 @@ def test_cursor_file_is_a_path_and_names_the_engine_it_belongs_to(monkeypatch):
 async def run_changing(opts: ce.Options, change: Any, quiet: float = 0.6, **timing: Any) -> list[dict]:
     """Run a source; once it has polled, ``change()`` what the engine holds; what came until it was quiet."""
     queue: asyncio.Queue = asyncio.Queue()
+    asked = len(responses.calls)
     task = asyncio.create_task(ce.Source(opts, queue, **timing).run())
-    await asyncio.sleep(0.3)
+    # A loaded machine may take long to start the source: wait until it has polled (its first poll, the baseline,
+    # is over once it has asked for more), not for a fixed time.
+    deadline = time.monotonic() + 10
+    while len(responses.calls) < asked + 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
     change()
     return await drain(task, queue, quiet)
 
