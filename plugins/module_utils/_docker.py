@@ -43,7 +43,6 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Wait,
     exactly,
     matching,
-    names,
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
@@ -51,6 +50,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_mod
     STATUS_MAP,
     DockerHealth,
     DockerShapedBackend,
+    event_is_of,
     info_from_inspect,
     label_filters,
     listed_facts,
@@ -196,14 +196,6 @@ def _edge(what: str, operation: Optional[str] = None) -> Callable:
         return guarded
 
     return decorate
-
-
-def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
-    """Whether a container event is of the container ``state``, or, for a removed one, of one ``ref`` names."""
-    actor = event.get("Actor") or {}
-    if state.id:
-        return actor.get("ID") == state.id
-    return names(ref, (actor.get("Attributes") or {}).get("name"), actor.get("ID"))
 
 
 class DockerBackend(DockerShapedBackend):
@@ -655,7 +647,7 @@ class DockerBackend(DockerShapedBackend):
             # The engine's ``container`` filter matches id and name prefixes ('web' takes in 'web-1'): keep the
             # events of the container the ref names exactly, or of every earlier container of exactly that name.
             return _docker_history.records_from_docker_events(
-                [event for event in events if _event_of(event, state, ref)]
+                [event for event in events if event_is_of(event, state, ref)]
             )
 
     def _existing(self, container: ContainerState, doing: str) -> ContainerState:

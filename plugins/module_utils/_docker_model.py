@@ -15,6 +15,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     DEFAULT_STOP_TIMEOUT,
     Backend,
     ContainerState,
+    names,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._errors import BadInput, Unhealthy
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import (
@@ -199,6 +200,15 @@ def listed_facts(labels: Any, image: Optional[str], health: Optional[str]) -> di
     """``Backend.listed_facts`` of a Docker-shaped listing entry; the project is the Compose project label."""
     labels = dict(labels) if isinstance(labels, dict) else {}
     return {"labels": labels, "image": image, "health": health, "project": labels.get(COMPOSE_PROJECT)}
+
+
+def event_is_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
+    """Whether a container event (Docker's or libpod's: the same ``Actor``) is of the container ``state``, or, for
+    a removed one, of one ``ref`` names."""
+    actor = event.get("Actor") or {}
+    if state.id:
+        return actor.get("ID") == state.id
+    return names(ref, (actor.get("Attributes") or {}).get("name"), actor.get("ID"))
 
 
 class DockerShapedBackend(Backend):

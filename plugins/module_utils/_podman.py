@@ -24,12 +24,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._backend im
     Wait,
     exactly,
     matching,
-    names,
     wait_timed_out,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._connection import Connection, Option
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_model import (
     DockerShapedBackend,
+    event_is_of,
     info_from_inspect,
     label_filters,
     listed_facts,
@@ -383,14 +383,6 @@ def _next_event(events: Iterator[Any]) -> bool:
 
 def _listed_labels(state: ContainerState) -> dict[str, str]:
     return state.details["summary"].get("Labels") or {}
-
-
-def _event_of(event: dict[str, Any], state: ContainerState, ref: str) -> bool:
-    """Whether a libpod event is of the container ``state``, or, for a removed one, of one ``ref`` names."""
-    actor = event.get("Actor") or {}
-    if state.id:
-        return actor.get("ID") == state.id
-    return names(ref, (actor.get("Attributes") or {}).get("name"), actor.get("ID"))
 
 
 class PodmanBackend(DockerShapedBackend):
@@ -764,7 +756,7 @@ class PodmanBackend(DockerShapedBackend):
         with self._engine(f"reading the engine's events for {ref!r}"):
             events = [
                 event for event in self.api.stream("GET", "/events", params)
-                if isinstance(event, dict) and _event_of(event, state, ref)
+                if isinstance(event, dict) and event_is_of(event, state, ref)
                 and (until_ns is None or int(event.get("timeNano") or 0) <= until_ns)
             ]  # fmt: skip
         return records_from_podman_events(events)
