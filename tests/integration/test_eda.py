@@ -3,7 +3,9 @@
 installed collection, against the real Docker engine; the source alone follows a private dockerd that is killed
 and started again, and the Dockhand test server's activity log.
 
-One ansible-rulebook process serves the module (the JVM starts slowly). It runs its actions one after the other
+One ansible-rulebook process serves the module (the JVM starts slowly), on the suite's engine, for the whole module:
+a test that starts a rulebook of its own runs it on the private engine (or Podman), where the module's cannot act on
+its containers too. The module's rulebook runs its actions one after the other
 (the default), so "left alone" is proven without fixed sleeps: after the event a wrong rule would have acted on
 has come, a labelled sentinel is crashed; once the sentinel runs again, any action queued before its own has run.
 Crash-to-running times are written to ``.build/eda-heal-times.json``.
@@ -112,6 +114,9 @@ class Rulebook:
         )
 
     def stop(self) -> None:
+        """End the rulebook and the playbooks it started: ansible-runner starts each in a session of its own, so
+        they are not in the rulebook's process group and would outlive it (and act on the next test's engine)."""
+        playbooks = descendants(self.process.pid)
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -121,7 +126,27 @@ class Rulebook:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+        for pid in playbooks:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self._reader.join(timeout=5)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, whatever its session, from the parent links in /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+    found, pending = [], [pid]
+    while pending:
+        below = children.get(pending.pop(), [])
+        found.extend(below)
+        pending.extend(below)
+    return found
 
 
 def rulebook_environment() -> dict[str, str]:
@@ -138,13 +163,20 @@ def rulebook_environment() -> dict[str, str]:
 
 
 def launch(
-    workdir, *args: str, variables: Optional[dict[str, str]] = None, docker_host: Optional[str] = None
+    workdir,
+    *args: str,
+    variables: Optional[dict[str, str]] = None,
+    docker_host: Optional[str] = None,
+    podman_host: Optional[str] = None,
 ) -> Rulebook:
     """``ansible-rulebook -r extensions/eda/rulebooks/autoheal.yml`` in ``workdir``, its cursor file there too, and
-    ``variables`` for the rulebook besides; on the engine at ``docker_host`` when given."""
+    ``variables`` for the rulebook besides; on the engine at ``docker_host`` when given, or on the Podman service at
+    ``podman_host`` (the rulebook as shipped: the backend and its address from the environment, as a user sets it)."""
     env = rulebook_environment()
     if docker_host:
         env["DOCKER_HOST"] = docker_host
+    if podman_host:
+        env.update(CONTAINEROPS_BACKEND="podman", CONTAINER_HOST=podman_host)
     executable = shutil.which("ansible-rulebook", path=env["PATH"])
     assert executable, "ansible-rulebook is not installed: `make venv` installs it (tests/requirements.txt)"
     assert shutil.which("java", path=env["PATH"]) or env.get("JAVA_HOME"), (
@@ -518,28 +550,35 @@ RESUME_TIMES = os.path.join(ROOT, ".build", "eda-resume-times.json")
 
 
 def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_and_nothing_comes_twice(
-    engine, make_containers, tmp_path
+    private_engine, tmp_path
 ):
-    containers = labelled(make_containers, *(f"eda-away-{n}" for n in range(1, 6)))
-    before = launch(tmp_path)
-    try:
-        wait_ready(before, engine, "eda-away-canary")
-        heal_once(before, containers[0])  # healed while it runs: its exit and start are in the cursor
-        before.wait_for("the report on the first heal", lambda: said(before, "eda-away-1"))
-        before.process.send_signal(signal.SIGINT)  # Ctrl-C
-        assert before.process.wait(timeout=60) is not None
-    finally:
-        before.stop()
-    assert (tmp_path / "cursor.json").exists()
-    runs = {}
-    for container in containers:
-        container.reload()
-        runs[container.name] = container.attrs["State"]["StartedAt"]
-        crash(container)
-    crashed = time.monotonic()
+    # On the private engine: the module's rulebook follows the suite's engine and would heal these containers too
+    # (its reports going to its own log file), racing the rulebook under test.
+    private_engine.ensure_running()
+    private_engine.remove_containers("eda-")
+    client = docker.DockerClient(base_url=private_engine.host, version="1.41")
+    containers = [client.containers.run(IMAGE, LOOP, name=f"eda-away-{n}", labels=AUTOHEAL, detach=True)
+                  for n in range(1, 6)]  # fmt: skip
+    before = launch(tmp_path, docker_host=private_engine.host)
     log_file = tmp_path / "reports.jsonl"
-    after = launch(tmp_path, variables={"autoheal_log_file": str(log_file)})
+    after = None
     try:
+        try:
+            wait_ready(before, client, "eda-away-canary")
+            heal_once(before, containers[0])  # healed while it runs: its exit and start are in the cursor
+            before.wait_for("the report on the first heal", lambda: said(before, "eda-away-1"))
+            before.process.send_signal(signal.SIGINT)  # Ctrl-C
+            assert before.process.wait(timeout=60) is not None
+        finally:
+            before.stop()
+        assert (tmp_path / "cursor.json").exists()
+        runs = {}
+        for container in containers:
+            container.reload()
+            runs[container.name] = container.attrs["State"]["StartedAt"]
+            crash(container)
+        crashed = time.monotonic()
+        after = launch(tmp_path, docker_host=private_engine.host, variables={"autoheal_log_file": str(log_file)})
         started = time.monotonic()
 
         def all_running_again() -> bool:
@@ -555,7 +594,10 @@ def test_crashes_while_the_rulebook_was_stopped_are_healed_when_it_starts_again_
         for container in containers:
             after.wait_for(f"the report on {container.name}", lambda c=container: reported(log_file, c.name))
     finally:
-        after.stop()
+        if after is not None:
+            after.stop()
+        private_engine.remove_containers("eda-")
+        client.close()
     earlier = {e["record_id"] for e in before.events()}
     later = [e["record_id"] for e in after.events()]
     assert len(later) == len(set(later)), "an event came twice after the restart"
@@ -697,6 +739,50 @@ def test_a_burst_of_crashes_is_healed_by_a_few_playbook_runs(private_engine, tmp
         client.close()
 
 
+# ------------------------------------------------------------------------------------------ podman
+
+
+@pytest.mark.podman
+def test_on_podman_a_crash_is_healed_an_unhealthy_container_restarted_and_a_users_stop_left_alone(
+    podman_service, make_podman_containers, tmp_path
+):
+    """The shipped rulebook and playbook, unchanged, on the suite's Podman service: nothing runs Podman's health
+    checks here (no systemd), so the test runs them (``podman healthcheck run``), as a timer would."""
+    client = podman_service.client
+    make_podman_containers("eda-pm-crash", "eda-pm-stop", labels=AUTOHEAL, command=LOOP)
+    make_podman_containers("eda-pm-sick", labels=AUTOHEAL, command=LOOP, healthcheck=HEALTHCHECK, tmpfs={"/run": ""})
+    crashing, stopping, sick = (client.containers.get(name) for name in ("eda-pm-crash", "eda-pm-stop", "eda-pm-sick"))
+    for container in (crashing, stopping, sick):
+        container.start()
+    podman_service.podman("healthcheck", "run", sick.name)
+    wait_health(sick, "healthy")
+    rulebook = launch(tmp_path, podman_host=podman_service.host)
+    try:
+        wait_ready(rulebook, client, "eda-pm-canary")
+        heal_once(rulebook, crashing)
+        rulebook.wait_for("the report on eda-pm-crash", lambda: said(rulebook, "eda-pm-crash"))
+        podman_service.podman("stop", "-t", "5", stopping.name)  # a user's stop
+        rulebook.wait_event(stopping.name, "stop")
+        sick_run = sicken(sick)
+        podman_service.podman("healthcheck", "run", sick.name, check=False)  # exits 1: unhealthy
+
+        def restarted() -> bool:
+            sick.reload()
+            return sick.attrs["State"]["Running"] and sick.attrs["State"]["StartedAt"] != sick_run
+
+        rulebook.wait_for("eda-pm-sick restarted", restarted, timeout=HEAL_BOUND)
+        rulebook.wait_for("the report on eda-pm-sick", lambda: healed_reports(rulebook, sick.name))
+    finally:
+        rulebook.stop()
+    crashed = [e for e in rulebook.events(crashing.name) if e["operation"] == "exit"]
+    assert len(crashed) == 1 and crashed[0]["exit_code"] == 137 and crashed[0]["engine"] == "podman", crashed
+    assert "(exit, exit code 137); started again: running after" in said(rulebook, crashing.name)[0]
+    assert "; restarted: running and healthy after" in healed_reports(rulebook, sick.name)[0]
+    # The user's stop came before the sick container's need: a heal of it would have run before that one.
+    stopping.reload()
+    assert stopping.attrs["State"]["Status"] == "exited" and said(rulebook, stopping.name) == []
+
+
 # ------------------------------------------------------------------------------------------ the source alone
 
 
@@ -774,10 +860,11 @@ def test_the_source_follows_an_engine_that_goes_away_and_comes_back(private_engi
 
 
 def test_the_source_reads_dockhand_activity(dockhand_server, make_containers):
-    (container,) = labelled(make_containers, "eda-dh-crash")
+    # Not labelled for autoheal: the module's rulebook, following the same engine, would start it again itself.
+    (container,) = labelled(make_containers, "eda-dh-crash", labels={"containerops.test": "eda-dockhand"})
     args = {"backend": "dockhand", "api_url": dockhand_server.url, "api_username": DOCKHAND_USER,
             "api_password": DOCKHAND_PASSWORD, "api_environment": 1, "poll_interval": 0.2,
-            "filters": {"label": ["containerops.autoheal=true"], "name": "eda-dh-*"}}  # fmt: skip
+            "filters": {"label": ["containerops.test=eda-dockhand"], "name": "eda-dh-*"}}  # fmt: skip
 
     async def scenario(queue: asyncio.Queue) -> list[dict[str, Any]]:
         seen: list[dict[str, Any]] = []
