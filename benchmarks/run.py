@@ -341,7 +341,7 @@ def main() -> None:
             server.stop()
         if podman:
             podman.close()
-    table = render(rows, startup, args)
+    table = render(rows, startup, args, kept_sections(args.output))
     print(table)
     with open(args.output, "w") as handle:
         handle.write(table)
@@ -386,7 +386,31 @@ def podman_rows(podman: PodmanService, size: int, operations: list[str], args: a
     return rows
 
 
-def render(rows: list[dict], startup: float, args: argparse.Namespace) -> str:
+PODMAN_HEADING = "## Podman"
+
+
+def kept_sections(path: str) -> tuple[str, str]:
+    """The Docker part and the Podman part of the results ``path`` holds (empty when it holds none): a run that
+    skips one engine keeps what was measured on it before."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError:
+        return "", ""
+    docker_part, _, podman_part = text.partition("\n" + PODMAN_HEADING + "\n")
+    return docker_part.rstrip("\n") + "\n", (PODMAN_HEADING + "\n" + podman_part) if podman_part else ""
+
+
+def render(rows: list[dict], startup: float, args: argparse.Namespace, kept: tuple[str, str] = ("", "")) -> str:
+    """The results as Markdown: the Docker table, then the Podman one; an engine this run skipped keeps its part of
+    ``kept`` (``kept_sections``)."""
+    docker_part = kept[0] if args.skip_docker and kept[0] else render_docker(rows, startup, args)
+    podman = [row for row in rows if row.get("engine") == "podman"]
+    podman_part = render_podman(podman, startup, args) if podman else kept[1]
+    return docker_part + ("\n" + podman_part if podman_part else "")
+
+
+def render_docker(rows: list[dict], startup: float, args: argparse.Namespace) -> str:
     lines = [
         "# Fleet lifecycle benchmark",
         "",
@@ -411,27 +435,31 @@ def render(rows: list[dict], startup: float, args: argparse.Namespace) -> str:
             f"{community:.2f} | {floor:.2f} | {ours / community:.3f} | {ours / (floor + startup):.2f} | "
             f"{row.get('hoody', float('nan')):.2f} | {row.get('hoody_latency', float('nan')):.2f} |"
         )
-    podman = [row for row in rows if row.get("engine") == "podman"]
-    if podman:
-        lines += [
-            "",
-            "## Podman",
-            "",
-            "Podman 4.3 (`podman system service`, rootful, a service and storage of the benchmark's own): ours is "
-            "container_state with `backend: podman`; the floor, the same calls to libpod's REST API in a thread pool "
-            f"(`parallel: {PARALLEL}`), no Ansible; containers.podman, `podman_container` in a loop (it runs the "
-            "podman CLI once or more per container; it has no pause, hence no row for pause and resume).",
-            "",
-            "| N | operation | ours s | module s | containers.podman s | libpod floor s | ours / containers.podman | "
-            "ours / (floor + start-up) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for row in podman:
-            ours, floor, collection = row["ours"], row["floor"], row.get("community", float("nan"))
-            lines.append(
-                f"| {row['n']} | {row['operation']} | {ours:.2f} | {row.get('ours_module', float('nan')):.2f} | "
-                f"{collection:.2f} | {floor:.2f} | {ours / collection:.3f} | {ours / (floor + startup):.2f} |"
-            )
+    return "\n".join(lines) + "\n"
+
+
+def render_podman(podman: list[dict], startup: float, args: argparse.Namespace) -> str:
+    lines = [
+        PODMAN_HEADING,
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} in one run (`benchmarks/run.py --sizes {args.sizes} --repeats "
+        f"{args.repeats} --community-repeats {args.community_repeats}`), start-up {startup:.2f} s. Podman 4.3 "
+        "(`podman system service`, rootful, a service and storage of the benchmark's own): ours is "
+        "container_state with `backend: podman`; the floor, the same calls to libpod's REST API in a thread pool "
+        f"(`parallel: {PARALLEL}`), no Ansible; containers.podman, `podman_container` in a loop (it runs the "
+        "podman CLI once or more per container; it has no pause, hence no row for pause and resume). The "
+        "containers' StopTimeout is 10 s and they end on SIGTERM, as in the Docker table.",
+        "",
+        "| N | operation | ours s | module s | containers.podman s | libpod floor s | ours / containers.podman | "
+        "ours / (floor + start-up) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in podman:
+        ours, floor, collection = row["ours"], row["floor"], row.get("community", float("nan"))
+        lines.append(
+            f"| {row['n']} | {row['operation']} | {ours:.2f} | {row.get('ours_module', float('nan')):.2f} | "
+            f"{collection:.2f} | {floor:.2f} | {ours / collection:.3f} | {ours / (floor + startup):.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
