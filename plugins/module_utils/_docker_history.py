@@ -154,18 +154,14 @@ def requested_stop_opening(
     return next((time_ns, name) for time_ns, name in requested if last - time_ns <= STOP_CHAIN_WINDOW_NS)
 
 
-class _Container:
-    """Fold state for one container while its events are replayed."""
+class ContainerFold:
+    """What every engine's fold keeps for one container while its events are replayed: its records so far, its
+    current status and its last known attributes (name, image); ``add`` appends a record."""
 
     def __init__(self, container_id: str) -> None:
         self.id = container_id
         self.records: list[Record] = []
         self.status: Optional[str] = None
-        self.kills: list[tuple[int, str]] = []  # (time_ns, signal name) since the last start
-        self.oom = False
-        self.folded: list[str] = []  # actions folded into the pending stop (kill, oom, unpause)
-        self.last_die: Optional[tuple[Record, int, Optional[int], bool]] = None  # rec, die_ns, kill_ns, stop
-        self.last_start: Optional[tuple[Record, int]] = None
         self.attrs: dict[str, Any] = {}
 
     def add(
@@ -197,6 +193,18 @@ class _Container:
         self.records.append(record)
         self.status = to_status
         return record
+
+
+class _Container(ContainerFold):
+    """Docker's fold state for one container."""
+
+    def __init__(self, container_id: str) -> None:
+        super().__init__(container_id)
+        self.kills: list[tuple[int, str]] = []  # (time_ns, signal name) since the last start
+        self.oom = False
+        self.folded: list[str] = []  # actions folded into the pending stop (kill, oom, unpause)
+        self.last_die: Optional[tuple[Record, int, Optional[int], bool]] = None  # rec, die_ns, kill_ns, stop
+        self.last_start: Optional[tuple[Record, int]] = None
 
     def reset_pending(self) -> None:
         """Forget kills/oom seen since the last start."""

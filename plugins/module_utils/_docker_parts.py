@@ -25,7 +25,11 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     OperationFailed,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import RUNNING
-from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Aliases, Settings, Snapshots
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import (
+    NetworkAliases,
+    Settings,
+    Snapshots,
+)
 
 # A DockerBackend, and so any of its parts, exists only where the SDK imports (``DockerBackend.library``).
 with contextlib.suppress(ImportError):
@@ -67,7 +71,7 @@ class DockerSettings(Settings):
             raise OperationFailed(f"the engine refused the update of {container.name!r}: {_reason(exc)}") from None
 
 
-class DockerAliases(Aliases):
+class DockerAliases(NetworkAliases):
     """A network alias on a user-defined network (``options['network']``)."""
 
     backend: DockerBackend
@@ -87,33 +91,13 @@ class DockerAliases(Aliases):
             )
         return data["Name"]
 
-    @_edge("reading who holds an alias")
-    def holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
-        network = self._alias_network(options)
-        holders = []
-        for summary in self.backend._read(self.backend.api.containers, all=True, filters={"network": network}):
-            state = self.backend.inspect(summary["Id"])
-            endpoint = (state.details.get("NetworkSettings") or {}).get("Networks", {}).get(network) or {}
-            if alias in (endpoint.get("Aliases") or []):
-                holders.append({"name": state.name, "id": state.id, "in_sync": True})
-        return sorted(holders, key=lambda holder: holder["name"])
+    # Docker's faults met on the way are translated at Docker's edge.
+    holders = _edge("reading who holds an alias")(NetworkAliases.holders)
+    point = _edge("moving an alias", operation="alias change")(NetworkAliases.point)
 
-    @_edge("moving an alias", operation="alias change")
-    def point(
-        self,
-        alias: str,
-        target: Optional[ContainerState],
-        holders: list[dict[str, Any]],
-        options: dict[str, Any],
-    ) -> dict[str, Any]:
-        # The target gains the alias before anyone loses it, so the name always resolves.
-        network = self._alias_network(options)
-        if target is not None:
-            self._set_alias(target.ref, network, alias, True)
-        for holder in holders:
-            if target is None or holder["id"] != target.id:
-                self._set_alias(holder["id"], network, alias, False)
-        return {"window_ms": 0 if target is not None else None, "url": None}
+    def _members(self, network: str) -> list[str]:
+        return [summary["Id"] for summary in self.backend._read(self.backend.api.containers, all=True,
+                                                                 filters={"network": network})]  # fmt: skip
 
     def _set_alias(self, ref: str, network: str, alias: str, present: bool) -> None:
         """Docker cannot edit an endpoint's aliases: reconnect the container with the new list."""

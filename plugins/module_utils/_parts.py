@@ -105,6 +105,45 @@ class Aliases(Part, abc.ABC):
         """Make ``target`` (None: nobody) the only holder; returns ``{window_ms, url}``."""
 
 
+class NetworkAliases(Aliases):
+    """An alias on one of the engine's networks (``options['network']``), kept in each container's endpoint there;
+    moved by reconnecting containers with a new list (neither Docker nor Podman 4 edits an endpoint's aliases)."""
+
+    @abc.abstractmethod
+    def _alias_network(self, options: dict[str, Any]) -> str:
+        """The network's name, once it is known to hold aliases (``BadInput`` when not)."""
+
+    @abc.abstractmethod
+    def _members(self, network: str) -> list[str]:
+        """The ids of the containers on ``network``."""
+
+    @abc.abstractmethod
+    def _set_alias(self, ref: str, network: str, alias: str, present: bool) -> None:
+        """Give the container ``ref`` the alias on ``network`` (``present``), or take it away."""
+
+    def holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+        network = self._alias_network(options)
+        holders = []
+        for container_id in self._members(network):
+            state = self.backend.inspect(container_id)
+            endpoint = ((state.details.get("NetworkSettings") or {}).get("Networks") or {}).get(network) or {}
+            if alias in (endpoint.get("Aliases") or []):
+                holders.append({"name": state.name, "id": state.id, "in_sync": True})
+        return sorted(holders, key=lambda holder: holder["name"])
+
+    def point(
+        self, alias: str, target: Optional[ContainerState], holders: list[dict[str, Any]], options: dict[str, Any]
+    ) -> dict[str, Any]:
+        # The target gains the alias before anyone loses it, so the name always resolves.
+        network = self._alias_network(options)
+        if target is not None:
+            self._set_alias(target.ref, network, alias, True)
+        for holder in holders:
+            if target is None or holder["id"] != target.id:
+                self._set_alias(holder["id"], network, alias, False)
+        return {"window_ms": 0 if target is not None else None, "url": None}
+
+
 class Health(Part, abc.ABC):
     """Health checks (``healthy: true``): whether a container has one, and waiting for it to pass."""
 

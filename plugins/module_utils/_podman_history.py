@@ -29,9 +29,9 @@ from typing import Any, Optional
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import (
     REQUESTED_EXIT_WINDOW_NS,
+    ContainerFold,
     _event_fields,
     _ms,
-    _ns_to_iso,
     fatal_signal,
 )
 
@@ -113,48 +113,15 @@ def classify(ending: Ending) -> tuple[str, str, Optional[int], bool]:
     return "exit", "engine", None, False
 
 
-class _Container:
-    """Fold state for one container while its events are replayed."""
+class _Container(ContainerFold):
+    """Podman's fold state for one container."""
 
     def __init__(self, container_id: str) -> None:
-        self.id = container_id
-        self.records: list[Record] = []
-        self.status: Optional[str] = None
+        super().__init__(container_id)
         self.kills: list[int] = []
         self.stop_ns: Optional[int] = None
         self.restart_ns: Optional[int] = None  # a requested restart in progress
         self.ending: Optional[tuple[Record, Ending]] = None  # the last died and what has been seen since
-        self.attrs: dict[str, Any] = {}
-
-    def add(
-        self,
-        time_ns: int,
-        from_status: Optional[str],
-        to_status: str,
-        operation: str,
-        events: list[str],
-        triggered_by: str = "api",
-        duration_ms: Optional[int] = None,
-        **details: Any,
-    ) -> Record:
-        """Append a record and move the current status."""
-        metadata: dict[str, Any] = {"operation": operation, **details, "events": list(events)}
-        for key in ("name", "image"):
-            if self.attrs.get(key):
-                metadata[key] = self.attrs[key]
-        record: Record = {
-            "id": f"{self.id[:12]}-{time_ns}",
-            "container_id": self.id,
-            "from_status": from_status,
-            "to_status": to_status,
-            "transition_time": _ns_to_iso(time_ns),
-            "duration_ms": duration_ms,
-            "triggered_by": triggered_by,
-            "metadata": metadata,
-        }
-        self.records.append(record)
-        self.status = to_status
-        return record
 
     def settle_ending(self) -> None:
         """Write what the last ``died`` now says into its record."""
@@ -172,7 +139,9 @@ class _Container:
         ending = Ending(time_ns, exit_code, list(self.kills), self.stop_ns, restart_ns=self.restart_ns)
         events = (["restart"] if self.restart_ns is not None else []) + ["kill"] * len(self.kills)
         events += (["stop"] if self.stop_ns is not None else []) + ["died"]
-        record = self.add(time_ns, self.status or "running", "stopped", "exit", events, exit_code=ending.exit_code)
+        record = self.add(
+            time_ns, self.status or "running", "stopped", "exit", events=events, exit_code=ending.exit_code
+        )
         self.ending = (record, ending)
         self.settle_ending()
 
@@ -208,7 +177,7 @@ class _Container:
             # is not the engine's by its timing alone, as it is on Docker.
             if record["metadata"]["operation"] == "exit" and ending.restarted_by_engine:
                 triggered_by, details = "engine", {"auto_restart": True}
-        self.add(time_ns, self.status or "stopped", "running", "start", ["start"], triggered_by, **details)
+        self.add(time_ns, self.status or "stopped", "running", "start", triggered_by, events=["start"], **details)
         self.forget_run()
 
     def on_restarted(self, time_ns: int) -> None:
@@ -218,11 +187,11 @@ class _Container:
             record, ending = self.records.pop(), self.ending[1]
             self.add(
                 time_ns, record["from_status"], "running", "restart",
-                [*record["metadata"]["events"], "start"], duration_ms=_ms(time_ns - restart_ns),
+                events=[*record["metadata"]["events"], "start"], duration_ms=_ms(time_ns - restart_ns),
                 exit_code=ending.exit_code, escalated=fatal_signal(ending.exit_code) == "SIGKILL",
             )  # fmt: skip
         else:  # the container was not running: the restart only started it
-            self.add(time_ns, self.status or "stopped", "running", "restart", ["restart", "start"],
+            self.add(time_ns, self.status or "stopped", "running", "restart", events=["restart", "start"],
                      duration_ms=_ms(time_ns - restart_ns))  # fmt: skip
         self.forget_run()
 
@@ -236,7 +205,7 @@ class _Container:
         if action in ("cleanup", "stop", "restart", "remove") and self.after_died(action, time_ns):
             return
         if action == "create":
-            self.add(time_ns, None, "stopped", "create", ["create"])
+            self.add(time_ns, None, "stopped", "create", events=["create"])
         elif action == "start":
             self.on_start(time_ns)
         elif action == "kill":
@@ -248,11 +217,11 @@ class _Container:
         elif action == "died":
             self.on_died(time_ns, attrs)
         elif action == "pause":
-            self.add(time_ns, self.status or "running", "paused", "pause", ["pause"])
+            self.add(time_ns, self.status or "running", "paused", "pause", events=["pause"])
         elif action == "unpause":
-            self.add(time_ns, self.status or "paused", "running", "resume", ["unpause"])
+            self.add(time_ns, self.status or "paused", "running", "resume", events=["unpause"])
         elif action == "remove":
-            self.add(time_ns, self.status or "stopped", "absent", "delete", ["remove"])
+            self.add(time_ns, self.status or "stopped", "absent", "delete", events=["remove"])
             self.forget_run()
 
 

@@ -31,7 +31,12 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._errors imp
     Unsupported,
 )
 from ansible_collections.containerops.lifecycle.plugins.module_utils._lifecycle import ABSENT, RUNNING, STOPPED
-from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import Aliases, Health, Settings, Snapshots
+from ansible_collections.containerops.lifecycle.plugins.module_utils._parts import (
+    Health,
+    NetworkAliases,
+    Settings,
+    Snapshots,
+)
 from ansible_collections.containerops.lifecycle.plugins.module_utils._podman import (
     PodmanApiError,
     PodmanBackend,
@@ -381,7 +386,7 @@ class PodmanSnapshots(Snapshots):
         return f"the original container was put back ({self.backend.inspect(old.id or '').status})"
 
 
-class PodmanAliases(Aliases):
+class PodmanAliases(NetworkAliases):
     """A network alias on a Podman network (``options['network']``), moved by reconnecting the container."""
 
     backend: PodmanBackend
@@ -407,35 +412,12 @@ class PodmanAliases(Aliases):
             )
         return str(data["name"])
 
-    def holders(self, alias: str, options: dict[str, Any]) -> list[dict[str, Any]]:
-        network = self._alias_network(options)
+    def _members(self, network: str) -> list[str]:
         with self.backend._engine(f"listing the containers on network {network!r}"):
             listed = self.backend.api.call(
                 "GET", "/containers/json", {"all": "true", "filters": json.dumps({"network": [network]})}
             )
-        holders = []
-        for summary in listed or []:
-            state = self.backend.inspect(summary["Id"])
-            endpoint = ((state.details.get("NetworkSettings") or {}).get("Networks") or {}).get(network) or {}
-            if alias in (endpoint.get("Aliases") or []):
-                holders.append({"name": state.name, "id": state.id, "in_sync": True})
-        return sorted(holders, key=lambda holder: holder["name"])
-
-    def point(
-        self,
-        alias: str,
-        target: Optional[ContainerState],
-        holders: list[dict[str, Any]],
-        options: dict[str, Any],
-    ) -> dict[str, Any]:
-        # The target gains the alias before anyone loses it, so the name always resolves.
-        network = self._alias_network(options)
-        if target is not None:
-            self._set_alias(target.ref, network, alias, True)
-        for holder in holders:
-            if target is None or holder["id"] != target.id:
-                self._set_alias(holder["id"], network, alias, False)
-        return {"window_ms": 0 if target is not None else None, "url": None}
+        return [summary["Id"] for summary in listed or []]
 
     def _set_alias(self, ref: str, network: str, alias: str, present: bool) -> None:
         """Podman 4 cannot edit an endpoint's aliases: reconnect the container with the new list."""

@@ -33,7 +33,7 @@ from typing import Any, Iterator, Optional
 
 import docker
 
-from tests.integration.private_engine import NETWORKS_LOCK, _free_network
+from tests.integration.private_engine import NETWORKS_LOCK, _free_network, end_process
 
 IMAGE = "containerops/busybox:test"
 # What ``podman create`` gives a container; one created through the Docker-compatible API gets 0 (Podman 4.3), so
@@ -260,12 +260,7 @@ class PodmanService:
                 if network != self.network:
                     self.podman("network", "rm", "--force", network, check=False)
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+            end_process(self.process)
         self.client.close()
         self._kill_leftovers()
         self._unmount()

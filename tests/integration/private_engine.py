@@ -227,12 +227,7 @@ class PrivateEngine:
             self.thaw()
             with contextlib.suppress(Exception):
                 self.remove_containers()
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+            end_process(self.process)
         self.client.close()
         self._kill_leftovers()
         self._unmount()
@@ -311,6 +306,16 @@ class PrivateEngine:
 # Every module that imports the session fixture gets a fixture definition of its own, but they all share
 # one engine: started by the first, closed (and checked for leftovers) when the last one is finalized.
 _SHARED: dict[str, Any] = {"engine": None, "users": 0}
+
+
+def end_process(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM, and SIGKILL when ``process`` has not ended ``timeout`` seconds later."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 @pytest.fixture(scope="session", name="private_engine")
