@@ -268,7 +268,8 @@ def main() -> int:
         "| --- | --- | --- |",
         *([f"| crash → running ({args.runs} runs) | {p50_max(crashes)} |",
            f"| unhealthy → running ({args.runs} runs) | {p50_max(unhealthy)} |"] if args.runs else []),
-        *(f"| {size} simultaneous crashes → all running | {b['seconds']:.1f} s, {b['runs']} playbook run{'' if b['runs'] == 1 else 's'} | "
+        *(f"| {size} simultaneous crashes → all running | {b['seconds']:.1f} s, {b['runs']} playbook "
+          f"run{'' if b['runs'] == 1 else 's'} | "
           f"{b['peak_mib']:.0f} MiB (rulebook + playbooks, peak) |" for size, b in bursts.items()),
         *([f"| the source, idle (50 containers) | {source['idle_cpu_s_per_s'] * 100:.1f} % of a CPU | "
            f"{source['idle_mib']:.0f} MiB |",
