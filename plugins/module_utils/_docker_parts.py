@@ -96,8 +96,8 @@ class DockerAliases(NetworkAliases):
     point = _edge("moving an alias", operation="alias change")(NetworkAliases.point)
 
     def _members(self, network: str) -> list[str]:
-        return [summary["Id"] for summary in self.backend._read(self.backend.api.containers, all=True,
-                                                                 filters={"network": network})]  # fmt: skip
+        listed = self.backend._read(self.backend.api.containers, all=True, filters={"network": network})
+        return [summary["Id"] for summary in listed]
 
     def _set_alias(self, ref: str, network: str, alias: str, present: bool) -> None:
         """Docker cannot edit an endpoint's aliases: reconnect the container with the new list."""
