@@ -11,7 +11,7 @@ Pure functions: no engine calls, standard library only.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from ansible_collections.containerops.lifecycle.plugins.module_utils import _history
 
@@ -194,6 +194,10 @@ class ContainerFold:
         self.status = to_status
         return record
 
+    def feed(self, action: str, time_ns: int, attrs: dict[str, Any]) -> None:
+        """Fold in one of the container's events (each engine's fold says how)."""
+        raise NotImplementedError
+
 
 class _Container(ContainerFold):
     """Docker's fold state for one container."""
@@ -372,6 +376,19 @@ def records_from_docker_events(events: list[dict[str, Any]]) -> list[Record]:
     is in chronological order (ties by id). Actions outside :data:`DOCKER_EVENT_ACTIONS` (exec_*,
     health_status, attach, rename, ...) are ignored.
     """
+    return replay(events, DOCKER_EVENT_ACTIONS, _Container, lambda action, attrs: f"{action}:{attrs.get('signal', '')}")
+
+
+def replay(
+    events: list[dict[str, Any]],
+    actions: Iterable[str],
+    fold: Callable[[str], ContainerFold],
+    distinct: Callable[[str, dict[str, Any]], str] = lambda action, _attrs: action,
+) -> list[Record]:
+    """The records of ``events`` (Docker's or libpod's: the same ``Actor`` shape) folded per container by ``fold``
+    (a ``ContainerFold`` with ``feed``): only ``actions``, in ``timeNano`` order (ties in the order given), an event
+    dropped when one of the same container, time and ``distinct`` key came before; in chronological order."""
+    wanted = set(actions)
     per_container: dict[str, list[tuple[int, int, str, dict[str, Any]]]] = {}
     seen: set[tuple[str, str, int]] = set()
     for index, event in enumerate(events):
@@ -379,17 +396,14 @@ def records_from_docker_events(events: list[dict[str, Any]]) -> list[Record]:
         if fields is None:
             continue
         container_id, action, time_ns, attrs = fields
-        if action not in DOCKER_EVENT_ACTIONS:
-            continue
-        key = (container_id, f"{action}:{attrs.get('signal', '')}", time_ns)
-        if key in seen:
+        key = (container_id, distinct(action, attrs), time_ns)
+        if action not in wanted or key in seen:
             continue
         seen.add(key)
         per_container.setdefault(container_id, []).append((time_ns, index, action, attrs))
-
     records: list[Record] = []
     for container_id, items in per_container.items():
-        state = _Container(container_id)
+        state = fold(container_id)
         for time_ns, _index, action, attrs in sorted(items, key=lambda item: (item[0], item[1])):
             state.feed(action, time_ns, attrs)
         records.extend(state.records)

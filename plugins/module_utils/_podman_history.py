@@ -30,9 +30,9 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils import _his
 from ansible_collections.containerops.lifecycle.plugins.module_utils._docker_history import (
     REQUESTED_EXIT_WINDOW_NS,
     ContainerFold,
-    _event_fields,
     _ms,
     fatal_signal,
+    replay,
 )
 
 Record = _history.Record
@@ -232,24 +232,7 @@ def records_from_podman_events(events: list[dict[str, Any]]) -> list[Record]:
     chronological order. Actions outside :data:`PODMAN_EVENT_ACTIONS` (init, sync, exec, health_status, ...) are
     ignored.
     """
-    per_container: dict[str, list[tuple[int, int, str, dict[str, Any]]]] = {}
-    seen: set[tuple[str, str, int]] = set()
-    for index, event in enumerate(events):
-        fields = _event_fields(event)
-        if fields is None:
-            continue
-        container_id, action, time_ns, attrs = fields
-        if action not in PODMAN_EVENT_ACTIONS or (container_id, action, time_ns) in seen:
-            continue
-        seen.add((container_id, action, time_ns))
-        per_container.setdefault(container_id, []).append((time_ns, index, action, attrs))
-    records: list[Record] = []
-    for container_id, items in per_container.items():
-        state = _Container(container_id)
-        for time_ns, _index, action, attrs in sorted(items, key=lambda item: (item[0], item[1])):
-            state.feed(action, time_ns, attrs)
-        records.extend(state.records)
-    return _history.sort_records(records, "transition_time", "asc")
+    return replay(events, PODMAN_EVENT_ACTIONS, _Container)
 
 
 def held(records: list[Record], last_action: str) -> int:
