@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from tests.integration.private_engine import PrivateEngine  # noqa: E402 - needs ROOT on sys.path
-from tests.integration.test_eda import AUTOHEAL, IMAGE, launch, wait_ready  # noqa: E402
+from tests.integration.test_eda import AUTOHEAL, IMAGE, descendants, launch, wait_ready  # noqa: E402
 
 # Idle until SIGTERM: nothing is spawned while it runs, so 50 of them leave the CPU alone.
 IDLE = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"]
@@ -76,21 +76,7 @@ def rss_kib(pid: int) -> int:
 def tree_rss_mib(root: int) -> float:
     """The resident memory of a process and all its descendants (ansible-runner starts each playbook in a session
     of its own, so a process group would miss them)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss_kib(pid)
-        todo += children.get(pid, [])
-    return total / 1024
+    return sum(rss_kib(pid) for pid in (root, *descendants(root))) / 1024
 
 
 def cpu_seconds(pid: int) -> float:
