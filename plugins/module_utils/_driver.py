@@ -106,7 +106,7 @@ def took_effect(backend: Backend, container: ContainerState, evidence: Evidence)
     try:
         seen = poll(
             lambda: backend.shows_effect(container, evidence), lambda seen: seen is not False,
-            window, backend.poll_interval,
+            window, backend.poll_interval, looks=4,
         )  # fmt: skip
     except TimeoutError:
         return False

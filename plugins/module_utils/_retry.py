@@ -59,19 +59,24 @@ def poll(
     timeout: float,
     first_delay: float,
     max_delay: float = 5.0,
+    looks: int = 1,
 ) -> Any:
     """Call ``read`` until ``done(result)``, sleeping from ``first_delay`` with 1.5x backoff.
 
-    Returns the last result when done; raises ``TimeoutError`` with the last result as its argument.
+    At least ``looks`` reads are made, however long they take (a slow engine or a loaded machine must not
+    cut the looking short). Returns the last result when done; raises ``TimeoutError`` with the last result
+    as its argument.
     """
     deadline = time.monotonic() + timeout
     delay = first_delay
+    made = 0
     while True:
         result = read()
+        made += 1
         if done(result):
             return result
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 and made >= looks:
             raise TimeoutError(result)
-        time.sleep(min(delay, remaining))
+        time.sleep(min(delay, max(remaining, 0.0)) if made >= looks else delay)
         delay = min(delay * 1.5, max_delay)

@@ -325,7 +325,7 @@ def test_a_lost_answer_s_effect_that_never_shows_or_cannot_be_told_is_not_done(s
 def test_a_lost_stop_is_looked_for_as_long_as_the_stop_may_take(monkeypatch):
     engine = FakeEngine("running")
     windows = []
-    monkeypatch.setattr(_driver, "poll", lambda look, done, window, interval: windows.append(window) or True)
+    monkeypatch.setattr(_driver, "poll", lambda look, done, window, interval, **_: windows.append(window) or True)
     took_effect(engine, engine.inspect("web"), Evidence("stop"))
     took_effect(engine, engine.inspect("web"), Evidence("pause"))
     assert windows == [engine.stop_deadline(engine.inspect("web"), None), _driver.LOST_ANSWER_WINDOW]

@@ -538,7 +538,7 @@ def test_a_lost_answer_is_watched_for_as_long_as_the_operation_may_take(hoody, m
     """A stop gets its grace period and margin (Hoody's default: 10 + 10 s), the others the lost-answer window:
     watching less would resend an operation the platform is still carrying out (and have it refused, 409)."""
     watched = []
-    monkeypatch.setattr(_driver, "poll", lambda read, done, timeout, first_delay: watched.append(timeout) or True)
+    monkeypatch.setattr(_driver, "poll", lambda read, done, timeout, first_delay, **_: watched.append(timeout) or True)
     assert took_effect(hoody, running(), Evidence(operation))
     assert watched == [window]
 

@@ -8,6 +8,7 @@ from ansible_collections.containerops.lifecycle.plugins.module_utils._retry impo
     MAX_DELAY,
     backoff_delay,
     call_with_retries,
+    poll,
 )
 
 
@@ -61,3 +62,19 @@ def test_retry_after_wins_and_is_capped():
     assert sleeps == [7.0]
     assert backoff_delay(1, retry_after=3600) == MAX_DELAY
     assert backoff_delay(30) == MAX_DELAY
+
+
+def test_poll_makes_its_looks_even_when_the_window_is_already_over():
+    reads = []
+    with pytest.raises(TimeoutError) as raised:
+        poll(lambda: reads.append(len(reads)) or len(reads), lambda seen: False, 0, 0.0001, looks=4)
+    assert reads == [0, 1, 2, 3] and raised.value.args == (4,)
+    reads.clear()
+    with pytest.raises(TimeoutError):
+        poll(lambda: reads.append(len(reads)), lambda seen: False, 0, 0.0001)
+    assert reads == [0]  # one look by default
+
+
+def test_poll_returns_the_first_result_that_is_done():
+    answers = iter([None, None, "ok", "later"])
+    assert poll(lambda: next(answers), lambda seen: seen is not None, 5, 0.0001) == "ok"
