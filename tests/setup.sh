@@ -13,6 +13,8 @@
 #   dockerd        docker.io                the suite's own engine; the docker CLI of the tests and scenarios
 #   podman         podman                   the suite's own Podman service (tests/integration/podman_service.py)
 #   CNI plugins    containernetworking-plugins  its networks (CNI, as its containers.conf says; not netavark)
+#   CNI dnsname    golang-github-containernetworking-plugin-dnsname  names and aliases resolved on its networks
+#                                           (dnsmasq per network; the alias and blue_green tests reach the alias)
 #   busybox        busybox-static           the registry-free test image (tests/images/build-test-image.sh)
 #   java (17+)     openjdk-17-jre-headless  ansible-rulebook's rule engine (tests/integration/test_eda.py)
 #   chromium       chromium                 looks at the rendered docs (tests/docs/test_docs.py)
@@ -60,6 +62,7 @@ requirements=(
     "docker.io|command -v dockerd && command -v docker"
     "podman|command -v podman"
     "containernetworking-plugins|test -x /usr/lib/cni/bridge"
+    "golang-github-containernetworking-plugin-dnsname|test -x /usr/lib/cni/dnsname"
     "busybox-static|has_static_busybox"
     "openjdk-17-jre-headless|has_java17"
     "chromium|has_chromium"

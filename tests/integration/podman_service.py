@@ -313,6 +313,9 @@ class PodmanService:
             found.append(f"bridge {self.bridge}")
         leases = (os.path.join("/var/lib/cni/networks", name) for name in {self.network, *self.had_networks})
         found += [path for path in leases if os.path.exists(path)]
+        # CNI's dnsname plugin keeps a dnsmasq and its files per network with DNS until its last container leaves.
+        dnsmasqs = (os.path.join("/run/containers/cni/dnsname", name) for name in self.had_networks)
+        found += [path for path in dnsmasqs if os.path.exists(path)]
         return found
 
 

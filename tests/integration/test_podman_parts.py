@@ -98,4 +98,4 @@ def test_a_restore_recreates_the_container_with_its_configuration(podman_service
         assert _image_ids(podman_service) == images, "images left behind"
     finally:
         podman_service.podman("rm", "--force", "--ignore", "pp-snap", check=False)
-        podman_service.podman("network", "rm", "--force", "pp-net", check=False)
+        podman_service.remove_network("pp-net")
