@@ -170,6 +170,12 @@ def make_podman_containers(podman_service):
     yield from _container_maker(podman_service.client, stop_timeout=STOP_TIMEOUT)
 
 
+def podman_answer(podman_service, client: str, url: str) -> str:
+    """What ``url`` answers from inside ``client`` (busybox wget; "" when it does not resolve or answer). No ``-T``:
+    busybox-static's wget crashes with it here."""
+    return podman_service.podman("exec", client, "wget", "-qO-", url, check=False).stdout.strip()
+
+
 def on_engine_of(backend: str, request) -> tuple[docker.DockerClient, Callable[..., list[str]]]:
     """Where ``backend``'s test containers live and the factory that makes them there: the Docker engine for docker,
     hoody and dockhand (the REST servers sit on it), the suite's Podman service for podman."""

@@ -26,6 +26,7 @@ from tests.integration.conftest import (
     HOODY_TOKEN,
     PLAYBOOK_THEN_FACT,
     hoody_connection,
+    podman_answer,
     podman_connection,
     recap,
     run_playbook,
@@ -292,7 +293,9 @@ def test_blue_green_on_a_podman_network_switches_and_rolls_back(podman_service, 
     try:
         for colour in ("blue", "green", "broken"):
             make_podman_containers(f"bgp-{colour}", command=web_command(colour), network="bgp-net")
+        make_podman_containers("bgp-client", network="bgp-net")  # reaches the alias through the network's DNS
         podman.containers.get("bgp-blue").start()
+        podman.containers.get("bgp-client").start()
         swap = {
             "containerops_connection": podman_connection(podman_service),
             "blue_green_blue": "bgp-blue",
@@ -308,6 +311,7 @@ def test_blue_green_on_a_podman_network_switches_and_rolls_back(podman_service, 
         process, first = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", to_blue)
         assert first, process.stdout[-6000:] + process.stderr[-3000:]
         assert first["alias_holders"] == ["bgp-blue"] and "bgp-shop" in aliases(podman, "bgp-blue", "bgp-net")
+        assert podman_answer(podman_service, "bgp-client", "http://bgp-shop/") == "blue"
 
         process, switched = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
         assert switched, process.stdout[-6000:] + process.stderr[-3000:]
@@ -315,6 +319,7 @@ def test_blue_green_on_a_podman_network_switches_and_rolls_back(podman_service, 
         assert switched["blue_status"] == "stopped" and switched["green_status"] == "running"
         assert "bgp-shop" in aliases(podman, "bgp-green", "bgp-net")
         assert [podman.containers.get(name).status for name in ("bgp-blue", "bgp-green")] == ["exited", "running"]
+        assert podman_answer(podman_service, "bgp-client", "http://bgp-shop/") == "green"
 
         process, again = shipped_playbook_result(tmp_path, "blue_green", "blue_green_summary", swap)
         unchanged = recap(process)["localhost"]["changed"] == 0
@@ -329,6 +334,7 @@ def test_blue_green_on_a_podman_network_switches_and_rolls_back(podman_service, 
         assert "Rolled back: the alias is on bgp-green (running), bgp-broken is stopped." in process.stdout
         assert [podman.containers.get(name).status for name in ("bgp-green", "bgp-broken")] == ["running", "exited"]
         assert "bgp-shop" in aliases(podman, "bgp-green", "bgp-net")
+        assert podman_answer(podman_service, "bgp-client", "http://bgp-shop/") == "green"
     finally:
         podman_service.remove_network("bgp-net")
 

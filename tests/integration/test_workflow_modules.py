@@ -16,6 +16,7 @@ from tests.integration.conftest import (
     DOCKHAND_PASSWORD,
     DOCKHAND_USER,
     hoody_connection,
+    podman_answer,
     podman_connection,
     task_results,
     tasks_registering,
@@ -207,25 +208,46 @@ def test_podman_snapshot_keeps_labels_restores_files_and_leaks_no_image(podman_s
 
 @pytest.mark.podman
 def test_podman_alias_moves_on_a_podman_network(podman_service, make_podman_containers, tmp_path):
+    """On a network with DNS (CNI's dnsname plugin here, as ``podman network create`` makes it), a container on the
+    network reaches whichever container holds the alias; on one without DNS the alias is set and a warning says
+    nothing resolves it."""
     podman = podman_service.client
     podman.networks.create("wmp-net")
+    podman_service.podman("network", "create", "--disable-dns", "wmp-nodns")
     try:
         for colour in ("blue", "green"):
             make_podman_containers(f"wm-p{colour}", network="wmp-net", command=[
                 "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+        make_podman_containers("wm-pclient", network="wmp-net")
+        make_podman_containers("wm-pquiet", network="wmp-nodns")
         process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
-            ("container_state", "name: [wm-pblue, wm-pgreen]\nstate: started"),
+            ("container_state", "name: [wm-pblue, wm-pgreen, wm-pclient, wm-pquiet]\nstate: started"),
             ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pblue"),
-            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pgreen"),
-            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pgreen"),
         )), on_podman(podman_service))  # fmt: skip
         assert out, process.stdout[-3000:] + process.stderr[-3000:]
-        to_blue, to_green, again = out["1"], out["2"], out["3"]
-        assert to_blue["changed"] and to_blue["previous"] == [] and to_blue["holders"] == ["wm-pblue"], to_blue
+        assert out["1"]["changed"] and out["1"]["previous"] == [] and out["1"]["holders"] == ["wm-pblue"], out["1"]
+        assert "has DNS disabled" not in process.stdout + process.stderr
+        assert podman_answer(podman_service, "wm-pclient", "http://wmp-shop/") == "blue"
+
+        (tmp_path / "moved").mkdir()
+        process, out = task_results(tmp_path / "moved", CONNECTED_PLAY.format(tasks=tasks_registering(
+            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pgreen"),
+            ("container_alias", "alias: wmp-shop\nnetwork: wmp-net\nname: wm-pgreen"),
+            ("container_alias", "alias: wmp-quiet\nnetwork: wmp-nodns\nname: wm-pquiet"),
+        )), on_podman(podman_service))  # fmt: skip
+        assert out, process.stdout[-3000:] + process.stderr[-3000:]
+        to_green, again, without_dns = out["0"], out["1"], out["2"]
         assert to_green["changed"] and to_green["previous"] == ["wm-pblue"] and to_green["holders"] == ["wm-pgreen"]
         assert not again["changed"], again
         held = {name: podman.containers.get(name).attrs["NetworkSettings"]["Networks"]["wmp-net"].get("Aliases") or []
                 for name in ("wm-pblue", "wm-pgreen")}  # fmt: skip
         assert "wmp-shop" in held["wm-pgreen"] and "wmp-shop" not in held["wm-pblue"], held
+        assert podman_answer(podman_service, "wm-pclient", "http://wmp-shop/") == "green"
+        assert podman_answer(podman_service, "wm-pclient", "http://wm-pblue/") == "blue"  # blue is still on the network
+        assert without_dns["changed"] and without_dns["holders"] == ["wm-pquiet"], without_dns
+        assert "network 'wmp-nodns' has DNS disabled" in " ".join((process.stdout + process.stderr).split()), (
+            process.stdout[-3000:]
+        )
     finally:
         podman_service.remove_network("wmp-net")
+        podman_service.remove_network("wmp-nodns")
