@@ -746,3 +746,16 @@ def test_kill_signal_names(raw, name, operation):
     records = _docker_history.records_from_docker_events(events)
     assert records[2]["metadata"]["signals"] == [name]
     assert records[2]["metadata"]["operation"] == operation
+
+
+def test_two_kills_at_the_same_nanosecond_are_two_signals_and_a_repeated_one_is_one():
+    """Duplicates are dropped by container, time, action and signal: a SIGTERM and a SIGKILL the engine stamped
+    with the same time are both kept (the stop was escalated), a SIGKILL seen twice counts once."""
+    events = copy.deepcopy(ESCALATED_STOP)
+    kills = [event for event in events if event["Action"] == "kill"]
+    assert [kill["Actor"]["Attributes"]["signal"] for kill in kills] == ["15", "9"]
+    kills[1]["timeNano"], kills[1]["time"] = kills[0]["timeNano"], kills[0]["time"]
+    events.append(copy.deepcopy(kills[1]))
+    meta = _docker_history.records_from_docker_events(events)[2]["metadata"]
+    assert (meta["signals"], meta["escalated"], meta["exit_code"]) == (["SIGTERM", "SIGKILL"], True, 137)
+    assert meta["events"] == ["kill", "kill", "die", "stop"]
