@@ -78,5 +78,5 @@ def poll(
         remaining = deadline - time.monotonic()
         if remaining <= 0 and made >= looks:
             raise TimeoutError(result)
-        time.sleep(min(delay, max(remaining, 0.0)) if made >= looks else delay)
+        time.sleep(min(delay, remaining) if made >= looks else delay)  # past its looks, not past the window
         delay = min(delay * 1.5, max_delay)
