@@ -170,6 +170,11 @@ def make_podman_containers(podman_service):
     yield from _container_maker(podman_service.client, stop_timeout=STOP_TIMEOUT)
 
 
+def web_command(colour: str) -> list[str]:
+    """A web server (busybox httpd on port 80) whose page says ``colour``: the blue/green tests' containers."""
+    return ["sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"]
+
+
 def podman_answer(podman_service, client: str, url: str) -> str:
     """What ``url`` answers from inside ``client`` (busybox wget; "" when it does not resolve or answer). No ``-T``:
     busybox-static's wget crashes with it here."""

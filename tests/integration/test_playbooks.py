@@ -30,6 +30,7 @@ from tests.integration.conftest import (
     podman_connection,
     recap,
     run_playbook,
+    web_command,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -164,8 +165,7 @@ def test_maintenance_window_through_hoody(hoody_server, make_containers, engine,
 def start_web(make_containers, engine, *colours: str) -> list[str]:
     names = []
     for colour in colours:
-        names += make_containers(f"bgh-{colour}", command=[
-            "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+        names += make_containers(f"bgh-{colour}", command=web_command(colour))
     return names
 
 
@@ -276,10 +276,6 @@ def test_maintenance_window_through_hoody_rolls_back_a_failed_probe(hoody_server
     assert hoody_get(hoody_server, engine, "mwr-1", "")["autostart"] is False
     assert "MODE" not in hoody_get(hoody_server, engine, "mwr-2", "env")["environment_vars"]
     assert statuses(engine, *names) == ["running", "running"]
-
-
-def web_command(colour: str) -> list[str]:
-    return ["sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"]
 
 
 def aliases(podman, name: str, network: str) -> list[str]:

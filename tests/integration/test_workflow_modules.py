@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     podman_connection,
     task_results,
     tasks_registering,
+    web_command,
 )
 
 
@@ -114,8 +115,7 @@ def test_hoody_snapshot_restore_brings_back_the_files(hoody_server, make_contain
 
 def test_hoody_alias_moves_and_reports_the_gap(hoody_server, make_containers, tmp_path):
     for colour in ("blue", "green"):
-        make_containers(f"wm-{colour}", command=[
-            "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+        make_containers(f"wm-{colour}", command=web_command(colour))
     process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(
         ("container_state", "name: [wm-blue, wm-green]\nstate: started"),
         ("container_alias", "alias: wm-shop\nname: wm-blue"),
@@ -216,8 +216,7 @@ def test_podman_alias_moves_on_a_podman_network(podman_service, make_podman_cont
     podman_service.podman("network", "create", "--disable-dns", "wmp-nodns")
     try:
         for colour in ("blue", "green"):
-            make_podman_containers(f"wm-p{colour}", network="wmp-net", command=[
-                "sh", "-c", f"mkdir -p /www && echo {colour} > /www/index.html && exec httpd -f -p 80 -h /www"])
+            make_podman_containers(f"wm-p{colour}", network="wmp-net", command=web_command(colour))
         make_podman_containers("wm-pclient", network="wmp-net")
         make_podman_containers("wm-pquiet", network="wmp-nodns")
         process, out = task_results(tmp_path, CONNECTED_PLAY.format(tasks=tasks_registering(

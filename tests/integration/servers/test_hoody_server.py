@@ -24,6 +24,7 @@ import pytest
 import requests
 from docker.errors import NotFound
 
+from tests.integration.conftest import web_command
 from tests.servers.hoody import HEX24, HoodyServer, start_server
 
 pytestmark = pytest.mark.docker
@@ -792,7 +793,6 @@ def test_command_line_server(tmp_path: Path, make: Callable[..., Box]) -> None:
 # ---------------------------------------------------------------- update (PUT /containers/{id})
 
 SNAPSHOT_NAME = re.compile(r"snap-[0-9a-f]{12}")
-HTTPD = "mkdir -p /www && echo {color} > /www/index.html && exec httpd -f -p 80 -h /www"
 
 
 def docker_exec(box_name: str, script: str) -> subprocess.CompletedProcess:
@@ -1253,8 +1253,8 @@ def test_proxy_route_reaches_the_aliased_container(
 ) -> None:
     tag = secrets.token_hex(3)
     blue, green = f"hs4-blue-{tag}", f"hs4-green-{tag}"
-    make_containers(blue, command=["sh", "-c", HTTPD.format(color="blue")])
-    make_containers(green, command=["sh", "-c", HTTPD.format(color="green")])
+    make_containers(blue, command=web_command("blue"))
+    make_containers(green, command=web_command("green"))
     ids = {}
     for name in (blue, green):
         engine.api.start(name)
