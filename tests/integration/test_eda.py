@@ -412,6 +412,8 @@ def test_each_heal_and_give_up_goes_to_the_webhook_and_the_log_file_and_a_refusa
 ):
     container, refused = labelled(make_containers, "eda-reported", "eda-refused-hook")
     heal_once(rulebook, container)
+    # The heal's report first: a crash while its playbook still checks the start would make the heal a failure.
+    rulebook.wait_for("the heal's report", lambda: webhook.about("eda-reported") == ["healed"])
     crash(container)  # again within the window: given up on
     rulebook.wait_for("the give-up's report", lambda: webhook.about("eda-reported") == ["healed", "given_up"])
     rulebook.wait_for("the log file's", lambda: logged(rulebook, "eda-reported") == ["healed", "given_up"])
