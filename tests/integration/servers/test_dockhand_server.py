@@ -558,12 +558,16 @@ def test_health_in_the_list_and_in_activity(server: DockhandServer, make: Make) 
 
 
 def test_activity_filters_and_paging(server: DockhandServer, make: Make) -> None:
-    """containerId exact, containerName substring, actions list, date range, limit/offset, newest first."""
+    """containerId exact, containerName substring, actions list, date range, limit/offset, newest first.
+
+    The history is one stop (its StopTimeout of 1 s ends in SIGKILL): Docker records its kill, kill, die, stop
+    before it answers. Pause and unpause would not do: Docker 20.10 applies containerd's pause events late,
+    so a quick pause, unpause, pause may record an extra unpause, refuse the next unpause as "not paused" and
+    record a pause after it (seen in CI under load).
+    """
     container, other = make(), make()
-    for _ in range(2):
-        action(server, container.id, "pause")
-        action(server, container.id, "unpause")
-    actions_until(server, container, "unpause", count=2)
+    assert action(server, container.id, "stop").status_code == 200
+    assert actions_until(server, container, "stop") == ["create", "start", "kill", "kill", "die", "stop"]
     mine = events(server, f"containerId={container.id}")
     assert mine["total"] == 6 and (mine["limit"], mine["offset"]) == (100, 0)
     keys = [(e["timestamp"], e["id"]) for e in mine["events"]]
@@ -573,16 +577,15 @@ def test_activity_filters_and_paging(server: DockhandServer, make: Make) -> None
     by_name = events(server, f"containerName={container.name[3:9]}&environmentId=1")
     assert {e["containerId"] for e in by_name["events"]} == {container.id}
     assert events(server, f"containerName={container.name}&environmentId=99")["total"] == 0
-    paused = events(server, f"containerId={container.id}&actions=pause,unpause")
-    assert paused["total"] == 4 and {e["action"] for e in paused["events"]} == {"pause", "unpause"}
+    ended = events(server, f"containerId={container.id}&actions=kill,stop")
+    assert ended["total"] == 3 and [e["action"] for e in ended["events"]] == ["stop", "kill", "kill"]
 
     page = events(server, f"containerId={container.id}&limit=2&offset=2")
     assert (page["total"], page["limit"], page["offset"]) == (6, 2, 2)
     assert [e["id"] for e in page["events"]] == [e["id"] for e in mine["events"][2:4]]
-    oldest_pause = mine["events"][3]["timestamp"]
-    newest_pause = mine["events"][1]["timestamp"]
-    window = events(server, f"containerId={container.id}&fromDate={oldest_pause}&toDate={newest_pause}")
-    assert [e["action"] for e in window["events"]] == ["pause", "unpause", "pause"]
+    started, first_kill = mine["events"][4]["timestamp"], mine["events"][3]["timestamp"]  # 1 s before the SIGKILL
+    window = events(server, f"containerId={container.id}&fromDate={started}&toDate={first_kill}")
+    assert [e["action"] for e in window["events"]] == ["kill", "start"]
 
     names = call(server, "GET", "/api/activity/containers?environment_id=1").json()
     assert names == sorted(names) and {container.name, other.name} <= set(names)
@@ -590,7 +593,7 @@ def test_activity_filters_and_paging(server: DockhandServer, make: Make) -> None
     total = events(server, "environmentId=1")["total"]
     later = call(server, "GET", "/api/activity/stats?environment_id=1").json()
     assert 8 <= stats["total"] <= total <= later["total"]
-    assert stats["today"] == stats["total"] and stats["byAction"]["pause"] >= 2
+    assert stats["today"] == stats["total"] and stats["byAction"]["kill"] >= 2
     assert sum(stats["byAction"].values()) == stats["total"]
 
 
