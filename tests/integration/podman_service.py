@@ -311,11 +311,11 @@ class PodmanService:
         found += self._mounts()
         if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode == 0:
             found.append(f"bridge {self.bridge}")
-        leases = (os.path.join("/var/lib/cni/networks", name) for name in {self.network, *self.had_networks})
-        found += [path for path in leases if os.path.exists(path)]
-        # CNI's dnsname plugin keeps a dnsmasq and its files per network with DNS until its last container leaves.
-        dnsmasqs = (os.path.join("/run/containers/cni/dnsname", name) for name in self.had_networks)
-        found += [path for path in dnsmasqs if os.path.exists(path)]
+        # Per network: CNI's address leases, and the dnsmasq and files of CNI's dnsname plugin (kept for a network
+        # with DNS until its last container leaves).
+        for network in {self.network, *self.had_networks}:
+            places = (os.path.join(kept, network) for kept in ("/var/lib/cni/networks", "/run/containers/cni/dnsname"))
+            found += [path for path in places if os.path.exists(path)]
         return found
 
 
