@@ -442,7 +442,6 @@ def test_each_heal_and_give_up_goes_to_the_webhook_and_the_log_file_and_a_refusa
 # own filesystem (/sick), it survives every restart (nothing heals it).
 HEALTHCHECK = {"test": ["CMD-SHELL", "test ! -e /run/sick && test ! -e /sick"], "interval": 10**9, "retries": 1}
 HEALTH_TIMES = os.path.join(ROOT, ".build", "eda-health-heal-times.json")
-HEALTH_RUNS = 10
 
 
 def with_health_check(make_containers, *names: str, labels: Optional[dict[str, str]] = None) -> list:
@@ -497,7 +496,7 @@ def healed_reports(rulebook: Rulebook, name: str) -> list[str]:
 
 def test_an_unhealthy_labelled_container_is_restarted_and_an_unlabelled_one_left_alone(rulebook, make_containers):
     (plain,) = with_health_check(make_containers, "eda-health-plain", labels={})
-    containers = with_health_check(make_containers, *(f"eda-health-{n}" for n in range(1, HEALTH_RUNS + 1)))
+    containers = with_health_check(make_containers, *(f"eda-health-{n}" for n in range(1, RUNS + 1)))
     plain_started = sicken(plain)
     wait_health(plain, "unhealthy")
     times = []
