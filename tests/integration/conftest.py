@@ -124,6 +124,19 @@ def engine():
     client.close()
 
 
+def named(client, name: str) -> Optional[Any]:
+    """The container named exactly ``name``, or None. Never ``containers.get(name)`` for a name that may not exist:
+    Docker and Podman also read it as an id prefix, and a short hex name like ``db`` then finds another container."""
+    return next((c for c in client.containers.list(all=True, filters={"name": name}) if c.name == name), None)
+
+
+def remove(container: Optional[Any]) -> None:
+    """Remove ``container``, if any and still there."""
+    if container is not None:
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+
+
 def _container_maker(client, stop_timeout: Optional[int] = None) -> Iterator[Callable[..., list[str]]]:
     """A factory of stopped test containers (labelled for the Hoody server's project; with ``stop_timeout``, their
     own, which ``containers.create`` cannot give) on ``client``'s engine, removed when the generator is closed."""
@@ -132,8 +145,7 @@ def _container_maker(client, stop_timeout: Optional[int] = None) -> Iterator[Cal
     def make(*names: str, labels: Optional[dict[str, str]] = None, command: Optional[list[str]] = None,
              **kwargs: Any) -> list[str]:
         for name in names:
-            with contextlib.suppress(docker.errors.NotFound):
-                client.containers.get(name).remove(force=True)
+            remove(named(client, name))
             args = dict(kwargs, image=IMAGE, command=command or GRACEFUL, name=name, version=client.api._version,
                         labels={"hoody.project": PROJECT, **(labels or {})})
             client.api.create_container(**_create_container_args(args), stop_timeout=stop_timeout)
@@ -142,8 +154,7 @@ def _container_maker(client, stop_timeout: Optional[int] = None) -> Iterator[Cal
 
     yield make
     for name in created:  # by name: a restored container has a new id
-        with contextlib.suppress(docker.errors.NotFound):
-            client.containers.get(name).remove(force=True)
+        remove(named(client, name))
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import pytest
 import requests
 import yaml
 
-from tests.integration.conftest import HOODY_TOKEN, run_playbook
+from tests.integration.conftest import HOODY_TOKEN, named, remove, run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES_DIR = os.path.join(ROOT, "plugins", "modules")
@@ -108,11 +108,10 @@ class Engine:
         self.names: set[str] = set()
 
     def refuse_foreign(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            container = self.client.containers.get(name)
-            if container.labels.get("containerops.test") != "examples":
-                pytest.fail(f"a container named {name!r} exists that this test did not create; the examples "
-                            "act on that name, so the test leaves it alone and stops here")
+        container = named(self.client, name)
+        if container is not None and container.labels.get("containerops.test") != "examples":
+            pytest.fail(f"a container named {name!r} exists that this test did not create; the examples "
+                        "act on that name, so the test leaves it alone and stops here")
 
     def container(self, name: str, *, status: str = "running", labels: dict[str, str] | None = None,
                   **kwargs: Any) -> Any:
@@ -151,8 +150,7 @@ def examples_engine(engine, make_containers):
     created = Engine(engine, make_containers)
     yield created
     for name in created.names:  # before make_containers' teardown: they hold the networks
-        with contextlib.suppress(docker.errors.NotFound):
-            engine.containers.get(name).remove(force=True)
+        remove(named(engine, name))
     created.close()
     for image in engine.images.list(filters={"label": "containerops.snapshot.container=app"}):
         with contextlib.suppress(docker.errors.APIError):
